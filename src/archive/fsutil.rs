@@ -1,0 +1,51 @@
+//! Small file-system helpers for crash safety: atomic replacement and batched durability.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` atomically and durably: temporary file in the same directory,
+/// fsync, rename over the target, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(path)(e.error))?;
+    sync_dir(dir)
+}
+
+/// Makes a directory's entries (creations, renames) durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir))
+}
+
+/// Makes everything written so far on the file system holding `dir` durable, with one call.
+/// This is how a command batches its syncs instead of paying one fsync per object.
+pub fn sync_filesystem(dir: &Path) -> Result<()> {
+    let handle = File::open(dir).map_err(Error::io(dir))?;
+    rustix::fs::syncfs(&handle).map_err(|e| Error::io(dir)(e.into()))
+}
+
+/// Reads a whole file, refusing anything larger than `max` bytes.
+pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path).map_err(Error::io(path))?;
+    if meta.len() > max {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            why: format!("{} bytes, more than the {max}-byte limit", meta.len()),
+        });
+    }
+    fs::read(path).map_err(Error::io(path))
+}

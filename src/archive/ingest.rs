@@ -1,0 +1,408 @@
+//! `add`: ingest files and directories as document records.
+//!
+//! Order of work, for crash safety and concurrency:
+//! 1. plan: walk the inputs (symlinks are not followed), validate every logical path, and refuse
+//!    the whole command if any input cannot be recorded — nothing is written before that;
+//! 2. store content: hash and copy every file into the object store, in parallel, without the
+//!    lock (objects are content-addressed, so concurrent writers cannot conflict);
+//! 3. one filesystem sync makes the objects durable;
+//! 4. under the write lock: skip paths whose latest content is identical, write the record
+//!    objects, sync once more, append to the log and commit its HEAD.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Component, Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand_core::RngCore;
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use crate::core::digest::Digest;
+use crate::core::merkle::leaf_hash;
+use crate::core::path;
+use crate::core::record::{Collection, DocumentRecord, Record, SALT_LEN};
+use crate::core::timestamp::Timestamp;
+use crate::error::{Error, Result};
+
+use super::index::PathVersion;
+use super::log::{Log, LogEntry};
+use super::{failpoint, Archive};
+
+/// What the user says about the documents being added.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub collection: Collection,
+    /// Overrides the media type guessed from the file name.
+    pub media_type: Option<String>,
+    /// Show a progress bar (the caller decides, e.g. only on a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddStatus {
+    /// A new document record was appended.
+    Recorded,
+    /// The same content is already the latest version of this path; nothing was recorded.
+    Unchanged,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddedDocument {
+    pub content: Digest,
+    pub size: u64,
+    pub path: String,
+    /// The record holding this document (the existing one when unchanged).
+    pub record: Digest,
+    pub status: AddStatus,
+}
+
+/// An input that was deliberately not ingested.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AddReport {
+    pub documents: Vec<AddedDocument>,
+    pub skipped: Vec<Skipped>,
+}
+
+struct Planned {
+    source: PathBuf,
+    logical: String,
+    original_name: String,
+    size: u64,
+}
+
+struct Plan {
+    files: Vec<Planned>,
+    skipped: Vec<Skipped>,
+}
+
+pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Result<AddReport> {
+    if let Some(media_type) = &options.media_type {
+        check_media_type_option(media_type)?;
+    }
+    let plan = plan(archive, inputs)?;
+    let store = archive.store();
+
+    let total: u64 = plan.files.iter().map(|f| f.size).sum();
+    let bar = progress_bar(options.progress, total);
+    let stored: Vec<Result<(Digest, u64)>> = plan
+        .files
+        .par_iter()
+        .map(|file| {
+            let handle = File::open(&file.source).map_err(|e| Error::BadInput {
+                path: file.source.clone(),
+                why: format!("cannot open: {e}"),
+            })?;
+            let mut reader = bar.wrap_read(handle);
+            let outcome = store.put_stream(&mut reader, &file.source)?;
+            Ok((outcome.digest, outcome.size))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let stored: Vec<(Digest, u64)> = stored.into_iter().collect::<Result<_>>()?;
+    store.make_durable()?;
+    failpoint::hit("add-after-objects");
+
+    let _lock = archive.lock()?;
+    let mut log = archive.log()?;
+    catch_up_index(archive, &log)?;
+    let index = archive.index();
+    let mut report = AddReport {
+        documents: Vec::with_capacity(plan.files.len()),
+        skipped: plan.skipped,
+    };
+    let mut entries = Vec::new();
+    let mut new_versions = Vec::new();
+    for (file, (content, size)) in plan.files.iter().zip(stored) {
+        let latest = index.versions(&file.logical)?.last().copied();
+        if let Some(latest) = latest.filter(|v| v.content == content) {
+            report.documents.push(AddedDocument {
+                content,
+                size,
+                path: file.logical.clone(),
+                record: latest.record,
+                status: AddStatus::Unchanged,
+            });
+            continue;
+        }
+        let record = DocumentRecord {
+            salt: random_salt(),
+            recorded_at: Timestamp::now(),
+            content,
+            size,
+            media_type: options
+                .media_type
+                .clone()
+                .unwrap_or_else(|| guess_media_type(&file.logical)),
+            path: file.logical.clone(),
+            original_name: file.original_name.clone(),
+            collection: options.collection.clone(),
+        };
+        record.validate().map_err(|source| Error::BadInput {
+            path: file.source.clone(),
+            why: source.to_string(),
+        })?;
+        let bytes = record.encode();
+        let outcome = store.put_bytes(&bytes)?;
+        entries.push(LogEntry {
+            record: outcome.digest,
+            leaf: leaf_hash(&bytes),
+        });
+        new_versions.push((
+            file.logical.clone(),
+            PathVersion {
+                content,
+                record: outcome.digest,
+            },
+        ));
+        report.documents.push(AddedDocument {
+            content,
+            size,
+            path: file.logical.clone(),
+            record: outcome.digest,
+            status: AddStatus::Recorded,
+        });
+    }
+    if !entries.is_empty() {
+        store.make_durable()?;
+        failpoint::hit("add-before-log");
+        log.append(&entries)?;
+        for (logical, version) in &new_versions {
+            index.insert(logical, *version)?;
+        }
+        index.set_covered(log.size())?;
+    }
+    Ok(report)
+}
+
+fn random_salt() -> [u8; SALT_LEN] {
+    let mut salt = [0u8; SALT_LEN];
+    rand_core::OsRng.fill_bytes(&mut salt);
+    salt
+}
+
+fn guess_media_type(logical: &str) -> String {
+    mime_guess::from_path(logical)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_string()
+}
+
+fn check_media_type_option(media_type: &str) -> Result<()> {
+    let ok = media_type
+        .split_once('/')
+        .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
+        && !media_type.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            option: "--media-type",
+            value: media_type.to_string(),
+            why: "expected type/subtype, e.g. text/html".into(),
+        })
+    }
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} hashing {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {wide_bar}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Brings the path index up to the log after an interrupted command.
+pub(crate) fn catch_up_index(archive: &Archive, log: &Log) -> Result<()> {
+    let index = archive.index();
+    let covered = index.covered().min(log.size());
+    if covered == log.size() {
+        return Ok(());
+    }
+    for digest in &log.record_digests(covered, log.size())? {
+        let bytes = archive
+            .store()
+            .read_verified(digest, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+        let record = Record::decode(&bytes).map_err(|source| Error::Record {
+            digest: *digest,
+            source,
+        })?;
+        if let Record::Document(doc) = record {
+            index.insert(
+                &doc.path,
+                PathVersion {
+                    content: doc.content,
+                    record: *digest,
+                },
+            )?;
+        }
+    }
+    index.set_covered(log.size())
+}
+
+/// Walks the inputs and decides what to ingest, refusing the command on any bad input.
+fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
+    let archive_root = fs::canonicalize(archive.root()).ok();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut bad: Vec<(PathBuf, String)> = Vec::new();
+    for input in inputs {
+        let meta = fs::symlink_metadata(input).map_err(|e| Error::BadInput {
+            path: input.clone(),
+            why: format!("cannot read: {e}"),
+        })?;
+        let base = base_name(input);
+        if meta.file_type().is_symlink() {
+            skipped.push(Skipped {
+                path: input.clone(),
+                reason: "symbolic link, not followed".into(),
+            });
+        } else if meta.is_file() {
+            match base {
+                Some(name) => push_file(&mut files, &mut bad, input, vec![name], meta.len()),
+                None => bad.push((input.clone(), "the file name is not valid UTF-8".into())),
+            }
+        } else if meta.is_dir() {
+            let Some(base) = base else {
+                bad.push((input.clone(), "the directory name is not valid UTF-8".into()));
+                continue;
+            };
+            let walker = WalkDir::new(input)
+                .follow_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|entry| {
+                    let inside_archive = entry.file_type().is_dir()
+                        && archive_root.is_some()
+                        && fs::canonicalize(entry.path()).ok() == archive_root;
+                    !inside_archive
+                });
+            for entry in walker {
+                let entry = entry.map_err(|e| Error::BadInput {
+                    path: e.path().map_or_else(|| input.clone(), Path::to_path_buf),
+                    why: format!("cannot read: {e}"),
+                })?;
+                let kind = entry.file_type();
+                if kind.is_dir() {
+                    continue;
+                }
+                if kind.is_symlink() {
+                    skipped.push(Skipped {
+                        path: entry.path().to_path_buf(),
+                        reason: "symbolic link, not followed".into(),
+                    });
+                    continue;
+                }
+                if !kind.is_file() {
+                    skipped.push(Skipped {
+                        path: entry.path().to_path_buf(),
+                        reason: "not a regular file".into(),
+                    });
+                    continue;
+                }
+                let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
+                let mut parts = vec![base.clone()];
+                let mut utf8 = true;
+                for component in relative.components() {
+                    match component {
+                        Component::Normal(part) => match part.to_str() {
+                            Some(s) => parts.push(s.to_string()),
+                            None => utf8 = false,
+                        },
+                        _ => utf8 = false,
+                    }
+                }
+                if !utf8 {
+                    bad.push((
+                        entry.path().to_path_buf(),
+                        "the name is not valid UTF-8".into(),
+                    ));
+                    continue;
+                }
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                push_file(&mut files, &mut bad, entry.path(), parts, size);
+            }
+            if let Some(root) = &archive_root {
+                if fs::canonicalize(input)
+                    .ok()
+                    .is_some_and(|i| root.starts_with(&i) && &i != root)
+                {
+                    skipped.push(Skipped {
+                        path: archive.root().to_path_buf(),
+                        reason: "the archive itself is never ingested".into(),
+                    });
+                }
+            }
+        } else {
+            skipped.push(Skipped {
+                path: input.clone(),
+                reason: "not a regular file or directory".into(),
+            });
+        }
+    }
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for file in &files {
+        if let Some(first) = seen.insert(&file.logical, &file.source) {
+            bad.push((
+                file.source.clone(),
+                format!(
+                    "logical path '{}' is also given by {}; add them in separate commands or from a common parent directory",
+                    file.logical,
+                    first.display()
+                ),
+            ));
+        }
+    }
+    if !bad.is_empty() {
+        let list = bad
+            .iter()
+            .map(|(p, why)| format!("  {}: {why}", p.display()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Error::BadInputs {
+            count: bad.len(),
+            list,
+        });
+    }
+    files.sort_by(|a, b| a.logical.cmp(&b.logical));
+    Ok(Plan { files, skipped })
+}
+
+fn push_file(
+    files: &mut Vec<Planned>,
+    bad: &mut Vec<(PathBuf, String)>,
+    source: &Path,
+    parts: Vec<String>,
+    size: u64,
+) {
+    let original_name = parts.last().cloned().unwrap_or_default();
+    match path::normalize(&parts.join("/")) {
+        Ok(logical) => files.push(Planned {
+            source: source.to_path_buf(),
+            logical,
+            original_name,
+            size,
+        }),
+        Err(e) => bad.push((source.to_path_buf(), format!("unusable as a logical path: {e}"))),
+    }
+}
+
+/// The last name of an input path, resolving `.` and `..` so that `add .` names the directory.
+fn base_name(input: &Path) -> Option<String> {
+    let name = match input.file_name() {
+        Some(name) => name.to_os_string(),
+        None => fs::canonicalize(input).ok()?.file_name()?.to_os_string(),
+    };
+    name.into_string().ok()
+}

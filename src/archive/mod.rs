@@ -1,0 +1,245 @@
+//! The archive on disk and the operations on it.
+//!
+//! Layout (docs/FORMAT.md, "On-disk layout"):
+//! ```text
+//! archive.txt          identity: format version and origin (written last by init)
+//! lock                 taken exclusively by every writer
+//! objects/sha256/…     content-addressed objects (documents and records)
+//! log/                 record list, Merkle tree levels, HEAD (see log.rs)
+//! checkpoints/         signed checkpoints, one file per seal
+//! keys/                public keys of the signers that sealed, as .pub lines
+//! index/               derived lookup data, rebuildable from the log
+//! ```
+
+pub mod checkpoints;
+pub mod failpoint;
+pub mod fsutil;
+pub mod index;
+pub mod ingest;
+pub mod log;
+pub mod objects;
+pub mod query;
+pub mod seal;
+pub mod verify;
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::core::checkpoint::check_origin;
+use crate::core::key::VerifierKey;
+use crate::error::{Error, Result};
+
+use checkpoints::CheckpointStore;
+use index::PathIndex;
+use log::Log;
+use objects::{FsObjectStore, ObjectStore};
+
+pub const ARCHIVE_FILE: &str = "archive.txt";
+pub const FORMAT_LINE: &str = "evidentia-archive 1";
+
+/// An open archive.
+pub struct Archive {
+    root: PathBuf,
+    origin: String,
+    store: FsObjectStore,
+}
+
+/// Held while a command writes; dropping it releases the lock.
+pub struct WriteLock {
+    _file: File,
+}
+
+impl Archive {
+    /// Creates an empty archive in `dir` (created if missing; must be empty if present).
+    pub fn init(dir: &Path, name: Option<&str>) -> Result<Archive> {
+        if dir.join(ARCHIVE_FILE).exists() {
+            return Err(Error::AlreadyAnArchive {
+                path: dir.to_path_buf(),
+            });
+        }
+        if dir.exists() {
+            let mut entries = fs::read_dir(dir).map_err(Error::io(dir))?;
+            if entries.next().is_some() {
+                return Err(Error::DirectoryNotEmpty {
+                    path: dir.to_path_buf(),
+                });
+            }
+        }
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => default_name(dir),
+        };
+        check_name(&name)?;
+        let mut id = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+        let origin = format!("evidentia/{name}/{}", hex::encode(id));
+        check_origin(&origin).map_err(|e| Error::InvalidOption {
+            option: "--name",
+            value: name.clone(),
+            why: e.to_string(),
+        })?;
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        FsObjectStore::create_layout(&dir.join("objects"))?;
+        Log::create(&dir.join("log"))?;
+        CheckpointStore::create(&dir.join("checkpoints"))?;
+        PathIndex::create(&dir.join("index"))?;
+        let keys = dir.join("keys");
+        fs::create_dir_all(&keys).map_err(Error::io(&keys))?;
+        File::create(dir.join("lock")).map_err(Error::io(dir.join("lock")))?;
+        fsutil::sync_filesystem(dir)?;
+        // The identity file is the commit marker of init: an archive without it is not one.
+        let identity = format!("{FORMAT_LINE}\norigin {origin}\n");
+        fsutil::write_atomic(&dir.join(ARCHIVE_FILE), identity.as_bytes())?;
+        Archive::open(dir)
+    }
+
+    pub fn open(dir: &Path) -> Result<Archive> {
+        let file = dir.join(ARCHIVE_FILE);
+        if !file.exists() {
+            return Err(Error::NotAnArchive {
+                path: dir.to_path_buf(),
+            });
+        }
+        let bytes = fsutil::read_limited(&file, 4096)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut lines = text.lines();
+        let origin = match (lines.next(), lines.next(), lines.next()) {
+            (Some(FORMAT_LINE), Some(origin_line), None) => origin_line
+                .strip_prefix("origin ")
+                .filter(|o| check_origin(o).is_ok())
+                .map(str::to_string),
+            _ => None,
+        };
+        let origin = origin.ok_or_else(|| Error::Corrupt {
+            path: file.clone(),
+            why: format!("expected '{FORMAT_LINE}' and an 'origin' line"),
+        })?;
+        Ok(Archive {
+            root: dir.to_path_buf(),
+            store: FsObjectStore::new(&dir.join("objects")),
+            origin,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The archive's identity: the first line of every checkpoint.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn store(&self) -> &dyn ObjectStore {
+        &self.store
+    }
+
+    pub(crate) fn fs_store(&self) -> &FsObjectStore {
+        &self.store
+    }
+
+    pub fn log(&self) -> Result<Log> {
+        Log::open(&self.root.join("log"))
+    }
+
+    pub fn checkpoints(&self) -> CheckpointStore {
+        CheckpointStore::new(&self.root.join("checkpoints"))
+    }
+
+    pub(crate) fn index(&self) -> PathIndex {
+        PathIndex::new(&self.root.join("index"))
+    }
+
+    /// Waits for and takes the archive's write lock. Two writers never interleave.
+    pub fn lock(&self) -> Result<WriteLock> {
+        let path = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io(&path))?;
+        file.lock().map_err(Error::io(&path))?;
+        Ok(WriteLock { _file: file })
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    /// Public keys of every signer that has sealed this archive.
+    pub fn known_keys(&self) -> Result<Vec<VerifierKey>> {
+        let dir = self.keys_dir();
+        let mut keys = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
+            Err(e) => return Err(Error::io(dir)(e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(Error::io(&dir))?.path();
+            if path.extension().is_some_and(|e| e == "pub") {
+                let text = fsutil::read_limited(&path, 4096)?;
+                let text = String::from_utf8_lossy(&text);
+                let key = VerifierKey::parse(text.trim_end()).map_err(|source| Error::Key {
+                    what: format!("public key file {}", path.display()),
+                    source,
+                })?;
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Stores a signer's public key so that later verifications can find it.
+    pub(crate) fn remember_key(&self, key: &VerifierKey) -> Result<()> {
+        let path = self
+            .keys_dir()
+            .join(format!("{}+{}.pub", key.name, key.id_hex()));
+        if !path.exists() {
+            fsutil::write_atomic(&path, format!("{key}\n").as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn default_name(dir: &Path) -> String {
+    let base = fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.' || c == '-') {
+        "archive".to_string()
+    } else {
+        cleaned
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            option: "--name",
+            value: name.to_string(),
+            why: "use 1-64 ASCII letters, digits, '-', '_' or '.'".into(),
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Read-only queries: the log, the documents, one record, one object.
+
+use std::io::{Read, Write};
+
+use crate::core::cbor::MAX_ENCODED_LEN;
+use crate::core::digest::{Digest, Hasher};
+use crate::core::record::{DocumentRecord, Record};
+use crate::error::{Error, Result};
+
+use super::checkpoints::StoredCheckpoint;
+use super::Archive;
+
+/// A record with its place in the log.
+#[derive(Debug, Clone)]
+pub struct LoggedRecord {
+    pub index: u64,
+    pub id: Digest,
+    pub record: Record,
+}
+
+/// Every record, in log order.
+pub fn records(archive: &Archive) -> Result<Vec<LoggedRecord>> {
+    let log = archive.log()?;
+    let digests = log.record_digests(0, log.size())?;
+    let store = archive.store();
+    digests
+        .into_iter()
+        .enumerate()
+        .map(|(index, id)| {
+            let bytes = store.read_verified(&id, MAX_ENCODED_LEN as u64)?;
+            let record = Record::decode(&bytes).map_err(|source| Error::Record { digest: id, source })?;
+            Ok(LoggedRecord {
+                index: index as u64,
+                id,
+                record,
+            })
+        })
+        .collect()
+}
+
+/// Every checkpoint, in number order. Unreadable ones are errors; `verify` reports them all.
+pub fn checkpoints(archive: &Archive) -> Result<Vec<StoredCheckpoint>> {
+    let store = archive.checkpoints();
+    store
+        .files()?
+        .into_iter()
+        .filter(|f| f.number.is_some())
+        .map(|f| super::checkpoints::CheckpointStore::read(&f.path))
+        .collect()
+}
+
+/// Document records, in log order.
+pub fn documents(archive: &Archive) -> Result<Vec<(LoggedRecord, DocumentRecord)>> {
+    Ok(records(archive)?
+        .into_iter()
+        .filter_map(|r| match &r.record {
+            Record::Document(doc) => {
+                let doc = doc.clone();
+                Some((r, doc))
+            }
+            Record::Unknown { .. } => None,
+        })
+        .collect())
+}
+
+/// What an id given by the user names.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    Record(LoggedRecord),
+    /// A stored object that is not a record (document content).
+    Object(Digest),
+}
+
+/// Parses a digest or a unique prefix of at least 4 hex digits.
+pub fn resolve_object(archive: &Archive, id: &str) -> Result<Digest> {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id).to_ascii_lowercase();
+    if hex.len() < 4 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::BadId { id: id.to_string() });
+    }
+    let matches = archive.store().with_prefix(&hex)?;
+    match matches.len() {
+        0 => Err(Error::UnknownId { id: id.to_string() }),
+        1 => Ok(matches[0]),
+        count => Err(Error::AmbiguousId {
+            id: id.to_string(),
+            count,
+        }),
+    }
+}
+
+/// Resolves an id to a record of the log, or to another object.
+pub fn resolve(archive: &Archive, id: &str) -> Result<Resolved> {
+    let digest = resolve_object(archive, id)?;
+    let log = archive.log()?;
+    let digests = log.record_digests(0, log.size())?;
+    match digests.iter().position(|d| *d == digest) {
+        Some(index) => {
+            let bytes = archive.store().read_verified(&digest, MAX_ENCODED_LEN as u64)?;
+            let record = Record::decode(&bytes).map_err(|source| Error::Record { digest, source })?;
+            Ok(Resolved::Record(LoggedRecord {
+                index: index as u64,
+                id: digest,
+                record,
+            }))
+        }
+        None => Ok(Resolved::Object(digest)),
+    }
+}
+
+/// The document records whose content is `content`, in log order.
+pub fn records_for_content(archive: &Archive, content: &Digest) -> Result<Vec<(LoggedRecord, DocumentRecord)>> {
+    Ok(documents(archive)?
+        .into_iter()
+        .filter(|(_, doc)| doc.content == *content)
+        .collect())
+}
+
+/// Streams an object to `out`, checking its digest as it goes; fails after writing if the
+/// stored bytes do not match, so a damaged object is never passed on silently.
+pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u64> {
+    let mut reader = archive.store().open(digest)?;
+    let path = archive.fs_store().path_of(digest);
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(Error::io(&path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(Error::io("<stdout>"))?;
+        total += n as u64;
+    }
+    out.flush().map_err(Error::io("<stdout>"))?;
+    let found = hasher.finish();
+    if found != *digest {
+        return Err(Error::ObjectCorrupt {
+            expected: *digest,
+            found,
+        });
+    }
+    Ok(total)
+}

@@ -1,0 +1,87 @@
+//! `seal`: sign a checkpoint over everything recorded so far.
+
+use std::path::PathBuf;
+
+use crate::core::checkpoint::{check_message, Checkpoint};
+use crate::core::digest::Digest;
+use crate::core::key::{SignerKey, VerifierKey};
+use crate::core::note::SignedNote;
+use crate::core::timestamp::Timestamp;
+use crate::error::{Error, Result};
+
+use super::{failpoint, Archive};
+
+#[derive(Debug, Clone)]
+pub struct SealOutcome {
+    pub number: u64,
+    pub size: u64,
+    pub root: Digest,
+    pub signers: Vec<VerifierKey>,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+pub fn seal(archive: &Archive, signers: &[SignerKey], message: Option<&str>) -> Result<SealOutcome> {
+    if let Some(message) = message {
+        check_message(message).map_err(|e| Error::InvalidOption {
+            option: "--message",
+            value: message.to_string(),
+            why: e.to_string(),
+        })?;
+    }
+    if signers.is_empty() {
+        return Err(Error::InvalidOption {
+            option: "--key",
+            value: String::new(),
+            why: "at least one signing key is required".into(),
+        });
+    }
+    let _lock = archive.lock()?;
+    let log = archive.log()?;
+    let store = archive.checkpoints();
+    let latest = store.latest()?;
+    let (last_number, last_size) = latest
+        .as_ref()
+        .map_or((0, 0), |c| (c.checkpoint.number, c.checkpoint.size));
+    if log.size() == last_size {
+        return Err(Error::NothingToSeal {
+            number: last_number,
+            size: last_size,
+        });
+    }
+    if log.size() < last_size {
+        return Err(Error::Corrupt {
+            path: archive.root().join("log/HEAD"),
+            why: format!(
+                "the log holds {} records but checkpoint {last_number} covers {last_size}",
+                log.size()
+            ),
+        });
+    }
+    let checkpoint = Checkpoint {
+        origin: archive.origin().to_string(),
+        size: log.size(),
+        root: log.root(log.size())?,
+        number: last_number + 1,
+        previous: latest.as_ref().map(|c| c.checkpoint.text_hash()),
+        time: Timestamp::now(),
+        message: message.map(str::to_string),
+    };
+    let verifiers: Vec<VerifierKey> = signers.iter().map(SignerKey::verifier).collect();
+    for key in &verifiers {
+        archive.remember_key(key)?;
+    }
+    let text = checkpoint.to_text();
+    let refs: Vec<&SignerKey> = signers.iter().collect();
+    let note = SignedNote::sign(&text, &refs);
+    failpoint::hit("seal-before-checkpoint");
+    let path = store.write(checkpoint.number, &note)?;
+    Ok(SealOutcome {
+        number: checkpoint.number,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        signers: verifiers,
+        path,
+        text: note.render(),
+    })
+}

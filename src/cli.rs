@@ -1,0 +1,351 @@
+//! Argument definitions and the glue from each command to the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use zeroize::Zeroizing;
+
+use evidentia::archive::ingest::{self, AddOptions, AddStatus};
+use evidentia::archive::query::{self, Resolved};
+use evidentia::archive::seal;
+use evidentia::archive::verify::{self, Trust, VerifyReport};
+use evidentia::archive::Archive;
+use evidentia::core::record::Collection;
+use evidentia::core::timestamp::Timestamp;
+use evidentia::keyfile::{self, Passphrase};
+use evidentia::{trust, Error};
+
+mod render;
+
+#[derive(Parser, Debug)]
+#[command(name = "evidentia", version, about = "Seal evidence into an append-only, signed, verifiable archive")]
+pub struct Cli {
+    /// The archive directory [default: $EVIDENTIA_ARCHIVE, else the current directory]
+    #[arg(long, global = true, env = "EVIDENTIA_ARCHIVE", value_name = "DIR")]
+    archive: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a new, empty archive
+    Init {
+        /// Where to create it [default: --archive, else the current directory]
+        dir: Option<PathBuf>,
+        /// A short name that goes into the archive's identity (origin)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Manage signing keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Record files and directories as documents
+    Add(AddArgs),
+    /// Sign a checkpoint over everything recorded so far
+    Seal {
+        /// Secret key file (repeat for several signers)
+        #[arg(long = "key", required = true, value_name = "KEYFILE")]
+        keys: Vec<PathBuf>,
+        /// One line stored in the checkpoint
+        #[arg(long)]
+        message: Option<String>,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Check every object, record, tree node and checkpoint signature
+    Verify {
+        /// Public keys that may sign, one per line as in a .pub file
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// Machine-readable report
+        #[arg(long)]
+        json: bool,
+    },
+    /// List checkpoints and records
+    Log {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List documents
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one record (or the records of a document's content)
+    Show {
+        /// A digest or a unique prefix of at least 4 hex digits
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an object's raw bytes to standard output, checking its digest
+    Cat {
+        /// A digest or a unique prefix of at least 4 hex digits
+        digest: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Generate an Ed25519 signing key: PREFIX.key (secret) and PREFIX.pub (public)
+    Generate {
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+        /// The name signatures are made under [default: the file name of PREFIX]
+        #[arg(long)]
+        signer: Option<String>,
+        /// Write the secret key without encryption (unsafe: anyone who reads it can sign)
+        #[arg(long)]
+        unencrypted: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PassphraseArgs {
+    /// Read the key passphrase from the first line of this file [default: $EVIDENTIA_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct AddArgs {
+    /// Files and directories (directories are walked; symbolic links are not followed)
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Where the material was collected from
+    #[arg(long, value_name = "URL")]
+    source_url: Option<String>,
+    /// When it was collected (RFC 3339, e.g. 2024-03-01T14:05:00Z)
+    #[arg(long, value_name = "RFC3339")]
+    collected_at: Option<String>,
+    /// Who collected it
+    #[arg(long, value_name = "NAME")]
+    collector: Option<String>,
+    /// The capture tool and method
+    #[arg(long, value_name = "TEXT")]
+    tool: Option<String>,
+    /// A free note
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// A tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// The media type, instead of guessing it from the file name
+    #[arg(long, value_name = "TYPE")]
+    media_type: Option<String>,
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let archive_dir = cli
+        .archive
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    match cli.command {
+        Command::Init { dir, name } => {
+            let dir = dir.unwrap_or(archive_dir);
+            let archive = Archive::init(&dir, name.as_deref())?;
+            println!("initialised archive {} in {}", archive.origin(), dir.display());
+        }
+        Command::Key(KeyCommand::Generate {
+            out,
+            signer,
+            unencrypted,
+            passphrase,
+        }) => key_generate(&out, signer, unencrypted, &passphrase)?,
+        Command::Add(args) => add(&Archive::open(&archive_dir)?, args)?,
+        Command::Seal {
+            keys,
+            message,
+            passphrase,
+        } => {
+            let archive = Archive::open(&archive_dir)?;
+            let signers = keys
+                .iter()
+                .map(|path| keyfile::load(path, || obtain_passphrase(path, &passphrase, false)))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let outcome = seal::seal(&archive, &signers, message.as_deref())?;
+            println!(
+                "checkpoint {}: {} records, root sha256:{}",
+                outcome.number, outcome.size, outcome.root
+            );
+            for key in &outcome.signers {
+                println!("  signed by {}", key);
+            }
+        }
+        Command::Verify { trust, json } => {
+            let archive = Archive::open(&archive_dir)?;
+            let trust = match trust {
+                Some(path) => Trust::Keys(trust::load(&path)?),
+                None => Trust::ArchiveKeys,
+            };
+            let report = verify::verify(&archive, &trust)?;
+            print_report(&report, json)?;
+            return Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        Command::Log { json } => render::log(&Archive::open(&archive_dir)?, json)?,
+        Command::Ls { json } => render::ls(&Archive::open(&archive_dir)?, json)?,
+        Command::Show { id, json } => {
+            let archive = Archive::open(&archive_dir)?;
+            match query::resolve(&archive, &id)? {
+                Resolved::Record(record) => render::record(&record, json)?,
+                Resolved::Object(digest) => {
+                    let records = query::records_for_content(&archive, &digest)?;
+                    if records.is_empty() {
+                        println!("object sha256:{digest} is stored but no record refers to it");
+                    }
+                    for (logged, _) in records {
+                        render::record(&logged, json)?;
+                    }
+                }
+            }
+        }
+        Command::Cat { digest } => {
+            let archive = Archive::open(&archive_dir)?;
+            let digest = query::resolve_object(&archive, &digest)?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            query::cat(&archive, &digest, &mut out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_generate(
+    out: &Path,
+    signer: Option<String>,
+    unencrypted: bool,
+    passphrase: &PassphraseArgs,
+) -> Result<()> {
+    let name = match signer {
+        Some(name) => name,
+        None => out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .context("cannot derive a signer name from --out; pass --signer NAME")?,
+    };
+    let secret = if unencrypted {
+        None
+    } else {
+        Some(obtain_passphrase(out, passphrase, true)?)
+    };
+    let generated = keyfile::generate(out, &name, secret.as_ref())?;
+    if unencrypted {
+        eprintln!(
+            "warning: {} is NOT encrypted: anyone who can read it can sign as '{name}'. Keep it offline, or generate an encrypted key instead.",
+            generated.secret_path.display()
+        );
+    }
+    println!("secret key: {}", generated.secret_path.display());
+    println!("public key: {}", generated.public_path.display());
+    println!("{}", generated.public_text);
+    Ok(())
+}
+
+/// Passphrase from $EVIDENTIA_PASSPHRASE, --passphrase-file, or a terminal prompt.
+fn obtain_passphrase(key: &Path, args: &PassphraseArgs, confirm: bool) -> Result<Passphrase, Error> {
+    if let Some(path) = &args.passphrase_file {
+        return keyfile::read_passphrase_file(path);
+    }
+    if let Ok(value) = std::env::var("EVIDENTIA_PASSPHRASE") {
+        if !value.is_empty() {
+            return Ok(Zeroizing::new(value));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NoPassphrase {
+            path: key.to_path_buf(),
+        });
+    }
+    let prompt = format!("passphrase for {}: ", key.display());
+    let first = Zeroizing::new(rpassword::prompt_password(&prompt).map_err(Error::io("<terminal>"))?);
+    if confirm {
+        let second = Zeroizing::new(
+            rpassword::prompt_password("repeat the passphrase: ").map_err(Error::io("<terminal>"))?,
+        );
+        if first != second {
+            return Err(Error::BadInput {
+                path: key.to_path_buf(),
+                why: "the two passphrases differ".into(),
+            });
+        }
+    }
+    if first.is_empty() {
+        return Err(Error::BadInput {
+            path: key.to_path_buf(),
+            why: "empty passphrase; use --unencrypted to write a plain key on purpose".into(),
+        });
+    }
+    Ok(first)
+}
+
+fn add(archive: &Archive, args: AddArgs) -> Result<()> {
+    let collected_at = args
+        .collected_at
+        .as_deref()
+        .map(|text| {
+            Timestamp::parse_lenient(text).map_err(|e| Error::InvalidOption {
+                option: "--collected-at",
+                value: text.to_string(),
+                why: e.to_string(),
+            })
+        })
+        .transpose()?;
+    let options = AddOptions {
+        collection: Collection {
+            source_url: args.source_url,
+            collected_at,
+            collector: args.collector,
+            tool: args.tool,
+            note: args.note,
+            tags: args.tags,
+        },
+        media_type: args.media_type,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = ingest::add(archive, &args.paths, &options)?;
+    for skipped in &report.skipped {
+        eprintln!("skipped {}: {}", skipped.path.display(), skipped.reason);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for doc in &report.documents {
+        writeln!(out, "sha256:{}  {}", doc.content, doc.path)?;
+        if doc.status == AddStatus::Unchanged {
+            eprintln!(
+                "unchanged: {} is already recorded with this content (record {}); nothing added",
+                doc.path, doc.record
+            );
+        }
+    }
+    let recorded = report
+        .documents
+        .iter()
+        .filter(|d| d.status == AddStatus::Recorded)
+        .count();
+    eprintln!(
+        "{recorded} document(s) recorded, {} unchanged; run `evidentia seal` to sign a checkpoint",
+        report.documents.len() - recorded
+    );
+    Ok(())
+}
+
+fn print_report(report: &VerifyReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        render::verify_report(report);
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! Human and JSON output of the read-only commands.
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use evidentia::archive::query::{self, LoggedRecord};
+use evidentia::archive::verify::VerifyReport;
+use evidentia::archive::Archive;
+use evidentia::core::record::{DocumentRecord, Record};
+
+fn document_json(doc: &DocumentRecord) -> Value {
+    let c = &doc.collection;
+    json!({
+        "content": format!("sha256:{}", doc.content),
+        "size": doc.size,
+        "media_type": doc.media_type,
+        "path": doc.path,
+        "original_name": doc.original_name,
+        "source_url": c.source_url,
+        "collected_at": c.collected_at.map(|t| t.to_string()),
+        "collector": c.collector,
+        "tool": c.tool,
+        "note": c.note,
+        "tags": c.tags,
+    })
+}
+
+fn record_json(logged: &LoggedRecord) -> Value {
+    let mut value = json!({
+        "index": logged.index,
+        "id": format!("sha256:{}", logged.id),
+        "kind": logged.record.kind(),
+        "recorded_at": logged.record.recorded_at().to_string(),
+    });
+    if let (Record::Document(doc), Some(map)) = (&logged.record, value.as_object_mut()) {
+        map.insert("document".into(), document_json(doc));
+    }
+    value
+}
+
+pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&record_json(logged))?);
+        return Ok(());
+    }
+    println!("record #{}  sha256:{}", logged.index, logged.id);
+    println!("  kind:           {}", logged.record.kind());
+    println!("  recorded at:    {}", logged.record.recorded_at());
+    if let Record::Document(doc) = &logged.record {
+        let c = &doc.collection;
+        println!("  path:           {}", doc.path);
+        println!("  content:        sha256:{}", doc.content);
+        println!("  size:           {} bytes", doc.size);
+        println!("  media type:     {}", doc.media_type);
+        println!("  original name:  {}", doc.original_name);
+        let optional = [
+            ("source url", c.source_url.clone()),
+            ("collected at", c.collected_at.map(|t| t.to_string())),
+            ("collector", c.collector.clone()),
+            ("tool", c.tool.clone()),
+            ("note", c.note.clone()),
+        ];
+        for (label, value) in optional {
+            if let Some(value) = value {
+                println!("  {:<15} {}", format!("{label}:"), value.replace('\n', "\n                  "));
+            }
+        }
+        if !c.tags.is_empty() {
+            println!("  tags:           {}", c.tags.join(", "));
+        }
+    }
+    Ok(())
+}
+
+pub fn log(archive: &Archive, json: bool) -> Result<()> {
+    let records = query::records(archive)?;
+    let checkpoints = query::checkpoints(archive)?;
+    if json {
+        let value = json!({
+            "origin": archive.origin(),
+            "records": records.iter().map(record_json).collect::<Vec<_>>(),
+            "checkpoints": checkpoints.iter().map(|c| json!({
+                "number": c.checkpoint.number,
+                "size": c.checkpoint.size,
+                "root": format!("sha256:{}", c.checkpoint.root),
+                "time": c.checkpoint.time.to_string(),
+                "message": c.checkpoint.message,
+                "signers": c.note.signatures.iter().map(|s| format!("{}+{}", s.name, hex::encode(s.key_id))).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("archive {}", archive.origin());
+    let mut next_checkpoint = checkpoints.iter().peekable();
+    for logged in &records {
+        let summary = match &logged.record {
+            Record::Document(doc) => format!("{}  sha256:{}", doc.path, doc.content),
+            Record::Unknown { kind, .. } => format!("(record kind '{kind}')"),
+        };
+        println!(
+            "#{:<6} {}  {:<9} {}  {}",
+            logged.index,
+            &logged.id.to_hex()[..12],
+            logged.record.kind(),
+            logged.record.recorded_at(),
+            summary
+        );
+        while let Some(cp) = next_checkpoint.next_if(|c| c.checkpoint.size == logged.index + 1) {
+            print_checkpoint_line(cp);
+        }
+    }
+    for cp in next_checkpoint {
+        print_checkpoint_line(cp);
+    }
+    let sealed = checkpoints.last().map_or(0, |c| c.checkpoint.size);
+    let unsealed = (records.len() as u64).saturating_sub(sealed);
+    if unsealed > 0 {
+        println!("({unsealed} record(s) not yet sealed)");
+    }
+    Ok(())
+}
+
+fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) {
+    let c = &cp.checkpoint;
+    let signers: Vec<&str> = cp.note.signatures.iter().map(|s| s.name.as_str()).collect();
+    println!(
+        "=== checkpoint {} over {} records, root sha256:{}, {} , signed by {}{}",
+        c.number,
+        c.size,
+        c.root,
+        c.time,
+        signers.join(", "),
+        c.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+    );
+}
+
+pub fn ls(archive: &Archive, json: bool) -> Result<()> {
+    let docs = query::documents(archive)?;
+    if json {
+        let value: Vec<Value> = docs
+            .iter()
+            .map(|(logged, doc)| {
+                let mut v = document_json(doc);
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("record".into(), json!(format!("sha256:{}", logged.id)));
+                    map.insert("recorded_at".into(), json!(doc.recorded_at.to_string()));
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    for (_, doc) in &docs {
+        println!(
+            "sha256:{}  {:>10}  {:<24} {}",
+            doc.content, doc.size, doc.media_type, doc.path
+        );
+    }
+    Ok(())
+}
+
+pub fn verify_report(report: &VerifyReport) {
+    println!("archive {}", report.origin);
+    println!(
+        "  {} records ({} documents, {} bytes of content), {} sealed, {} not sealed",
+        report.records,
+        report.documents,
+        report.content_bytes,
+        report.sealed_records,
+        report.unsealed_records
+    );
+    for cp in &report.checkpoints {
+        let signers: Vec<String> = cp
+            .signatures
+            .iter()
+            .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
+            .collect();
+        println!(
+            "  checkpoint {}: {} records, root sha256:{}, {}: {}  [{}]",
+            cp.number,
+            cp.size,
+            cp.root,
+            cp.time,
+            signers.join(", "),
+            if cp.ok { "ok" } else { "FAILED" }
+        );
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
+    for problem in &report.problems {
+        println!("PROBLEM [{}] {}: {}", problem.code, problem.item, problem.detail);
+    }
+    if report.ok {
+        let signed = if report.signers_authenticated {
+            "signed by trusted keys"
+        } else {
+            "signatures valid, but signers NOT authenticated (no --trust file)"
+        };
+        println!(
+            "VERIFIED: every object and record is intact, the tree matches all {} checkpoint(s), {signed}",
+            report.checkpoints.len()
+        );
+    } else {
+        println!(
+            "FAILED: {} problem(s) found; the archive cannot be trusted as it stands",
+            report.problems.len()
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! SHA-256 digests.
+//!
+//! Hashing goes through aws-lc-rs: on this project's reference machine (no SHA extensions) it
+//! matched `openssl dgst -sha256`, where the portable `sha2` crate ran at about half that speed
+//! (see docs/PERFORMANCE.md).
+
+use std::fmt;
+
+use aws_lc_rs::digest;
+
+/// Length in bytes of a SHA-256 digest.
+pub const DIGEST_LEN: usize = 32;
+
+/// A SHA-256 digest. Displayed as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; DIGEST_LEN]);
+
+impl Digest {
+    /// SHA-256 of `bytes`.
+    pub fn of(bytes: &[u8]) -> Digest {
+        let mut hasher = Hasher::new();
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
+    /// SHA-256 over the concatenation of `parts`.
+    pub fn of_parts(parts: &[&[u8]]) -> Digest {
+        let mut hasher = Hasher::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        hasher.finish()
+    }
+
+    pub fn as_bytes(&self) -> &[u8; DIGEST_LEN] {
+        &self.0
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// `sha256:<hex>`, the form shown to users.
+    pub fn to_prefixed(&self) -> String {
+        format!("sha256:{}", self.to_hex())
+    }
+
+    /// Parses exactly 64 lowercase or uppercase hex digits, with or without a `sha256:` prefix.
+    pub fn from_hex(text: &str) -> Option<Digest> {
+        let text = text.strip_prefix("sha256:").unwrap_or(text);
+        if text.len() != DIGEST_LEN * 2 {
+            return None;
+        }
+        let mut out = [0u8; DIGEST_LEN];
+        hex::decode_to_slice(text, &mut out).ok()?;
+        Some(Digest(out))
+    }
+
+    pub fn from_slice(bytes: &[u8]) -> Option<Digest> {
+        <[u8; DIGEST_LEN]>::try_from(bytes).ok().map(Digest)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.to_hex())
+    }
+}
+
+/// Incremental SHA-256, for streaming content of any size in constant memory.
+pub struct Hasher {
+    context: digest::Context,
+}
+
+impl Hasher {
+    pub fn new() -> Hasher {
+        Hasher {
+            context: digest::Context::new(&digest::SHA256),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.context.update(bytes);
+    }
+
+    pub fn finish(self) -> Digest {
+        let out = self.context.finish();
+        let mut bytes = [0u8; DIGEST_LEN];
+        bytes.copy_from_slice(out.as_ref());
+        Digest(bytes)
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answers() {
+        assert_eq!(
+            Digest::of(b"").to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            Digest::of(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Digest::of_parts(&[b"a", b"bc"]), Digest::of(b"abc"));
+    }
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        let d = Digest::of(b"x");
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+        assert_eq!(Digest::from_hex(&d.to_prefixed()), Some(d));
+        assert_eq!(Digest::from_hex("abcd"), None);
+        assert_eq!(Digest::from_hex(&"zz".repeat(32)), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! The library's error type. Each variant carries the facts needed to act on it.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::core::checkpoint::CheckpointError;
+use crate::core::digest::Digest;
+use crate::core::key::KeyError;
+use crate::core::note::NoteError;
+use crate::core::record::RecordError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+
+    #[error("{} is not an evidentia archive (it has no archive.txt); create one with `evidentia init`, or point --archive at an existing one", path.display())]
+    NotAnArchive { path: PathBuf },
+
+    #[error("{} is not empty and is not an archive; choose a new or empty directory", path.display())]
+    DirectoryNotEmpty { path: PathBuf },
+
+    #[error("{} is already an evidentia archive", path.display())]
+    AlreadyAnArchive { path: PathBuf },
+
+    #[error("archive file {} is damaged: {why}; run `evidentia verify` for a full report", path.display())]
+    Corrupt { path: PathBuf, why: String },
+
+    #[error("object {digest} is missing from the archive; run `evidentia verify` for a full report")]
+    ObjectMissing { digest: Digest },
+
+    #[error("object {expected} is damaged: its content hashes to {found}; run `evidentia verify` for a full report")]
+    ObjectCorrupt { expected: Digest, found: Digest },
+
+    #[error("record {digest} is invalid: {source}")]
+    Record { digest: Digest, source: RecordError },
+
+    #[error("checkpoint {}: {source}", path.display())]
+    Checkpoint { path: PathBuf, source: CheckpointError },
+
+    #[error("checkpoint {}: {source}", path.display())]
+    Note { path: PathBuf, source: NoteError },
+
+    #[error("{}: {why}", path.display())]
+    BadInput { path: PathBuf, why: String },
+
+    #[error("refusing to add: {count} input(s) cannot be recorded:\n{list}\nrename or remove them, then run the command again (nothing was added)")]
+    BadInputs { count: usize, list: String },
+
+    #[error("nothing new to seal: checkpoint {number} already covers all {size} records; add documents first")]
+    NothingToSeal { number: u64, size: u64 },
+
+    #[error("key file {}: {why}", path.display())]
+    KeyFile { path: PathBuf, why: String },
+
+    #[error("key file {}: wrong passphrase, or the file is damaged", path.display())]
+    WrongPassphrase { path: PathBuf },
+
+    #[error("a passphrase is needed for {}: set EVIDENTIA_PASSPHRASE, pass --passphrase-file, or run on a terminal", path.display())]
+    NoPassphrase { path: PathBuf },
+
+    #[error("{what}: {source}")]
+    Key { what: String, source: KeyError },
+
+    #[error("trust file {} line {line}: {source}; each line must be a public key exactly as in a .pub file", path.display())]
+    TrustFile { path: PathBuf, line: usize, source: KeyError },
+
+    #[error("trust file {} lists no keys", path.display())]
+    EmptyTrustFile { path: PathBuf },
+
+    #[error("no record or object matches '{id}'; `evidentia log` lists records and `evidentia ls` documents")]
+    UnknownId { id: String },
+
+    #[error("'{id}' matches {count} objects; give more digits")]
+    AmbiguousId { id: String, count: usize },
+
+    #[error("'{id}' is not a digest or digest prefix: use at least 4 hex digits, optionally after 'sha256:'")]
+    BadId { id: String },
+
+    #[error("invalid {option} '{value}': {why}")]
+    InvalidOption {
+        option: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+impl Error {
+    /// True when the error means stored data failed an integrity check (exit code 1), as
+    /// opposed to bad usage or unreadable input (exit code 2).
+    pub fn is_integrity_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Corrupt { .. }
+                | Error::ObjectMissing { .. }
+                | Error::ObjectCorrupt { .. }
+                | Error::Record { .. }
+                | Error::Checkpoint { .. }
+                | Error::Note { .. }
+        )
+    }
+
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,245 @@
+//! Secret key files, encrypted at rest.
+//!
+//! An unencrypted key file holds one line, the signer key text
+//! (`PRIVATE+KEY+name+keyid+base64`). An encrypted one (the default) holds four lines:
+//!
+//! ```text
+//! evidentia-encrypted-key 1
+//! scrypt <log2 N> <r> <p> <base64 salt, 16 bytes>
+//! xchacha20poly1305 <base64 nonce, 24 bytes>
+//! <base64 ciphertext of the signer key text, with its 16-byte tag>
+//! ```
+//!
+//! The key is scrypt(passphrase, salt) → 32 bytes; the first three lines, each with its newline,
+//! are the AEAD's associated data, so the parameters cannot be altered unnoticed.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand_core::RngCore;
+use zeroize::Zeroizing;
+
+use crate::archive::fsutil;
+use crate::core::key::SignerKey;
+use crate::error::{Error, Result};
+
+const HEADER: &str = "evidentia-encrypted-key 1";
+/// scrypt cost for new keys: N = 2^17, r = 8, p = 1 (128 MiB, about half a second).
+const LOG_N: u8 = 17;
+/// Highest cost accepted when reading, so a hostile file cannot demand unbounded memory.
+const MAX_LOG_N: u8 = 20;
+
+pub type Passphrase = Zeroizing<String>;
+
+/// The two files `key generate` writes.
+pub struct GeneratedKey {
+    pub secret_path: PathBuf,
+    pub public_path: PathBuf,
+    pub public_text: String,
+}
+
+/// Generates a key and writes `PREFIX.key` (mode 0600) and `PREFIX.pub`. Refuses to overwrite.
+pub fn generate(prefix: &Path, name: &str, passphrase: Option<&Passphrase>) -> Result<GeneratedKey> {
+    let signer = SignerKey::generate(name).map_err(|source| Error::Key {
+        what: "signer name".into(),
+        source,
+    })?;
+    let secret_path = with_suffix(prefix, "key");
+    let public_path = with_suffix(prefix, "pub");
+    for path in [&secret_path, &public_path] {
+        if path.exists() {
+            return Err(Error::BadInput {
+                path: path.clone(),
+                why: "already exists; refusing to overwrite a key (choose another --out)".into(),
+            });
+        }
+    }
+    let secret = match passphrase {
+        Some(p) => encrypt(&signer.to_text(), p, LOG_N)?,
+        None => Zeroizing::new(format!("{}\n", signer.to_text().as_str())),
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&secret_path)
+        .map_err(Error::io(&secret_path))?;
+    file.write_all(secret.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(Error::io(&secret_path))?;
+    let public_text = signer.verifier().to_string();
+    fsutil::write_atomic(&public_path, format!("{public_text}\n").as_bytes())?;
+    Ok(GeneratedKey {
+        secret_path,
+        public_path,
+        public_text,
+    })
+}
+
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut name = prefix.as_os_str().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// True when the key file at `path` needs a passphrase.
+pub fn is_encrypted(path: &Path) -> Result<bool> {
+    let bytes = fsutil::read_limited(path, 64 * 1024)?;
+    Ok(bytes.starts_with(HEADER.as_bytes()))
+}
+
+/// Loads a signing key; `passphrase` is asked for only if the file is encrypted.
+pub fn load(path: &Path, passphrase: impl FnOnce() -> Result<Passphrase>) -> Result<SignerKey> {
+    let bytes = Zeroizing::new(fsutil::read_limited(path, 64 * 1024).map_err(|e| match e {
+        Error::Corrupt { why, .. } => Error::KeyFile {
+            path: path.to_path_buf(),
+            why,
+        },
+        other => other,
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::KeyFile {
+        path: path.to_path_buf(),
+        why: "not UTF-8 text; is this a key file?".into(),
+    })?;
+    let plain = if text.starts_with(HEADER) {
+        let passphrase = passphrase()?;
+        decrypt(path, text, &passphrase)?
+    } else {
+        Zeroizing::new(text.trim_end().to_string())
+    };
+    SignerKey::parse(&plain).map_err(|source| Error::Key {
+        what: format!("key file {}", path.display()),
+        source,
+    })
+}
+
+fn derive(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {
+    let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| Error::InvalidOption {
+        option: "scrypt parameters",
+        value: format!("{log_n} {r} {p}"),
+        why: e.to_string(),
+    })?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    scrypt::scrypt(passphrase.as_bytes(), salt, &params, key.as_mut()).map_err(|e| {
+        Error::InvalidOption {
+            option: "scrypt output",
+            value: String::new(),
+            why: e.to_string(),
+        }
+    })?;
+    Ok(key)
+}
+
+fn encrypt(plain: &str, passphrase: &str, log_n: u8) -> Result<Zeroizing<String>> {
+    let mut salt = [0u8; 16];
+    let mut nonce = [0u8; 24];
+    rand_core::OsRng.fill_bytes(&mut salt);
+    rand_core::OsRng.fill_bytes(&mut nonce);
+    let key = derive(passphrase, &salt, log_n, 8, 1)?;
+    let header = format!(
+        "{HEADER}\nscrypt {log_n} 8 1 {}\nxchacha20poly1305 {}\n",
+        B64.encode(salt),
+        B64.encode(nonce)
+    );
+    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let sealed = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plain.as_bytes(),
+                aad: header.as_bytes(),
+            },
+        )
+        .map_err(|_| Error::InvalidOption {
+            option: "encryption",
+            value: String::new(),
+            why: "AEAD encryption failed".into(),
+        })?;
+    Ok(Zeroizing::new(format!("{header}{}\n", B64.encode(sealed))))
+}
+
+fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String>> {
+    let bad = |why: &str| Error::KeyFile {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    if lines.len() != 5 || !lines[4].is_empty() || lines[0] != HEADER {
+        return Err(bad("the encrypted key file is malformed (expected 4 lines)"));
+    }
+    let kdf: Vec<&str> = lines[1].split(' ').collect();
+    let aead: Vec<&str> = lines[2].split(' ').collect();
+    let (["scrypt", log_n, r, p, salt], ["xchacha20poly1305", nonce]) = (kdf.as_slice(), aead.as_slice())
+    else {
+        return Err(bad("unknown key derivation or cipher line"));
+    };
+    let log_n: u8 = log_n.parse().map_err(|_| bad("bad scrypt cost"))?;
+    let r: u32 = r.parse().map_err(|_| bad("bad scrypt r"))?;
+    let p: u32 = p.parse().map_err(|_| bad("bad scrypt p"))?;
+    if log_n > MAX_LOG_N || r > 32 || p > 16 {
+        return Err(bad("scrypt parameters are too costly to accept"));
+    }
+    let salt = B64.decode(salt).map_err(|_| bad("bad salt"))?;
+    let nonce = B64.decode(nonce).map_err(|_| bad("bad nonce"))?;
+    if nonce.len() != 24 {
+        return Err(bad("the nonce must be 24 bytes"));
+    }
+    let sealed = B64.decode(lines[3]).map_err(|_| bad("bad ciphertext"))?;
+    let key = derive(passphrase, &salt, log_n, r, p)?;
+    let header_len = lines[0].len() + lines[1].len() + lines[2].len() + 3;
+    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let plain = cipher
+        .decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &sealed,
+                aad: &text.as_bytes()[..header_len],
+            },
+        )
+        .map_err(|_| Error::WrongPassphrase {
+            path: path.to_path_buf(),
+        })?;
+    let plain = Zeroizing::new(plain);
+    let text = std::str::from_utf8(&plain).map_err(|_| bad("decrypted key is not text"))?;
+    Ok(Zeroizing::new(text.to_string()))
+}
+
+/// Reads a passphrase file: its first line, without the newline.
+pub fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(Error::io(path))?);
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: "the passphrase file is empty".into(),
+        });
+    }
+    Ok(Zeroizing::new(line.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_round_trip_and_wrong_passphrase() {
+        let signer = SignerKey::from_seed("alice", &[3; 32]).unwrap();
+        let sealed = encrypt(&signer.to_text(), "correct horse", 10).unwrap();
+        let path = Path::new("test.key");
+        let plain = decrypt(path, &sealed, "correct horse").unwrap();
+        assert_eq!(plain.as_str(), signer.to_text().as_str());
+        assert!(matches!(
+            decrypt(path, &sealed, "wrong"),
+            Err(Error::WrongPassphrase { .. })
+        ));
+        let tampered = sealed.replace("scrypt 10 ", "scrypt 11 ");
+        assert!(decrypt(path, &tampered, "correct horse").is_err());
+    }
+}
