@@ -21,7 +21,11 @@ use evidentia::{trust, Error};
 mod render;
 
 #[derive(Parser, Debug)]
-#[command(name = "evidentia", version, about = "Seal evidence into an append-only, signed, verifiable archive")]
+#[command(
+    name = "evidentia",
+    version,
+    about = "Seal evidence into an append-only, signed, verifiable archive"
+)]
 pub struct Cli {
     /// The archive directory [default: $EVIDENTIA_ARCHIVE, else the current directory]
     #[arg(long, global = true, env = "EVIDENTIA_ARCHIVE", value_name = "DIR")]
@@ -143,15 +147,16 @@ struct AddArgs {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let archive_dir = cli
-        .archive
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("."));
+    let archive_dir = cli.archive.clone().unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
         Command::Init { dir, name } => {
             let dir = dir.unwrap_or(archive_dir);
             let archive = Archive::init(&dir, name.as_deref())?;
-            println!("initialised archive {} in {}", archive.origin(), dir.display());
+            println!(
+                "initialised archive {} in {}",
+                archive.origin(),
+                dir.display()
+            );
         }
         Command::Key(KeyCommand::Generate {
             out,
@@ -254,7 +259,11 @@ fn key_generate(
 }
 
 /// Passphrase from $EVIDENTIA_PASSPHRASE, --passphrase-file, or a terminal prompt.
-fn obtain_passphrase(key: &Path, args: &PassphraseArgs, confirm: bool) -> Result<Passphrase, Error> {
+fn obtain_passphrase(
+    key: &Path,
+    args: &PassphraseArgs,
+    confirm: bool,
+) -> Result<Passphrase, Error> {
     if let Some(path) = &args.passphrase_file {
         return keyfile::read_passphrase_file(path);
     }
@@ -269,10 +278,12 @@ fn obtain_passphrase(key: &Path, args: &PassphraseArgs, confirm: bool) -> Result
         });
     }
     let prompt = format!("passphrase for {}: ", key.display());
-    let first = Zeroizing::new(rpassword::prompt_password(&prompt).map_err(Error::io("<terminal>"))?);
+    let first =
+        Zeroizing::new(rpassword::prompt_password(&prompt).map_err(Error::io("<terminal>"))?);
     if confirm {
         let second = Zeroizing::new(
-            rpassword::prompt_password("repeat the passphrase: ").map_err(Error::io("<terminal>"))?,
+            rpassword::prompt_password("repeat the passphrase: ")
+                .map_err(Error::io("<terminal>"))?,
         );
         if first != second {
             return Err(Error::BadInput {

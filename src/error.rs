@@ -30,7 +30,9 @@ pub enum Error {
     #[error("archive file {} is damaged: {why}; run `evidentia verify` for a full report", path.display())]
     Corrupt { path: PathBuf, why: String },
 
-    #[error("object {digest} is missing from the archive; run `evidentia verify` for a full report")]
+    #[error(
+        "object {digest} is missing from the archive; run `evidentia verify` for a full report"
+    )]
     ObjectMissing { digest: Digest },
 
     #[error("object {expected} is damaged: its content hashes to {found}; run `evidentia verify` for a full report")]
@@ -40,7 +42,10 @@ pub enum Error {
     Record { digest: Digest, source: RecordError },
 
     #[error("checkpoint {}: {source}", path.display())]
-    Checkpoint { path: PathBuf, source: CheckpointError },
+    Checkpoint {
+        path: PathBuf,
+        source: CheckpointError,
+    },
 
     #[error("checkpoint {}: {source}", path.display())]
     Note { path: PathBuf, source: NoteError },
@@ -67,7 +72,11 @@ pub enum Error {
     Key { what: String, source: KeyError },
 
     #[error("trust file {} line {line}: {source}; each line must be a public key exactly as in a .pub file", path.display())]
-    TrustFile { path: PathBuf, line: usize, source: KeyError },
+    TrustFile {
+        path: PathBuf,
+        line: usize,
+        source: KeyError,
+    },
 
     #[error("trust file {} lists no keys", path.display())]
     EmptyTrustFile { path: PathBuf },

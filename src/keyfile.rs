@@ -45,7 +45,11 @@ pub struct GeneratedKey {
 }
 
 /// Generates a key and writes `PREFIX.key` (mode 0600) and `PREFIX.pub`. Refuses to overwrite.
-pub fn generate(prefix: &Path, name: &str, passphrase: Option<&Passphrase>) -> Result<GeneratedKey> {
+pub fn generate(
+    prefix: &Path,
+    name: &str,
+    passphrase: Option<&Passphrase>,
+) -> Result<GeneratedKey> {
     let signer = SignerKey::generate(name).map_err(|source| Error::Key {
         what: "signer name".into(),
         source,
@@ -172,11 +176,14 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String
     };
     let lines: Vec<&str> = text.split('\n').collect();
     if lines.len() != 5 || !lines[4].is_empty() || lines[0] != HEADER {
-        return Err(bad("the encrypted key file is malformed (expected 4 lines)"));
+        return Err(bad(
+            "the encrypted key file is malformed (expected 4 lines)",
+        ));
     }
     let kdf: Vec<&str> = lines[1].split(' ').collect();
     let aead: Vec<&str> = lines[2].split(' ').collect();
-    let (["scrypt", log_n, r, p, salt], ["xchacha20poly1305", nonce]) = (kdf.as_slice(), aead.as_slice())
+    let (["scrypt", log_n, r, p, salt], ["xchacha20poly1305", nonce]) =
+        (kdf.as_slice(), aead.as_slice())
     else {
         return Err(bad("unknown key derivation or cipher line"));
     };

@@ -198,7 +198,9 @@ fn check_media_type_option(media_type: &str) -> Result<()> {
     let ok = media_type
         .split_once('/')
         .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
-        && !media_type.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !media_type
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(())
     } else {
@@ -275,7 +277,10 @@ fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
             }
         } else if meta.is_dir() {
             let Some(base) = base else {
-                bad.push((input.clone(), "the directory name is not valid UTF-8".into()));
+                bad.push((
+                    input.clone(),
+                    "the directory name is not valid UTF-8".into(),
+                ));
                 continue;
             };
             let walker = WalkDir::new(input)
@@ -394,7 +399,10 @@ fn push_file(
             original_name,
             size,
         }),
-        Err(e) => bad.push((source.to_path_buf(), format!("unusable as a logical path: {e}"))),
+        Err(e) => bad.push((
+            source.to_path_buf(),
+            format!("unusable as a logical path: {e}"),
+        )),
     }
 }
 

@@ -207,10 +207,11 @@ impl NodeSource for StoredNodes<'_> {
         }
         let mut buf = [0u8; DIGEST_LEN];
         if let Some(file) = &self.files[slot] {
-            file.read_exact_at(&mut buf, index * ENTRY).map_err(|e| Error::Corrupt {
-                path: path.clone(),
-                why: format!("cannot read node {index}: {e}"),
-            })?;
+            file.read_exact_at(&mut buf, index * ENTRY)
+                .map_err(|e| Error::Corrupt {
+                    path: path.clone(),
+                    why: format!("cannot read node {index}: {e}"),
+                })?;
         }
         Ok(Digest(buf))
     }
@@ -234,14 +235,22 @@ mod tests {
                     next += 1;
                     let leaf = leaf_hash(&next.to_be_bytes());
                     mem.push(leaf);
-                    LogEntry { record: Digest::of(&next.to_be_bytes()), leaf }
+                    LogEntry {
+                        record: Digest::of(&next.to_be_bytes()),
+                        leaf,
+                    }
                 })
                 .collect();
             log.append(&entries).unwrap();
             // Simulate an interrupted append: garbage beyond HEAD.
-            let garbage = OpenOptions::new().append(true).open(dir.path().join("records")).unwrap();
-            garbage.write_all_at(&[0xAA; 40], log.size() * ENTRY).unwrap();
-            let mut reopened = Log::open(dir.path()).unwrap();
+            let garbage = OpenOptions::new()
+                .append(true)
+                .open(dir.path().join("records"))
+                .unwrap();
+            garbage
+                .write_all_at(&[0xAA; 40], log.size() * ENTRY)
+                .unwrap();
+            let reopened = Log::open(dir.path()).unwrap();
             assert_eq!(reopened.size(), next);
             for size in 1..=next {
                 assert_eq!(reopened.root(size).unwrap(), mem.root_at(size));
@@ -249,6 +258,9 @@ mod tests {
             log = reopened;
             let _ = &mut log;
         }
-        assert_eq!(log.record_digest(0).unwrap(), Digest::of(&1u64.to_be_bytes()));
+        assert_eq!(
+            log.record_digest(0).unwrap(),
+            Digest::of(&1u64.to_be_bytes())
+        );
     }
 }

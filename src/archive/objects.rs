@@ -83,7 +83,12 @@ impl FsObjectStore {
     }
 
     /// Moves a fully written temporary file into place under its digest.
-    fn commit(&self, tmp: tempfile::NamedTempFile, digest: Digest, size: u64) -> Result<PutOutcome> {
+    fn commit(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        digest: Digest,
+        size: u64,
+    ) -> Result<PutOutcome> {
         let target = self.path_of(&digest);
         if target.exists() {
             return Ok(PutOutcome {
@@ -95,10 +100,15 @@ impl FsObjectStore {
         let dir = target.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
         // Read-only on disk: objects are never modified in place.
-        let mut perms = tmp.as_file().metadata().map_err(Error::io(tmp.path()))?.permissions();
+        let mut perms = tmp
+            .as_file()
+            .metadata()
+            .map_err(Error::io(tmp.path()))?
+            .permissions();
         perms.set_readonly(true);
         fs::set_permissions(tmp.path(), perms).map_err(Error::io(tmp.path()))?;
-        tmp.persist(&target).map_err(|e| Error::io(&target)(e.error))?;
+        tmp.persist(&target)
+            .map_err(|e| Error::io(&target)(e.error))?;
         Ok(PutOutcome {
             digest,
             size,
@@ -197,7 +207,8 @@ impl ObjectStore for FsObjectStore {
             });
         }
         let mut tmp = self.new_temp()?;
-        tmp.write_all(bytes).map_err(Error::io(tmp.path().to_path_buf()))?;
+        tmp.write_all(bytes)
+            .map_err(Error::io(tmp.path().to_path_buf()))?;
         self.commit(tmp, digest, bytes.len() as u64)
     }
 
@@ -277,16 +288,23 @@ mod tests {
         let store = FsObjectStore::new(dir.path());
         // Larger than one chunk, to go through the pipelined path.
         let data: Vec<u8> = (0..(CHUNK * 3 + 17)).map(|i| (i % 251) as u8).collect();
-        let first = store.put_stream(&mut data.as_slice(), Path::new("test")).unwrap();
+        let first = store
+            .put_stream(&mut data.as_slice(), Path::new("test"))
+            .unwrap();
         assert_eq!(first.digest, Digest::of(&data));
         assert_eq!(first.size, data.len() as u64);
         assert!(first.newly_stored);
-        let again = store.put_stream(&mut data.as_slice(), Path::new("test")).unwrap();
+        let again = store
+            .put_stream(&mut data.as_slice(), Path::new("test"))
+            .unwrap();
         assert!(!again.newly_stored);
         let max = data.len() as u64;
         assert_eq!(store.read_verified(&first.digest, max).unwrap(), data);
         let small = store.put_bytes(b"tiny").unwrap();
-        assert_eq!(store.with_prefix(&small.digest.to_hex()[..6]).unwrap(), vec![small.digest]);
+        assert_eq!(
+            store.with_prefix(&small.digest.to_hex()[..6]).unwrap(),
+            vec![small.digest]
+        );
         store.make_durable().unwrap();
     }
 }

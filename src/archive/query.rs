@@ -28,7 +28,8 @@ pub fn records(archive: &Archive) -> Result<Vec<LoggedRecord>> {
         .enumerate()
         .map(|(index, id)| {
             let bytes = store.read_verified(&id, MAX_ENCODED_LEN as u64)?;
-            let record = Record::decode(&bytes).map_err(|source| Error::Record { digest: id, source })?;
+            let record =
+                Record::decode(&bytes).map_err(|source| Error::Record { digest: id, source })?;
             Ok(LoggedRecord {
                 index: index as u64,
                 id,
@@ -55,7 +56,7 @@ pub fn documents(archive: &Archive) -> Result<Vec<(LoggedRecord, DocumentRecord)
         .into_iter()
         .filter_map(|r| match &r.record {
             Record::Document(doc) => {
-                let doc = doc.clone();
+                let doc = (**doc).clone();
                 Some((r, doc))
             }
             Record::Unknown { .. } => None,
@@ -66,14 +67,17 @@ pub fn documents(archive: &Archive) -> Result<Vec<(LoggedRecord, DocumentRecord)
 /// What an id given by the user names.
 #[derive(Debug, Clone)]
 pub enum Resolved {
-    Record(LoggedRecord),
+    Record(Box<LoggedRecord>),
     /// A stored object that is not a record (document content).
     Object(Digest),
 }
 
 /// Parses a digest or a unique prefix of at least 4 hex digits.
 pub fn resolve_object(archive: &Archive, id: &str) -> Result<Digest> {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id).to_ascii_lowercase();
+    let hex = id
+        .strip_prefix("sha256:")
+        .unwrap_or(id)
+        .to_ascii_lowercase();
     if hex.len() < 4 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::BadId { id: id.to_string() });
     }
@@ -95,20 +99,26 @@ pub fn resolve(archive: &Archive, id: &str) -> Result<Resolved> {
     let digests = log.record_digests(0, log.size())?;
     match digests.iter().position(|d| *d == digest) {
         Some(index) => {
-            let bytes = archive.store().read_verified(&digest, MAX_ENCODED_LEN as u64)?;
-            let record = Record::decode(&bytes).map_err(|source| Error::Record { digest, source })?;
-            Ok(Resolved::Record(LoggedRecord {
+            let bytes = archive
+                .store()
+                .read_verified(&digest, MAX_ENCODED_LEN as u64)?;
+            let record =
+                Record::decode(&bytes).map_err(|source| Error::Record { digest, source })?;
+            Ok(Resolved::Record(Box::new(LoggedRecord {
                 index: index as u64,
                 id: digest,
                 record,
-            }))
+            })))
         }
         None => Ok(Resolved::Object(digest)),
     }
 }
 
 /// The document records whose content is `content`, in log order.
-pub fn records_for_content(archive: &Archive, content: &Digest) -> Result<Vec<(LoggedRecord, DocumentRecord)>> {
+pub fn records_for_content(
+    archive: &Archive,
+    content: &Digest,
+) -> Result<Vec<(LoggedRecord, DocumentRecord)>> {
     Ok(documents(archive)?
         .into_iter()
         .filter(|(_, doc)| doc.content == *content)

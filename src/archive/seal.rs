@@ -21,7 +21,11 @@ pub struct SealOutcome {
     pub text: String,
 }
 
-pub fn seal(archive: &Archive, signers: &[SignerKey], message: Option<&str>) -> Result<SealOutcome> {
+pub fn seal(
+    archive: &Archive,
+    signers: &[SignerKey],
+    message: Option<&str>,
+) -> Result<SealOutcome> {
     if let Some(message) = message {
         check_message(message).map_err(|e| Error::InvalidOption {
             option: "--message",

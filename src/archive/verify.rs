@@ -210,8 +210,8 @@ fn check_log(archive: &Archive, report: &mut VerifyReport, tree: &mut MemoryTree
             (None, None) => Digest([0; 32]),
         };
         tree.push(leaf);
-        match check.content {
-            Some((digest, size)) => {
+        if let Some((digest, size)) = check.content {
+            {
                 report.documents += 1;
                 if let Some(previous) = contents.insert(digest, size) {
                     if previous != size {
@@ -223,11 +223,11 @@ fn check_log(archive: &Archive, report: &mut VerifyReport, tree: &mut MemoryTree
                     }
                 }
             }
-            None => {}
         }
     }
 
-    let content_results: Vec<(Digest, u64, Result<(Digest, u64)>)> = contents
+    type ContentCheck = (Digest, u64, Result<(Digest, u64)>);
+    let content_results: Vec<ContentCheck> = contents
         .par_iter()
         .map(|(digest, size)| (*digest, *size, hash_object(archive, digest)))
         .collect();
@@ -335,14 +335,21 @@ fn check_checkpoints(
             report.problem(
                 &item,
                 "checkpoint-origin",
-                format!("signed for archive '{}', not '{}'", cp.origin, archive.origin()),
+                format!(
+                    "signed for archive '{}', not '{}'",
+                    cp.origin,
+                    archive.origin()
+                ),
             );
         }
         if cp.number != number {
             report.problem(
                 &item,
                 "checkpoint-number",
-                format!("the file is named {number} but the signed text says {}", cp.number),
+                format!(
+                    "the file is named {number} but the signed text says {}",
+                    cp.number
+                ),
             );
         }
         if let Some(prev) = &previous {
@@ -384,7 +391,10 @@ fn check_checkpoints(
             Some(size) if cp.size > size => report.problem(
                 &item,
                 "checkpoint-beyond-log",
-                format!("covers {} records but the log holds only {size}: records were removed", cp.size),
+                format!(
+                    "covers {} records but the log holds only {size}: records were removed",
+                    cp.size
+                ),
             ),
             Some(_) => {
                 let rebuilt = tree.root_at(cp.size);

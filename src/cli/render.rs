@@ -62,7 +62,11 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
         ];
         for (label, value) in optional {
             if let Some(value) = value {
-                println!("  {:<15} {}", format!("{label}:"), value.replace('\n', "\n                  "));
+                println!(
+                    "  {:<15} {}",
+                    format!("{label}:"),
+                    value.replace('\n', "\n                  ")
+                );
             }
         }
         if !c.tags.is_empty() {
@@ -131,7 +135,10 @@ fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint)
         c.root,
         c.time,
         signers.join(", "),
-        c.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+        c.message
+            .as_ref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
     );
 }
 
@@ -191,7 +198,10 @@ pub fn verify_report(report: &VerifyReport) {
         println!("warning: {warning}");
     }
     for problem in &report.problems {
-        println!("PROBLEM [{}] {}: {}", problem.code, problem.item, problem.detail);
+        println!(
+            "PROBLEM [{}] {}: {}",
+            problem.code, problem.item, problem.detail
+        );
     }
     if report.ok {
         let signed = if report.signers_authenticated {

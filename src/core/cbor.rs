@@ -143,26 +143,50 @@ mod tests {
         let value = map(vec![(10, uint(1)), (2, Value::Text("a".into()))]);
         let bytes = encode(&value).unwrap();
         assert_eq!(bytes, vec![0xa2, 0x02, 0x61, b'a', 0x0a, 0x01]);
-        assert_eq!(decode(&bytes).unwrap(), map(vec![(2, Value::Text("a".into())), (10, uint(1))]));
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            map(vec![(2, Value::Text("a".into())), (10, uint(1))])
+        );
     }
 
     #[test]
     fn rejects_non_canonical_forms() {
         // Unsorted keys.
-        assert_eq!(decode(&[0xa2, 0x0a, 0x01, 0x02, 0x01]), Err(CborError::NotCanonical));
+        assert_eq!(
+            decode(&[0xa2, 0x0a, 0x01, 0x02, 0x01]),
+            Err(CborError::NotCanonical)
+        );
         // Long-form integer head: 1 encoded in one extra byte.
         assert_eq!(decode(&[0x18, 0x01]), Err(CborError::NotCanonical));
         // Indefinite-length byte string.
-        assert_eq!(decode(&[0x5f, 0x41, 0x00, 0xff]), Err(CborError::NotCanonical));
+        assert_eq!(
+            decode(&[0x5f, 0x41, 0x00, 0xff]),
+            Err(CborError::NotCanonical)
+        );
         // Duplicate keys.
-        assert_eq!(decode(&[0xa2, 0x01, 0x01, 0x01, 0x02]), Err(CborError::DuplicateKey));
+        assert_eq!(
+            decode(&[0xa2, 0x01, 0x01, 0x01, 0x02]),
+            Err(CborError::DuplicateKey)
+        );
         // Float, tag, null.
-        assert!(matches!(decode(&[0xf9, 0x3c, 0x00]), Err(CborError::Forbidden { .. })));
-        assert!(matches!(decode(&[0xc1, 0x01]), Err(CborError::Forbidden { .. })));
+        assert!(matches!(
+            decode(&[0xf9, 0x3c, 0x00]),
+            Err(CborError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            decode(&[0xc1, 0x01]),
+            Err(CborError::Forbidden { .. })
+        ));
         assert!(matches!(decode(&[0xf6]), Err(CborError::Forbidden { .. })));
         // Trailing bytes and truncation.
-        assert_eq!(decode(&[0x01, 0x01]), Err(CborError::TrailingBytes { trailing: 1 }));
-        assert!(matches!(decode(&[0x62, b'a']), Err(CborError::Malformed { .. })));
+        assert_eq!(
+            decode(&[0x01, 0x01]),
+            Err(CborError::TrailingBytes { trailing: 1 })
+        );
+        assert!(matches!(
+            decode(&[0x62, b'a']),
+            Err(CborError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub enum CheckpointError {
     BadLine { line: usize, what: &'static str },
     #[error("the checkpoint text is not in canonical form")]
     NotCanonical,
-    #[error("origin '{origin}' is not allowed: 1-{MAX_ORIGIN_LEN} printable characters, no spaces")]
+    #[error(
+        "origin '{origin}' is not allowed: 1-{MAX_ORIGIN_LEN} printable characters, no spaces"
+    )]
     BadOrigin { origin: String },
     #[error("message is not allowed: one line of at most {MAX_MESSAGE_LEN} bytes, no control characters")]
     BadMessage,
@@ -152,10 +154,12 @@ impl Checkpoint {
             })?;
         let message = match next("message") {
             Ok(line) => {
-                let message = line.strip_prefix("message ").ok_or(CheckpointError::BadLine {
-                    line: 0,
-                    what: "message",
-                })?;
+                let message = line
+                    .strip_prefix("message ")
+                    .ok_or(CheckpointError::BadLine {
+                        line: 0,
+                        what: "message",
+                    })?;
                 check_message(message)?;
                 Some(message.to_string())
             }

@@ -114,7 +114,12 @@ impl SignedNote {
             return Err(NoteError::Unsigned);
         }
         let mut signatures = Vec::new();
-        for (i, line) in block.strip_suffix('\n').unwrap_or(block).split('\n').enumerate() {
+        for (i, line) in block
+            .strip_suffix('\n')
+            .unwrap_or(block)
+            .split('\n')
+            .enumerate()
+        {
             if signatures.len() == MAX_SIGNATURES {
                 return Err(NoteError::TooManySignatures {
                     max: MAX_SIGNATURES,
@@ -186,7 +191,8 @@ fn parse_signature_line(line_no: usize, line: &str) -> Result<NoteSignature, Not
 mod tests {
     use super::*;
 
-    const TEXT: &str = "example.org/evidence/archive-1\n5\nANIYKaVQMUU0irz3ElE+rPKidCEa2D6XAgK7W22AsoY=\n";
+    const TEXT: &str =
+        "example.org/evidence/archive-1\n5\nANIYKaVQMUU0irz3ElE+rPKidCEa2D6XAgK7W22AsoY=\n";
     const SIGNED: &str = "example.org/evidence/archive-1\n5\nANIYKaVQMUU0irz3ElE+rPKidCEa2D6XAgK7W22AsoY=\n\n\u{2014} example-signer s1e3Uws2oYg/yY7DQymdz4/hi5x3e1k8oHQeviYUQOb39/nlqf5ZASkFo6l1LKuSTS0p4A3GQLYE8VHgxZVtvjArIA0=\n";
 
     fn signer() -> SignerKey {
@@ -200,16 +206,25 @@ mod tests {
         assert_eq!(note.render(), SIGNED);
         let parsed = SignedNote::parse(SIGNED).unwrap();
         assert_eq!(parsed, note);
-        assert_eq!(parsed.check(&[signer().verifier()]), vec![SignatureStatus::Valid]);
+        assert_eq!(
+            parsed.check(&[signer().verifier()]),
+            vec![SignatureStatus::Valid]
+        );
     }
 
     #[test]
     fn detects_tampering() {
         let tampered = SIGNED.replace("\n5\n", "\n6\n");
         let parsed = SignedNote::parse(&tampered).unwrap();
-        assert_eq!(parsed.check(&[signer().verifier()]), vec![SignatureStatus::Invalid]);
+        assert_eq!(
+            parsed.check(&[signer().verifier()]),
+            vec![SignatureStatus::Invalid]
+        );
         let other = SignerKey::from_seed("other", &[9; 32]).unwrap();
-        assert_eq!(parsed.check(&[other.verifier()]), vec![SignatureStatus::UnknownKey]);
+        assert_eq!(
+            parsed.check(&[other.verifier()]),
+            vec![SignatureStatus::UnknownKey]
+        );
         assert_eq!(SignedNote::parse(TEXT), Err(NoteError::NoSignatureBlock));
         assert_eq!(
             SignedNote::parse(&SIGNED[..SIGNED.len() - 10]),

@@ -88,7 +88,7 @@ pub struct DocumentRecord {
 /// Any record the log can hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    Document(DocumentRecord),
+    Document(Box<DocumentRecord>),
     /// A kind this version does not interpret; its encoding and place in the tree still verify.
     Unknown {
         kind: String,
@@ -124,7 +124,7 @@ impl Record {
         let recorded_at = fields.timestamp(KEY_RECORDED_AT, "recorded-at")?;
         match kind.as_str() {
             KIND_DOCUMENT => DocumentRecord::decode_rest(salt, recorded_at, &mut fields)
-                .map(Record::Document),
+                .map(|doc| Record::Document(Box::new(doc))),
             _ => Ok(Record::Unknown {
                 kind,
                 salt,
@@ -139,12 +139,18 @@ impl DocumentRecord {
         let mut entries = vec![
             (uint(KEY_KIND), Value::Text(KIND_DOCUMENT.into())),
             (uint(KEY_SALT), Value::Bytes(self.salt.to_vec())),
-            (uint(KEY_RECORDED_AT), Value::Text(self.recorded_at.to_string())),
+            (
+                uint(KEY_RECORDED_AT),
+                Value::Text(self.recorded_at.to_string()),
+            ),
             (uint(KEY_CONTENT), Value::Bytes(self.content.0.to_vec())),
             (uint(KEY_SIZE), uint(self.size)),
             (uint(KEY_MEDIA_TYPE), Value::Text(self.media_type.clone())),
             (uint(KEY_PATH), Value::Text(self.path.clone())),
-            (uint(KEY_ORIGINAL_NAME), Value::Text(self.original_name.clone())),
+            (
+                uint(KEY_ORIGINAL_NAME),
+                Value::Text(self.original_name.clone()),
+            ),
         ];
         let c = &self.collection;
         let optional = [
@@ -171,7 +177,7 @@ impl DocumentRecord {
     pub fn validate(&self) -> Result<(), RecordError> {
         let bytes = self.encode();
         match Record::decode(&bytes)? {
-            Record::Document(decoded) if decoded == *self => Ok(()),
+            Record::Document(decoded) if *decoded == *self => Ok(()),
             _ => Err(RecordError::Invalid {
                 key: KEY_KIND,
                 name: "kind",
@@ -218,11 +224,12 @@ impl DocumentRecord {
 }
 
 fn check_media_type(media_type: &str) -> Result<(), RecordError> {
-    let well_formed = media_type.split_once('/').is_some_and(|(t, s)| {
-        !t.is_empty() && !s.is_empty() && !s.contains('/')
-    }) && !media_type
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control());
+    let well_formed = media_type
+        .split_once('/')
+        .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
+        && !media_type
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if well_formed {
         Ok(())
     } else {
@@ -293,18 +300,16 @@ impl Fields {
 
     fn digest(&mut self, key: u64, name: &'static str) -> Result<Digest, RecordError> {
         match self.require(key, name)? {
-            Value::Bytes(b) => Digest::from_slice(&b).ok_or_else(|| {
-                Self::invalid(key, name, format!("expected {DIGEST_LEN} bytes"))
-            }),
+            Value::Bytes(b) => Digest::from_slice(&b)
+                .ok_or_else(|| Self::invalid(key, name, format!("expected {DIGEST_LEN} bytes"))),
             _ => Err(Self::invalid(key, name, "expected a byte string")),
         }
     }
 
     fn salt(&mut self) -> Result<[u8; SALT_LEN], RecordError> {
         match self.require(KEY_SALT, "salt")? {
-            Value::Bytes(b) => <[u8; SALT_LEN]>::try_from(b.as_slice()).map_err(|_| {
-                Self::invalid(KEY_SALT, "salt", format!("expected {SALT_LEN} bytes"))
-            }),
+            Value::Bytes(b) => <[u8; SALT_LEN]>::try_from(b.as_slice())
+                .map_err(|_| Self::invalid(KEY_SALT, "salt", format!("expected {SALT_LEN} bytes"))),
             _ => Err(Self::invalid(KEY_SALT, "salt", "expected a byte string")),
         }
     }
@@ -362,15 +367,28 @@ impl Fields {
     }
 }
 
-fn check_text(key: u64, name: &'static str, value: Value, max: usize) -> Result<String, RecordError> {
+fn check_text(
+    key: u64,
+    name: &'static str,
+    value: Value,
+    max: usize,
+) -> Result<String, RecordError> {
     let Value::Text(text) = value else {
         return Err(Fields::invalid(key, name, "expected a text string"));
     };
     if text.is_empty() {
-        return Err(Fields::invalid(key, name, "empty text (omit the field instead)"));
+        return Err(Fields::invalid(
+            key,
+            name,
+            "empty text (omit the field instead)",
+        ));
     }
     if text.len() > max {
-        return Err(Fields::invalid(key, name, format!("longer than {max} bytes")));
+        return Err(Fields::invalid(
+            key,
+            name,
+            format!("longer than {max} bytes"),
+        ));
     }
     // Newlines and tabs are allowed only in the free-text note.
     let allows_layout = key == KEY_NOTE;
@@ -412,7 +430,10 @@ mod tests {
         let doc = sample();
         doc.validate().unwrap();
         let bytes = doc.encode();
-        assert_eq!(Record::decode(&bytes).unwrap(), Record::Document(doc));
+        assert_eq!(
+            Record::decode(&bytes).unwrap(),
+            Record::Document(Box::new(doc))
+        );
     }
 
     #[test]

@@ -1,0 +1,10 @@
+//! The integration test binary: drives the real `evidentia` executable on real files in
+//! temporary directories. One binary, topical modules.
+
+mod common;
+
+mod archive;
+
+mod hostile;
+mod tamper;
+mod vectors;
