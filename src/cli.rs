@@ -144,6 +144,9 @@ struct AddArgs {
     /// The media type, instead of guessing it from the file name
     #[arg(long, value_name = "TYPE")]
     media_type: Option<String>,
+    /// Name documents by their path relative to DIR [default: from each input's last name]
+    #[arg(long, value_name = "DIR")]
+    relative_to: Option<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -324,6 +327,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
         },
         media_type: args.media_type,
         progress: std::io::stderr().is_terminal(),
+        relative_to: args.relative_to,
     };
     let report = ingest::add(archive, &args.paths, &options)?;
     for skipped in &report.skipped {

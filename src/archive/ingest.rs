@@ -37,6 +37,9 @@ pub struct AddOptions {
     pub media_type: Option<String>,
     /// Show a progress bar (the caller decides, e.g. only on a terminal).
     pub progress: bool,
+    /// Name documents by their path relative to this directory instead of from the last
+    /// component of each input.
+    pub relative_to: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     if let Some(media_type) = &options.media_type {
         check_media_type_option(media_type)?;
     }
-    let plan = plan(archive, inputs)?;
+    let plan = plan(archive, inputs, options.relative_to.as_deref())?;
     let store = archive.store();
 
     let total: u64 = plan.files.iter().map(|f| f.size).sum();
@@ -254,8 +257,17 @@ pub(crate) fn catch_up_index(archive: &Archive, log: &Log) -> Result<()> {
 }
 
 /// Walks the inputs and decides what to ingest, refusing the command on any bad input.
-fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
+fn plan(archive: &Archive, inputs: &[PathBuf], relative_to: Option<&Path>) -> Result<Plan> {
     let archive_root = fs::canonicalize(archive.root()).ok();
+    let relative_to = relative_to
+        .map(|dir| {
+            fs::canonicalize(dir).map_err(|e| Error::InvalidOption {
+                option: "--relative-to",
+                value: dir.display().to_string(),
+                why: format!("cannot resolve the directory: {e}"),
+            })
+        })
+        .transpose()?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut bad: Vec<(PathBuf, String)> = Vec::new();
@@ -264,7 +276,10 @@ fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
             path: input.clone(),
             why: format!("cannot read: {e}"),
         })?;
-        let base = base_name(input);
+        let base = match &relative_to {
+            Some(dir) => relative_parts(input, dir)?,
+            None => base_name(input).map(|name| vec![name]),
+        };
         if meta.file_type().is_symlink() {
             skipped.push(Skipped {
                 path: input.clone(),
@@ -272,7 +287,7 @@ fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
             });
         } else if meta.is_file() {
             match base {
-                Some(name) => push_file(&mut files, &mut bad, input, vec![name], meta.len()),
+                Some(parts) => push_file(&mut files, &mut bad, input, parts, meta.len()),
                 None => bad.push((input.clone(), "the file name is not valid UTF-8".into())),
             }
         } else if meta.is_dir() {
@@ -317,7 +332,7 @@ fn plan(archive: &Archive, inputs: &[PathBuf]) -> Result<Plan> {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
-                let mut parts = vec![base.clone()];
+                let mut parts = base.clone();
                 let mut utf8 = true;
                 for component in relative.components() {
                     match component {
@@ -404,6 +419,30 @@ fn push_file(
             format!("unusable as a logical path: {e}"),
         )),
     }
+}
+
+/// The components of `input` below `dir` (`--relative-to`), or `None` if one is not UTF-8.
+fn relative_parts(input: &Path, dir: &Path) -> Result<Option<Vec<String>>> {
+    // Resolve the parent only, so that a symlink given as input is not followed.
+    let absolute = match (input.parent(), input.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            fs::canonicalize(parent).map(|p| p.join(name))
+        }
+        _ => fs::canonicalize(input),
+    }
+    .map_err(|e| Error::BadInput {
+        path: input.to_path_buf(),
+        why: format!("cannot resolve: {e}"),
+    })?;
+    let relative = absolute.strip_prefix(dir).map_err(|_| Error::BadInput {
+        path: input.to_path_buf(),
+        why: format!("is not inside --relative-to {}", dir.display()),
+    })?;
+    Ok(relative
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect())
 }
 
 /// The last name of an input path, resolving `.` and `..` so that `add .` names the directory.
