@@ -4,6 +4,7 @@
 mod common;
 
 mod archive;
+mod crash;
 
 mod hostile;
 mod tamper;

@@ -1,0 +1,182 @@
+//! Crash safety and concurrency: an interrupted command leaves an archive that verifies (at
+//! most the interrupted work is missing), and concurrent writers are serialised.
+
+use std::process::{Command as StdCommand, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use crate::common::{added, Workspace};
+
+fn log_size(ws: &Workspace) -> u64 {
+    let text = std::fs::read_to_string(ws.archive().join("log/HEAD")).expect("HEAD");
+    text.trim().parse().expect("HEAD number")
+}
+
+fn make_files(ws: &Workspace, dir: &str, count: usize) {
+    for i in 0..count {
+        ws.write(
+            &format!("{dir}/file-{i:05}.txt"),
+            format!("{dir} document {i}\n"),
+        );
+    }
+}
+
+/// Verify must pass (exit 0) after a crash; unsealed records are only a warning.
+fn assert_verifies(ws: &Workspace) -> serde_json::Value {
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "archive does not verify after the crash: {report}");
+    report
+}
+
+#[test]
+fn crash_during_add_at_each_step_leaves_a_verifiable_archive() {
+    for point in ["add-after-objects", "add-before-log", "log-before-head"] {
+        let ws = Workspace::new();
+        make_files(&ws, "first", 3);
+        ws.add(&["first"]);
+        ws.seal();
+        make_files(&ws, "second", 5);
+        let out = ws
+            .cmd()
+            .env("EVIDENTIA_FAILPOINT", point)
+            .args(["add", "second"])
+            .output()
+            .expect("run add");
+        assert!(
+            !out.status.success(),
+            "{point}: add should have been killed"
+        );
+        assert_eq!(
+            log_size(&ws),
+            3,
+            "{point}: interrupted records must not be committed"
+        );
+        assert_verifies(&ws);
+        // Running the command again completes the work exactly once.
+        let stdout = ws.add(&["second"]);
+        assert_eq!(added(&stdout).len(), 5);
+        assert_eq!(log_size(&ws), 8, "{point}");
+        ws.seal();
+        let report = assert_verifies(&ws);
+        assert_eq!(report["sealed_records"], 8, "{point}");
+        assert_eq!(report["documents"], 8, "{point}");
+    }
+}
+
+#[test]
+fn crash_before_checkpoint_write_loses_only_that_seal() {
+    let ws = Workspace::new();
+    make_files(&ws, "docs", 4);
+    ws.add(&["docs"]);
+    ws.seal();
+    ws.write("later/extra.txt", "added after the first seal\n");
+    ws.add(&["later"]);
+    let out = ws
+        .cmd()
+        .env("EVIDENTIA_FAILPOINT", "seal-before-checkpoint")
+        .args(["seal", "--key", "signer.key"])
+        .output()
+        .expect("run seal");
+    assert!(!out.status.success());
+    let report = assert_verifies(&ws);
+    assert_eq!(report["checkpoints"].as_array().map(Vec::len), Some(1));
+    assert_eq!(report["unsealed_records"], 1);
+    let sealed = ws.seal();
+    assert!(sealed.starts_with("checkpoint 2: 5 records"), "{sealed}");
+    let report = assert_verifies(&ws);
+    assert_eq!(report["unsealed_records"], 0);
+}
+
+#[test]
+fn kill_at_random_moments_during_add_never_breaks_the_archive() {
+    let ws = Workspace::new();
+    make_files(&ws, "bulk", 3000);
+    let binary = assert_cmd::cargo::cargo_bin("evidentia");
+    for delay_ms in [5u64, 40, 120, 250] {
+        let mut child = StdCommand::new(&binary)
+            .current_dir(ws.dir.path())
+            .env("EVIDENTIA_ARCHIVE", ws.archive())
+            .args(["add", "bulk"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn add");
+        thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup runs
+        let _ = child.wait();
+        assert_verifies(&ws);
+    }
+    ws.add(&["bulk"]);
+    assert_eq!(log_size(&ws), 3000, "each file recorded exactly once");
+    ws.seal();
+    let report = assert_verifies(&ws);
+    assert_eq!(report["documents"], 3000);
+}
+
+#[test]
+fn concurrent_adds_are_serialised_and_nothing_is_lost() {
+    let ws = Workspace::new();
+    make_files(&ws, "left", 400);
+    make_files(&ws, "right", 400);
+    let spawn = |dir: &str| {
+        ws.cmd()
+            .args(["add", dir])
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("run add")
+    };
+    let (a, b, c) = thread::scope(|s| {
+        let a = s.spawn(|| spawn("left"));
+        let b = s.spawn(|| spawn("right"));
+        // The same directory twice at once: each file must still be recorded only once.
+        let c = s.spawn(|| spawn("left"));
+        (a.join(), b.join(), c.join())
+    });
+    for out in [a, b, c] {
+        let out = out.expect("thread");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(log_size(&ws), 800);
+    let (code, report) = {
+        ws.seal();
+        ws.verify_json()
+    };
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["documents"], 800);
+}
+
+#[test]
+fn seal_waits_for_a_running_add() {
+    let ws = Workspace::new();
+    make_files(&ws, "batch", 1500);
+    ws.write("first.txt", "first\n");
+    ws.add(&["first.txt"]);
+    let (add, seal) = thread::scope(|s| {
+        let add = s.spawn(|| ws.cmd().args(["add", "batch"]).output().expect("add"));
+        thread::sleep(Duration::from_millis(30));
+        let seal = s.spawn(|| {
+            ws.cmd()
+                .args(["seal", "--key", "signer.key"])
+                .output()
+                .expect("seal")
+        });
+        (
+            add.join().expect("add thread"),
+            seal.join().expect("seal thread"),
+        )
+    });
+    assert!(add.status.success());
+    assert!(
+        seal.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seal.stderr)
+    );
+    // The seal covered either only the first record or everything, never a torn state.
+    let report = assert_verifies(&ws);
+    let sealed = report["sealed_records"].as_u64().unwrap_or(0);
+    assert!(sealed == 1 || sealed == 1501, "sealed {sealed}");
+}
