@@ -56,7 +56,7 @@ pub enum Error {
     #[error("refusing to add: {count} input(s) cannot be recorded:\n{list}\nrename or remove them, then run the command again (nothing was added)")]
     BadInputs { count: usize, list: String },
 
-    #[error("nothing new to seal: checkpoint {number} already covers all {size} records; add documents first")]
+    #[error("nothing new to seal: {}; add documents first", nothing_new(*number, *size))]
     NothingToSeal { number: u64, size: u64 },
 
     #[error("key file {}: {why}", path.display())]
@@ -96,6 +96,14 @@ pub enum Error {
         value: String,
         why: String,
     },
+}
+
+fn nothing_new(number: u64, size: u64) -> String {
+    if number == 0 {
+        "the archive has no records yet".to_string()
+    } else {
+        format!("checkpoint {number} already covers all {size} records")
+    }
 }
 
 impl Error {

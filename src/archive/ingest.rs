@@ -426,7 +426,11 @@ fn relative_parts(input: &Path, dir: &Path) -> Result<Option<Vec<String>>> {
     // Resolve the parent only, so that a symlink given as input is not followed.
     let absolute = match (input.parent(), input.file_name()) {
         (Some(parent), Some(name)) => {
-            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
             fs::canonicalize(parent).map(|p| p.join(name))
         }
         _ => fs::canonicalize(input),

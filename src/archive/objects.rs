@@ -42,6 +42,8 @@ pub trait ObjectStore: Send + Sync {
     fn contains(&self, digest: &Digest) -> Result<bool>;
     /// All stored digests whose hex form starts with `hex_prefix` (at least 2 digits).
     fn with_prefix(&self, hex_prefix: &str) -> Result<Vec<Digest>>;
+    /// Every stored digest, in order. A full listing, for verification.
+    fn list(&self) -> Result<Vec<Digest>>;
     /// Makes every object stored so far durable. Called once per command, before anything
     /// that refers to the objects is written.
     fn make_durable(&self) -> Result<()>;
@@ -266,6 +268,25 @@ impl ObjectStore for FsObjectStore {
                 if let Some(digest) = Digest::from_hex(&full) {
                     out.push(digest);
                 }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn list(&self) -> Result<Vec<Digest>> {
+        let mut out = Vec::new();
+        let fans = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) => return Err(Error::io(&self.root)(e)),
+        };
+        for fan in fans {
+            let fan = fan.map_err(Error::io(&self.root))?;
+            let Some(prefix) = fan.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if prefix.len() == 2 {
+                out.extend(self.with_prefix(&prefix)?);
             }
         }
         out.sort();

@@ -259,6 +259,8 @@ fn check_log(archive: &Archive, report: &mut VerifyReport, tree: &mut MemoryTree
         }
     }
 
+    check_unreferenced(archive, report, &digests, &contents)?;
+
     if size > 0 {
         let stored_root = log.root(size);
         let rebuilt = tree.root_at(size);
@@ -273,6 +275,42 @@ fn check_log(archive: &Archive, report: &mut VerifyReport, tree: &mut MemoryTree
         }
     }
     Ok(size)
+}
+
+/// Re-hashes the objects no record refers to. They are left by interrupted commands and are
+/// harmless, so they produce warnings, not problems.
+fn check_unreferenced(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    records: &[Digest],
+    contents: &BTreeMap<Digest, u64>,
+) -> Result<()> {
+    let referenced: std::collections::HashSet<&Digest> =
+        records.iter().chain(contents.keys()).collect();
+    let unreferenced: Vec<Digest> = archive
+        .store()
+        .list()?
+        .into_iter()
+        .filter(|d| !referenced.contains(d))
+        .collect();
+    if unreferenced.is_empty() {
+        return Ok(());
+    }
+    let damaged: Vec<Digest> = unreferenced
+        .par_iter()
+        .filter(|d| !matches!(hash_object(archive, d), Ok((found, _)) if found == **d))
+        .copied()
+        .collect();
+    report.warnings.push(format!(
+        "{} stored object(s) are not referenced by any record (left by an interrupted command; harmless)",
+        unreferenced.len()
+    ));
+    for digest in damaged {
+        report
+            .warnings
+            .push(format!("unreferenced object {digest} does not match its name"));
+    }
+    Ok(())
 }
 
 fn hash_object(archive: &Archive, digest: &Digest) -> Result<(Digest, u64)> {
