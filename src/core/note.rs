@@ -212,6 +212,17 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_round_trips(text in "\\PC{0,200}", cut in 0usize..200) {
+            if let Ok(note) = SignedNote::parse(&text) {
+                proptest::prop_assert_eq!(note.render(), text);
+            }
+            let end = SIGNED.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(SIGNED.len());
+            let _ = SignedNote::parse(&SIGNED[..end]);
+        }
+    }
+
     #[test]
     fn detects_tampering() {
         let tampered = SIGNED.replace("\n5\n", "\n6\n");

@@ -449,6 +449,28 @@ mod tests {
         assert!(matches!(doc.validate(), Err(RecordError::Invalid { .. })));
     }
 
+    proptest::proptest! {
+        /// Random and mutated bytes never panic the decoder, and whatever it accepts is
+        /// canonical: it re-encodes to the same bytes.
+        #[test]
+        fn decoding_never_panics_and_accepts_only_canonical(
+            random in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            at in proptest::prelude::any::<usize>(),
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let _ = Record::decode(&random);
+            let mut mutated = sample().encode();
+            let i = at % mutated.len();
+            mutated[i] = byte;
+            if let Ok(Record::Document(doc)) = Record::decode(&mutated) {
+                proptest::prop_assert_eq!(doc.encode(), mutated);
+            }
+            let mut truncated = sample().encode();
+            truncated.truncate(i);
+            proptest::prop_assert!(Record::decode(&truncated).is_err());
+        }
+    }
+
     #[test]
     fn unknown_kind_is_kept_opaque() {
         let value = Value::Map(vec![
