@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
-use evidentia::archive::verify::{self, Trust, VerifyReport};
+use evidentia::archive::verify::{self, Trust, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
 use evidentia::core::record::Collection;
 use evidentia::core::timestamp::Timestamp;
@@ -66,6 +66,9 @@ enum Command {
         /// Public keys that may sign, one per line as in a .pub file
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
+        /// Each checkpoint needs valid signatures by at least N distinct trusted keys
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        require: usize,
         /// Machine-readable report
         #[arg(long)]
         json: bool,
@@ -187,13 +190,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!("  signed by {}", key);
             }
         }
-        Command::Verify { trust, json } => {
+        Command::Verify {
+            trust,
+            require,
+            json,
+        } => {
             let archive = Archive::open(&archive_dir)?;
             let trust = match trust {
                 Some(path) => Trust::Keys(trust::load(&path)?),
                 None => Trust::ArchiveKeys,
             };
-            let report = verify::verify(&archive, &trust)?;
+            let options = VerifyOptions {
+                trust,
+                require: require.max(1),
+            };
+            let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;
             return Ok(if report.ok {
                 ExitCode::SUCCESS

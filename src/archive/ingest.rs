@@ -14,19 +14,17 @@ use std::fs::{self, File};
 use std::path::{Component, Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rand_core::RngCore;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use crate::core::digest::Digest;
-use crate::core::merkle::leaf_hash;
 use crate::core::path;
-use crate::core::record::{Collection, DocumentRecord, Record, SALT_LEN};
-use crate::core::timestamp::Timestamp;
+use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
 
+use super::append::append_records;
 use super::index::PathVersion;
-use super::log::{Log, LogEntry};
+use super::log::Log;
 use super::{failpoint, Archive};
 
 /// What the user says about the documents being added.
@@ -112,7 +110,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     store.make_durable()?;
     failpoint::hit("add-after-objects");
 
-    let _lock = archive.lock()?;
+    let lock = archive.lock()?;
     let mut log = archive.log()?;
     catch_up_index(archive, &log)?;
     let index = archive.index();
@@ -120,8 +118,8 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         documents: Vec::with_capacity(plan.files.len()),
         skipped: plan.skipped,
     };
-    let mut entries = Vec::new();
-    let mut new_versions = Vec::new();
+    let mut records = Vec::new();
+    let mut recorded_at = Vec::new();
     for (file, (content, size)) in plan.files.iter().zip(stored) {
         let latest = index.versions(&file.logical)?.last().copied();
         if let Some(latest) = latest.filter(|v| v.content == content) {
@@ -134,9 +132,8 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             });
             continue;
         }
-        let record = DocumentRecord {
-            salt: random_salt(),
-            recorded_at: Timestamp::now(),
+        let record = Record::Document(Box::new(DocumentRecord {
+            header: Header::now(),
             content,
             size,
             media_type: options
@@ -146,48 +143,26 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             path: file.logical.clone(),
             original_name: file.original_name.clone(),
             collection: options.collection.clone(),
-        };
-        record.validate().map_err(|source| Error::BadInput {
+        }));
+        record.encode_checked().map_err(|source| Error::BadInput {
             path: file.source.clone(),
             why: source.to_string(),
         })?;
-        let bytes = record.encode();
-        let outcome = store.put_bytes(&bytes)?;
-        entries.push(LogEntry {
-            record: outcome.digest,
-            leaf: leaf_hash(&bytes),
-        });
-        new_versions.push((
-            file.logical.clone(),
-            PathVersion {
-                content,
-                record: outcome.digest,
-            },
-        ));
+        recorded_at.push(report.documents.len());
+        records.push(record);
         report.documents.push(AddedDocument {
             content,
             size,
             path: file.logical.clone(),
-            record: outcome.digest,
+            record: Digest([0; 32]),
             status: AddStatus::Recorded,
         });
     }
-    if !entries.is_empty() {
-        store.make_durable()?;
-        failpoint::hit("add-before-log");
-        log.append(&entries)?;
-        for (logical, version) in &new_versions {
-            index.insert(logical, *version)?;
-        }
-        index.set_covered(log.size())?;
+    let ids = append_records(archive, &lock, &mut log, &records)?;
+    for (slot, id) in recorded_at.into_iter().zip(ids) {
+        report.documents[slot].record = id;
     }
     Ok(report)
-}
-
-fn random_salt() -> [u8; SALT_LEN] {
-    let mut salt = [0u8; SALT_LEN];
-    rand_core::OsRng.fill_bytes(&mut salt);
-    salt
 }
 
 fn guess_media_type(logical: &str) -> String {
@@ -272,7 +247,9 @@ fn plan(archive: &Archive, inputs: &[PathBuf], relative_to: Option<&Path>) -> Re
     let mut skipped = Vec::new();
     let mut bad: Vec<(PathBuf, String)> = Vec::new();
     for input in inputs {
-        let meta = fs::symlink_metadata(input).map_err(|e| Error::BadInput {
+        // Without its trailing slash: `lstat("link/")` would resolve the link and walk it.
+        let named: PathBuf = input.components().collect();
+        let meta = fs::symlink_metadata(&named).map_err(|e| Error::BadInput {
             path: input.clone(),
             why: format!("cannot read: {e}"),
         })?;

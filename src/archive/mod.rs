@@ -11,6 +11,7 @@
 //! index/               derived lookup data, rebuildable from the log
 //! ```
 
+pub mod append;
 pub mod checkpoints;
 pub mod failpoint;
 pub mod fsutil;
@@ -193,9 +194,22 @@ impl Archive {
 
     /// Stores a signer's public key so that later verifications can find it.
     pub(crate) fn remember_key(&self, key: &VerifierKey) -> Result<()> {
+        // Signer names may hold '/' or '..' (C2SP names look like "example.org/log"); only a
+        // sanitised form goes into the file name, which verify does not interpret.
+        let safe_name: String = key
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let path = self
             .keys_dir()
-            .join(format!("{}+{}.pub", key.name, key.id_hex()));
+            .join(format!("{safe_name}+{}.pub", key.id_hex()));
         if !path.exists() {
             fsutil::write_atomic(&path, format!("{key}\n").as_bytes())?;
         }

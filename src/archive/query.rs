@@ -59,7 +59,7 @@ pub fn documents(archive: &Archive) -> Result<Vec<(LoggedRecord, DocumentRecord)
                 let doc = (**doc).clone();
                 Some((r, doc))
             }
-            Record::Unknown { .. } => None,
+            _ => None,
         })
         .collect())
 }

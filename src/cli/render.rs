@@ -98,10 +98,7 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
     println!("archive {}", archive.origin());
     let mut next_checkpoint = checkpoints.iter().peekable();
     for logged in &records {
-        let summary = match &logged.record {
-            Record::Document(doc) => format!("{}  sha256:{}", doc.path, doc.content),
-            Record::Unknown { kind, .. } => format!("(record kind '{kind}')"),
-        };
+        let summary = summary(&logged.record);
         println!(
             "#{:<6} {}  {:<9} {}  {}",
             logged.index,
@@ -123,6 +120,27 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
         println!("({unsealed} record(s) not yet sealed)");
     }
     Ok(())
+}
+
+/// One line describing a record.
+pub fn summary(record: &Record) -> String {
+    let short = |d: &evidentia::core::digest::Digest| d.to_hex()[..12].to_string();
+    match record {
+        Record::Document(doc) => format!("{}  sha256:{}", doc.path, doc.content),
+        Record::Annotation(a) => {
+            let body: String = a.body.chars().take(60).collect();
+            format!("on {}: {}", short(&a.target), body.replace('\n', " "))
+        }
+        Record::Retraction(r) => format!("retracts {}: {}", short(&r.target), r.reason),
+        Record::Custody(c) => format!(
+            "{} by {} ({} item(s))",
+            c.event.as_str(),
+            c.actor,
+            c.targets.len()
+        ),
+        Record::Key(k) => format!("{} {}", k.action.as_str(), k.key),
+        Record::Unknown { kind, .. } => format!("(record kind '{kind}' not known to this version)"),
+    }
 }
 
 fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) {
@@ -151,7 +169,10 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
                 let mut v = document_json(doc);
                 if let Some(map) = v.as_object_mut() {
                     map.insert("record".into(), json!(format!("sha256:{}", logged.id)));
-                    map.insert("recorded_at".into(), json!(doc.recorded_at.to_string()));
+                    map.insert(
+                        "recorded_at".into(),
+                        json!(doc.header.recorded_at.to_string()),
+                    );
                 }
                 v
             })

@@ -78,7 +78,17 @@ fn canonicalize(value: &Value, depth: usize) -> Result<Value, CborError> {
         return Err(CborError::TooDeep { max: MAX_DEPTH });
     }
     Ok(match value {
-        Value::Integer(i) => Value::Integer(*i),
+        Value::Integer(i) => {
+            // ciborium turns bignum tags (2, 3) into integers and writes integers beyond the
+            // 64-bit heads back as bignums; the profile has no tags, so refuse that range.
+            let n = i128::from(*i);
+            if n > i128::from(u64::MAX) || n < -(1i128 << 64) {
+                return Err(CborError::Forbidden {
+                    what: "tag (bignum)",
+                });
+            }
+            Value::Integer(*i)
+        }
         Value::Bytes(b) => Value::Bytes(b.clone()),
         Value::Text(t) => Value::Text(t.clone()),
         Value::Array(items) => Value::Array(

@@ -101,46 +101,53 @@ impl Checkpoint {
 
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
         let body = text.strip_suffix('\n').ok_or(CheckpointError::BadLine {
-            line: 1,
+            line: text.split('\n').count(),
             what: "final newline",
         })?;
-        let mut lines = body.split('\n').enumerate().peekable();
-        let mut next = |what: &'static str| {
-            lines
-                .next()
-                .map(|(_, l)| l)
-                .ok_or(CheckpointError::BadLine { line: 0, what })
+        let lines: Vec<&str> = body.split('\n').collect();
+        // Line numbers in errors are 1-based; a missing line is reported where it was expected.
+        let mut at = 0usize;
+        let mut next = |what: &'static str| match lines.get(at) {
+            Some(line) => {
+                at += 1;
+                Ok((at, *line))
+            }
+            None => Err(CheckpointError::BadLine { line: at + 1, what }),
         };
-        let origin = next("origin")?.to_string();
+        let (_, origin) = next("origin")?;
+        let origin = origin.to_string();
         check_origin(&origin)?;
-        let size = parse_decimal(next("size")?).ok_or(CheckpointError::BadLine {
-            line: 2,
+        let (n, line) = next("size")?;
+        let size = parse_decimal(line).ok_or(CheckpointError::BadLine {
+            line: n,
             what: "size",
         })?;
+        let (n, line) = next("root hash")?;
         let root = B64
-            .decode(next("root hash")?)
+            .decode(line)
             .ok()
             .and_then(|raw| Digest::from_slice(&raw))
             .ok_or(CheckpointError::BadLine {
-                line: 3,
+                line: n,
                 what: "root hash",
             })?;
-        let number = next("number")?
+        let (n, line) = next("number")?;
+        let number = line
             .strip_prefix("number ")
             .and_then(parse_decimal)
             .filter(|n| *n >= 1)
             .ok_or(CheckpointError::BadLine {
-                line: 4,
+                line: n,
                 what: "number",
             })?;
-        let mut line = next("time")?;
+        let (mut n, mut line) = next("time")?;
         let previous = match line.strip_prefix("previous ") {
             Some(hex) => {
                 let digest = Digest::from_hex(hex).ok_or(CheckpointError::BadLine {
-                    line: 5,
+                    line: n,
                     what: "previous",
                 })?;
-                line = next("time")?;
+                (n, line) = next("time")?;
                 Some(digest)
             }
             None => None,
@@ -149,27 +156,23 @@ impl Checkpoint {
             .strip_prefix("time ")
             .and_then(|t| Timestamp::parse_canonical(t).ok())
             .ok_or(CheckpointError::BadLine {
-                line: 0,
+                line: n,
                 what: "time",
             })?;
+        let extra = |line: usize| CheckpointError::BadLine {
+            line,
+            what: "end of checkpoint (extra lines follow)",
+        };
         let message = match next("message") {
-            Ok(line) => {
-                let message = line
-                    .strip_prefix("message ")
-                    .ok_or(CheckpointError::BadLine {
-                        line: 0,
-                        what: "message",
-                    })?;
+            Ok((n, line)) => {
+                let message = line.strip_prefix("message ").ok_or(extra(n))?;
                 check_message(message)?;
                 Some(message.to_string())
             }
             Err(_) => None,
         };
-        if next("end").is_ok() {
-            return Err(CheckpointError::BadLine {
-                line: 0,
-                what: "end of checkpoint (extra lines follow)",
-            });
+        if let Ok((n, _)) = next("end") {
+            return Err(extra(n));
         }
         let checkpoint = Checkpoint {
             origin,

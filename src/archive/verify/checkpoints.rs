@@ -1,0 +1,350 @@
+//! Verification of the checkpoints: numbering, chain, growth, roots against the rebuilt tree,
+//! and signatures against the trusted keys (validity windows, revocations, k of n).
+
+use crate::core::key::VerifierKey;
+use crate::core::merkle::MemoryTree;
+use crate::core::note::SignatureStatus;
+use crate::core::record::{KeyAction, KeyRecord};
+use crate::core::timestamp::Timestamp;
+use crate::error::Result;
+use crate::trust::TrustedKey;
+
+use super::super::checkpoints::{CheckpointStore, StoredCheckpoint};
+use super::super::Archive;
+use super::records::LogFacts;
+use super::{CheckpointReport, SignatureReport, Trust, VerifyOptions, VerifyReport};
+
+/// When a key stops being acceptable: covering log index `index` or dated at/after `effective`.
+struct Retirement {
+    key: VerifierKey,
+    index: u64,
+    effective: Option<Timestamp>,
+}
+
+/// The keys that may sign, and when each was retired.
+struct Signers {
+    keys: Vec<TrustedKey>,
+    retirements: Vec<Retirement>,
+}
+
+impl Signers {
+    fn new(base: Vec<TrustedKey>, key_events: &[(u64, KeyRecord)], origin: &str) -> Signers {
+        let mut keys = base;
+        let mut retirements = Vec::new();
+        let same = |a: &VerifierKey, b: &VerifierKey| a.name == b.name && a.id == b.id;
+        for (index, event) in key_events {
+            match event.action {
+                KeyAction::Rotate => {
+                    let Some(previous) = &event.previous else {
+                        continue;
+                    };
+                    let inherited = keys.iter().find(|k| same(&k.key, previous)).cloned();
+                    if let (Some(old), true) = (inherited, event.endorsement_valid(origin)) {
+                        // The old key vouched for the new one: trust moves forward to it.
+                        if !keys.iter().any(|k| same(&k.key, &event.key)) {
+                            keys.push(TrustedKey {
+                                key: event.key.clone(),
+                                ..old
+                            });
+                        }
+                        retirements.push(Retirement {
+                            key: previous.clone(),
+                            index: *index,
+                            effective: None,
+                        });
+                    }
+                }
+                KeyAction::Revoke => retirements.push(Retirement {
+                    key: event.key.clone(),
+                    index: *index,
+                    effective: event.effective,
+                }),
+                KeyAction::Introduce => {}
+            }
+        }
+        Signers { keys, retirements }
+    }
+
+    fn verifiers(&self) -> Vec<VerifierKey> {
+        self.keys.iter().map(|k| k.key.clone()).collect()
+    }
+
+    fn find(&self, name: &str, id: &[u8; 4]) -> Option<&TrustedKey> {
+        self.keys
+            .iter()
+            .find(|k| k.key.name == name && &k.key.id == id)
+    }
+
+    fn retired(&self, key: &VerifierKey, size: u64, time: Timestamp) -> bool {
+        self.retirements.iter().any(|r| {
+            r.key.name == key.name
+                && r.key.id == key.id
+                && (size > r.index || r.effective.is_some_and(|e| time >= e))
+        })
+    }
+}
+
+pub fn check_checkpoints(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    tree: &mut MemoryTree,
+    facts: Option<&LogFacts>,
+    options: &VerifyOptions,
+) -> Result<()> {
+    let base = match &options.trust {
+        Trust::Keys(keys) => keys.clone(),
+        Trust::ArchiveKeys => {
+            let mut keys: Vec<TrustedKey> = archive
+                .known_keys()
+                .unwrap_or_else(|e| {
+                    report.problem("keys/", "keys-unreadable", e.to_string());
+                    Vec::new()
+                })
+                .into_iter()
+                .map(TrustedKey::new)
+                .collect();
+            // Keys introduced in the log count too; without a trust file none is authenticated.
+            for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
+                if event.action == KeyAction::Introduce && !keys.iter().any(|k| k.key == event.key)
+                {
+                    keys.push(TrustedKey::new(event.key.clone()));
+                }
+            }
+            keys
+        }
+    };
+    let signers = Signers::new(
+        base,
+        facts.map_or(&[][..], |f| &f.key_events[..]),
+        archive.origin(),
+    );
+    let verifiers = signers.verifiers();
+    let required = options.require.max(1);
+
+    let files = archive.checkpoints().files()?;
+    let mut previous: Option<StoredCheckpoint> = None;
+    let mut expected_number = 1u64;
+    for file in files {
+        let Some(number) = file.number else {
+            report.problem(
+                format!("checkpoint {}", file.path.display()),
+                "checkpoint-stray-file",
+                "this file's name is not a checkpoint number; remove it or find out who put it there",
+            );
+            continue;
+        };
+        let item = format!("checkpoint {number}");
+        if number != expected_number {
+            report.problem(
+                &item,
+                "checkpoint-gap",
+                format!("expected checkpoint {expected_number} next; checkpoints are missing"),
+            );
+        }
+        expected_number = number + 1;
+        let stored = match CheckpointStore::read(&file.path) {
+            Ok(stored) => stored,
+            Err(e) => {
+                report.problem(&item, "checkpoint-unreadable", e.to_string());
+                continue;
+            }
+        };
+        let problems_before = report.problems.len();
+        check_structure(
+            archive,
+            report,
+            tree,
+            facts,
+            &item,
+            number,
+            &stored,
+            previous.as_ref(),
+        );
+
+        let cp = &stored.checkpoint;
+        let statuses = stored.note.check(&verifiers);
+        let mut signatures = Vec::new();
+        let mut valid_keys: Vec<(String, [u8; 4])> = Vec::new();
+        let mut rejected = Vec::new();
+        for (sig, status) in stored.note.signatures.iter().zip(&statuses) {
+            let trusted = signers.find(&sig.name, &sig.key_id);
+            let label = match status {
+                SignatureStatus::Valid => match trusted {
+                    Some(t) if signers.retired(&t.key, cp.size, cp.time) => {
+                        rejected.push(format!("{} (revoked or rotated out)", sig.name));
+                        "revoked"
+                    }
+                    Some(t) if !t.valid_at(cp.time) => {
+                        rejected.push(format!("{} (outside its validity window)", sig.name));
+                        "outside-validity"
+                    }
+                    _ => {
+                        if !valid_keys.contains(&(sig.name.clone(), sig.key_id)) {
+                            valid_keys.push((sig.name.clone(), sig.key_id));
+                        }
+                        "valid"
+                    }
+                },
+                SignatureStatus::Invalid => {
+                    report.problem(
+                        &item,
+                        "signature-invalid",
+                        format!(
+                            "the signature by {} (key {}) does not verify: forged, or the checkpoint was altered",
+                            sig.name,
+                            hex::encode(sig.key_id)
+                        ),
+                    );
+                    "invalid"
+                }
+                SignatureStatus::UnknownKey => "unknown-key",
+            };
+            signatures.push(SignatureReport {
+                name: sig.name.clone(),
+                key_id: hex::encode(sig.key_id),
+                signer: trusted.and_then(|t| t.signer.clone()),
+                status: label,
+            });
+        }
+        if valid_keys.len() < required {
+            let whose = match options.trust {
+                Trust::Keys(_) => "keys in the trust file",
+                Trust::ArchiveKeys => "keys the archive holds",
+            };
+            let rejected_note = if rejected.is_empty() {
+                String::new()
+            } else {
+                format!("; rejected: {}", rejected.join(", "))
+            };
+            let (code, detail) = if valid_keys.is_empty() {
+                (
+                    "signature-missing",
+                    format!("no valid signature by {whose}{rejected_note}"),
+                )
+            } else {
+                (
+                    "signatures-insufficient",
+                    format!(
+                        "{} valid signature(s) by {whose}, {required} required{rejected_note}",
+                        valid_keys.len()
+                    ),
+                )
+            };
+            report.problem(&item, code, detail);
+        }
+        report.checkpoints.push(CheckpointReport {
+            number: cp.number,
+            size: cp.size,
+            root: cp.root.to_hex(),
+            time: cp.time.to_string(),
+            message: cp.message.clone(),
+            signatures,
+            ok: report.problems.len() == problems_before,
+        });
+        report.sealed_records = cp.size;
+        previous = Some(stored);
+    }
+    if let Some(facts) = facts {
+        report.unsealed_records = facts.size.saturating_sub(report.sealed_records);
+    }
+    Ok(())
+}
+
+/// Origin, number, chain link, growth and root of one checkpoint.
+#[allow(clippy::too_many_arguments)]
+fn check_structure(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    tree: &mut MemoryTree,
+    facts: Option<&LogFacts>,
+    item: &str,
+    number: u64,
+    stored: &StoredCheckpoint,
+    previous: Option<&StoredCheckpoint>,
+) {
+    let cp = &stored.checkpoint;
+    if cp.origin != archive.origin() {
+        report.problem(
+            item,
+            "checkpoint-origin",
+            format!(
+                "signed for archive '{}', not '{}'",
+                cp.origin,
+                archive.origin()
+            ),
+        );
+    }
+    if cp.number != number {
+        report.problem(
+            item,
+            "checkpoint-number",
+            format!(
+                "the file is named {number} but the signed text says {}",
+                cp.number
+            ),
+        );
+    }
+    match previous {
+        Some(prev) => {
+            let prev_cp = &prev.checkpoint;
+            if cp.previous != Some(prev_cp.text_hash()) {
+                report.problem(
+                    item,
+                    "checkpoint-chain",
+                    format!(
+                        "does not link to checkpoint {} (its 'previous' line is not that checkpoint's hash)",
+                        prev_cp.number
+                    ),
+                );
+            }
+            if cp.size <= prev_cp.size {
+                report.problem(
+                    item,
+                    "checkpoint-not-growing",
+                    format!(
+                        "covers {} records, not more than checkpoint {} ({})",
+                        cp.size, prev_cp.number, prev_cp.size
+                    ),
+                );
+            }
+            if cp.time < prev_cp.time {
+                report.warnings.push(format!(
+                    "checkpoint {number} is dated {}, before checkpoint {} ({}); check the sealing machine's clock",
+                    cp.time, prev_cp.number, prev_cp.time
+                ));
+            }
+        }
+        None if cp.previous.is_some() => report.problem(
+            item,
+            "checkpoint-chain",
+            "links to a previous checkpoint that is not in the archive",
+        ),
+        None => {}
+    }
+    match facts {
+        Some(facts) if cp.size > facts.size => report.problem(
+            item,
+            "checkpoint-beyond-log",
+            format!(
+                "covers {} records but the log holds only {}: records were removed",
+                cp.size, facts.size
+            ),
+        ),
+        Some(_) => {
+            // Every root is compared with the one tree rebuilt from the records, so two roots
+            // that both match are consistent with each other by construction.
+            let rebuilt = tree.root_at(cp.size);
+            if rebuilt != cp.root {
+                report.problem(
+                    item,
+                    "root-mismatch",
+                    format!(
+                        "signed root {} but the records give {rebuilt}: the log was rewritten",
+                        cp.root
+                    ),
+                );
+            }
+        }
+        None => {}
+    }
+}

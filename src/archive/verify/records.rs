@@ -1,0 +1,268 @@
+//! Verification of the log: record objects, their encodings and references, document content,
+//! and the stored tree.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+
+use rayon::prelude::*;
+
+use crate::core::cbor::MAX_ENCODED_LEN;
+use crate::core::digest::{Digest, Hasher};
+use crate::core::merkle::{leaf_hash, MemoryTree};
+use crate::core::record::{KeyAction, KeyRecord, Record};
+use crate::error::{Error, Result};
+
+use super::super::Archive;
+use super::VerifyReport;
+
+/// What the checkpoint checks need to know about the log.
+pub struct LogFacts {
+    pub size: u64,
+    /// Key records, with their log index, in log order (introductions, rotations, revocations).
+    pub key_events: Vec<(u64, KeyRecord)>,
+}
+
+/// What one record contributed, as found on disk.
+struct RecordCheck {
+    leaf: Option<Digest>,
+    record: Option<Record>,
+    problem: Option<(String, &'static str, String)>,
+}
+
+pub fn check_log(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    tree: &mut MemoryTree,
+) -> Result<LogFacts> {
+    let log = archive.log()?;
+    let size = log.size();
+    report.records = size;
+    let digests = log.record_digests(0, size)?;
+    let stored_leaves = log.leaf_hashes(0, size)?;
+    let store = archive.store();
+    let checks: Vec<RecordCheck> = digests
+        .par_iter()
+        .enumerate()
+        .map(|(i, digest)| {
+            let item = format!("record #{i} ({digest})");
+            let bytes = match store.read_verified(digest, MAX_ENCODED_LEN as u64) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let code = match e {
+                        Error::ObjectMissing { .. } => "record-missing",
+                        Error::ObjectCorrupt { .. } => "record-corrupt",
+                        _ => "record-unreadable",
+                    };
+                    return RecordCheck {
+                        leaf: None,
+                        record: None,
+                        problem: Some((item, code, e.to_string())),
+                    };
+                }
+            };
+            let leaf = Some(leaf_hash(&bytes));
+            match Record::decode(&bytes) {
+                Ok(record) => RecordCheck {
+                    leaf,
+                    record: Some(record),
+                    problem: None,
+                },
+                Err(e) => RecordCheck {
+                    leaf,
+                    record: None,
+                    problem: Some((item, "record-invalid", e.to_string())),
+                },
+            }
+        })
+        .collect();
+
+    let mut contents: BTreeMap<Digest, u64> = BTreeMap::new();
+    // Everything a later record may refer to: record ids and document content digests.
+    let mut known: HashSet<Digest> = HashSet::with_capacity(digests.len() * 2);
+    let mut key_events = Vec::new();
+    for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
+        if let Some((item, code, detail)) = check.problem {
+            report.problem(item, code, detail);
+        }
+        let stored = stored_leaves.get(i).copied();
+        let leaf = match (check.leaf, stored) {
+            (Some(computed), Some(stored)) => {
+                if computed != stored {
+                    report.problem(
+                        format!("log/tree/00 entry #{i}"),
+                        "tree-mismatch",
+                        format!("stored leaf hash {stored} but the record hashes to {computed}"),
+                    );
+                }
+                computed
+            }
+            (Some(computed), None) => computed,
+            // Without the record, the stored leaf keeps the rest of the tree checkable.
+            (None, Some(stored)) => stored,
+            (None, None) => Digest([0; 32]),
+        };
+        tree.push(leaf);
+        if let Some(record) = check.record {
+            let item = format!("record #{i} ({id})");
+            for reference in record.references() {
+                if !known.contains(&reference) {
+                    report.problem(
+                        &item,
+                        "dangling-reference",
+                        format!(
+                            "refers to {reference}, which is not an earlier record or document in the log"
+                        ),
+                    );
+                }
+            }
+            match record {
+                Record::Document(doc) => {
+                    report.documents += 1;
+                    known.insert(doc.content);
+                    if let Some(previous) = contents.insert(doc.content, doc.size) {
+                        if previous != doc.size {
+                            report.problem(
+                                &item,
+                                "size-mismatch",
+                                format!(
+                                    "content {} is listed with sizes {previous} and {}",
+                                    doc.content, doc.size
+                                ),
+                            );
+                        }
+                    }
+                }
+                Record::Annotation(_) => report.annotations += 1,
+                Record::Custody(_) => report.custody_events += 1,
+                Record::Retraction(_) => report.retractions += 1,
+                Record::Key(key) => {
+                    report.key_events += 1;
+                    if !key.endorsement_valid(archive.origin()) {
+                        let who = match key.action {
+                            KeyAction::Introduce => "the introduced key's own",
+                            _ => "the previous key's",
+                        };
+                        report.problem(
+                            &item,
+                            "key-endorsement-invalid",
+                            format!(
+                                "{who} endorsement of {} does not verify for this archive",
+                                key.key
+                            ),
+                        );
+                    }
+                    key_events.push((i as u64, *key));
+                }
+                Record::Unknown { kind, .. } => report.warnings.push(format!(
+                    "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
+                )),
+            }
+        }
+        known.insert(*id);
+    }
+
+    check_contents(archive, report, &contents);
+    check_unreferenced(archive, report, &digests, &contents)?;
+
+    if size > 0 {
+        let rebuilt = tree.root_at(size);
+        match log.root(size) {
+            Ok(root) if root == rebuilt => {}
+            Ok(root) => report.problem(
+                "log/tree",
+                "tree-mismatch",
+                format!("the stored tree's root is {root} but the records give {rebuilt}"),
+            ),
+            Err(e) => report.problem("log/tree", "tree-unreadable", e.to_string()),
+        }
+    }
+    Ok(LogFacts { size, key_events })
+}
+
+/// Re-hashes every document's content, in parallel.
+fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTreeMap<Digest, u64>) {
+    type ContentCheck = (Digest, u64, Result<(Digest, u64)>);
+    let results: Vec<ContentCheck> = contents
+        .par_iter()
+        .map(|(digest, size)| (*digest, *size, hash_object(archive, digest)))
+        .collect();
+    for (digest, size, result) in results {
+        let item = format!("document content {digest}");
+        match result {
+            Ok((found, found_size)) => {
+                report.content_bytes += found_size;
+                if found != digest {
+                    report.problem(
+                        item,
+                        "content-corrupt",
+                        format!("the stored bytes hash to {found}; the document was altered"),
+                    );
+                } else if found_size != size {
+                    report.problem(
+                        item,
+                        "size-mismatch",
+                        format!("{found_size} bytes stored but the record says {size}"),
+                    );
+                }
+            }
+            Err(Error::ObjectMissing { .. }) => report.problem(
+                item,
+                "content-missing",
+                "the object holding this document is missing",
+            ),
+            Err(e) => report.problem(item, "content-unreadable", e.to_string()),
+        }
+    }
+}
+
+/// Re-hashes the objects no record refers to. They are left by interrupted commands and are
+/// harmless, so they produce warnings, not problems.
+fn check_unreferenced(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    records: &[Digest],
+    contents: &BTreeMap<Digest, u64>,
+) -> Result<()> {
+    let referenced: HashSet<&Digest> = records.iter().chain(contents.keys()).collect();
+    let unreferenced: Vec<Digest> = archive
+        .store()
+        .list()?
+        .into_iter()
+        .filter(|d| !referenced.contains(d))
+        .collect();
+    if unreferenced.is_empty() {
+        return Ok(());
+    }
+    let damaged: Vec<Digest> = unreferenced
+        .par_iter()
+        .filter(|d| !matches!(hash_object(archive, d), Ok((found, _)) if found == **d))
+        .copied()
+        .collect();
+    report.warnings.push(format!(
+        "{} stored object(s) are not referenced by any record (left by an interrupted command; harmless)",
+        unreferenced.len()
+    ));
+    for digest in damaged {
+        report.warnings.push(format!(
+            "unreferenced object {digest} does not match its name"
+        ));
+    }
+    Ok(())
+}
+
+fn hash_object(archive: &Archive, digest: &Digest) -> Result<(Digest, u64)> {
+    let mut reader = archive.store().open(digest)?;
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    let path = archive.fs_store().path_of(digest);
+    loop {
+        let n = reader.read(&mut buf).map_err(Error::io(&path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hasher.finish(), total))
+}
