@@ -90,6 +90,37 @@ pub enum Error {
     #[error("'{id}' is not a digest or digest prefix: use at least 4 hex digits, optionally after 'sha256:'")]
     BadId { id: String },
 
+    #[error("quote '{quote}' does not occur in {target}; check the exact wording (quotes must match character for character)")]
+    QuoteNotFound { quote: String, target: String },
+
+    #[error("quote '{quote}' occurs {count} times in {target}; add --prefix and/or --suffix with the text just before or after the one you mean")]
+    QuoteAmbiguous {
+        quote: String,
+        target: String,
+        count: usize,
+    },
+
+    #[error("{selector} selector is outside {target}: {detail}")]
+    SelectorOutOfRange {
+        selector: &'static str,
+        target: String,
+        detail: String,
+    },
+
+    #[error("{target} is not text ({media_type}), so a {selector} selector cannot be checked; use --bytes, --page, --time or --rect")]
+    NotText {
+        target: String,
+        media_type: String,
+        selector: &'static str,
+    },
+
+    #[error("'{id}' is {what}; {hint}")]
+    WrongTarget {
+        id: String,
+        what: String,
+        hint: &'static str,
+    },
+
     #[error("invalid {option} '{value}': {why}")]
     InvalidOption {
         option: &'static str,

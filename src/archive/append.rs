@@ -5,7 +5,7 @@ use crate::core::merkle::leaf_hash;
 use crate::core::record::Record;
 use crate::error::{Error, Result};
 
-use super::index::PathVersion;
+use super::index::{PathIndex, PathVersion};
 use super::log::{Log, LogEntry};
 use super::{failpoint, Archive, WriteLock};
 
@@ -53,4 +53,34 @@ pub fn append_records(
     }
     index.set_covered(log.size())?;
     Ok(entries.iter().map(|e| e.record).collect())
+}
+
+/// Brings the derived index up to the log (after a crash, or from an older index version) and
+/// returns it. The caller holds the write lock.
+pub fn catch_up_index(archive: &Archive, log: &Log) -> Result<PathIndex> {
+    let index = archive.index();
+    let covered = index.covered().min(log.size());
+    if covered == log.size() {
+        return Ok(index);
+    }
+    for digest in &log.record_digests(covered, log.size())? {
+        let bytes = archive
+            .store()
+            .read_verified(digest, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+        let record = Record::decode(&bytes).map_err(|source| Error::Record {
+            digest: *digest,
+            source,
+        })?;
+        if let Record::Document(doc) = record {
+            index.insert(
+                &doc.path,
+                PathVersion {
+                    content: doc.content,
+                    record: *digest,
+                },
+            )?;
+        }
+    }
+    index.set_covered(log.size())?;
+    Ok(index)
 }

@@ -1,10 +1,14 @@
-//! The path index: for each logical path, the documents recorded under it, so that `add` can
-//! tell in one file read whether identical content is already recorded there.
+//! Derived lookup data, rebuilt from the log whenever it is missing or behind:
 //!
-//! It is derived data, rebuilt from the log: `index/paths/<2 hex>/<62 hex>` (the SHA-256 of the
-//! logical path) holds one line per version, `<content hex> <record hex>`, oldest first, and
-//! `index/covered` says how many log records the index reflects. A writer that finds
-//! `covered` behind the log (after a crash) replays just the missing records.
+//! - `index/paths/<2 hex>/<62 hex>` (SHA-256 of a logical path): one line per version of that
+//!   path, `<content hex> <record hex>`, oldest first — so `add` can tell in one read whether
+//!   identical content is already recorded there;
+//! - `index/contents/<2 hex>/<62 hex>` (a content digest): one line per document record with
+//!   that content, `<record hex>` — so a digest given by a user can be checked in one read;
+//! - `index/covered`: `<index version> <number of log records reflected>`.
+//!
+//! Nothing here is trusted by `verify`. A writer that finds `covered` behind the log (after a
+//! crash) or from another index version replays just the missing records.
 
 use std::fs;
 use std::io;
@@ -14,6 +18,9 @@ use crate::core::digest::Digest;
 use crate::error::{Error, Result};
 
 use super::fsutil;
+
+/// Bumped whenever the index gains data, so older indexes are rebuilt.
+const INDEX_VERSION: u64 = 2;
 
 pub struct PathIndex {
     dir: PathBuf,
@@ -34,73 +41,98 @@ impl PathIndex {
     }
 
     pub fn create(dir: &Path) -> Result<()> {
-        let paths = dir.join("paths");
-        fs::create_dir_all(&paths).map_err(Error::io(&paths))?;
-        fsutil::write_atomic(&dir.join("covered"), b"0\n")
+        for sub in ["paths", "contents"] {
+            let path = dir.join(sub);
+            fs::create_dir_all(&path).map_err(Error::io(&path))?;
+        }
+        fsutil::write_atomic(&dir.join("covered"), format!("{INDEX_VERSION} 0\n").as_bytes())
     }
 
-    fn file_for(&self, logical: &str) -> PathBuf {
-        let hex = Digest::of(logical.as_bytes()).to_hex();
-        self.dir.join("paths").join(&hex[..2]).join(&hex[2..])
+    fn file_for(&self, namespace: &str, key: &Digest) -> PathBuf {
+        let hex = key.to_hex();
+        self.dir.join(namespace).join(&hex[..2]).join(&hex[2..])
     }
 
-    /// All versions recorded under `logical`, oldest first.
-    pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
-        let file = self.file_for(logical);
-        let text = match fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(file)(e)),
-        };
-        text.lines()
-            .map(|line| {
-                let parsed = line.split_once(' ').and_then(|(c, r)| {
-                    Some(PathVersion {
-                        content: Digest::from_hex(c)?,
-                        record: Digest::from_hex(r)?,
-                    })
-                });
-                parsed.ok_or_else(|| Error::Corrupt {
-                    path: file.clone(),
-                    why: format!("bad index line '{line}'; delete index/ to rebuild it"),
-                })
-            })
-            .collect()
+    fn read_lines(&self, file: &Path) -> Result<Vec<String>> {
+        match fs::read_to_string(file) {
+            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(file)(e)),
+        }
     }
 
-    /// Adds a version unless already present. Not synced: the index is rebuilt after a crash.
-    pub fn insert(&self, logical: &str, version: PathVersion) -> Result<()> {
-        let mut versions = self.versions(logical)?;
-        if versions.contains(&version) {
+    /// Appends `line` unless present. Not synced: the index is rebuilt after a crash.
+    fn add_line(&self, file: &Path, line: String) -> Result<()> {
+        let mut lines = self.read_lines(file)?;
+        if lines.contains(&line) {
             return Ok(());
         }
-        versions.push(version);
-        let text: String = versions
-            .iter()
-            .map(|v| format!("{} {}\n", v.content, v.record))
-            .collect();
-        let file = self.file_for(logical);
+        lines.push(line);
         if let Some(parent) = file.parent() {
             fs::create_dir_all(parent).map_err(Error::io(parent))?;
         }
         let tmp = file.with_extension("tmp");
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         fs::write(&tmp, text).map_err(Error::io(&tmp))?;
-        fs::rename(&tmp, &file).map_err(Error::io(&file))
+        fs::rename(&tmp, file).map_err(Error::io(file))
     }
 
-    /// How many log records the index reflects (0 when the marker is missing or damaged, which
-    /// makes the next writer rebuild the index).
+    fn damaged(file: &Path, line: &str) -> Error {
+        Error::Corrupt {
+            path: file.to_path_buf(),
+            why: format!("bad index line '{line}'; delete the archive's index/ directory to rebuild it"),
+        }
+    }
+
+    /// All versions recorded under `logical`, oldest first.
+    pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
+        let file = self.file_for("paths", &Digest::of(logical.as_bytes()));
+        self.read_lines(&file)?
+            .iter()
+            .map(|line| {
+                line.split_once(' ')
+                    .and_then(|(c, r)| {
+                        Some(PathVersion {
+                            content: Digest::from_hex(c)?,
+                            record: Digest::from_hex(r)?,
+                        })
+                    })
+                    .ok_or_else(|| Self::damaged(&file, line))
+            })
+            .collect()
+    }
+
+    /// Document records whose content is `content`, oldest first.
+    pub fn records_for_content(&self, content: &Digest) -> Result<Vec<Digest>> {
+        let file = self.file_for("contents", content);
+        self.read_lines(&file)?
+            .iter()
+            .map(|line| Digest::from_hex(line).ok_or_else(|| Self::damaged(&file, line)))
+            .collect()
+    }
+
+    /// Indexes a document record.
+    pub fn insert(&self, logical: &str, version: PathVersion) -> Result<()> {
+        let path_file = self.file_for("paths", &Digest::of(logical.as_bytes()));
+        self.add_line(&path_file, format!("{} {}", version.content, version.record))?;
+        let content_file = self.file_for("contents", &version.content);
+        self.add_line(&content_file, version.record.to_hex())
+    }
+
+    /// How many log records the index reflects; 0 when the marker is missing, damaged or from
+    /// another index version, which makes the next writer rebuild the index.
     pub fn covered(&self) -> u64 {
-        fs::read_to_string(self.dir.join("covered"))
-            .ok()
-            .and_then(|t| t.trim_end().parse().ok())
-            .unwrap_or(0)
+        let text = fs::read_to_string(self.dir.join("covered")).unwrap_or_default();
+        match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [version, count] if version.parse() == Ok(INDEX_VERSION) => count.parse().unwrap_or(0),
+            _ => 0,
+        }
     }
 
     pub fn set_covered(&self, size: u64) -> Result<()> {
         let path = self.dir.join("covered");
         let tmp = path.with_extension("tmp");
-        fs::write(&tmp, format!("{size}\n")).map_err(Error::io(&tmp))?;
+        fs::write(&tmp, format!("{INDEX_VERSION} {size}\n")).map_err(Error::io(&tmp))?;
         fs::rename(&tmp, &path).map_err(Error::io(&path))
     }
 }

@@ -22,9 +22,7 @@ use crate::core::path;
 use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
 
-use super::append::append_records;
-use super::index::PathVersion;
-use super::log::Log;
+use super::append::{append_records, catch_up_index};
 use super::{failpoint, Archive};
 
 /// What the user says about the documents being added.
@@ -201,34 +199,6 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Brings the path index up to the log after an interrupted command.
-pub(crate) fn catch_up_index(archive: &Archive, log: &Log) -> Result<()> {
-    let index = archive.index();
-    let covered = index.covered().min(log.size());
-    if covered == log.size() {
-        return Ok(());
-    }
-    for digest in &log.record_digests(covered, log.size())? {
-        let bytes = archive
-            .store()
-            .read_verified(digest, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
-        let record = Record::decode(&bytes).map_err(|source| Error::Record {
-            digest: *digest,
-            source,
-        })?;
-        if let Record::Document(doc) = record {
-            index.insert(
-                &doc.path,
-                PathVersion {
-                    content: doc.content,
-                    record: *digest,
-                },
-            )?;
-        }
-    }
-    index.set_covered(log.size())
 }
 
 /// Walks the inputs and decides what to ingest, refusing the command on any bad input.

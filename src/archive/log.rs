@@ -100,6 +100,21 @@ impl Log {
         })
     }
 
+    /// The index of the record with object digest `id`, by scanning the record list (32 bytes
+    /// a record: about 30 ms for a million).
+    pub fn position(&self, id: &Digest) -> Result<Option<u64>> {
+        const BATCH: u64 = 1 << 16;
+        let mut start = 0;
+        while start < self.size {
+            let end = (start + BATCH).min(self.size);
+            if let Some(at) = self.record_digests(start, end)?.iter().position(|d| d == id) {
+                return Ok(Some(start + at as u64));
+            }
+            start = end;
+        }
+        Ok(None)
+    }
+
     /// Stored leaf hashes `[start, end)`.
     pub fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Digest>> {
         read_entries(&self.level_path(0), start, end.min(self.size))

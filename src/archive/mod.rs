@@ -11,6 +11,7 @@
 //! index/               derived lookup data, rebuildable from the log
 //! ```
 
+pub mod annotate;
 pub mod append;
 pub mod checkpoints;
 pub mod failpoint;

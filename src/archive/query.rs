@@ -152,3 +152,65 @@ pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u6
     }
     Ok(total)
 }
+
+/// Reads and decodes one record object.
+pub fn read_record(archive: &Archive, id: &Digest) -> Result<Record> {
+    let bytes = archive
+        .store()
+        .read_verified(id, MAX_ENCODED_LEN as u64)?;
+    Record::decode(&bytes).map_err(|source| Error::Record { digest: *id, source })
+}
+
+/// What a user's TARGET argument names.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A recorded document, by content; `records` are its document records, oldest first.
+    Document { content: Digest, records: Vec<Digest> },
+    /// A record of the log other than through its content (an annotation, or a document
+    /// record named by its record id).
+    Record { index: u64, id: Digest, record: Box<Record> },
+}
+
+/// Resolves a digest, a unique digest prefix or a logical path to something in the log. The
+/// index must be up to date (see `append::catch_up_index`).
+pub fn resolve_target(
+    archive: &Archive,
+    log: &super::log::Log,
+    index: &super::index::PathIndex,
+    text: &str,
+) -> Result<Target> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    let looks_like_digest = (4..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if looks_like_digest {
+        match resolve_object(archive, text) {
+            Ok(digest) => {
+                if let Some(position) = log.position(&digest)? {
+                    return Ok(Target::Record {
+                        index: position,
+                        id: digest,
+                        record: Box::new(read_record(archive, &digest)?),
+                    });
+                }
+                let records = index.records_for_content(&digest)?;
+                if !records.is_empty() {
+                    return Ok(Target::Document {
+                        content: digest,
+                        records,
+                    });
+                }
+                return Err(Error::UnknownId {
+                    id: format!("{text} (stored, but not recorded in the log)"),
+                });
+            }
+            Err(Error::UnknownId { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match index.versions(text)?.last() {
+        Some(latest) => Ok(Target::Document {
+            content: latest.content,
+            records: index.records_for_content(&latest.content)?,
+        }),
+        None => Err(Error::UnknownId { id: text.to_string() }),
+    }
+}

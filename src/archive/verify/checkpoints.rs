@@ -121,7 +121,11 @@ pub fn check_checkpoints(
     let verifiers = signers.verifiers();
     let required = options.require.max(1);
 
-    let files = archive.checkpoints().files()?;
+    // A missing or unlistable checkpoints/ is damage to report, not a reason to give no report.
+    let files = archive.checkpoints().files().unwrap_or_else(|e| {
+        report.problem("checkpoints/", "checkpoints-unreadable", e.to_string());
+        Vec::new()
+    });
     let mut previous: Option<StoredCheckpoint> = None;
     let mut expected_number = 1u64;
     for file in files {

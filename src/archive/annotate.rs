@@ -1,0 +1,325 @@
+//! `annotate`: an analyst's annotation of a document, its selectors checked against the
+//! document's content before it is recorded.
+
+use std::collections::BTreeMap;
+
+use crate::core::digest::Digest;
+use crate::core::record::{AnnotationRecord, Header, Link, Record, Relation, Selector};
+use crate::error::{Error, Result};
+
+use super::append::{append_records, catch_up_index};
+use super::query::{self, Target};
+use super::Archive;
+
+/// Content larger than this is not read to check text selectors.
+const MAX_TEXT_CHECK: u64 = 256 << 20;
+
+/// What the analyst asks to record.
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationRequest {
+    /// A digest, unique digest prefix or logical path naming a document.
+    pub target: String,
+    pub body: String,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub claim: BTreeMap<String, String>,
+    /// Relation and a digest, prefix or path of a document or annotation.
+    pub links: Vec<(Relation, String)>,
+    pub analyst: Option<String>,
+}
+
+/// The recorded annotation.
+#[derive(Debug, Clone)]
+pub struct Annotated {
+    pub id: Digest,
+    pub target: Digest,
+}
+
+pub fn annotate(archive: &Archive, request: &AnnotationRequest) -> Result<Annotated> {
+    let lock = archive.lock()?;
+    let mut log = archive.log()?;
+    let index = catch_up_index(archive, &log)?;
+    let (content, document) = match query::resolve_target(archive, &log, &index, &request.target)? {
+        Target::Document { content, records } => {
+            let latest = records.last().copied().ok_or_else(|| Error::UnknownId {
+                id: request.target.clone(),
+            })?;
+            (content, query::read_record(archive, &latest)?)
+        }
+        Target::Record { record, .. } => match *record {
+            Record::Document(ref doc) => (doc.content, Record::Document(doc.clone())),
+            other => {
+                return Err(Error::WrongTarget {
+                    id: request.target.clone(),
+                    what: format!("a '{}' record", other.kind()),
+                    hint: "annotations target documents; to comment on an annotation, annotate its document and --link supersedes:ID or corroborates:ID",
+                })
+            }
+        },
+    };
+    let Record::Document(doc) = document else {
+        return Err(Error::UnknownId {
+            id: request.target.clone(),
+        });
+    };
+    let label = format!("{} (sha256:{})", doc.path, &content.to_hex()[..12]);
+    let mut selectors = request.selectors.clone();
+    selectors.sort_by_key(Selector::order);
+    if selectors.windows(2).any(|w| w[0].order() == w[1].order()) {
+        return Err(Error::InvalidOption {
+            option: "selector",
+            value: String::new(),
+            why: "give at most one selector of each kind".into(),
+        });
+    }
+    check_selectors(archive, &content, &doc.media_type, doc.size, &label, &selectors)?;
+
+    let mut links = Vec::new();
+    for (relation, target) in &request.links {
+        let resolved = query::resolve_target(archive, &log, &index, target)?;
+        let link_target = match (&resolved, relation) {
+            (Target::Record { id, record, .. }, Relation::Supersedes) => {
+                if !matches!(**record, Record::Annotation(_)) {
+                    return Err(Error::WrongTarget {
+                        id: target.clone(),
+                        what: format!("a '{}' record", record.kind()),
+                        hint: "only an annotation can be superseded; to withdraw a document use `evidentia retract`",
+                    });
+                }
+                *id
+            }
+            (Target::Document { .. }, Relation::Supersedes) => {
+                return Err(Error::WrongTarget {
+                    id: target.clone(),
+                    what: "a document".into(),
+                    hint: "only an annotation can be superseded; give the annotation's id",
+                })
+            }
+            (Target::Document { content, .. }, _) => *content,
+            (Target::Record { id, .. }, _) => *id,
+        };
+        links.push(Link {
+            relation: *relation,
+            target: link_target,
+        });
+    }
+
+    let record = Record::Annotation(Box::new(AnnotationRecord {
+        header: Header::now(),
+        target: content,
+        selectors,
+        body: request.body.clone(),
+        tags: request.tags.clone(),
+        claim: request.claim.clone(),
+        links,
+        analyst: request.analyst.clone(),
+    }));
+    record.encode_checked().map_err(|e| Error::InvalidOption {
+        option: "annotation",
+        value: String::new(),
+        why: e.to_string(),
+    })?;
+    let ids = append_records(archive, &lock, &mut log, &[record])?;
+    Ok(Annotated {
+        id: ids[0],
+        target: content,
+    })
+}
+
+/// Checks selectors against the target: quotes must occur exactly once (after prefix and
+/// suffix), offsets must fall inside the content, pages inside a PDF, rectangles inside a PNG.
+fn check_selectors(
+    archive: &Archive,
+    content: &Digest,
+    media_type: &str,
+    size: u64,
+    label: &str,
+    selectors: &[Selector],
+) -> Result<()> {
+    let out_of_range = |selector: &'static str, detail: String| Error::SelectorOutOfRange {
+        selector,
+        target: label.to_string(),
+        detail,
+    };
+    let needs_bytes = selectors.iter().any(|s| {
+        matches!(
+            s,
+            Selector::TextQuote { .. }
+                | Selector::TextPosition { .. }
+                | Selector::Page { .. }
+                | Selector::Rectangle { .. }
+        )
+    });
+    let bytes = if needs_bytes && size <= MAX_TEXT_CHECK {
+        Some(archive.store().read_verified(content, MAX_TEXT_CHECK)?)
+    } else {
+        None
+    };
+    for selector in selectors {
+        selector.check_shape().map_err(|e| Error::InvalidOption {
+            option: "selector",
+            value: selector.type_name().into(),
+            why: e.to_string(),
+        })?;
+        let text = || -> Result<&str> {
+            let not_text = || Error::NotText {
+                target: label.to_string(),
+                media_type: media_type.to_string(),
+                selector: selector.type_name(),
+            };
+            let bytes = bytes.as_deref().ok_or_else(not_text)?;
+            std::str::from_utf8(bytes).map_err(|_| not_text())
+        };
+        match selector {
+            Selector::TextQuote {
+                exact,
+                prefix,
+                suffix,
+            } => {
+                let text = text()?;
+                let all = occurrences(text, exact);
+                let matching = all
+                    .iter()
+                    .filter(|&&at| {
+                        prefix.as_ref().is_none_or(|p| text[..at].ends_with(p.as_str()))
+                            && suffix
+                                .as_ref()
+                                .is_none_or(|s| text[at + exact.len()..].starts_with(s.as_str()))
+                    })
+                    .count();
+                match matching {
+                    1 => {}
+                    0 if all.is_empty() => {
+                        return Err(Error::QuoteNotFound {
+                            quote: exact.clone(),
+                            target: label.to_string(),
+                        })
+                    }
+                    0 => {
+                        return Err(Error::QuoteNotFound {
+                            quote: format!(
+                                "{exact}' with that prefix/suffix (the quote alone occurs {} time(s))",
+                                all.len()
+                            ),
+                            target: label.to_string(),
+                        })
+                    }
+                    count => {
+                        return Err(Error::QuoteAmbiguous {
+                            quote: exact.clone(),
+                            target: label.to_string(),
+                            count,
+                        })
+                    }
+                }
+            }
+            Selector::TextPosition { end, .. } => {
+                let chars = text()?.chars().count() as u64;
+                if *end > chars {
+                    return Err(out_of_range(
+                        "text-position",
+                        format!("it ends at character {end} but the text has {chars}"),
+                    ));
+                }
+            }
+            Selector::ByteRange { end, .. } => {
+                if *end > size {
+                    return Err(out_of_range(
+                        "byte-range",
+                        format!("it ends at byte {end} but the document has {size}"),
+                    ));
+                }
+            }
+            Selector::Page { page } => {
+                if let Some(pages) = bytes.as_deref().and_then(pdf_page_count) {
+                    if *page > pages {
+                        return Err(out_of_range(
+                            "page",
+                            format!("page {page} asked for, the PDF has {pages}"),
+                        ));
+                    }
+                }
+            }
+            Selector::Rectangle {
+                x,
+                y,
+                width,
+                height,
+            } => {
+                if let Some((w, h)) = bytes.as_deref().and_then(png_dimensions) {
+                    if x + width > w || y + height > h {
+                        return Err(out_of_range(
+                            "rectangle",
+                            format!("{x},{y} {width}x{height} does not fit the {w}x{h} image"),
+                        ));
+                    }
+                }
+            }
+            Selector::TimeRange { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Byte offsets of every occurrence of `needle`, overlapping ones included.
+fn occurrences(haystack: &str, needle: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = haystack[from..].find(needle) {
+        found.push(from + at);
+        from += at + haystack[from + at..].chars().next().map_or(1, char::len_utf8);
+    }
+    found
+}
+
+/// Page objects in a PDF (`/Type /Page`, not `/Pages`); `None` if not a PDF or none found.
+fn pdf_page_count(bytes: &[u8]) -> Option<u64> {
+    if !bytes.starts_with(b"%PDF-") {
+        return None;
+    }
+    let mut count = 0u64;
+    for pattern in [&b"/Type /Page"[..], &b"/Type/Page"[..]] {
+        let mut i = 0;
+        while let Some(at) = bytes[i..].windows(pattern.len()).position(|w| w == pattern) {
+            let end = i + at + pattern.len();
+            if bytes.get(end) != Some(&b's') {
+                count += 1;
+            }
+            i = end;
+        }
+    }
+    (count > 0).then_some(count)
+}
+
+/// Width and height from a PNG header.
+fn png_dimensions(bytes: &[u8]) -> Option<(u64, u64)> {
+    if bytes.len() < 24 || !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+    Some((u64::from(w), u64::from(h)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_overlapping_occurrences() {
+        assert_eq!(occurrences("aaa", "aa"), vec![0, 1]);
+        assert_eq!(occurrences("2,442 and 2,442", "2,442"), vec![0, 10]);
+        assert!(occurrences("abc", "x").is_empty());
+    }
+
+    #[test]
+    fn reads_pdf_pages_and_png_size() {
+        let pdf = b"%PDF-1.4 /Type /Pages /Type /Page /Type/Page";
+        assert_eq!(pdf_page_count(pdf), Some(2));
+        assert_eq!(pdf_page_count(b"plain"), None);
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&96u32.to_be_bytes());
+        png.extend_from_slice(&64u32.to_be_bytes());
+        assert_eq!(png_dimensions(&png), Some((96, 64)));
+    }
+}
