@@ -190,10 +190,17 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String
     let log_n: u8 = log_n.parse().map_err(|_| bad("bad scrypt cost"))?;
     let r: u32 = r.parse().map_err(|_| bad("bad scrypt r"))?;
     let p: u32 = p.parse().map_err(|_| bad("bad scrypt p"))?;
-    if log_n > MAX_LOG_N || r > 32 || p > 16 {
+    // scrypt needs 128·r·2^log_n bytes; refuse files that would demand more than 1 GiB.
+    let memory = 128u64
+        .saturating_mul(u64::from(r))
+        .saturating_mul(1u64.checked_shl(u32::from(log_n)).unwrap_or(u64::MAX));
+    if log_n > MAX_LOG_N || r == 0 || r > 32 || p == 0 || p > 16 || memory > 1 << 30 {
         return Err(bad("scrypt parameters are too costly to accept"));
     }
     let salt = B64.decode(salt).map_err(|_| bad("bad salt"))?;
+    if !(16..=64).contains(&salt.len()) {
+        return Err(bad("the salt must be 16 to 64 bytes"));
+    }
     let nonce = B64.decode(nonce).map_err(|_| bad("bad nonce"))?;
     if nonce.len() != 24 {
         return Err(bad("the nonce must be 24 bytes"));

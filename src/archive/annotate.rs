@@ -72,7 +72,14 @@ pub fn annotate(archive: &Archive, request: &AnnotationRequest) -> Result<Annota
             why: "give at most one selector of each kind".into(),
         });
     }
-    check_selectors(archive, &content, &doc.media_type, doc.size, &label, &selectors)?;
+    check_selectors(
+        archive,
+        &content,
+        &doc.media_type,
+        doc.size,
+        &label,
+        &selectors,
+    )?;
 
     let mut links = Vec::new();
     for (relation, target) in &request.links {
@@ -181,7 +188,9 @@ fn check_selectors(
                 let matching = all
                     .iter()
                     .filter(|&&at| {
-                        prefix.as_ref().is_none_or(|p| text[..at].ends_with(p.as_str()))
+                        prefix
+                            .as_ref()
+                            .is_none_or(|p| text[..at].ends_with(p.as_str()))
                             && suffix
                                 .as_ref()
                                 .is_none_or(|s| text[at + exact.len()..].starts_with(s.as_str()))
@@ -195,15 +204,13 @@ fn check_selectors(
                             target: label.to_string(),
                         })
                     }
-                    0 => {
-                        return Err(Error::QuoteNotFound {
-                            quote: format!(
-                                "{exact}' with that prefix/suffix (the quote alone occurs {} time(s))",
-                                all.len()
-                            ),
-                            target: label.to_string(),
-                        })
-                    }
+                    0 => return Err(Error::QuoteNotFound {
+                        quote: format!(
+                            "{exact}' with that prefix/suffix (the quote alone occurs {} time(s))",
+                            all.len()
+                        ),
+                        target: label.to_string(),
+                    }),
                     count => {
                         return Err(Error::QuoteAmbiguous {
                             quote: exact.clone(),
@@ -267,7 +274,11 @@ fn occurrences(haystack: &str, needle: &str) -> Vec<usize> {
     let mut from = 0;
     while let Some(at) = haystack[from..].find(needle) {
         found.push(from + at);
-        from += at + haystack[from + at..].chars().next().map_or(1, char::len_utf8);
+        from += at
+            + haystack[from + at..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
     }
     found
 }

@@ -45,7 +45,10 @@ impl PathIndex {
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(Error::io(&path))?;
         }
-        fsutil::write_atomic(&dir.join("covered"), format!("{INDEX_VERSION} 0\n").as_bytes())
+        fsutil::write_atomic(
+            &dir.join("covered"),
+            format!("{INDEX_VERSION} 0\n").as_bytes(),
+        )
     }
 
     fn file_for(&self, namespace: &str, key: &Digest) -> PathBuf {
@@ -80,7 +83,9 @@ impl PathIndex {
     fn damaged(file: &Path, line: &str) -> Error {
         Error::Corrupt {
             path: file.to_path_buf(),
-            why: format!("bad index line '{line}'; delete the archive's index/ directory to rebuild it"),
+            why: format!(
+                "bad index line '{line}'; delete the archive's index/ directory to rebuild it"
+            ),
         }
     }
 
@@ -114,7 +119,10 @@ impl PathIndex {
     /// Indexes a document record.
     pub fn insert(&self, logical: &str, version: PathVersion) -> Result<()> {
         let path_file = self.file_for("paths", &Digest::of(logical.as_bytes()));
-        self.add_line(&path_file, format!("{} {}", version.content, version.record))?;
+        self.add_line(
+            &path_file,
+            format!("{} {}", version.content, version.record),
+        )?;
         let content_file = self.file_for("contents", &version.content);
         self.add_line(&content_file, version.record.to_hex())
     }

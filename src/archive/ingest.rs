@@ -23,6 +23,7 @@ use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
 
 use super::append::{append_records, catch_up_index};
+use super::index::PathVersion;
 use super::{failpoint, Archive};
 
 /// What the user says about the documents being added.
@@ -120,7 +121,9 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     let mut recorded_at = Vec::new();
     for (file, (content, size)) in plan.files.iter().zip(stored) {
         let latest = index.versions(&file.logical)?.last().copied();
-        if let Some(latest) = latest.filter(|v| v.content == content) {
+        if let Some(latest) =
+            latest.filter(|v| v.content == content && index_hit_holds(archive, v, &file.logical))
+        {
             report.documents.push(AddedDocument {
                 content,
                 size,
@@ -161,6 +164,15 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         report.documents[slot].record = id;
     }
     Ok(report)
+}
+
+/// Confirms an index entry against the record it names, so that a damaged or planted index
+/// line cannot make `add` skip a file.
+fn index_hit_holds(archive: &Archive, version: &PathVersion, logical: &str) -> bool {
+    matches!(
+        super::query::read_record(archive, &version.record),
+        Ok(Record::Document(doc)) if doc.content == version.content && doc.path == logical
+    )
 }
 
 fn guess_media_type(logical: &str) -> String {

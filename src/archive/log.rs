@@ -51,6 +51,11 @@ impl Log {
         let size = std::str::from_utf8(&text)
             .ok()
             .and_then(|t| t.strip_suffix('\n'))
+            .filter(|t| {
+                !t.is_empty()
+                    && t.bytes().all(|b| b.is_ascii_digit())
+                    && (t.len() == 1 || !t.starts_with('0'))
+            })
             .and_then(|t| t.parse::<u64>().ok())
             .ok_or_else(|| Error::Corrupt {
                 path: head.clone(),
@@ -107,12 +112,21 @@ impl Log {
         let mut start = 0;
         while start < self.size {
             let end = (start + BATCH).min(self.size);
-            if let Some(at) = self.record_digests(start, end)?.iter().position(|d| d == id) {
+            if let Some(at) = self
+                .record_digests(start, end)?
+                .iter()
+                .position(|d| d == id)
+            {
                 return Ok(Some(start + at as u64));
             }
             start = end;
         }
         Ok(None)
+    }
+
+    /// Every stored node of one tree level within the committed size.
+    pub fn level_nodes(&self, level: u32) -> Result<Vec<Digest>> {
+        read_entries(&self.level_path(level), 0, self.size >> level)
     }
 
     /// Stored leaf hashes `[start, end)`.

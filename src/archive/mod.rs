@@ -103,15 +103,13 @@ impl Archive {
             });
         }
         let bytes = fsutil::read_limited(&file, 4096)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let mut lines = text.lines();
-        let origin = match (lines.next(), lines.next(), lines.next()) {
-            (Some(FORMAT_LINE), Some(origin_line), None) => origin_line
-                .strip_prefix("origin ")
-                .filter(|o| check_origin(o).is_ok())
-                .map(str::to_string),
-            _ => None,
-        };
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        let origin = text
+            .strip_prefix(FORMAT_LINE)
+            .and_then(|rest| rest.strip_prefix("\norigin "))
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .filter(|o| check_origin(o).is_ok())
+            .map(str::to_string);
         let origin = origin.ok_or_else(|| Error::Corrupt {
             path: file.clone(),
             why: format!("expected '{FORMAT_LINE}' and an 'origin' line"),

@@ -84,6 +84,22 @@ impl FsObjectStore {
             .map_err(Error::io(&self.tmp))
     }
 
+    /// Stores `bytes`, whose SHA-256 the caller has computed as `digest`.
+    fn put_known(&self, bytes: &[u8], digest: Digest) -> Result<PutOutcome> {
+        let existing = fs::metadata(self.path_of(&digest));
+        if existing.is_ok_and(|m| m.len() == bytes.len() as u64) {
+            return Ok(PutOutcome {
+                digest,
+                size: bytes.len() as u64,
+                newly_stored: false,
+            });
+        }
+        let mut tmp = self.new_temp()?;
+        tmp.write_all(bytes)
+            .map_err(Error::io(tmp.path().to_path_buf()))?;
+        self.commit(tmp, digest, bytes.len() as u64)
+    }
+
     /// Moves a fully written temporary file into place under its digest.
     fn commit(
         &self,
@@ -92,7 +108,9 @@ impl FsObjectStore {
         size: u64,
     ) -> Result<PutOutcome> {
         let target = self.path_of(&digest);
-        if target.exists() {
+        // Reuse an existing object only if its length is right: after a power cut a renamed
+        // but unsynced object can be empty or short, and must be replaced, not trusted.
+        if fs::metadata(&target).is_ok_and(|m| m.len() == size) {
             return Ok(PutOutcome {
                 digest,
                 size,
@@ -108,7 +126,10 @@ impl FsObjectStore {
             .map_err(Error::io(tmp.path()))?
             .permissions();
         perms.set_readonly(true);
-        fs::set_permissions(tmp.path(), perms).map_err(Error::io(tmp.path()))?;
+        // Through the open handle (fchmod): saves a path lookup per object.
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(Error::io(tmp.path()))?;
         tmp.persist(&target)
             .map_err(|e| Error::io(&target)(e.error))?;
         Ok(PutOutcome {
@@ -135,83 +156,78 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 impl ObjectStore for FsObjectStore {
     fn put_stream(&self, reader: &mut dyn Read, source: &Path) -> Result<PutOutcome> {
-        let mut tmp = self.new_temp()?;
-        let tmp_path = tmp.path().to_path_buf();
         let read_err = |e: io::Error| Error::BadInput {
             path: source.to_path_buf(),
             why: format!("read failed: {e}"),
         };
+        // Read the first chunk into a buffer that grows with the input rather than a zeroed
+        // CHUNK: most evidence files are small, and zeroing 1 MiB per file cost more than
+        // hashing them.
+        let mut first = Vec::with_capacity(CHUNK);
+        reader
+            .take(CHUNK as u64)
+            .read_to_end(&mut first)
+            .map_err(read_err)?;
+        let n = first.len();
+        if n < CHUNK {
+            // Small input, already whole in memory: no temporary file at all when the object
+            // is already stored, and no pipeline otherwise.
+            return self.put_known(&first, Digest::of(&first));
+        }
+        let mut tmp = self.new_temp()?;
+        let tmp_path = tmp.path().to_path_buf();
         let mut hasher = Hasher::new();
-        let mut first = vec![0u8; CHUNK];
-        let n = fill(reader, &mut first).map_err(read_err)?;
-        first.truncate(n);
         hasher.update(&first);
         let mut size = n as u64;
-        if n < CHUNK {
-            // Small input: no pipeline needed.
-            tmp.write_all(&first).map_err(Error::io(&tmp_path))?;
-        } else {
-            // Large input: hash on this thread while another writes, so that copying into the
-            // store costs little more than hashing alone.
-            let file = tmp.as_file_mut();
-            let (to_writer, from_reader) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
-            let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
-            let outcome: Result<()> = std::thread::scope(|scope| {
-                let writer = scope.spawn(move || -> io::Result<()> {
-                    for chunk in from_reader {
-                        file.write_all(&chunk)?;
-                        let _ = recycle_tx.send(chunk);
-                    }
-                    Ok(())
-                });
-                let mut pending = Some(first);
-                let read_result = (|| -> Result<()> {
-                    while let Some(chunk) = pending.take() {
-                        let full = chunk.len() == CHUNK;
-                        if to_writer.send(chunk).is_err() {
-                            break; // the writer failed; its error is reported below
-                        }
-                        if !full {
-                            break;
-                        }
-                        let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
-                        buf.resize(CHUNK, 0);
-                        let n = fill(reader, &mut buf).map_err(read_err)?;
-                        if n == 0 {
-                            break;
-                        }
-                        buf.truncate(n);
-                        hasher.update(&buf);
-                        size += n as u64;
-                        pending = Some(buf);
-                    }
-                    Ok(())
-                })();
-                drop(to_writer);
-                let write_result = writer
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
-                write_result.map_err(Error::io(&tmp_path))?;
-                read_result
+        // Large input: hash on this thread while another writes, so that copying into the
+        // store costs little more than hashing alone.
+        let file = tmp.as_file_mut();
+        let (to_writer, from_reader) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
+        let outcome: Result<()> = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> io::Result<()> {
+                for chunk in from_reader {
+                    file.write_all(&chunk)?;
+                    let _ = recycle_tx.send(chunk);
+                }
+                Ok(())
             });
-            outcome?;
-        }
+            let mut pending = Some(first);
+            let read_result = (|| -> Result<()> {
+                while let Some(chunk) = pending.take() {
+                    let full = chunk.len() == CHUNK;
+                    if to_writer.send(chunk).is_err() {
+                        break; // the writer failed; its error is reported below
+                    }
+                    if !full {
+                        break;
+                    }
+                    let mut buf = recycle_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                    buf.resize(CHUNK, 0);
+                    let n = fill(reader, &mut buf).map_err(read_err)?;
+                    if n == 0 {
+                        break;
+                    }
+                    buf.truncate(n);
+                    hasher.update(&buf);
+                    size += n as u64;
+                    pending = Some(buf);
+                }
+                Ok(())
+            })();
+            drop(to_writer);
+            let write_result = writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
+            write_result.map_err(Error::io(&tmp_path))?;
+            read_result
+        });
+        outcome?;
         self.commit(tmp, hasher.finish(), size)
     }
 
     fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome> {
-        let digest = Digest::of(bytes);
-        if self.path_of(&digest).exists() {
-            return Ok(PutOutcome {
-                digest,
-                size: bytes.len() as u64,
-                newly_stored: false,
-            });
-        }
-        let mut tmp = self.new_temp()?;
-        tmp.write_all(bytes)
-            .map_err(Error::io(tmp.path().to_path_buf()))?;
-        self.commit(tmp, digest, bytes.len() as u64)
+        self.put_known(bytes, Digest::of(bytes))
     }
 
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {

@@ -83,7 +83,17 @@ pub fn resolve_object(archive: &Archive, id: &str) -> Result<Digest> {
     }
     let matches = archive.store().with_prefix(&hex)?;
     match matches.len() {
-        0 => Err(Error::UnknownId { id: id.to_string() }),
+        0 => {
+            // A full digest the log refers to but the store lacks is damage, not a typo.
+            if let Some(digest) = Digest::from_hex(&hex) {
+                let referenced = !archive.index().records_for_content(&digest)?.is_empty()
+                    || archive.log()?.position(&digest)?.is_some();
+                if referenced {
+                    return Err(Error::ObjectMissing { digest });
+                }
+            }
+            Err(Error::UnknownId { id: id.to_string() })
+        }
         1 => Ok(matches[0]),
         count => Err(Error::AmbiguousId {
             id: id.to_string(),
@@ -155,20 +165,28 @@ pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u6
 
 /// Reads and decodes one record object.
 pub fn read_record(archive: &Archive, id: &Digest) -> Result<Record> {
-    let bytes = archive
-        .store()
-        .read_verified(id, MAX_ENCODED_LEN as u64)?;
-    Record::decode(&bytes).map_err(|source| Error::Record { digest: *id, source })
+    let bytes = archive.store().read_verified(id, MAX_ENCODED_LEN as u64)?;
+    Record::decode(&bytes).map_err(|source| Error::Record {
+        digest: *id,
+        source,
+    })
 }
 
 /// What a user's TARGET argument names.
 #[derive(Debug, Clone)]
 pub enum Target {
     /// A recorded document, by content; `records` are its document records, oldest first.
-    Document { content: Digest, records: Vec<Digest> },
+    Document {
+        content: Digest,
+        records: Vec<Digest>,
+    },
     /// A record of the log other than through its content (an annotation, or a document
     /// record named by its record id).
-    Record { index: u64, id: Digest, record: Box<Record> },
+    Record {
+        index: u64,
+        id: Digest,
+        record: Box<Record>,
+    },
 }
 
 /// Resolves a digest, a unique digest prefix or a logical path to something in the log. The
@@ -180,7 +198,8 @@ pub fn resolve_target(
     text: &str,
 ) -> Result<Target> {
     let hex = text.strip_prefix("sha256:").unwrap_or(text);
-    let looks_like_digest = (4..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let looks_like_digest =
+        (4..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if looks_like_digest {
         match resolve_object(archive, text) {
             Ok(digest) => {
@@ -211,6 +230,8 @@ pub fn resolve_target(
             content: latest.content,
             records: index.records_for_content(&latest.content)?,
         }),
-        None => Err(Error::UnknownId { id: text.to_string() }),
+        None => Err(Error::UnknownId {
+            id: text.to_string(),
+        }),
     }
 }

@@ -62,6 +62,19 @@ pub fn seal(
             ),
         });
     }
+    // Never extend a log that no longer matches what was last signed.
+    if let Some(latest) = &latest {
+        let stored = log.root(last_size)?;
+        if stored != latest.checkpoint.root {
+            return Err(Error::Corrupt {
+                path: archive.root().join("log"),
+                why: format!(
+                    "the log's root at size {last_size} is {stored}, but checkpoint {last_number} signed {}; refusing to seal",
+                    latest.checkpoint.root
+                ),
+            });
+        }
+    }
     let checkpoint = Checkpoint {
         origin: archive.origin().to_string(),
         size: log.size(),

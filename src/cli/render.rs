@@ -224,7 +224,12 @@ pub fn verify_report(report: &VerifyReport) {
             problem.code, problem.item, problem.detail
         );
     }
-    if report.ok {
+    if report.ok && report.checkpoints.is_empty() {
+        println!(
+            "NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
+            report.records
+        );
+    } else if report.ok {
         let signed = if report.signers_authenticated {
             "signed by trusted keys"
         } else {

@@ -126,7 +126,7 @@ impl std::fmt::Display for VerifierKey {
 }
 
 fn parse_key_id(text: &str) -> Option<[u8; 4]> {
-    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if text.len() != 8 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     let mut id = [0u8; 4];

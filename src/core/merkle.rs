@@ -256,6 +256,15 @@ impl MemoryTree {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }
 
+    /// The complete-subtree hashes of one level (0 = leaves).
+    pub fn level(&self, level: usize) -> &[Digest] {
+        self.levels.get(level).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn height(&self) -> usize {
+        self.levels.len()
+    }
+
     pub fn push(&mut self, leaf: Digest) {
         let mut hash = leaf;
         let mut level = 0;

@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use evidentia::core::digest::Digest;
+use evidentia::core::merkle;
 
 /// A temporary directory holding an archive (`arc/`), an unencrypted key (`signer.key`,
 /// `signer.pub`) and room for input files.
@@ -135,4 +137,125 @@ pub fn added(stdout: &str) -> Vec<(String, String)> {
             Some((hex.to_string(), path.to_string()))
         })
         .collect()
+}
+
+/// Helpers for tests that run the binary and tamper with archive files.
+#[allow(dead_code)]
+impl Workspace {
+    /// Runs the binary with `args`; returns (exit code, stdout, stderr). Fails the test if the
+    /// binary panicked: a hostile input must give an error, never a crash.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().args(args).output().expect("run evidentia");
+        let code = out.status.code().unwrap_or(-1);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stderr.contains("panicked"),
+            "evidentia {args:?} panicked: {stderr}"
+        );
+        assert!(
+            code >= 0,
+            "evidentia {args:?} was killed by a signal: {stderr}"
+        );
+        (code, stdout, stderr)
+    }
+
+    /// Runs the human-readable `verify` with the workspace's key trusted; returns (exit code,
+    /// stdout and stderr together).
+    pub fn verify_text(&self) -> (i32, String) {
+        let (code, stdout, stderr) = self.run(&["verify", "--trust", "signer.pub"]);
+        (code, format!("{stdout}{stderr}"))
+    }
+
+    /// The committed number of records (log/HEAD).
+    pub fn log_size(&self) -> u64 {
+        let text = fs::read_to_string(self.archive().join("log/HEAD")).expect("read HEAD");
+        text.trim_end().parse().expect("HEAD is a number")
+    }
+
+    /// The record digests the log commits, in order.
+    pub fn record_digests(&self) -> Vec<Digest> {
+        read_entries(&self.archive().join("log/records"), self.log_size())
+    }
+
+    /// The stored leaf hashes (log/tree/00) the log commits, in order.
+    pub fn leaf_hashes(&self) -> Vec<Digest> {
+        read_entries(&self.archive().join("log/tree/00"), self.log_size())
+    }
+
+    /// Stores `bytes` as an object under their real digest, as an attacker with write access
+    /// to the archive could; returns the digest.
+    pub fn plant_object(&self, bytes: &[u8]) -> Digest {
+        let digest = Digest::of(bytes);
+        let path = self.object_path(&digest.to_hex());
+        fs::create_dir_all(path.parent().expect("object directory")).expect("create dir");
+        if path.exists() {
+            Workspace::make_writable(&path);
+        }
+        fs::write(&path, bytes).expect("write object");
+        digest
+    }
+
+    /// Rewrites the whole log consistently: log/records, every log/tree level computed from
+    /// `leaves`, and log/HEAD. This is what a careful forger would do.
+    pub fn rewrite_log(&self, records: &[Digest], leaves: &[Digest]) {
+        assert_eq!(records.len(), leaves.len());
+        let log = self.archive().join("log");
+        write_entries(&log.join("records"), records);
+        let mut level: Vec<Digest> = leaves.to_vec();
+        let mut k = 0;
+        while !level.is_empty() {
+            write_entries(&log.join(format!("tree/{k:02}")), &level);
+            level = level
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+            k += 1;
+        }
+        let head = log.join("HEAD");
+        Workspace::make_writable(&head);
+        fs::write(&head, format!("{}\n", records.len())).expect("write HEAD");
+    }
+
+    /// Appends a record object holding `bytes` to the log, with a consistent tree; returns its
+    /// digest.
+    pub fn plant_record(&self, bytes: &[u8]) -> Digest {
+        let digest = self.plant_object(bytes);
+        let mut records = self.record_digests();
+        let mut leaves = self.leaf_hashes();
+        records.push(digest);
+        leaves.push(merkle::leaf_hash(bytes));
+        self.rewrite_log(&records, &leaves);
+        digest
+    }
+
+    /// The file of checkpoint `number`.
+    pub fn checkpoint_path(&self, number: u64) -> PathBuf {
+        self.archive().join(format!("checkpoints/{number:010}"))
+    }
+
+    /// Writes a file's bytes, replacing it whatever its permissions.
+    pub fn overwrite(path: &Path, bytes: impl AsRef<[u8]>) {
+        if path.exists() {
+            Workspace::make_writable(path);
+        }
+        fs::write(path, bytes).expect("overwrite file");
+    }
+}
+
+fn read_entries(path: &Path, count: u64) -> Vec<Digest> {
+    let bytes = fs::read(path).expect("read log file");
+    bytes
+        .chunks_exact(32)
+        .take(count as usize)
+        .map(|chunk| Digest::from_slice(chunk).expect("32 bytes"))
+        .collect()
+}
+
+fn write_entries(path: &Path, entries: &[Digest]) {
+    if path.exists() {
+        Workspace::make_writable(path);
+    }
+    let bytes: Vec<u8> = entries.iter().flat_map(|d| d.0).collect();
+    fs::write(path, bytes).expect("write log file");
 }

@@ -138,6 +138,14 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         }
     };
     checkpoints::check_checkpoints(archive, &mut report, &mut tree, facts.as_ref(), options)?;
+    if report.checkpoints.is_empty() && report.records > 0 {
+        let detail = "no checkpoint signs these records: nothing is sealed, so nothing is proven to come from a signer; run `evidentia seal`";
+        match options.trust {
+            // A recipient who names trusted signers expects signed statements.
+            Trust::Keys(_) => report.problem("checkpoints/", "no-checkpoint", detail),
+            Trust::ArchiveKeys => report.warnings.push(detail.to_string()),
+        }
+    }
     if !report.signers_authenticated {
         report.warnings.push(
             "signers were not authenticated: signatures were checked against the keys the archive itself holds; pass --trust FILE with the signers' public keys to prove who signed".into(),

@@ -182,7 +182,17 @@ impl Record {
             return Err(RecordError::NotAMap);
         };
         let mut fields = Fields::new(entries)?;
-        let kind = fields.text(KEY_KIND, "kind", MAX_FIELD_LEN)?;
+        let kind = fields.text(KEY_KIND, "kind", 64)?;
+        if !kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(fields::invalid(
+                KEY_KIND,
+                "kind",
+                format!("'{kind}' is not a kind name (lowercase letters, digits and '-')"),
+            ));
+        }
         let salt = fields.salt(KEY_SALT)?;
         let recorded_at = fields.timestamp(KEY_RECORDED_AT, "recorded-at")?;
         let header = Header { salt, recorded_at };
