@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use zeroize::Zeroizing;
 
+use evidentia::archive::events;
 use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
@@ -18,6 +19,7 @@ use evidentia::core::timestamp::Timestamp;
 use evidentia::keyfile::{self, Passphrase};
 use evidentia::{trust, Error};
 
+mod annotate;
 mod render;
 
 #[derive(Parser, Debug)]
@@ -90,6 +92,34 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Annotate a document: a body, selectors checked against its content, a claim, links
+    Annotate(annotate::AnnotateArgs),
+    /// List annotations (of one document, or all), newest first, with their state
+    Annotations {
+        /// A document: digest, unique prefix or logical path
+        target: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// W3C Web Annotation JSON-LD
+        #[arg(long, conflicts_with = "json")]
+        jsonld: bool,
+    },
+    /// Withdraw a document or annotation (it stays recorded and provable)
+    Retract {
+        /// A document or annotation: digest, unique prefix or logical path
+        target: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record a chain-of-custody event for one or more documents
+    Custody(annotate::CustodyArgs),
+    /// A document's full chain of custody, in time order
+    History {
+        /// A document: digest, unique prefix or logical path
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an object's raw bytes to standard output, checking its digest
     Cat {
         /// A digest or a unique prefix of at least 4 hex digits
@@ -111,6 +141,33 @@ enum KeyCommand {
         unencrypted: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
+    },
+    /// Record a signer key in the archive's log, signed by the key itself
+    Introduce {
+        #[arg(long = "key", value_name = "KEYFILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Replace a key: the old secret key signs the new public key
+    Rotate {
+        #[arg(long, value_name = "KEYFILE")]
+        old: PathBuf,
+        #[arg(long, value_name = "PUBFILE")]
+        new: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Revoke a key: its signatures on later checkpoints are rejected
+    Revoke {
+        /// The key's .pub file
+        #[arg(value_name = "PUBFILE")]
+        key: PathBuf,
+        #[arg(long)]
+        reason: String,
+        /// From when it must no longer be trusted [default: now] (RFC 3339)
+        #[arg(long, value_name = "RFC3339")]
+        effective: Option<String>,
     },
 }
 
@@ -170,6 +227,64 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             unencrypted,
             passphrase,
         }) => key_generate(&out, signer, unencrypted, &passphrase)?,
+        Command::Key(KeyCommand::Introduce { key, passphrase }) => {
+            let archive = Archive::open(&archive_dir)?;
+            let signer = keyfile::load(&key, || obtain_passphrase(&key, &passphrase, false))?;
+            let id = events::introduce_key(&archive, &signer)?;
+            println!("sha256:{id}");
+            eprintln!("key {} introduced", signer.verifier());
+        }
+        Command::Key(KeyCommand::Rotate {
+            old,
+            new,
+            passphrase,
+        }) => {
+            let archive = Archive::open(&archive_dir)?;
+            let old_key = keyfile::load(&old, || obtain_passphrase(&old, &passphrase, false))?;
+            let new_key = annotate::read_public_key(&new)?;
+            let id = events::rotate_key(&archive, &old_key, &new_key)?;
+            println!("sha256:{id}");
+            eprintln!("key {} rotated to {new_key}", old_key.verifier());
+        }
+        Command::Key(KeyCommand::Revoke {
+            key,
+            reason,
+            effective,
+        }) => {
+            let archive = Archive::open(&archive_dir)?;
+            let key = annotate::read_public_key(&key)?;
+            let effective = effective
+                .as_deref()
+                .map(|t| {
+                    Timestamp::parse_lenient(t).map_err(|e| Error::InvalidOption {
+                        option: "--effective",
+                        value: t.to_string(),
+                        why: e.to_string(),
+                    })
+                })
+                .transpose()?;
+            let id = events::revoke_key(&archive, &key, &reason, effective)?;
+            println!("sha256:{id}");
+            eprintln!("key {key} revoked; checkpoints it signs after this are rejected");
+        }
+        Command::Annotate(args) => annotate::annotate(&Archive::open(&archive_dir)?, args)?,
+        Command::Annotations {
+            target,
+            json,
+            jsonld,
+        } => annotate::list(
+            &Archive::open(&archive_dir)?,
+            target.as_deref(),
+            json,
+            jsonld,
+        )?,
+        Command::Retract { target, reason } => {
+            annotate::retract(&Archive::open(&archive_dir)?, &target, &reason)?
+        }
+        Command::Custody(args) => annotate::custody(&Archive::open(&archive_dir)?, args)?,
+        Command::History { target, json } => {
+            annotate::history(&Archive::open(&archive_dir)?, &target, json)?
+        }
         Command::Add(args) => add(&Archive::open(&archive_dir)?, args)?,
         Command::Seal {
             keys,

@@ -38,6 +38,9 @@ pub enum Error {
     #[error("object {expected} is damaged: its content hashes to {found}; run `evidentia verify` for a full report")]
     ObjectCorrupt { expected: Digest, found: Digest },
 
+    #[error("the new {kind} record is not valid: {source}")]
+    InvalidRecord { kind: String, source: RecordError },
+
     #[error("record {digest} is invalid: {source}")]
     Record { digest: Digest, source: RecordError },
 

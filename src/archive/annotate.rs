@@ -204,13 +204,15 @@ fn check_selectors(
                             target: label.to_string(),
                         })
                     }
-                    0 => return Err(Error::QuoteNotFound {
-                        quote: format!(
+                    0 => {
+                        return Err(Error::QuoteNotFound {
+                            quote: format!(
                             "{exact}' with that prefix/suffix (the quote alone occurs {} time(s))",
                             all.len()
                         ),
-                        target: label.to_string(),
-                    }),
+                            target: label.to_string(),
+                        })
+                    }
                     count => {
                         return Err(Error::QuoteAmbiguous {
                             quote: exact.clone(),

@@ -26,10 +26,12 @@ pub fn append_records(
     let store = archive.store();
     let mut entries = Vec::with_capacity(records.len());
     for record in records {
-        let bytes = record.encode_checked().map_err(|source| Error::Record {
-            digest: Digest([0; 32]),
-            source,
-        })?;
+        let bytes = record
+            .encode_checked()
+            .map_err(|source| Error::InvalidRecord {
+                kind: record.kind().to_string(),
+                source,
+            })?;
         let outcome = store.put_bytes(&bytes)?;
         entries.push(LogEntry {
             record: outcome.digest,

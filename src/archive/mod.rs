@@ -14,8 +14,10 @@
 pub mod annotate;
 pub mod append;
 pub mod checkpoints;
+pub mod events;
 pub mod failpoint;
 pub mod fsutil;
+pub mod history;
 pub mod index;
 pub mod ingest;
 pub mod log;
@@ -148,6 +150,20 @@ impl Archive {
 
     pub(crate) fn index(&self) -> PathIndex {
         PathIndex::new(&self.root.join("index"))
+    }
+
+    /// The derived index, brought up to date with the log under the write lock (a no-op
+    /// unless a command was interrupted). For read-only commands that resolve names.
+    pub fn current_index(&self) -> Result<(log::Log, index::PathIndex)> {
+        match self.lock() {
+            Ok(_lock) => {
+                let log = self.log()?;
+                let index = append::catch_up_index(self, &log)?;
+                Ok((log, index))
+            }
+            // A read-only copy cannot be locked; its index is used as it is.
+            Err(_) => Ok((self.log()?, self.index())),
+        }
     }
 
     /// Waits for and takes the archive's write lock. Two writers never interleave.

@@ -21,7 +21,7 @@ pub use annotation::{
 };
 pub use custody::{CustodyEvent, CustodyRecord, CUSTODY_EVENTS};
 pub use document::{Collection, DocumentRecord};
-pub use key_event::{KeyAction, KeyRecord};
+pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyRecord};
 pub use retraction::RetractionRecord;
 
 use super::cbor::{self, CborError};

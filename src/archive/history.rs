@@ -1,0 +1,288 @@
+//! Reading the story of an item: its chain of custody in time order, and the state of every
+//! annotation (active, superseded, retracted), with the checkpoints that sealed them.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::core::digest::Digest;
+use crate::core::record::{AnnotationRecord, Record, Relation};
+use crate::core::timestamp::Timestamp;
+use crate::error::{Error, Result};
+
+use super::checkpoints::StoredCheckpoint;
+use super::query::{self, LoggedRecord, Target};
+use super::Archive;
+
+/// The checkpoint that first covered a record.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub number: u64,
+    pub time: Timestamp,
+    pub signers: Vec<String>,
+}
+
+fn first_seal(checkpoints: &[StoredCheckpoint], index: u64) -> Option<Seal> {
+    checkpoints
+        .iter()
+        .find(|c| c.checkpoint.size > index)
+        .map(|c| Seal {
+            number: c.checkpoint.number,
+            time: c.checkpoint.time,
+            signers: c.note.signatures.iter().map(|s| s.name.clone()).collect(),
+        })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnnotationState {
+    Active,
+    Superseded { by: Digest },
+    Retracted { reason: String, by: Digest },
+}
+
+#[derive(Debug, Clone)]
+pub struct AnnotationView {
+    pub index: u64,
+    pub id: Digest,
+    pub annotation: AnnotationRecord,
+    pub document_path: Option<String>,
+    pub state: AnnotationState,
+    pub sealed: Option<Seal>,
+}
+
+/// Annotations (all, or those on one document), newest first.
+pub fn annotations(archive: &Archive, target: Option<&str>) -> Result<Vec<AnnotationView>> {
+    let only = match target {
+        Some(text) => Some(document_content(archive, text)?),
+        None => None,
+    };
+    let records = query::records(archive)?;
+    let checkpoints = query::checkpoints(archive)?;
+    let mut paths: HashMap<Digest, String> = HashMap::new();
+    let mut superseded: HashMap<Digest, Digest> = HashMap::new();
+    let mut retracted: HashMap<Digest, (String, Digest)> = HashMap::new();
+    for r in &records {
+        match &r.record {
+            Record::Document(d) => {
+                paths.insert(d.content, d.path.clone());
+            }
+            Record::Annotation(a) => {
+                for old in a.supersedes() {
+                    superseded.entry(*old).or_insert(r.id);
+                }
+            }
+            Record::Retraction(x) => {
+                retracted
+                    .entry(x.target)
+                    .or_insert((x.reason.clone(), r.id));
+            }
+            _ => {}
+        }
+    }
+    let mut views: Vec<AnnotationView> = records
+        .iter()
+        .filter_map(|r| match &r.record {
+            Record::Annotation(a) if only.is_none_or(|c| c == a.target) => Some(AnnotationView {
+                index: r.index,
+                id: r.id,
+                annotation: (**a).clone(),
+                document_path: paths.get(&a.target).cloned(),
+                state: match (retracted.get(&r.id), superseded.get(&r.id)) {
+                    (Some((reason, by)), _) => AnnotationState::Retracted {
+                        reason: reason.clone(),
+                        by: *by,
+                    },
+                    (None, Some(by)) => AnnotationState::Superseded { by: *by },
+                    (None, None) => AnnotationState::Active,
+                },
+                sealed: first_seal(&checkpoints, r.index),
+            }),
+            _ => None,
+        })
+        .collect();
+    views.reverse();
+    Ok(views)
+}
+
+/// Resolves TARGET to a document's content digest.
+fn document_content(archive: &Archive, text: &str) -> Result<Digest> {
+    let (log, index) = archive.current_index()?;
+    match query::resolve_target(archive, &log, &index, text)? {
+        Target::Document { content, .. } => Ok(content),
+        Target::Record { record, .. } => match *record {
+            Record::Document(doc) => Ok(doc.content),
+            other => Err(Error::WrongTarget {
+                id: text.to_string(),
+                what: format!("a '{}' record", other.kind()),
+                hint: "give a document's digest or logical path",
+            }),
+        },
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEvent {
+    pub time: Timestamp,
+    /// collected, ingested, annotated, linked, custody event names, retracted, sealed.
+    pub event: String,
+    pub detail: String,
+    pub record: Option<Digest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct History {
+    pub content: Digest,
+    pub paths: Vec<String>,
+    pub events: Vec<HistoryEvent>,
+}
+
+/// The full chain of custody of a document, in time order.
+pub fn history(archive: &Archive, target: &str) -> Result<History> {
+    let content = document_content(archive, target)?;
+    let records = query::records(archive)?;
+    let checkpoints = query::checkpoints(archive)?;
+    let mut events = Vec::new();
+    let mut paths = Vec::new();
+    // Records that belong to this item: its document records and the annotations on it.
+    let mut own: HashSet<Digest> = HashSet::new();
+    let mut covered: Vec<u64> = Vec::new();
+    let push = |events: &mut Vec<HistoryEvent>, r: &LoggedRecord, time, event: &str, detail| {
+        events.push(HistoryEvent {
+            time,
+            event: event.to_string(),
+            detail,
+            record: Some(r.id),
+        })
+    };
+    for r in &records {
+        let at = r.record.recorded_at();
+        match &r.record {
+            Record::Document(d) if d.content == content => {
+                own.insert(r.id);
+                covered.push(r.index);
+                if !paths.contains(&d.path) {
+                    paths.push(d.path.clone());
+                }
+                let c = &d.collection;
+                if let Some(collected) = c.collected_at {
+                    let mut detail = format!(
+                        "by {}",
+                        c.collector.as_deref().unwrap_or("(collector not recorded)")
+                    );
+                    if let Some(tool) = &c.tool {
+                        detail.push_str(&format!(" with {tool}"));
+                    }
+                    if let Some(url) = &c.source_url {
+                        detail.push_str(&format!(" from {url}"));
+                    }
+                    push(&mut events, r, collected, "collected", detail);
+                }
+                push(
+                    &mut events,
+                    r,
+                    at,
+                    "ingested",
+                    format!("as {} ({} bytes, {})", d.path, d.size, d.media_type),
+                );
+            }
+            Record::Annotation(a) if a.target == content => {
+                own.insert(r.id);
+                covered.push(r.index);
+                let who = a.analyst.as_deref().unwrap_or("(analyst not named)");
+                let claim: Vec<String> = a.claim.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let mut detail = format!("by {who}: {}", a.body);
+                if !claim.is_empty() {
+                    detail.push_str(&format!(" [{}]", claim.join(", ")));
+                }
+                for link in &a.links {
+                    detail.push_str(&format!(
+                        " ({} {})",
+                        link.relation.as_str(),
+                        &link.target.to_hex()[..12]
+                    ));
+                }
+                push(&mut events, r, at, "annotated", detail);
+            }
+            Record::Annotation(a) if a.links.iter().any(|l| l.target == content) => {
+                for link in a.links.iter().filter(|l| l.target == content) {
+                    let relation = match link.relation {
+                        Relation::Supersedes => "supersedes",
+                        other => other.as_str(),
+                    };
+                    push(
+                        &mut events,
+                        r,
+                        at,
+                        "linked",
+                        format!(
+                            "annotation {} on {} says it {relation} this document",
+                            &r.id.to_hex()[..12],
+                            &a.target.to_hex()[..12]
+                        ),
+                    );
+                }
+            }
+            Record::Custody(c) if c.targets.contains(&content) => {
+                covered.push(r.index);
+                let mut detail = format!("by {}", c.actor);
+                if let Some(from) = &c.from {
+                    detail.push_str(&format!(" from {from}"));
+                }
+                if let Some(to) = &c.to {
+                    detail.push_str(&format!(" to {to}"));
+                }
+                if let Some(note) = &c.note {
+                    detail.push_str(&format!(": {note}"));
+                }
+                push(&mut events, r, c.when(), c.event.as_str(), detail);
+            }
+            Record::Retraction(x) if own.contains(&x.target) => {
+                covered.push(r.index);
+                push(
+                    &mut events,
+                    r,
+                    at,
+                    "retracted",
+                    format!("{}: {}", &x.target.to_hex()[..12], x.reason),
+                );
+            }
+            _ => {}
+        }
+    }
+    for checkpoint in &checkpoints {
+        let cp = &checkpoint.checkpoint;
+        let previous = checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.checkpoint.number < cp.number)
+            .map_or(0, |c| c.checkpoint.size);
+        let newly = covered
+            .iter()
+            .filter(|&&i| i >= previous && i < cp.size)
+            .count();
+        if newly > 0 {
+            let signers: Vec<&str> = checkpoint
+                .note
+                .signatures
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            events.push(HistoryEvent {
+                time: cp.time,
+                event: "sealed".into(),
+                detail: format!(
+                    "checkpoint {} (root sha256:{}) signed by {} covers {newly} of this item's records",
+                    cp.number,
+                    cp.root,
+                    signers.join(", ")
+                ),
+                record: None,
+            });
+        }
+    }
+    // Stable: events at the same time keep log order.
+    events.sort_by_key(|e| e.time);
+    Ok(History {
+        content,
+        paths,
+        events,
+    })
+}
