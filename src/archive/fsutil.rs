@@ -2,6 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -18,6 +19,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
     tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
+    // Archive files are meant to be read by whoever holds a copy (temporary files start 0600).
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+        .map_err(Error::io(tmp.path()))?;
     tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
     tmp.persist(path).map_err(|e| Error::io(path)(e.error))?;
     sync_dir(dir)

@@ -7,6 +7,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -78,10 +79,19 @@ impl FsObjectStore {
     }
 
     fn new_temp(&self) -> Result<tempfile::NamedTempFile> {
-        tempfile::Builder::new()
-            .prefix("put-")
-            .tempfile_in(&self.tmp)
-            .map_err(Error::io(&self.tmp))
+        let builder = || {
+            tempfile::Builder::new()
+                .prefix("put-")
+                .tempfile_in(&self.tmp)
+        };
+        match builder() {
+            // A copied archive may lack the empty tmp/ directory (git, some archivers).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.tmp).map_err(Error::io(&self.tmp))?;
+                builder().map_err(Error::io(&self.tmp))
+            }
+            other => other.map_err(Error::io(&self.tmp)),
+        }
     }
 
     /// Stores `bytes`, whose SHA-256 the caller has computed as `digest`.
@@ -120,15 +130,9 @@ impl FsObjectStore {
         let dir = target.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
         // Read-only on disk: objects are never modified in place.
-        let mut perms = tmp
-            .as_file()
-            .metadata()
-            .map_err(Error::io(tmp.path()))?
-            .permissions();
-        perms.set_readonly(true);
         // Through the open handle (fchmod): saves a path lookup per object.
         tmp.as_file()
-            .set_permissions(perms)
+            .set_permissions(fs::Permissions::from_mode(0o444))
             .map_err(Error::io(tmp.path()))?;
         tmp.persist(&target)
             .map_err(|e| Error::io(&target)(e.error))?;
