@@ -211,6 +211,41 @@ fn state_text(state: &AnnotationState) -> String {
     }
 }
 
+fn describe_selector(selector: &Selector) -> String {
+    match selector {
+        Selector::TextQuote {
+            exact,
+            prefix,
+            suffix,
+        } => {
+            let mut text = format!("quote: \"{exact}\"");
+            if let Some(p) = prefix {
+                text.push_str(&format!(" after \"{p}\""));
+            }
+            if let Some(s) = suffix {
+                text.push_str(&format!(" before \"{s}\""));
+            }
+            text
+        }
+        Selector::TextPosition { start, end } => format!("characters {start}..{end}"),
+        Selector::ByteRange { start, end } => format!("bytes {start}..{end}"),
+        Selector::Page { page } => format!("page {page}"),
+        Selector::TimeRange { start_ms, end_ms } => format!(
+            "time {}.{:03}s..{}.{:03}s",
+            start_ms / 1000,
+            start_ms % 1000,
+            end_ms / 1000,
+            end_ms % 1000
+        ),
+        Selector::Rectangle {
+            x,
+            y,
+            width,
+            height,
+        } => format!("region x={x} y={y} {width}x{height} px"),
+    }
+}
+
 fn selector_json(selector: &Selector) -> Value {
     match selector {
         Selector::TextQuote {
@@ -355,7 +390,7 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
             println!("  analyst: {analyst}");
         }
         for s in &a.selectors {
-            println!("  selector: {}", selector_json(s));
+            println!("  {}", describe_selector(s));
         }
         println!("  {}", a.body.replace('\n', "\n  "));
         if !a.claim.is_empty() {

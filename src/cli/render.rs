@@ -192,10 +192,14 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
 pub fn verify_report(report: &VerifyReport) {
     println!("archive {}", report.origin);
     println!(
-        "  {} records ({} documents, {} bytes of content), {} sealed, {} not sealed",
+        "  {} records: {} documents ({} bytes of content), {} annotations, {} custody events, {} retractions, {} key events; {} sealed, {} not sealed",
         report.records,
         report.documents,
         report.content_bytes,
+        report.annotations,
+        report.custody_events,
+        report.retractions,
+        report.key_events,
         report.sealed_records,
         report.unsealed_records
     );
