@@ -1,7 +1,9 @@
 //! Verification of the checkpoints: numbering, chain, growth, roots against the rebuilt tree,
 //! and signatures against the trusted keys (validity windows, revocations, k of n).
 
+use crate::core::checkpoint::Checkpoint;
 use crate::core::key::VerifierKey;
+use crate::core::note::SignedNote;
 use crate::core::merkle::MemoryTree;
 use crate::core::note::SignatureStatus;
 use crate::core::record::{KeyAction, KeyRecord};
@@ -14,6 +16,16 @@ use super::super::Archive;
 use super::records::LogFacts;
 use super::{CheckpointReport, SignatureReport, Trust, VerifyOptions, VerifyReport};
 
+/// The result of checking one checkpoint's signatures.
+#[derive(Debug, Default)]
+pub(crate) struct SignatureOutcome {
+    pub signatures: Vec<SignatureReport>,
+    /// Problem codes and details (invalid signatures, too few valid signers).
+    pub problems: Vec<(&'static str, String)>,
+    /// Names of the distinct keys whose signatures count.
+    pub valid_signers: Vec<String>,
+}
+
 /// When a key stops being acceptable: covering log index `index` or dated at/after `effective`.
 struct Retirement {
     key: VerifierKey,
@@ -22,13 +34,17 @@ struct Retirement {
 }
 
 /// The keys that may sign, and when each was retired.
-struct Signers {
+pub(crate) struct Signers {
     keys: Vec<TrustedKey>,
     retirements: Vec<Retirement>,
 }
 
 impl Signers {
-    fn new(base: Vec<TrustedKey>, key_events: &[(u64, KeyRecord)], origin: &str) -> Signers {
+    pub(crate) fn new(
+        base: Vec<TrustedKey>,
+        key_events: &[(u64, KeyRecord)],
+        origin: &str,
+    ) -> Signers {
         let mut keys = base;
         let mut retirements = Vec::new();
         let same = |a: &VerifierKey, b: &VerifierKey| a.name == b.name && a.id == b.id;
@@ -38,7 +54,9 @@ impl Signers {
                     let Some(previous) = &event.previous else {
                         continue;
                     };
-                    let inherited = keys.iter().find(|k| same(&k.key, previous)).cloned();
+                    // The whole key must match, not just name and 4-byte id: an id collision
+                    // (about 2^32 tries) must not let a stranger's key inherit trust.
+                    let inherited = keys.iter().find(|k| k.key == *previous).cloned();
                     if let (Some(old), true) = (inherited, event.endorsement_valid(origin)) {
                         // The old key vouched for the new one: trust moves forward to it.
                         if !keys.iter().any(|k| same(&k.key, &event.key)) {
@@ -63,6 +81,82 @@ impl Signers {
             }
         }
         Signers { keys, retirements }
+    }
+
+    /// Checks every signature of one checkpoint and counts distinct valid signers.
+    pub(crate) fn evaluate(
+        &self,
+        note: &SignedNote,
+        cp: &Checkpoint,
+        required: usize,
+        whose: &str,
+    ) -> SignatureOutcome {
+        let statuses = note.check(&self.verifiers());
+        let mut outcome = SignatureOutcome::default();
+        let mut valid_keys: Vec<(String, [u8; 4])> = Vec::new();
+        let mut rejected = Vec::new();
+        for (sig, status) in note.signatures.iter().zip(&statuses) {
+            let trusted = self.find(&sig.name, &sig.key_id);
+            let label = match status {
+                SignatureStatus::Valid => match trusted {
+                    Some(t) if self.retired(&t.key, cp.size, cp.time) => {
+                        rejected.push(format!("{} (revoked or rotated out)", sig.name));
+                        "revoked"
+                    }
+                    Some(t) if !t.valid_at(cp.time) => {
+                        rejected.push(format!("{} (outside its validity window)", sig.name));
+                        "outside-validity"
+                    }
+                    _ => {
+                        if !valid_keys.contains(&(sig.name.clone(), sig.key_id)) {
+                            valid_keys.push((sig.name.clone(), sig.key_id));
+                        }
+                        "valid"
+                    }
+                },
+                SignatureStatus::Invalid => {
+                    outcome.problems.push((
+                        "signature-invalid",
+                        format!(
+                            "the signature by {} (key {}) does not verify: forged, or the checkpoint was altered",
+                            sig.name,
+                            hex::encode(sig.key_id)
+                        ),
+                    ));
+                    "invalid"
+                }
+                SignatureStatus::UnknownKey => "unknown-key",
+            };
+            outcome.signatures.push(SignatureReport {
+                name: sig.name.clone(),
+                key_id: hex::encode(sig.key_id),
+                signer: trusted.and_then(|t| t.signer.clone()),
+                status: label,
+            });
+        }
+        if valid_keys.len() < required {
+            let rejected_note = if rejected.is_empty() {
+                String::new()
+            } else {
+                format!("; rejected: {}", rejected.join(", "))
+            };
+            outcome.problems.push(if valid_keys.is_empty() {
+                (
+                    "signature-missing",
+                    format!("no valid signature by {whose}{rejected_note}"),
+                )
+            } else {
+                (
+                    "signatures-insufficient",
+                    format!(
+                        "{} valid signature(s) by {whose}, {required} required{rejected_note}",
+                        valid_keys.len()
+                    ),
+                )
+            });
+        }
+        outcome.valid_signers = valid_keys.into_iter().map(|(name, _)| name).collect();
+        outcome
     }
 
     fn verifiers(&self) -> Vec<VerifierKey> {
@@ -118,8 +212,11 @@ pub fn check_checkpoints(
         facts.map_or(&[][..], |f| &f.key_events[..]),
         archive.origin(),
     );
-    let verifiers = signers.verifiers();
     let required = options.require.max(1);
+    let whose = match options.trust {
+        Trust::Keys(_) => "keys in the trust file",
+        Trust::ArchiveKeys => "keys the archive holds",
+    };
 
     // A missing or unlistable checkpoints/ is damage to report, not a reason to give no report.
     let files = archive.checkpoints().files().unwrap_or_else(|e| {
@@ -166,76 +263,11 @@ pub fn check_checkpoints(
         );
 
         let cp = &stored.checkpoint;
-        let statuses = stored.note.check(&verifiers);
-        let mut signatures = Vec::new();
-        let mut valid_keys: Vec<(String, [u8; 4])> = Vec::new();
-        let mut rejected = Vec::new();
-        for (sig, status) in stored.note.signatures.iter().zip(&statuses) {
-            let trusted = signers.find(&sig.name, &sig.key_id);
-            let label = match status {
-                SignatureStatus::Valid => match trusted {
-                    Some(t) if signers.retired(&t.key, cp.size, cp.time) => {
-                        rejected.push(format!("{} (revoked or rotated out)", sig.name));
-                        "revoked"
-                    }
-                    Some(t) if !t.valid_at(cp.time) => {
-                        rejected.push(format!("{} (outside its validity window)", sig.name));
-                        "outside-validity"
-                    }
-                    _ => {
-                        if !valid_keys.contains(&(sig.name.clone(), sig.key_id)) {
-                            valid_keys.push((sig.name.clone(), sig.key_id));
-                        }
-                        "valid"
-                    }
-                },
-                SignatureStatus::Invalid => {
-                    report.problem(
-                        &item,
-                        "signature-invalid",
-                        format!(
-                            "the signature by {} (key {}) does not verify: forged, or the checkpoint was altered",
-                            sig.name,
-                            hex::encode(sig.key_id)
-                        ),
-                    );
-                    "invalid"
-                }
-                SignatureStatus::UnknownKey => "unknown-key",
-            };
-            signatures.push(SignatureReport {
-                name: sig.name.clone(),
-                key_id: hex::encode(sig.key_id),
-                signer: trusted.and_then(|t| t.signer.clone()),
-                status: label,
-            });
-        }
-        if valid_keys.len() < required {
-            let whose = match options.trust {
-                Trust::Keys(_) => "keys in the trust file",
-                Trust::ArchiveKeys => "keys the archive holds",
-            };
-            let rejected_note = if rejected.is_empty() {
-                String::new()
-            } else {
-                format!("; rejected: {}", rejected.join(", "))
-            };
-            let (code, detail) = if valid_keys.is_empty() {
-                (
-                    "signature-missing",
-                    format!("no valid signature by {whose}{rejected_note}"),
-                )
-            } else {
-                (
-                    "signatures-insufficient",
-                    format!(
-                        "{} valid signature(s) by {whose}, {required} required{rejected_note}",
-                        valid_keys.len()
-                    ),
-                )
-            };
+        let outcome = signers.evaluate(&stored.note, cp, required, whose);
+        for (code, detail) in outcome.problems {
             report.problem(&item, code, detail);
         }
+        let signatures = outcome.signatures;
         report.checkpoints.push(CheckpointReport {
             number: cp.number,
             size: cp.size,

@@ -7,7 +7,7 @@
 //! signatures (trust, validity windows, revocations, k-of-n), number, chain link and growth are
 //! checked. The report names each failing item.
 
-mod checkpoints;
+pub(crate) mod checkpoints;
 mod records;
 
 use serde::Serialize;
