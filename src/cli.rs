@@ -20,6 +20,7 @@ use evidentia::keyfile::{self, Passphrase};
 use evidentia::{trust, Error};
 
 mod annotate;
+mod bundle;
 mod render;
 
 #[derive(Parser, Debug)]
@@ -63,8 +64,15 @@ enum Command {
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
-    /// Check every object, record, tree node and checkpoint signature
+    /// Write a hand-over bundle (BagIt) of selected documents, with proofs, for offline checking
+    Export(bundle::ExportArgs),
+    /// Check an archive (default) or a hand-over bundle: every object, record, proof and signature
     Verify {
+        /// A bundle directory or tar file; without it, the archive is verified
+        bundle: Option<PathBuf>,
+        /// Bundles: the SHA-256 of the checkpoint text you were given out of band
+        #[arg(long, value_name = "HEX")]
+        checkpoint_hash: Option<String>,
         /// Public keys that may sign, one per line as in a .pub file
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
@@ -305,11 +313,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!("  signed by {}", key);
             }
         }
+        Command::Export(args) => bundle::export(&Archive::open(&archive_dir)?, args)?,
         Command::Verify {
+            bundle: Some(path),
+            checkpoint_hash,
+            trust,
+            require,
+            json,
+        } => return bundle::verify(&path, checkpoint_hash, trust, require, json),
+        Command::Verify {
+            bundle: None,
+            checkpoint_hash,
             trust,
             require,
             json,
         } => {
+            if checkpoint_hash.is_some() {
+                anyhow::bail!("--checkpoint-hash applies to bundles: give the bundle's path");
+            }
             let archive = Archive::open(&archive_dir)?;
             let trust = match trust {
                 Some(path) => Trust::Keys(trust::load(&path)?),

@@ -136,7 +136,9 @@ pub fn rotate_key(archive: &Archive, old: &SignerKey, new: &VerifierKey) -> Resu
     record_with(archive, &[], |_| Ok(Record::Key(Box::new(record))))
 }
 
-/// Revokes a key from `effective` (default: now) for `reason`.
+/// Revokes a key from `effective` for `reason`. The default is the second after this record's
+/// whole-second time: a checkpoint sealed earlier in the same second carries that same time and
+/// must stay valid, while any checkpoint covering this record is rejected by its log position.
 pub fn revoke_key(
     archive: &Archive,
     key: &VerifierKey,
@@ -151,7 +153,12 @@ pub fn revoke_key(
         previous: None,
         endorsement: None,
         reason: Some(reason.to_string()),
-        effective: Some(effective.unwrap_or(header.recorded_at)),
+        effective: Some(effective.unwrap_or_else(|| {
+            header
+                .recorded_at
+                .checked_add_seconds(1)
+                .unwrap_or(header.recorded_at)
+        })),
     };
     record_with(archive, &[], |_| Ok(Record::Key(Box::new(record))))
 }

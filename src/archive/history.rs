@@ -139,19 +139,25 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
     let content = document_content(archive, target)?;
     let records = query::records(archive)?;
     let checkpoints = query::checkpoints(archive)?;
-    let mut events = Vec::new();
+    // Each event with its place in the log: 2i+1 for record i, 2n for a checkpoint of size n
+    // (after record n-1, before record n), so that events in the same second keep log order.
+    let mut events: Vec<(u64, HistoryEvent)> = Vec::new();
     let mut paths = Vec::new();
     // Records that belong to this item: its document records and the annotations on it.
     let mut own: HashSet<Digest> = HashSet::new();
     let mut covered: Vec<u64> = Vec::new();
-    let push = |events: &mut Vec<HistoryEvent>, r: &LoggedRecord, time, event: &str, detail| {
-        events.push(HistoryEvent {
-            time,
-            event: event.to_string(),
-            detail,
-            record: Some(r.id),
-        })
-    };
+    let push =
+        |events: &mut Vec<(u64, HistoryEvent)>, r: &LoggedRecord, time, event: &str, detail| {
+            events.push((
+                r.index.saturating_mul(2).saturating_add(1),
+                HistoryEvent {
+                    time,
+                    event: event.to_string(),
+                    detail,
+                    record: Some(r.id),
+                },
+            ))
+        };
     for r in &records {
         let at = r.record.recorded_at();
         match &r.record {
@@ -265,24 +271,26 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect();
-            events.push(HistoryEvent {
+            let detail = format!(
+                "checkpoint {} (root sha256:{}) signed by {} covers {newly} of this item's records",
+                cp.number,
+                cp.root,
+                signers.join(", ")
+            );
+            let sealed = HistoryEvent {
                 time: cp.time,
                 event: "sealed".into(),
-                detail: format!(
-                    "checkpoint {} (root sha256:{}) signed by {} covers {newly} of this item's records",
-                    cp.number,
-                    cp.root,
-                    signers.join(", ")
-                ),
+                detail,
                 record: None,
-            });
+            };
+            events.push((cp.size.saturating_mul(2), sealed));
         }
     }
-    // Stable: events at the same time keep log order.
-    events.sort_by_key(|e| e.time);
+    // Timestamps have whole seconds: within one, the log order decides.
+    events.sort_by_key(|(place, e)| (e.time, *place));
     Ok(History {
         content,
         paths,
-        events,
+        events: events.into_iter().map(|(_, e)| e).collect(),
     })
 }

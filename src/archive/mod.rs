@@ -209,27 +209,30 @@ impl Archive {
 
     /// Stores a signer's public key so that later verifications can find it.
     pub(crate) fn remember_key(&self, key: &VerifierKey) -> Result<()> {
-        // Signer names may hold '/' or '..' (C2SP names look like "example.org/log"); only a
-        // sanitised form goes into the file name, which verify does not interpret.
-        let safe_name: String = key
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = self
-            .keys_dir()
-            .join(format!("{safe_name}+{}.pub", key.id_hex()));
+        let path = self.keys_dir().join(key_file_name(key));
         if !path.exists() {
             fsutil::write_atomic(&path, format!("{key}\n").as_bytes())?;
         }
         Ok(())
     }
+}
+
+/// The file name a public key is kept under: `<name>+<key id>.pub`. Signer names may hold '/'
+/// or '..' (C2SP names look like "example.org/log"), so only a sanitised form is used; nothing
+/// interprets the file name.
+pub fn key_file_name(key: &VerifierKey) -> String {
+    let safe_name: String = key
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe_name}+{}.pub", key.id_hex())
 }
 
 fn default_name(dir: &Path) -> String {

@@ -57,6 +57,14 @@ impl Timestamp {
         Ok(ts)
     }
 
+    /// This time plus `seconds`, if still inside the years 0000-9999.
+    pub fn checked_add_seconds(&self, seconds: i64) -> Option<Timestamp> {
+        let later = self.0.checked_add(time::Duration::seconds(seconds))?;
+        (0..=9999)
+            .contains(&later.year())
+            .then_some(Timestamp(later))
+    }
+
     pub fn unix_seconds(&self) -> i64 {
         self.0.unix_timestamp()
     }

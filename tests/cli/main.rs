@@ -3,6 +3,7 @@
 
 mod common;
 
+mod annotations;
 mod archive;
 mod crash;
 

@@ -3,9 +3,9 @@
 
 use crate::core::checkpoint::Checkpoint;
 use crate::core::key::VerifierKey;
-use crate::core::note::SignedNote;
 use crate::core::merkle::MemoryTree;
 use crate::core::note::SignatureStatus;
+use crate::core::note::SignedNote;
 use crate::core::record::{KeyAction, KeyRecord};
 use crate::core::timestamp::Timestamp;
 use crate::error::Result;

@@ -1,0 +1,595 @@
+//! `export`: write a hand-over bundle for one checkpoint, disclosing only what was selected.
+//!
+//! Selection is by document. A disclosed document brings its document records, the annotations
+//! on it, the custody events about it and the retractions of any of these — except records that
+//! would reveal undisclosed material (an annotation linking to an undisclosed document, a
+//! custody event also naming one), which are withheld and counted. Key records are always
+//! disclosed: signer identities are not secret. Nothing else about undisclosed records leaves
+//! the archive: the recipient learns only the tree size and the root.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::archive::append::append_records;
+use crate::archive::checkpoints::{CheckpointStore, StoredCheckpoint};
+use crate::archive::fsutil;
+use crate::archive::query::{self, LoggedRecord, Target};
+use crate::archive::Archive;
+use crate::core::digest::{Digest, Hasher};
+use crate::core::merkle;
+use crate::core::record::{CustodyEvent, CustodyRecord, Header, Record};
+use crate::core::timestamp::Timestamp;
+use crate::error::{Error, Result};
+
+use super::bagit;
+use super::manifest::{
+    BundleManifest, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
+};
+use super::report::{self, ReportInput};
+use super::verify::{self, BundleVerifyOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleFormat {
+    Dir,
+    Tar,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub out: PathBuf,
+    /// Checkpoint to export (default: the latest).
+    pub checkpoint: Option<u64>,
+    /// Digests, prefixes, logical paths, or `tag:TAG`.
+    pub select: Vec<String>,
+    pub all: bool,
+    pub recipient: Option<String>,
+    /// Who exports, for the custody record.
+    pub actor: String,
+    pub format: BundleFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportOutcome {
+    pub path: PathBuf,
+    pub checkpoint: u64,
+    pub tree_size: u64,
+    pub documents: usize,
+    pub records: usize,
+    pub withheld: Withheld,
+    /// The custody record that logs the export.
+    pub custody_record: Digest,
+}
+
+pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcome> {
+    if options.out.exists() {
+        return Err(Error::BadInput {
+            path: options.out.clone(),
+            why: "already exists; choose a new --out path (a bundle is never written over)".into(),
+        });
+    }
+    let store = archive.checkpoints();
+    let stored = match options.checkpoint {
+        Some(n) => CheckpointStore::read(&store.path_of(n)).map_err(|e| match e {
+            Error::Io { .. } => Error::InvalidOption {
+                option: "--checkpoint",
+                value: n.to_string(),
+                why: "no such checkpoint; `evidentia log` lists them".into(),
+            },
+            other => other,
+        })?,
+        None => store.latest()?.ok_or_else(|| Error::InvalidOption {
+            option: "--checkpoint",
+            value: "latest".into(),
+            why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
+        })?,
+    };
+    let size = stored.checkpoint.size;
+    let (log, index) = archive.current_index()?;
+    if log.root(size)? != stored.checkpoint.root {
+        return Err(Error::Corrupt {
+            path: stored.path.clone(),
+            why: "the log no longer matches this checkpoint; run `evidentia verify`".into(),
+        });
+    }
+    let records: Vec<LoggedRecord> = query::records(archive)?
+        .into_iter()
+        .filter(|r| r.index < size)
+        .collect();
+
+    let selected = select(archive, &log, &index, &records, options)?;
+    let (disclosed, withheld) = disclose(&records, &selected);
+
+    let parent = options
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".evidentia-export-")
+        .tempdir_in(parent)
+        .map_err(Error::io(parent))?;
+    let root = staging.path();
+
+    let manifest = write_payload(
+        archive,
+        &log,
+        root,
+        &stored,
+        &disclosed,
+        withheld.clone(),
+        options,
+    )?;
+    let decoded: Vec<(u64, Digest, Record)> = disclosed
+        .iter()
+        .map(|r| (r.index, r.id, r.record.clone()))
+        .collect();
+    write_tag_files(root, &manifest, &stored, &decoded, None)?;
+    // Verify what was written, exactly as a recipient will, and put the verdict in the report.
+    let verdict = verify::verify_dir(
+        root,
+        &BundleVerifyOptions {
+            trust: crate::archive::verify::Trust::ArchiveKeys,
+            require: 1,
+            checkpoint_hash: None,
+        },
+    )?;
+    write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;
+    fsutil::sync_filesystem(root)?;
+
+    let path = match options.format {
+        BundleFormat::Dir => {
+            let staged = staging.keep();
+            fs::rename(&staged, &options.out).map_err(Error::io(&options.out))?;
+            options.out.clone()
+        }
+        BundleFormat::Tar => {
+            write_tar(root, &options.out)?;
+            options.out.clone()
+        }
+    };
+
+    // The export is itself a handling of the evidence: log it.
+    let lock = archive.lock()?;
+    let mut log = archive.log()?;
+    let custody = Record::Custody(Box::new(CustodyRecord {
+        header: Header::now(),
+        targets: selected.clone(),
+        event: CustodyEvent::Exported,
+        actor: options.actor.clone(),
+        from: None,
+        to: options.recipient.clone(),
+        note: Some(format!(
+            "hand-over bundle: {} document(s), {} record(s), checkpoint {}",
+            manifest.documents.len(),
+            manifest.records.len(),
+            manifest.checkpoint
+        )),
+        at: None,
+    }));
+    let ids = append_records(archive, &lock, &mut log, &[custody])?;
+    Ok(ExportOutcome {
+        path,
+        checkpoint: manifest.checkpoint,
+        tree_size: manifest.tree_size,
+        documents: manifest.documents.len(),
+        records: manifest.records.len(),
+        withheld,
+        custody_record: ids[0],
+    })
+}
+
+/// Content digests of the selected documents, in log order.
+fn select(
+    archive: &Archive,
+    log: &crate::archive::log::Log,
+    index: &crate::archive::index::PathIndex,
+    records: &[LoggedRecord],
+    options: &ExportOptions,
+) -> Result<Vec<Digest>> {
+    let sealed: Vec<Digest> = records
+        .iter()
+        .filter_map(|r| match &r.record {
+            Record::Document(d) => Some(d.content),
+            _ => None,
+        })
+        .collect();
+    let mut wanted: HashSet<Digest> = HashSet::new();
+    if options.all {
+        wanted.extend(sealed.iter().copied());
+    }
+    for item in &options.select {
+        if let Some(tag) = item.strip_prefix("tag:") {
+            let tagged: Vec<Digest> = records
+                .iter()
+                .filter_map(|r| match &r.record {
+                    Record::Document(d) if d.collection.tags.iter().any(|t| t == tag) => {
+                        Some(d.content)
+                    }
+                    _ => None,
+                })
+                .collect();
+            if tagged.is_empty() {
+                return Err(Error::UnknownId {
+                    id: format!("{item} (no sealed document has this tag)"),
+                });
+            }
+            wanted.extend(tagged);
+            continue;
+        }
+        let content =
+            match query::resolve_target(archive, log, index, item)? {
+                Target::Document { content, .. } => content,
+                Target::Record { record, .. } => match *record {
+                    Record::Document(doc) => doc.content,
+                    other => return Err(Error::WrongTarget {
+                        id: item.clone(),
+                        what: format!("a '{}' record", other.kind()),
+                        hint:
+                            "select documents; their annotations and custody events come with them",
+                    }),
+                },
+            };
+        if !sealed.contains(&content) {
+            return Err(Error::WrongTarget {
+                id: item.clone(),
+                what: "not sealed by the chosen checkpoint".into(),
+                hint: "run `evidentia seal`, or choose a later --checkpoint",
+            });
+        }
+        wanted.insert(content);
+    }
+    if wanted.is_empty() {
+        return Err(Error::InvalidOption {
+            option: "--select",
+            value: String::new(),
+            why: "nothing selected: give --select ID|PATH|tag:TAG (repeatable) or --all".into(),
+        });
+    }
+    let mut ordered = Vec::new();
+    for content in sealed {
+        if wanted.contains(&content) && !ordered.contains(&content) {
+            ordered.push(content);
+        }
+    }
+    Ok(ordered)
+}
+
+/// Decides which records go into the bundle.
+fn disclose<'a>(
+    records: &'a [LoggedRecord],
+    selected: &[Digest],
+) -> (Vec<&'a LoggedRecord>, Withheld) {
+    let contents: HashSet<Digest> = selected.iter().copied().collect();
+    let mut ids: HashSet<Digest> = HashSet::new();
+    let mut out = Vec::new();
+    let mut withheld = Withheld::default();
+    for r in records {
+        let include = match &r.record {
+            Record::Document(d) => contents.contains(&d.content),
+            Record::Annotation(a) if contents.contains(&a.target) => {
+                let safe = a
+                    .links
+                    .iter()
+                    .all(|l| contents.contains(&l.target) || ids.contains(&l.target));
+                if !safe {
+                    withheld.annotations += 1;
+                }
+                safe
+            }
+            Record::Custody(c) if c.targets.iter().any(|t| contents.contains(t)) => {
+                let safe = c.targets.iter().all(|t| contents.contains(t));
+                if !safe {
+                    withheld.custody_events += 1;
+                }
+                safe
+            }
+            Record::Retraction(x) if ids.contains(&x.target) => true,
+            Record::Key(_) => true,
+            _ => false,
+        };
+        if include {
+            ids.insert(r.id);
+            out.push(r);
+        }
+    }
+    // Retractions of withheld records would point at nothing disclosed; they stay behind too.
+    withheld.retractions = records
+        .iter()
+        .filter(|r| matches!(&r.record, Record::Retraction(x) if !ids.contains(&x.target) && records.iter().any(|o| o.id == x.target && matches!(&o.record, Record::Annotation(a) if contents.contains(&a.target)))))
+        .count() as u64;
+    (out, withheld)
+}
+
+/// Copies an object into the bundle, checking its digest on the way.
+fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    let mut reader = archive.store().open(digest)?;
+    let mut file = File::create(to).map_err(Error::io(to))?;
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(Error::io(to))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(Error::io(to))?;
+        total += n as u64;
+    }
+    let found = hasher.finish();
+    if found != *digest {
+        return Err(Error::ObjectCorrupt {
+            expected: *digest,
+            found,
+        });
+    }
+    Ok(total)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    fs::write(path, bytes).map_err(Error::io(path))
+}
+
+/// Writes `data/` and returns the manifest.
+fn write_payload(
+    archive: &Archive,
+    log: &crate::archive::log::Log,
+    root: &Path,
+    stored: &StoredCheckpoint,
+    disclosed: &[&LoggedRecord],
+    withheld: Withheld,
+    options: &ExportOptions,
+) -> Result<BundleManifest> {
+    let size = stored.checkpoint.size;
+    let checkpoint_bytes = fs::read(&stored.path).map_err(Error::io(&stored.path))?;
+    write_file(&root.join("data/checkpoint"), &checkpoint_bytes)?;
+    for key in archive.known_keys()? {
+        write_file(
+            &root.join(format!("data/keys/{}", crate::archive::key_file_name(&key))),
+            format!("{key}\n").as_bytes(),
+        )?;
+    }
+    let mut nodes = log.nodes();
+    let mut records = Vec::new();
+    let mut documents = Vec::new();
+    let mut used_paths: HashSet<String> = HashSet::new();
+    for r in disclosed {
+        let bytes = archive
+            .store()
+            .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+        write_file(&root.join(format!("data/records/{}.cbor", r.id)), &bytes)?;
+        let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
+            Ok(proof) => proof,
+            Err(e) => {
+                return Err(Error::Corrupt {
+                    path: stored.path.clone(),
+                    why: format!("no inclusion proof for record #{}: {e:?}", r.index),
+                })
+            }
+        };
+        records.push(DisclosedRecord {
+            index: r.index,
+            id: r.id.to_hex(),
+            kind: r.record.kind().to_string(),
+            proof: proof.iter().map(Digest::to_hex).collect(),
+        });
+        if let Record::Document(doc) = &r.record {
+            // One file per logical path; a second version (or a name that differs only in
+            // case) goes under versions/<digest>/ so nothing collides on any file system.
+            let lower = doc.path.to_lowercase();
+            let file = if used_paths.insert(lower) {
+                format!("data/documents/{}", doc.path)
+            } else {
+                format!("data/documents/versions/{}/{}", doc.content, doc.path)
+            };
+            copy_object(archive, &doc.content, &root.join(&file))?;
+            documents.push(DisclosedDocument {
+                record: r.id.to_hex(),
+                content: doc.content.to_hex(),
+                size: doc.size,
+                path: doc.path.clone(),
+                file,
+            });
+        }
+    }
+    let manifest = BundleManifest {
+        format: BUNDLE_FORMAT.into(),
+        origin: archive.origin().to_string(),
+        checkpoint: stored.checkpoint.number,
+        tree_size: size,
+        exported_at: Timestamp::now().to_string(),
+        recipient: options.recipient.clone(),
+        records,
+        documents,
+        withheld,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::BadInput {
+        path: root.join("data/bundle.json"),
+        why: e.to_string(),
+    })?;
+    write_file(&root.join("data/bundle.json"), &json)?;
+    Ok(manifest)
+}
+
+/// Hashes every file under `dir`, as (hex, path relative to `root`) pairs.
+fn hash_tree(root: &Path, dir: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::BadInput {
+            path: root.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .into_owned();
+        out.push((hash_file(entry.path())?.to_hex(), relative));
+    }
+    Ok(out)
+}
+
+pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
+    let mut file = File::open(path).map_err(Error::io(path))?;
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(Error::io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finish())
+}
+
+/// Writes the BagIt files, SHA256SUMS, VERIFY.txt and report.html; the tag manifest last.
+fn write_tag_files(
+    root: &Path,
+    manifest: &BundleManifest,
+    stored: &StoredCheckpoint,
+    records: &[(u64, Digest, Record)],
+    verdict: Option<&verify::BundleReport>,
+) -> Result<()> {
+    let payload = hash_tree(root, "data")?;
+    let bytes: u64 = payload
+        .iter()
+        .map(|(_, p)| fs::metadata(root.join(p)).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    write_file(&root.join("bagit.txt"), bagit::BAGIT_TXT.as_bytes())?;
+    write_file(
+        &root.join("manifest-sha256.txt"),
+        bagit::manifest(&payload).as_bytes(),
+    )?;
+    write_file(
+        &root.join("SHA256SUMS"),
+        bagit::sha256sums(&payload).as_bytes(),
+    )?;
+    let date = manifest.exported_at.get(..10).unwrap_or("").to_string();
+    let info = bagit::bag_info(&[
+        ("Source-Organization", manifest.origin.clone()),
+        ("External-Identifier", format!("{} checkpoint {}", manifest.origin, manifest.checkpoint)),
+        ("External-Description", format!(
+            "evidentia hand-over bundle: {} document(s), {} record(s) of a {}-record signed archive version",
+            manifest.documents.len(),
+            manifest.records.len(),
+            manifest.tree_size
+        )),
+        ("Bagging-Date", date),
+        ("Bag-Software-Agent", format!("evidentia {}", env!("CARGO_PKG_VERSION"))),
+        ("Payload-Oxum", format!("{bytes}.{}", payload.len())),
+        ("Internal-Sender-Identifier", manifest.recipient.clone().map_or_else(
+            || "no recipient named".to_string(),
+            |r| format!("for {r}"),
+        )),
+    ]);
+    write_file(&root.join("bag-info.txt"), info.as_bytes())?;
+    write_file(
+        &root.join("VERIFY.txt"),
+        verify_text(manifest, stored).as_bytes(),
+    )?;
+    let placeholder;
+    let verdict = match verdict {
+        Some(v) => v,
+        None => {
+            placeholder = verify::BundleReport::pending();
+            &placeholder
+        }
+    };
+    let html = report::render(&ReportInput {
+        manifest,
+        checkpoint: &stored.checkpoint,
+        note: &stored.note,
+        records,
+        verdict,
+    });
+    write_file(&root.join("report.html"), html.as_bytes())?;
+    let mut tags = Vec::new();
+    for name in [
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha256.txt",
+        "SHA256SUMS",
+        "VERIFY.txt",
+        "report.html",
+    ] {
+        tags.push((hash_file(&root.join(name))?.to_hex(), name.to_string()));
+    }
+    write_file(
+        &root.join("tagmanifest-sha256.txt"),
+        bagit::manifest(&tags).as_bytes(),
+    )
+}
+
+fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
+    format!(
+        "HOW TO CHECK THIS BUNDLE\n\
+         ========================\n\n\
+         This is an evidentia hand-over bundle: {docs} document(s) and {records} record(s) from version\n\
+         (checkpoint) {number} of the archive '{origin}', whose signed tree holds {size} records.\n\
+         Records not disclosed here are represented only by that count and the tree's root.\n\n\
+         1. With evidentia (offline):\n\
+         \x20     evidentia verify THIS-DIRECTORY --trust TRUSTED-KEYS.txt\n\
+         \x20  where TRUSTED-KEYS.txt holds the signers' public keys obtained from them directly.\n\
+         \x20  To pin the exact version you were told about out of band, add\n\
+         \x20     --checkpoint-hash {text_hash}\n\n\
+         2. With standard tools:\n\
+         \x20  a. File integrity:   sha256sum -c SHA256SUMS\n\
+         \x20  b. BagIt validity:   bagit.py --validate .\n\
+         \x20  c. Each record's place in the signed tree, and the signatures, by the procedure in\n\
+         \x20     evidentia's docs/VERIFYING.md and docs/FORMAT.md: a record file's SHA-256 is its name;\n\
+         \x20     its leaf hash is SHA-256(0x00 || bytes); data/bundle.json gives its index and\n\
+         \x20     inclusion proof; folding the proof (RFC 9162 section 2.1.3.2) must give the root on\n\
+         \x20     line 3 of data/checkpoint (base64); the checkpoint's text (up to the blank line) is\n\
+         \x20     signed with Ed25519 by each key in data/keys (C2SP signed-note format).\n\n\
+         Checkpoint text SHA-256: {text_hash}\n\
+         Root: {root}\n",
+        docs = manifest.documents.len(),
+        records = manifest.records.len(),
+        number = manifest.checkpoint,
+        origin = manifest.origin,
+        size = manifest.tree_size,
+        text_hash = stored.checkpoint.text_hash(),
+        root = stored.checkpoint.root,
+    )
+}
+
+/// Packs a bundle directory into a deterministic tar file (sorted, fixed times and owners).
+fn write_tar(root: &Path, out: &Path) -> Result<()> {
+    let tmp = out.with_extension("partial");
+    let file = File::create(&tmp).map_err(Error::io(&tmp))?;
+    let mut builder = tar::Builder::new(file);
+    builder.mode(tar::HeaderMode::Deterministic);
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
+        let entry = entry.map_err(|e| Error::BadInput {
+            path: root.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        if entry.file_type().is_dir() {
+            builder
+                .append_dir(relative, entry.path())
+                .map_err(Error::io(&tmp))?;
+        } else {
+            let mut f = File::open(entry.path()).map_err(Error::io(entry.path()))?;
+            builder
+                .append_file(relative, &mut f)
+                .map_err(Error::io(&tmp))?;
+        }
+    }
+    let file = builder.into_inner().map_err(Error::io(&tmp))?;
+    file.sync_all().map_err(Error::io(&tmp))?;
+    fs::rename(&tmp, out).map_err(Error::io(out))
+}

@@ -1,0 +1,62 @@
+//! `data/bundle.json`: what a bundle discloses and the proofs that tie it to the checkpoint.
+
+use serde::{Deserialize, Serialize};
+
+pub const BUNDLE_FORMAT: &str = "evidentia-bundle/1";
+/// Largest bundle.json accepted.
+pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BundleManifest {
+    pub format: String,
+    pub origin: String,
+    /// Number of the checkpoint the proofs are for.
+    pub checkpoint: u64,
+    /// Its tree size.
+    pub tree_size: u64,
+    pub exported_at: String,
+    pub recipient: Option<String>,
+    /// Every disclosed record, in log order.
+    pub records: Vec<DisclosedRecord>,
+    /// Every disclosed document's content.
+    pub documents: Vec<DisclosedDocument>,
+    /// Records about disclosed documents that were left out because they would reveal
+    /// undisclosed material (an annotation linking to, or a custody event naming, an
+    /// undisclosed document).
+    pub withheld: Withheld,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosedRecord {
+    /// Position in the log (the leaf index).
+    pub index: u64,
+    /// SHA-256 of the record bytes, hex; the file is `data/records/<id>.cbor`.
+    pub id: String,
+    pub kind: String,
+    /// Inclusion proof in the checkpoint's tree, RFC 9162 order, hex.
+    pub proof: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosedDocument {
+    /// The document record (hex id) this content belongs to.
+    pub record: String,
+    /// SHA-256 of the content, hex.
+    pub content: String,
+    pub size: u64,
+    /// Logical path in the archive.
+    pub path: String,
+    /// Where the bytes are, relative to the bundle root (under `data/documents/`).
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Withheld {
+    pub annotations: u64,
+    pub custody_events: u64,
+    pub retractions: u64,
+}

@@ -1,0 +1,25 @@
+//! Hand-over bundles: a self-contained, BagIt-conformant directory (or tar file) holding the
+//! disclosed documents and records, one signed checkpoint, and an inclusion proof of every
+//! disclosed record in that checkpoint, so a recipient can verify it offline.
+//!
+//! Layout (docs/FORMAT.md, "Bundles"):
+//! ```text
+//! bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt   BagIt (RFC 8493)
+//! SHA256SUMS                      `sha256sum -c SHA256SUMS` checks every payload file
+//! VERIFY.txt                      how to check the bundle by hand
+//! report.html                     one self-contained page for legal staff
+//! data/bundle.json                what is disclosed, with inclusion proofs
+//! data/checkpoint                 the signed checkpoint (signed-note text)
+//! data/keys/<name>+<id>.pub       the signers' public keys
+//! data/records/<hex>.cbor         each disclosed record, named by its SHA-256
+//! data/documents/<logical path>   each disclosed document's exact bytes
+//! ```
+
+pub mod bagit;
+pub mod export;
+pub mod manifest;
+pub mod proof;
+pub mod report;
+pub mod verify;
+
+pub use manifest::BundleManifest;

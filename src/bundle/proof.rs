@@ -1,0 +1,1 @@
+//! Single-document proofs (`prove` / `verify-proof`): placeholder until written.

@@ -1,0 +1,764 @@
+//! Verifying a bundle offline, as a recipient who trusts nothing in it.
+//!
+//! The bundle is read, never written. Unsafe entries (symlinks, devices, paths that escape,
+//! names that collide by case) are refused before any file is read; every payload file is
+//! hashed against the BagIt manifest and SHA256SUMS; every record is re-parsed canonically and
+//! its inclusion proof checked against the signed checkpoint's root; every document's bytes
+//! are checked against its record; the checkpoint's signatures are checked against the trust
+//! file, optionally pinned by its hash.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::archive::checkpoints::CheckpointStore;
+use crate::archive::fsutil;
+use crate::archive::verify::checkpoints::Signers;
+use crate::archive::verify::{Problem, SignatureReport, Trust};
+use crate::core::digest::Digest;
+use crate::core::key::VerifierKey;
+use crate::core::merkle::{leaf_hash, verify_inclusion};
+use crate::core::record::{KeyRecord, Record};
+use crate::error::{Error, Result};
+use crate::trust::TrustedKey;
+
+use super::bagit;
+use super::export::hash_file;
+use super::manifest::{BundleManifest, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
+
+/// Largest bundle (tar) entry or file count accepted, against resource exhaustion.
+const MAX_ENTRIES: usize = 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct BundleVerifyOptions {
+    pub trust: Trust,
+    pub require: usize,
+    /// SHA-256 of the checkpoint text, received out of band.
+    pub checkpoint_hash: Option<Digest>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleCheckpoint {
+    pub number: u64,
+    pub size: u64,
+    pub root: String,
+    pub time: String,
+    pub message: Option<String>,
+    /// SHA-256 of the checkpoint text: what `--checkpoint-hash` pins.
+    pub text_sha256: String,
+    pub signatures: Vec<SignatureReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    pub path: String,
+    pub content: String,
+    pub size: u64,
+    pub file: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleReport {
+    pub format: &'static str,
+    pub ok: bool,
+    pub origin: Option<String>,
+    pub checkpoint: Option<BundleCheckpoint>,
+    pub signers_authenticated: bool,
+    /// Plain statements of what the checks prove.
+    pub proven: Vec<String>,
+    /// What they do not prove.
+    pub not_proven: Vec<String>,
+    pub documents: Vec<ItemReport>,
+    pub records_checked: u64,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
+impl BundleReport {
+    fn new() -> BundleReport {
+        BundleReport {
+            format: "evidentia-bundle-verify-report/1",
+            ok: false,
+            origin: None,
+            checkpoint: None,
+            signers_authenticated: false,
+            proven: Vec::new(),
+            not_proven: Vec::new(),
+            documents: Vec::new(),
+            records_checked: 0,
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A stand-in while the bundle is being written (the report is rendered again after).
+    pub fn pending() -> BundleReport {
+        let mut report = BundleReport::new();
+        report
+            .not_proven
+            .push("verification pending while the bundle is written".into());
+        report
+    }
+
+    fn problem(&mut self, item: impl Into<String>, code: &'static str, detail: impl Into<String>) {
+        self.problems.push(Problem {
+            item: item.into(),
+            code,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Verifies a bundle directory or tar file.
+pub fn verify_bundle(path: &Path, options: &BundleVerifyOptions) -> Result<BundleReport> {
+    let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
+    if meta.is_dir() {
+        return verify_dir(path, options);
+    }
+    if !meta.is_file() {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: "not a bundle directory or tar file".into(),
+        });
+    }
+    let scratch = tempfile::tempdir().map_err(Error::io(std::env::temp_dir()))?;
+    let mut report = BundleReport::new();
+    extract_tar(path, scratch.path(), &mut report)?;
+    if !report.problems.is_empty() {
+        return Ok(finish(report));
+    }
+    verify_dir(scratch.path(), options)
+}
+
+/// Unpacks a tar into `into`, refusing anything but plain files and directories at safe paths.
+fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()> {
+    let file = fs::File::open(path).map_err(Error::io(path))?;
+    let mut archive = tar::Archive::new(file);
+    let entries = archive.entries().map_err(|e| Error::BadInput {
+        path: path.to_path_buf(),
+        why: format!("not a readable tar file: {e}"),
+    })?;
+    let mut seen: HashSet<String> = HashSet::new();
+    for (count, entry) in entries.enumerate() {
+        if count >= MAX_ENTRIES {
+            report.problem(
+                "tar",
+                "too-many-entries",
+                format!("more than {MAX_ENTRIES} entries"),
+            );
+            return Ok(());
+        }
+        let mut entry = entry.map_err(|e| Error::BadInput {
+            path: path.to_path_buf(),
+            why: format!("damaged tar entry: {e}"),
+        })?;
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(relative) = safe_relative(&name) else {
+            report.problem(
+                &name,
+                "unsafe-path",
+                "an entry's path escapes the bundle or is not plain",
+            );
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_dir()) {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "only plain files and directories are allowed (no links or devices)",
+            );
+            continue;
+        }
+        let key = relative.to_string_lossy().to_lowercase();
+        if kind.is_file() && !seen.insert(key) {
+            report.problem(
+                &name,
+                "duplicate-name",
+                "two entries have this name (perhaps differing only in case)",
+            );
+            continue;
+        }
+        let target = into.join(&relative);
+        if kind.is_dir() {
+            fs::create_dir_all(&target).map_err(Error::io(&target))?;
+        } else {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(Error::io(parent))?;
+            }
+            let mut out = fs::File::create(&target).map_err(Error::io(&target))?;
+            std::io::copy(&mut entry, &mut out).map_err(Error::io(&target))?;
+        }
+    }
+    Ok(())
+}
+
+/// A relative path of normal components only, or `None`.
+fn safe_relative(text: &str) -> Option<PathBuf> {
+    let path = Path::new(text);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => {
+                let s = part.to_str()?;
+                if s.contains('\\') || s.chars().any(char::is_control) {
+                    return None;
+                }
+                out.push(part);
+            }
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// Every regular file under `root` (relative, '/'-separated); unsafe entries become problems.
+fn walk(root: &Path, report: &mut BundleReport) -> Result<HashSet<String>> {
+    let mut files = HashSet::new();
+    let mut lower: HashMap<String, String> = HashMap::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).min_depth(1) {
+        let entry = entry.map_err(|e| Error::BadInput {
+            path: root.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let Some(name) = relative.to_str().map(|s| s.replace('\\', "/")) else {
+            report.problem(
+                relative.to_string_lossy(),
+                "unsafe-path",
+                "the name is not UTF-8",
+            );
+            continue;
+        };
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "symbolic links are not allowed in a bundle; it was not followed",
+            );
+            continue;
+        }
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "not a regular file (device, fifo or socket)",
+            );
+            continue;
+        }
+        if let Some(other) = lower.insert(name.to_lowercase(), name.clone()) {
+            report.problem(
+                &name,
+                "case-collision",
+                format!("differs from '{other}' only in case"),
+            );
+        }
+        if files.len() >= MAX_ENTRIES {
+            report.problem(
+                "bundle",
+                "too-many-entries",
+                format!("more than {MAX_ENTRIES} files"),
+            );
+            break;
+        }
+        files.insert(name);
+    }
+    Ok(files)
+}
+
+fn read_text(root: &Path, name: &str, max: u64, report: &mut BundleReport) -> Option<String> {
+    match fsutil::read_limited(&root.join(name), max) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                report.problem(name, "bad-tag-file", "not UTF-8 text");
+                None
+            }
+        },
+        Err(e) => {
+            report.problem(name, "missing-file", e.to_string());
+            None
+        }
+    }
+}
+
+/// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes.
+fn check_bag(
+    root: &Path,
+    files: &HashSet<String>,
+    report: &mut BundleReport,
+) -> HashMap<String, String> {
+    let mut hashed: HashMap<String, String> = HashMap::new();
+    match read_text(root, "bagit.txt", 4096, report) {
+        Some(text)
+            if text
+                .lines()
+                .next()
+                .is_some_and(|l| l.starts_with("BagIt-Version:")) => {}
+        Some(_) => report.problem(
+            "bagit.txt",
+            "bad-bag",
+            "it does not declare a BagIt-Version",
+        ),
+        None => {}
+    }
+    let Some(text) = read_text(root, "manifest-sha256.txt", 256 << 20, report) else {
+        return hashed;
+    };
+    let entries = match bagit::parse_manifest(&root.join("manifest-sha256.txt"), &text) {
+        Ok(entries) => entries,
+        Err(e) => {
+            report.problem("manifest-sha256.txt", "bad-bag", e.to_string());
+            return hashed;
+        }
+    };
+    let mut listed_bytes = 0u64;
+    for (hex, path) in &entries {
+        let safe = safe_relative(path).is_some() && path.starts_with("data/");
+        if !safe {
+            report.problem(
+                path,
+                "unsafe-path",
+                "a manifest path escapes the payload directory",
+            );
+            continue;
+        }
+        if hashed.contains_key(path) {
+            report.problem(
+                path,
+                "duplicate-name",
+                "listed twice in manifest-sha256.txt",
+            );
+            continue;
+        }
+        if !files.contains(path) {
+            report.problem(
+                path,
+                "missing-file",
+                "listed in manifest-sha256.txt but not in the bundle",
+            );
+            continue;
+        }
+        match hash_file(&root.join(path)) {
+            Ok(found) if found.to_hex() == *hex => {
+                listed_bytes += fs::metadata(root.join(path)).map(|m| m.len()).unwrap_or(0);
+                hashed.insert(path.clone(), hex.clone());
+            }
+            Ok(found) => report.problem(
+                path,
+                "payload-corrupt",
+                format!("the file hashes to {found}, the manifest says {hex}"),
+            ),
+            Err(e) => report.problem(path, "payload-unreadable", e.to_string()),
+        }
+    }
+    for file in files.iter().filter(|f| f.starts_with("data/")) {
+        if !entries.iter().any(|(_, p)| p == file) {
+            report.problem(
+                file,
+                "unlisted-payload",
+                "a payload file that no manifest lists; it is not part of the evidence",
+            );
+        }
+    }
+    if let Some(info) = read_text(root, "bag-info.txt", 1 << 20, report) {
+        match bagit::payload_oxum(&info) {
+            Some((bytes, count)) if bytes == listed_bytes && count == entries.len() as u64 => {}
+            Some((bytes, count)) => report.problem(
+                "bag-info.txt",
+                "bad-bag",
+                format!(
+                    "Payload-Oxum says {bytes}.{count}, the payload is {listed_bytes}.{}",
+                    entries.len()
+                ),
+            ),
+            None => report.problem("bag-info.txt", "bad-bag", "no Payload-Oxum"),
+        }
+    }
+    if let Some(text) = read_text(root, "tagmanifest-sha256.txt", 1 << 20, report) {
+        match bagit::parse_manifest(&root.join("tagmanifest-sha256.txt"), &text) {
+            Ok(tags) => {
+                for (hex, name) in tags {
+                    if safe_relative(&name).is_none()
+                        || name.starts_with("data/")
+                        || !files.contains(&name)
+                    {
+                        report.problem(
+                            &name,
+                            "bad-bag",
+                            "tagmanifest-sha256.txt lists a missing or misplaced tag file",
+                        );
+                        continue;
+                    }
+                    match hash_file(&root.join(&name)) {
+                        Ok(found) if found.to_hex() == hex => {}
+                        _ => report.problem(
+                            &name,
+                            "tag-file-corrupt",
+                            "does not match tagmanifest-sha256.txt",
+                        ),
+                    }
+                }
+            }
+            Err(e) => report.problem("tagmanifest-sha256.txt", "bad-bag", e.to_string()),
+        }
+    }
+    if let Some(text) = read_text(root, "SHA256SUMS", 256 << 20, report) {
+        match bagit::parse_manifest(&root.join("SHA256SUMS"), &text) {
+            Ok(sums) => {
+                let sums: HashMap<String, String> = sums.into_iter().map(|(h, p)| (p, h)).collect();
+                let agree = sums.len() == entries.len()
+                    && entries.iter().all(|(h, p)| sums.get(p) == Some(h));
+                if !agree {
+                    report.problem(
+                        "SHA256SUMS",
+                        "checksums-disagree",
+                        "SHA256SUMS and manifest-sha256.txt do not list the same files and digests",
+                    );
+                }
+            }
+            Err(e) => report.problem("SHA256SUMS", "checksums-disagree", e.to_string()),
+        }
+    }
+    hashed
+}
+
+/// Verifies an unpacked bundle directory. Reads only.
+pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleReport> {
+    let mut report = BundleReport::new();
+    report.signers_authenticated = matches!(options.trust, Trust::Keys(_));
+    let files = walk(root, &mut report)?;
+    let hashed = check_bag(root, &files, &mut report);
+
+    let Some(json) = read_text(root, "data/bundle.json", MAX_MANIFEST_LEN, &mut report) else {
+        return Ok(finish(report));
+    };
+    let manifest: BundleManifest = match serde_json::from_str(&json) {
+        Ok(m) => m,
+        Err(e) => {
+            report.problem("data/bundle.json", "bad-manifest", e.to_string());
+            return Ok(finish(report));
+        }
+    };
+    if manifest.format != BUNDLE_FORMAT {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            format!("unknown format '{}'", manifest.format),
+        );
+        return Ok(finish(report));
+    }
+    report.origin = Some(manifest.origin.clone());
+
+    let stored = match CheckpointStore::read(&root.join("data/checkpoint")) {
+        Ok(stored) => stored,
+        Err(e) => {
+            report.problem("data/checkpoint", "checkpoint-unreadable", e.to_string());
+            return Ok(finish(report));
+        }
+    };
+    let cp = &stored.checkpoint;
+    if cp.origin != manifest.origin
+        || cp.number != manifest.checkpoint
+        || cp.size != manifest.tree_size
+    {
+        report.problem(
+            "data/checkpoint",
+            "checkpoint-mismatch",
+            "the checkpoint's origin, number or size differ from data/bundle.json",
+        );
+    }
+    let text_hash = cp.text_hash();
+    if let Some(pin) = options.checkpoint_hash {
+        if pin != text_hash {
+            report.problem(
+                "data/checkpoint",
+                "checkpoint-pin-mismatch",
+                format!("its text hashes to {text_hash}, not the pinned {pin}: this is not the version you were told about"),
+            );
+        }
+    }
+
+    // Records: canonical bytes named by their digest, each proven in the checkpoint's tree.
+    let mut decoded: HashMap<Digest, Record> = HashMap::new();
+    let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
+    let mut indices = HashSet::new();
+    for disclosed in &manifest.records {
+        let item = format!("record #{} ({})", disclosed.index, disclosed.id);
+        let file = format!("data/records/{}.cbor", disclosed.id);
+        let Some(id) = Digest::from_hex(&disclosed.id) else {
+            report.problem(
+                &item,
+                "bad-manifest",
+                "the record id is not a SHA-256 digest",
+            );
+            continue;
+        };
+        if !indices.insert(disclosed.index) || disclosed.index >= cp.size {
+            report.problem(
+                &item,
+                "proof-invalid",
+                "the index is repeated or outside the checkpoint's tree",
+            );
+            continue;
+        }
+        if !hashed.contains_key(&file) {
+            report.problem(
+                &item,
+                "missing-file",
+                format!("{file} is missing or failed its manifest check"),
+            );
+            continue;
+        }
+        let bytes = match fsutil::read_limited(
+            &root.join(&file),
+            crate::core::cbor::MAX_ENCODED_LEN as u64,
+        ) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.problem(&item, "record-unreadable", e.to_string());
+                continue;
+            }
+        };
+        if Digest::of(&bytes) != id {
+            report.problem(
+                &item,
+                "record-corrupt",
+                "the file's SHA-256 is not its name",
+            );
+            continue;
+        }
+        let proof: Option<Vec<Digest>> = disclosed
+            .proof
+            .iter()
+            .map(|h| Digest::from_hex(h))
+            .collect();
+        let proven = proof.is_some_and(|p| {
+            verify_inclusion(&leaf_hash(&bytes), disclosed.index, cp.size, &p, &cp.root)
+        });
+        if !proven {
+            report.problem(
+                &item,
+                "proof-invalid",
+                format!(
+                    "the inclusion proof does not lead to checkpoint {}'s root",
+                    cp.number
+                ),
+            );
+        }
+        match Record::decode(&bytes) {
+            Ok(record) => {
+                if record.kind() != disclosed.kind {
+                    report.problem(
+                        &item,
+                        "bad-manifest",
+                        "the kind in data/bundle.json differs from the record",
+                    );
+                }
+                if let Record::Key(key) = &record {
+                    if !key.endorsement_valid(&manifest.origin) {
+                        report.problem(
+                            &item,
+                            "key-endorsement-invalid",
+                            "the key record's endorsement does not verify",
+                        );
+                    }
+                    key_events.push((disclosed.index, (**key).clone()));
+                }
+                decoded.insert(id, record);
+            }
+            Err(e) => report.problem(&item, "record-invalid", e.to_string()),
+        }
+        report.records_checked += 1;
+    }
+    for file in files.iter().filter(|f| f.starts_with("data/records/")) {
+        let listed = manifest
+            .records
+            .iter()
+            .any(|r| format!("data/records/{}.cbor", r.id) == *file);
+        if !listed {
+            report.problem(
+                file,
+                "unlisted-record",
+                "a record file that data/bundle.json does not list",
+            );
+        }
+    }
+
+    // Documents: bytes must match their record.
+    for doc in &manifest.documents {
+        let record = Digest::from_hex(&doc.record).and_then(|id| decoded.get(&id));
+        let matches_record = matches!(record, Some(Record::Document(d))
+            if d.content.to_hex() == doc.content && d.size == doc.size && d.path == doc.path);
+        let mut ok = true;
+        if !matches_record {
+            report.problem(
+                &doc.path,
+                "document-mismatch",
+                "no disclosed document record has this path, digest and size",
+            );
+            ok = false;
+        }
+        if !doc.file.starts_with("data/documents/") || safe_relative(&doc.file).is_none() {
+            report.problem(
+                &doc.path,
+                "unsafe-path",
+                format!("document file '{}' is outside data/documents/", doc.file),
+            );
+            ok = false;
+        } else {
+            match hash_file(&root.join(&doc.file)) {
+                Ok(found) if found.to_hex() == doc.content => {
+                    let size = fs::metadata(root.join(&doc.file))
+                        .map(|m| m.len())
+                        .unwrap_or(0);
+                    if size != doc.size {
+                        report.problem(
+                            &doc.path,
+                            "content-corrupt",
+                            format!("{size} bytes, the record says {}", doc.size),
+                        );
+                        ok = false;
+                    }
+                }
+                Ok(found) => {
+                    report.problem(
+                        &doc.path,
+                        "content-corrupt",
+                        format!(
+                            "the file hashes to {found}, the record says {}",
+                            doc.content
+                        ),
+                    );
+                    ok = false;
+                }
+                Err(e) => {
+                    report.problem(&doc.path, "content-missing", e.to_string());
+                    ok = false;
+                }
+            }
+        }
+        report.documents.push(ItemReport {
+            path: doc.path.clone(),
+            content: doc.content.clone(),
+            size: doc.size,
+            file: doc.file.clone(),
+            ok,
+        });
+    }
+    for (id, record) in &decoded {
+        if let Record::Document(d) = record {
+            if !manifest
+                .documents
+                .iter()
+                .any(|doc| doc.record == id.to_hex())
+            {
+                report.problem(
+                    &d.path,
+                    "document-missing",
+                    "a disclosed document record whose content is not in the bundle",
+                );
+            }
+        }
+    }
+
+    // Signatures.
+    let base: Vec<TrustedKey> = match &options.trust {
+        Trust::Keys(keys) => keys.clone(),
+        Trust::ArchiveKeys => bundle_keys(root, &files, &mut report),
+    };
+    let signers = Signers::new(base, &key_events, &manifest.origin);
+    let whose = match options.trust {
+        Trust::Keys(_) => "keys in the trust file",
+        Trust::ArchiveKeys => "keys the bundle carries",
+    };
+    let outcome = signers.evaluate(&stored.note, cp, options.require.max(1), whose);
+    for (code, detail) in outcome.problems {
+        report.problem(format!("checkpoint {}", cp.number), code, detail);
+    }
+    report.checkpoint = Some(BundleCheckpoint {
+        number: cp.number,
+        size: cp.size,
+        root: cp.root.to_hex(),
+        time: cp.time.to_string(),
+        message: cp.message.clone(),
+        text_sha256: text_hash.to_hex(),
+        signatures: outcome.signatures,
+    });
+
+    // The graded verdict.
+    if report.problems.is_empty() {
+        report.proven.push(format!(
+            "the {} disclosed document(s) are intact: their bytes match the SHA-256 digests in their records",
+            manifest.documents.len()
+        ));
+        report.proven.push(format!(
+            "all {} disclosed record(s) are included in checkpoint {} of archive '{}' (a tree of {} records, root {})",
+            report.records_checked, cp.number, manifest.origin, cp.size, cp.root
+        ));
+        let signers_text = outcome.valid_signers.join(", ");
+        if report.signers_authenticated {
+            report.proven.push(format!(
+                "checkpoint {} is signed by {signers_text}, trusted by your trust file",
+                cp.number
+            ));
+        } else {
+            report.not_proven.push(format!(
+                "who signed: the signatures ({signers_text}) verify with keys the bundle itself carries, which anyone could have made; pass --trust with keys obtained from the signers"
+            ));
+        }
+        if options.checkpoint_hash.is_some() {
+            report
+                .proven
+                .push("the checkpoint is exactly the one pinned with --checkpoint-hash".into());
+        } else {
+            report.not_proven.push(
+                "that this is the version you were told about: pin it with --checkpoint-hash"
+                    .into(),
+            );
+        }
+        let undisclosed = cp.size.saturating_sub(report.records_checked);
+        if undisclosed > 0 {
+            report.not_proven.push(format!(
+                "anything about the {undisclosed} undisclosed record(s) beyond their existence under the signed root"
+            ));
+        }
+        report.not_proven.push(format!(
+            "when the checkpoint was made: '{}' is the signer's own claim (no trusted timestamp)",
+            cp.time
+        ));
+    }
+    Ok(finish(report))
+}
+
+fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) -> Vec<TrustedKey> {
+    let mut keys = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| f.starts_with("data/keys/") && f.ends_with(".pub"))
+    {
+        let parsed =
+            read_text(root, file, 4096, report).and_then(|t| VerifierKey::parse(t.trim_end()).ok());
+        match parsed {
+            Some(key) => keys.push(TrustedKey::new(key)),
+            None => report.problem(file, "bad-key", "not a public key line"),
+        }
+    }
+    keys
+}
+
+fn finish(mut report: BundleReport) -> BundleReport {
+    report.ok = report.problems.is_empty();
+    report
+}

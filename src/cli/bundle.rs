@@ -1,0 +1,183 @@
+//! The `export` command and bundle verification output.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use evidentia::archive::verify::Trust;
+use evidentia::archive::Archive;
+use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
+use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
+use evidentia::core::digest::Digest;
+use evidentia::{trust, Error};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Dir,
+    Tar,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Where to write the bundle (a new directory, or a tar file with --format tar)
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+    /// The checkpoint to prove against [default: the latest]
+    #[arg(long, value_name = "N")]
+    checkpoint: Option<u64>,
+    /// A document to disclose: digest, unique prefix, logical path, or tag:TAG (repeatable)
+    #[arg(long = "select", value_name = "ID|PATH|tag:TAG")]
+    select: Vec<String>,
+    /// Disclose every document sealed by the checkpoint
+    #[arg(long)]
+    all: bool,
+    /// Who the bundle is for (recorded in the bundle and in the custody log)
+    #[arg(long, value_name = "NAME")]
+    recipient: Option<String>,
+    /// Who is exporting [default: $USER]
+    #[arg(long, value_name = "NAME")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value = "dir")]
+    format: Format,
+}
+
+pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
+    let actor = args
+        .actor
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string());
+    let outcome = export::export(
+        archive,
+        &ExportOptions {
+            out: args.out,
+            checkpoint: args.checkpoint,
+            select: args.select,
+            all: args.all,
+            recipient: args.recipient,
+            actor,
+            format: match args.format {
+                Format::Dir => BundleFormat::Dir,
+                Format::Tar => BundleFormat::Tar,
+            },
+        },
+    )?;
+    println!(
+        "bundle {}: {} document(s), {} record(s), proven in checkpoint {} ({} records)",
+        outcome.path.display(),
+        outcome.documents,
+        outcome.records,
+        outcome.checkpoint,
+        outcome.tree_size
+    );
+    let w = &outcome.withheld;
+    if w.annotations + w.custody_events + w.retractions > 0 {
+        println!(
+            "withheld because they would reveal undisclosed material: {} annotation(s), {} custody event(s), {} retraction(s)",
+            w.annotations, w.custody_events, w.retractions
+        );
+    }
+    eprintln!(
+        "export logged as custody event sha256:{}",
+        outcome.custody_record
+    );
+    Ok(())
+}
+
+pub fn verify(
+    path: &Path,
+    checkpoint_hash: Option<String>,
+    trust_file: Option<PathBuf>,
+    require: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    let pin = checkpoint_hash
+        .map(|h| {
+            Digest::from_hex(&h).ok_or_else(|| Error::InvalidOption {
+                option: "--checkpoint-hash",
+                value: h.clone(),
+                why: "expected 64 hex digits".into(),
+            })
+        })
+        .transpose()?;
+    let trust = match trust_file {
+        Some(path) => Trust::Keys(trust::load(&path)?),
+        None => Trust::ArchiveKeys,
+    };
+    let report = verify::verify_bundle(
+        path,
+        &BundleVerifyOptions {
+            trust,
+            require: require.max(1),
+            checkpoint_hash: pin,
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(path, &report);
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_report(path: &Path, report: &BundleReport) {
+    println!("bundle {}", path.display());
+    if let Some(origin) = &report.origin {
+        println!("  archive {origin}");
+    }
+    if let Some(cp) = &report.checkpoint {
+        let signers: Vec<String> = cp
+            .signatures
+            .iter()
+            .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
+            .collect();
+        println!(
+            "  checkpoint {}: {} records, root sha256:{}, {}; signatures: {}",
+            cp.number,
+            cp.size,
+            cp.root,
+            cp.time,
+            signers.join(", ")
+        );
+        println!("  checkpoint text sha256:{}", cp.text_sha256);
+    }
+    for doc in &report.documents {
+        println!(
+            "  {} sha256:{}  {:>10}  {}",
+            if doc.ok { "ok    " } else { "FAILED" },
+            doc.content,
+            doc.size,
+            doc.path
+        );
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
+    for problem in &report.problems {
+        println!(
+            "PROBLEM [{}] {}: {}",
+            problem.code, problem.item, problem.detail
+        );
+    }
+    for line in &report.proven {
+        println!("PROVEN: {line}");
+    }
+    for line in &report.not_proven {
+        println!("NOT PROVEN: {line}");
+    }
+    if report.ok {
+        println!(
+            "VERIFIED: the bundle is intact and every disclosed record is in the signed checkpoint"
+        );
+    } else {
+        println!(
+            "FAILED: {} problem(s) found; do not rely on this bundle as it stands",
+            report.problems.len()
+        );
+    }
+}
