@@ -66,7 +66,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TrustedKey>> {
             source,
         })?;
         let mut trusted = TrustedKey::new(key);
+        let mut seen: Vec<String> = Vec::new();
         for (name, value) in split_attributes(rest).map_err(&bad)? {
+            if seen.contains(&name) {
+                return Err(bad(format!("attribute {name} is given twice")));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(bad(format!(
+                    "attribute {name} contains a control character"
+                )));
+            }
+            seen.push(name.clone());
             let time = |v: &str| {
                 Timestamp::parse_lenient(v).map_err(|e| bad(format!("attribute {name}: {e}")))
             };
@@ -113,7 +123,11 @@ fn split_attributes(text: &str) -> std::result::Result<Vec<(String, String)>, St
             let end = quoted
                 .find('"')
                 .ok_or_else(|| format!("unterminated quote in attribute {name}"))?;
-            (&quoted[..end], &quoted[end + 1..])
+            let after_quote = &quoted[end + 1..];
+            if !after_quote.is_empty() && !after_quote.starts_with(char::is_whitespace) {
+                return Err(format!("attribute {name}: text follows the closing quote"));
+            }
+            (&quoted[..end], after_quote)
         } else {
             let end = after.find(char::is_whitespace).unwrap_or(after.len());
             (&after[..end], &after[end..])

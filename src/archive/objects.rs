@@ -127,15 +127,24 @@ impl FsObjectStore {
                 newly_stored: false,
             });
         }
-        let dir = target.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir).map_err(Error::io(dir))?;
         // Read-only on disk: objects are never modified in place.
         // Through the open handle (fchmod): saves a path lookup per object.
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(0o444))
             .map_err(Error::io(tmp.path()))?;
-        tmp.persist(&target)
-            .map_err(|e| Error::io(&target)(e.error))?;
+        // The shard directory exists for all but the first object in it: try the rename first
+        // and create the directory only when it is missing (saves a stat and a mkdir per object).
+        let tmp = match tmp.persist(&target) {
+            Ok(_) => None,
+            Err(e) if e.error.kind() == io::ErrorKind::NotFound => Some(e.file),
+            Err(e) => return Err(Error::io(&target)(e.error)),
+        };
+        if let Some(tmp) = tmp {
+            let dir = target.parent().unwrap_or(&self.root);
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            tmp.persist(&target)
+                .map_err(|e| Error::io(&target)(e.error))?;
+        }
         Ok(PutOutcome {
             digest,
             size,

@@ -199,7 +199,9 @@ pub fn check_checkpoints(
                 .collect();
             // Keys introduced in the log count too; without a trust file none is authenticated.
             for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
-                if event.action == KeyAction::Introduce && !keys.iter().any(|k| k.key == event.key)
+                if event.action == KeyAction::Introduce
+                    && event.endorsement_valid(archive.origin())
+                    && !keys.iter().any(|k| k.key == event.key)
                 {
                     keys.push(TrustedKey::new(event.key.clone()));
                 }

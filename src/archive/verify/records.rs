@@ -1,7 +1,7 @@
 //! Verification of the log: record objects, their encodings and references, document content,
 //! and the stored tree.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use rayon::prelude::*;
@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::core::cbor::MAX_ENCODED_LEN;
 use crate::core::digest::{Digest, Hasher};
 use crate::core::merkle::{leaf_hash, MemoryTree};
-use crate::core::record::{KeyAction, KeyRecord, Record};
+use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
 
 use super::super::Archive;
@@ -77,8 +77,9 @@ pub fn check_log(
         .collect();
 
     let mut contents: BTreeMap<Digest, u64> = BTreeMap::new();
-    // Everything a later record may refer to: record ids and document content digests.
-    let mut known: HashSet<Digest> = HashSet::with_capacity(digests.len() * 2);
+    // What a later record may refer to: earlier record ids (with their kinds); document
+    // contents are the keys of `contents`.
+    let mut kinds: HashMap<Digest, &'static str> = HashMap::with_capacity(digests.len());
     let mut key_events = Vec::new();
     for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
         if let Some((item, code, detail)) = check.problem {
@@ -104,21 +105,13 @@ pub fn check_log(
         tree.push(leaf);
         if let Some(record) = check.record {
             let item = format!("record #{i} ({id})");
-            for reference in record.references() {
-                if !known.contains(&reference) {
-                    report.problem(
-                        &item,
-                        "dangling-reference",
-                        format!(
-                            "refers to {reference}, which is not an earlier record or document in the log"
-                        ),
-                    );
-                }
+            for why in dangling_references(&record, &contents, &kinds) {
+                report.problem(&item, "dangling-reference", why);
             }
+            kinds.insert(*id, kind_label(&record));
             match record {
                 Record::Document(doc) => {
                     report.documents += 1;
-                    known.insert(doc.content);
                     if let Some(previous) = contents.insert(doc.content, doc.size) {
                         if previous != doc.size {
                             report.problem(
@@ -158,7 +151,6 @@ pub fn check_log(
                 )),
             }
         }
-        known.insert(*id);
     }
 
     check_contents(archive, report, &contents);
@@ -200,6 +192,68 @@ pub fn check_log(
         }
     }
     Ok(LogFacts { size, key_events })
+}
+
+fn kind_label(record: &Record) -> &'static str {
+    match record {
+        Record::Document(_) => "document",
+        Record::Annotation(_) => "annotation",
+        Record::Retraction(_) => "retraction",
+        Record::Custody(_) => "custody",
+        Record::Key(_) => "key",
+        Record::Unknown { .. } => "unknown",
+    }
+}
+
+/// Each reference must name something earlier in the log, of the right kind: annotations and
+/// custody events are about documents (by content); links name documents or records;
+/// `supersedes` names an annotation; retractions name a document or annotation record.
+fn dangling_references(
+    record: &Record,
+    contents: &BTreeMap<Digest, u64>,
+    kinds: &HashMap<Digest, &'static str>,
+) -> Vec<String> {
+    let is_document = |d: &Digest| contents.contains_key(d);
+    let is_kind = |d: &Digest, allowed: &[&str]| kinds.get(d).is_some_and(|k| allowed.contains(k));
+    let mut out = Vec::new();
+    match record {
+        Record::Annotation(a) => {
+            if !is_document(&a.target) {
+                out.push(format!(
+                    "its target {} is not an earlier document's content",
+                    a.target
+                ));
+            }
+            for link in &a.links {
+                let ok = match link.relation {
+                    Relation::Supersedes => is_kind(&link.target, &["annotation"]),
+                    _ => is_document(&link.target) || kinds.contains_key(&link.target),
+                };
+                if !ok {
+                    out.push(format!(
+                        "its '{}' link to {} names nothing suitable earlier in the log",
+                        link.relation.as_str(),
+                        link.target
+                    ));
+                }
+            }
+        }
+        Record::Custody(c) => {
+            for target in c.targets.iter().filter(|t| !is_document(t)) {
+                out.push(format!(
+                    "custody target {target} is not an earlier document's content"
+                ));
+            }
+        }
+        Record::Retraction(x) if !is_kind(&x.target, &["document", "annotation"]) => {
+            out.push(format!(
+                "retracts {}, which is not an earlier document or annotation record",
+                x.target
+            ));
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Re-hashes every document's content, in parallel.

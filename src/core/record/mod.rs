@@ -25,7 +25,6 @@ pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyReco
 pub use retraction::RetractionRecord;
 
 use super::cbor::{self, CborError};
-use super::digest::Digest;
 use super::path::PathError;
 use super::timestamp::{Timestamp, TimestampError};
 use fields::Fields;
@@ -212,20 +211,6 @@ impl Record {
         };
         fields.finish(&kind)?;
         Ok(record)
-    }
-
-    /// Ids of earlier records or content this record refers to, for existence checks.
-    pub fn references(&self) -> Vec<Digest> {
-        match self {
-            Record::Annotation(a) => {
-                let mut refs = vec![a.target];
-                refs.extend(a.links.iter().map(|l| l.target));
-                refs
-            }
-            Record::Retraction(r) => vec![r.target],
-            Record::Custody(c) => c.targets.clone(),
-            _ => Vec::new(),
-        }
     }
 }
 
