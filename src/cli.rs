@@ -128,6 +128,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a portable proof that one document is in a signed checkpoint
+    Prove {
+        /// The document: digest, unique prefix or logical path
+        id: String,
+        #[arg(long, value_name = "N")]
+        checkpoint: Option<u64>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a proof file against a document's bytes, offline
+    VerifyProof {
+        proof: PathBuf,
+        document: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        require: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an object's raw bytes to standard output, checking its digest
     Cat {
         /// A digest or a unique prefix of at least 4 hex digits
@@ -313,6 +333,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!("  signed by {}", key);
             }
         }
+        Command::Prove {
+            id,
+            checkpoint,
+            out,
+        } => bundle::prove(&Archive::open(&archive_dir)?, &id, checkpoint, &out)?,
+        Command::VerifyProof {
+            proof,
+            document,
+            trust,
+            require,
+            json,
+        } => return bundle::verify_proof(&proof, &document, trust, require, json),
         Command::Export(args) => bundle::export(&Archive::open(&archive_dir)?, args)?,
         Command::Verify {
             bundle: Some(path),

@@ -1,1 +1,338 @@
-//! Single-document proofs (`prove` / `verify-proof`): placeholder until written.
+//! Single-document proofs: one JSON file that, with the document's bytes, shows the document
+//! belongs to a signed archive version (`evidentia prove` / `evidentia verify-proof`).
+//!
+//! ```json
+//! { "format": "evidentia-proof/1", "origin": "...", "checkpoint": "<signed note text>",
+//!   "keys": ["name+keyid+base64", ...],
+//!   "record": { "index": 3, "bytes": "<hex>", "proof": ["<hex>", ...] },
+//!   "key_records": [ { "index": 0, "bytes": "<hex>", "proof": [...] } ] }
+//! ```
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::checkpoints::CheckpointStore;
+use crate::archive::query::{self, Target};
+use crate::archive::verify::checkpoints::Signers;
+use crate::archive::verify::{Problem, SignatureReport, Trust};
+use crate::archive::{fsutil, Archive};
+use crate::core::checkpoint::Checkpoint;
+use crate::core::digest::Digest;
+use crate::core::key::VerifierKey;
+use crate::core::merkle::{self, leaf_hash, verify_inclusion};
+use crate::core::note::SignedNote;
+use crate::core::record::{KeyRecord, Record};
+use crate::error::{Error, Result};
+use crate::trust::TrustedKey;
+
+use super::export::hash_file;
+
+pub const PROOF_FORMAT: &str = "evidentia-proof/1";
+const MAX_PROOF_FILE: u64 = 16 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenRecord {
+    pub index: u64,
+    /// The record's canonical bytes, hex.
+    pub bytes: String,
+    pub proof: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofFile {
+    pub format: String,
+    pub origin: String,
+    /// The signed checkpoint, as its file holds it.
+    pub checkpoint: String,
+    pub keys: Vec<String>,
+    pub record: ProvenRecord,
+    /// Every key record in the checkpoint, for rotations and revocations.
+    pub key_records: Vec<ProvenRecord>,
+}
+
+fn prove_record(
+    nodes: &mut crate::archive::log::StoredNodes<'_>,
+    archive: &Archive,
+    index: u64,
+    id: &Digest,
+    size: u64,
+) -> Result<ProvenRecord> {
+    let bytes = archive
+        .store()
+        .read_verified(id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+    let proof = merkle::inclusion_proof(nodes, index, size)?.map_err(|e| Error::Corrupt {
+        path: archive.root().join("log"),
+        why: format!("no inclusion proof for record #{index}: {e:?}"),
+    })?;
+    Ok(ProvenRecord {
+        index,
+        bytes: hex::encode(bytes),
+        proof: proof.iter().map(Digest::to_hex).collect(),
+    })
+}
+
+/// Builds the proof that a document is in checkpoint `checkpoint` (default: the latest).
+pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<ProofFile> {
+    let store = archive.checkpoints();
+    let stored = match checkpoint {
+        Some(n) => CheckpointStore::read(&store.path_of(n))?,
+        None => store.latest()?.ok_or_else(|| Error::InvalidOption {
+            option: "--checkpoint",
+            value: "latest".into(),
+            why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
+        })?,
+    };
+    let size = stored.checkpoint.size;
+    let (log, index) = archive.current_index()?;
+    let (record_index, record_id) = match query::resolve_target(archive, &log, &index, id)? {
+        Target::Record {
+            index,
+            id: rid,
+            record,
+        } if matches!(*record, Record::Document(_)) => (index, rid),
+        Target::Record { record, .. } => {
+            return Err(Error::WrongTarget {
+                id: id.to_string(),
+                what: format!("a '{}' record", record.kind()),
+                hint: "prove a document: give its digest, a prefix or its logical path",
+            })
+        }
+        Target::Document { records, .. } => {
+            // The latest document record for this content that the checkpoint covers.
+            let mut found = None;
+            for rid in records.iter().rev() {
+                if let Some(position) = log.position(rid)? {
+                    if position < size {
+                        found = Some((position, *rid));
+                        break;
+                    }
+                }
+            }
+            found.ok_or_else(|| Error::WrongTarget {
+                id: id.to_string(),
+                what: "not sealed by this checkpoint".into(),
+                hint: "run `evidentia seal`, or choose a later --checkpoint",
+            })?
+        }
+    };
+    if record_index >= size {
+        return Err(Error::WrongTarget {
+            id: id.to_string(),
+            what: "not sealed by this checkpoint".into(),
+            hint: "run `evidentia seal`, or choose a later --checkpoint",
+        });
+    }
+    let mut nodes = log.nodes();
+    let record = prove_record(&mut nodes, archive, record_index, &record_id, size)?;
+    let mut key_records = Vec::new();
+    for logged in query::records(archive)? {
+        if logged.index < size && matches!(logged.record, Record::Key(_)) {
+            key_records.push(prove_record(
+                &mut nodes,
+                archive,
+                logged.index,
+                &logged.id,
+                size,
+            )?);
+        }
+    }
+    let checkpoint_text = fs::read_to_string(&stored.path).map_err(Error::io(&stored.path))?;
+    Ok(ProofFile {
+        format: PROOF_FORMAT.into(),
+        origin: archive.origin().to_string(),
+        checkpoint: checkpoint_text,
+        keys: archive
+            .known_keys()?
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+        record,
+        key_records,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProofReport {
+    pub format: &'static str,
+    pub ok: bool,
+    pub document: String,
+    pub content: Option<String>,
+    pub path: Option<String>,
+    pub origin: Option<String>,
+    pub checkpoint: Option<u64>,
+    pub checkpoint_text_sha256: Option<String>,
+    pub signatures: Vec<SignatureReport>,
+    pub signers_authenticated: bool,
+    pub proven: Vec<String>,
+    pub not_proven: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+/// Checks a proof file against a document's bytes.
+pub fn verify_proof(
+    proof_path: &Path,
+    document: &Path,
+    trust: &Trust,
+    require: usize,
+) -> Result<ProofReport> {
+    let mut report = ProofReport {
+        format: "evidentia-proof-verify-report/1",
+        ok: false,
+        document: document.display().to_string(),
+        content: None,
+        path: None,
+        origin: None,
+        checkpoint: None,
+        checkpoint_text_sha256: None,
+        signatures: Vec::new(),
+        signers_authenticated: matches!(trust, Trust::Keys(_)),
+        proven: Vec::new(),
+        not_proven: Vec::new(),
+        problems: Vec::new(),
+    };
+    let problem = |report: &mut ProofReport, item: &str, code: &'static str, detail: String| {
+        report.problems.push(Problem {
+            item: item.to_string(),
+            code,
+            detail,
+        })
+    };
+    let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE).map_err(|e| match e {
+        Error::Corrupt { path, why } => Error::BadInput { path, why },
+        other => other,
+    })?;
+    let file: ProofFile = serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
+        path: proof_path.to_path_buf(),
+        why: format!("not an evidentia proof file: {e}"),
+    })?;
+    if file.format != PROOF_FORMAT {
+        return Err(Error::BadInput {
+            path: proof_path.to_path_buf(),
+            why: format!("unknown proof format '{}'", file.format),
+        });
+    }
+    report.origin = Some(file.origin.clone());
+    let note = SignedNote::parse(&file.checkpoint).map_err(|source| Error::Note {
+        path: proof_path.to_path_buf(),
+        source,
+    })?;
+    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
+        path: proof_path.to_path_buf(),
+        source,
+    })?;
+    report.checkpoint = Some(cp.number);
+    report.checkpoint_text_sha256 = Some(cp.text_hash().to_hex());
+    if cp.origin != file.origin {
+        problem(
+            &mut report,
+            "checkpoint",
+            "checkpoint-origin",
+            "signed for another archive".into(),
+        );
+    }
+    let check = |proven: &ProvenRecord| -> std::result::Result<(Vec<u8>, Record), String> {
+        let bytes =
+            hex::decode(&proven.bytes).map_err(|_| "the record bytes are not hex".to_string())?;
+        let path: Option<Vec<Digest>> = proven.proof.iter().map(|h| Digest::from_hex(h)).collect();
+        let path = path.ok_or("a proof hash is not 64 hex digits")?;
+        if !verify_inclusion(&leaf_hash(&bytes), proven.index, cp.size, &path, &cp.root) {
+            return Err(format!(
+                "the inclusion proof of record #{} does not lead to the checkpoint's root",
+                proven.index
+            ));
+        }
+        let record = Record::decode(&bytes).map_err(|e| e.to_string())?;
+        Ok((bytes, record))
+    };
+    let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
+    for proven in &file.key_records {
+        match check(proven) {
+            Ok((_, Record::Key(key))) if key.endorsement_valid(&file.origin) => {
+                key_events.push((proven.index, *key))
+            }
+            Ok(_) => problem(
+                &mut report,
+                "key record",
+                "key-record-invalid",
+                format!("record #{} is not a valid key record", proven.index),
+            ),
+            Err(why) => problem(&mut report, "key record", "proof-invalid", why),
+        }
+    }
+    match check(&file.record) {
+        Ok((_, Record::Document(doc))) => {
+            report.content = Some(doc.content.to_hex());
+            report.path = Some(doc.path.clone());
+            match hash_file(document) {
+                Ok(found) => {
+                    let size = fs::metadata(document).map(|m| m.len()).unwrap_or(0);
+                    if found != doc.content || size != doc.size {
+                        let item = report.document.clone();
+                        problem(&mut report, &item, "content-mismatch", format!(
+                            "the file hashes to {found} ({size} bytes); the proven record says {} ({} bytes)",
+                            doc.content, doc.size
+                        ));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(_) => problem(
+            &mut report,
+            "record",
+            "record-invalid",
+            "the proven record is not a document record".into(),
+        ),
+        Err(why) => problem(&mut report, "record", "proof-invalid", why),
+    }
+    let base: Vec<TrustedKey> = match trust {
+        Trust::Keys(keys) => keys.clone(),
+        Trust::ArchiveKeys => file
+            .keys
+            .iter()
+            .filter_map(|k| VerifierKey::parse(k).ok())
+            .map(TrustedKey::new)
+            .collect(),
+    };
+    let signers = Signers::new(base, &key_events, &file.origin);
+    let whose = match trust {
+        Trust::Keys(_) => "keys in the trust file",
+        Trust::ArchiveKeys => "keys the proof carries",
+    };
+    let outcome = signers.evaluate(&note, &cp, require.max(1), whose);
+    for (code, detail) in outcome.problems {
+        problem(&mut report, "checkpoint", code, detail);
+    }
+    report.signatures = outcome.signatures;
+    if report.problems.is_empty() {
+        report.proven.push(format!(
+            "{} is exactly the document recorded as '{}' (SHA-256 {})",
+            report.document,
+            report.path.clone().unwrap_or_default(),
+            report.content.clone().unwrap_or_default()
+        ));
+        report.proven.push(format!(
+            "its record is included in checkpoint {} of archive '{}' (a tree of {} records)",
+            cp.number, file.origin, cp.size
+        ));
+        let names = outcome.valid_signers.join(", ");
+        if report.signers_authenticated {
+            report.proven.push(format!(
+                "the checkpoint is signed by {names}, trusted by your trust file"
+            ));
+        } else {
+            report.not_proven.push(format!(
+                "who signed: the signatures ({names}) verify with keys the proof itself carries; pass --trust with keys obtained from the signers"
+            ));
+        }
+        report
+            .not_proven
+            .push(format!("when: '{}' is the signer's own claim", cp.time));
+    }
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}

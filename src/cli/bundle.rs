@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
 use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
+use evidentia::bundle::proof;
 use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
 use evidentia::core::digest::Digest;
 use evidentia::{trust, Error};
@@ -180,4 +181,64 @@ fn print_report(path: &Path, report: &BundleReport) {
             report.problems.len()
         );
     }
+}
+
+pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -> Result<()> {
+    if out.exists() {
+        anyhow::bail!("{} already exists; choose another --out", out.display());
+    }
+    let file = proof::prove(archive, id, checkpoint)?;
+    let json = serde_json::to_string_pretty(&file)?;
+    std::fs::write(out, format!("{json}\n")).map_err(|e| Error::io(out)(e))?;
+    println!(
+        "proof {} for record #{} written to {}",
+        id,
+        file.record.index,
+        out.display()
+    );
+    Ok(())
+}
+
+pub fn verify_proof(
+    proof_file: &Path,
+    document: &Path,
+    trust_file: Option<PathBuf>,
+    require: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    let trust = match trust_file {
+        Some(path) => Trust::Keys(trust::load(&path)?),
+        None => Trust::ArchiveKeys,
+    };
+    let report = proof::verify_proof(proof_file, document, &trust, require)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("document {}", report.document);
+        for s in &report.signatures {
+            println!("  signature {}+{} ({})", s.name, s.key_id, s.status);
+        }
+        for p in &report.problems {
+            println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
+        }
+        for line in &report.proven {
+            println!("PROVEN: {line}");
+        }
+        for line in &report.not_proven {
+            println!("NOT PROVEN: {line}");
+        }
+        println!(
+            "{}",
+            if report.ok {
+                "VERIFIED: the document belongs to the signed archive version"
+            } else {
+                "FAILED: the proof does not hold for this document"
+            }
+        );
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -8,5 +8,6 @@ mod archive;
 mod crash;
 
 mod hostile;
+mod proofs;
 mod tamper;
 mod vectors;

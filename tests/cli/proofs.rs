@@ -1,0 +1,145 @@
+//! Single-document proofs: `prove` and `verify-proof`.
+
+use std::fs;
+
+use crate::common::Workspace;
+
+fn sealed_workspace() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("case/report.txt", "2,442 children were taken to Belarus.\n");
+    ws.write("case/other.txt", "another document\n");
+    ws.add(&["case"]);
+    ws.seal();
+    ws
+}
+
+fn prove(ws: &Workspace) -> serde_json::Value {
+    ws.cmd()
+        .args(["prove", "case/report.txt", "--out", "proof.json"])
+        .assert()
+        .success();
+    let text = fs::read_to_string(ws.path("proof.json")).expect("proof file");
+    serde_json::from_str(&text).expect("proof JSON")
+}
+
+fn verify_proof(ws: &Workspace, document: &str, trusted: bool) -> (i32, serde_json::Value) {
+    let mut cmd = ws.cmd();
+    cmd.args(["verify-proof", "proof.json", document, "--json"]);
+    if trusted {
+        cmd.args(["--trust", "signer.pub"]);
+    }
+    let out = cmd.output().expect("run verify-proof");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!("no JSON: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    Workspace::problem_codes(report)
+}
+
+#[test]
+fn a_proof_verifies_the_document_it_was_made_for() {
+    let ws = sealed_workspace();
+    let proof = prove(&ws);
+    assert_eq!(proof["format"], "evidentia-proof/1");
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["signers_authenticated"], true);
+    assert_eq!(report["path"], "case/report.txt");
+    // Without a trust file it still verifies, but says who signed is not proven.
+    let (code, report) = verify_proof(&ws, "case/report.txt", false);
+    assert_eq!(code, 0);
+    assert!(report["not_proven"][0]
+        .as_str()
+        .unwrap_or("")
+        .contains("who signed"));
+}
+
+#[test]
+fn another_document_or_an_altered_copy_fails() {
+    let ws = sealed_workspace();
+    prove(&ws);
+    let (code, report) = verify_proof(&ws, "case/other.txt", true);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&report), vec!["content-mismatch"]);
+    ws.write("copy.txt", "2,442 children were taken to Belarus!\n");
+    let (code, report) = verify_proof(&ws, "copy.txt", true);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&report), vec!["content-mismatch"]);
+}
+
+#[test]
+fn a_tampered_proof_fails() {
+    let ws = sealed_workspace();
+    let mut proof = prove(&ws);
+    // Swap in a proof hash that does not belong.
+    proof["record"]["proof"][0] = serde_json::json!("00".repeat(32));
+    fs::write(ws.path("proof.json"), proof.to_string()).expect("write");
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&report).contains(&"proof-invalid".to_string()),
+        "{report}"
+    );
+
+    let mut proof = prove_again(&ws);
+    let text = proof["checkpoint"]
+        .as_str()
+        .unwrap_or("")
+        .replace("\n2\n", "\n3\n");
+    proof["checkpoint"] = serde_json::json!(text);
+    fs::write(ws.path("proof.json"), proof.to_string()).expect("write");
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1, "{report}");
+}
+
+fn prove_again(ws: &Workspace) -> serde_json::Value {
+    fs::remove_file(ws.path("proof.json")).expect("remove");
+    prove(ws)
+}
+
+#[test]
+fn an_untrusted_signer_fails_with_a_trust_file() {
+    let ws = sealed_workspace();
+    prove(&ws);
+    ws.cmd()
+        .args(["key", "generate", "--out", "stranger", "--unencrypted"])
+        .assert()
+        .success();
+    let out = ws
+        .cmd()
+        .args([
+            "verify-proof",
+            "proof.json",
+            "case/report.txt",
+            "--trust",
+            "stranger.pub",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signature-missing"));
+}
+
+#[test]
+fn prove_refuses_unsealed_or_unknown_documents() {
+    let ws = sealed_workspace();
+    ws.write("late.txt", "added after the seal\n");
+    ws.add(&["late.txt"]);
+    let out = ws
+        .cmd()
+        .args(["prove", "late.txt", "--out", "p.json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not sealed"));
+    let out = ws
+        .cmd()
+        .args(["prove", "nothing-here.txt", "--out", "p.json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!ws.path("p.json").exists());
+}
