@@ -20,6 +20,7 @@ use evidentia::keyfile::{self, Passphrase};
 use evidentia::{trust, Error};
 
 mod annotate;
+mod audit;
 mod bundle;
 mod render;
 
@@ -56,8 +57,15 @@ enum Command {
     /// Sign a checkpoint over everything recorded so far
     Seal {
         /// Secret key file (repeat for several signers)
-        #[arg(long = "key", required = true, value_name = "KEYFILE")]
+        #[arg(
+            long = "key",
+            value_name = "KEYFILE",
+            required_unless_present = "cosigned"
+        )]
         keys: Vec<PathBuf>,
+        /// A checkpoint cosigned by a witness: add its cosignatures to the stored checkpoint
+        #[arg(long, value_name = "FILE")]
+        cosigned: Vec<PathBuf>,
         /// One line stored in the checkpoint
         #[arg(long)]
         message: Option<String>,
@@ -79,10 +87,24 @@ enum Command {
         /// Each checkpoint needs valid signatures by at least N distinct trusted keys
         #[arg(long, value_name = "N", default_value_t = 1)]
         require: usize,
+        #[command(flatten)]
+        recipient: audit::RecipientArgs,
         /// Machine-readable report
         #[arg(long)]
         json: bool,
     },
+    /// Compare two versions: prove the later only appended, and list what it adds
+    Diff {
+        /// A checkpoint number of this archive, or the path of an archive copy or a bundle
+        from: String,
+        /// A checkpoint number of this archive, or the path of an archive copy or a bundle
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Witness operations
+    #[command(subcommand)]
+    Witness(audit::WitnessCommand),
     /// List checkpoints and records
     Log {
         #[arg(long)]
@@ -130,8 +152,9 @@ enum Command {
     },
     /// Write a portable proof that one document is in a signed checkpoint
     Prove {
-        /// The document: digest, unique prefix or logical path
-        id: String,
+        /// A document (digest, unique prefix or logical path), or `consistency FROM TO`
+        #[arg(num_args = 1..=3, required = true, value_name = "ID | consistency FROM TO")]
+        what: Vec<String>,
         #[arg(long, value_name = "N")]
         checkpoint: Option<u64>,
         #[arg(long, value_name = "FILE")]
@@ -140,7 +163,8 @@ enum Command {
     /// Check a proof file against a document's bytes, offline
     VerifyProof {
         proof: PathBuf,
-        document: PathBuf,
+        /// The document the proof is about (not needed for a consistency proof)
+        document: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
         #[arg(long, value_name = "N", default_value_t = 1)]
@@ -316,10 +340,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Add(args) => add(&Archive::open(&archive_dir)?, args)?,
         Command::Seal {
             keys,
+            cosigned,
             message,
             passphrase,
         } => {
             let archive = Archive::open(&archive_dir)?;
+            for file in &cosigned {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let (number, added) = seal::collect_cosignatures(&archive, &text)?;
+                println!("checkpoint {number}: {added} cosignature line(s) added from {}", file.display());
+            }
+            if keys.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
             let signers = keys
                 .iter()
                 .map(|path| keyfile::load(path, || obtain_passphrase(path, &passphrase, false)))
@@ -334,30 +368,54 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Prove {
-            id,
+            what,
             checkpoint,
             out,
-        } => bundle::prove(&Archive::open(&archive_dir)?, &id, checkpoint, &out)?,
+        } => match what.as_slice() {
+            [id] => bundle::prove(&Archive::open(&archive_dir)?, id, checkpoint, &out)?,
+            [word, from, to] if word == "consistency" => {
+                audit::prove_consistency(&Archive::open(&archive_dir)?, from, to, &out)?
+            }
+            _ => anyhow::bail!("usage: evidentia prove ID --out FILE, or evidentia prove consistency FROM TO --out FILE"),
+        },
         Command::VerifyProof {
             proof,
             document,
             trust,
             require,
             json,
-        } => return bundle::verify_proof(&proof, &document, trust, require, json),
+        } => {
+            return match document {
+                Some(document) => bundle::verify_proof(&proof, &document, trust, require, json),
+                None => audit::verify_consistency(&proof, trust, require, json),
+            }
+        }
         Command::Export(args) => bundle::export(&Archive::open(&archive_dir)?, args)?,
+        Command::Diff { from, to, json } => return audit::diff(&archive_dir, &from, &to, json),
+        Command::Witness(command) => return audit::witness(&archive_dir, command),
         Command::Verify {
             bundle: Some(path),
             checkpoint_hash,
             trust,
             require,
+            recipient,
             json,
-        } => return bundle::verify(&path, checkpoint_hash, trust, require, json),
+        } => {
+            return bundle::verify(
+                &path,
+                checkpoint_hash,
+                trust,
+                require,
+                recipient.checks()?,
+                json,
+            )
+        }
         Command::Verify {
             bundle: None,
             checkpoint_hash,
             trust,
             require,
+            recipient,
             json,
         } => {
             if checkpoint_hash.is_some() {
@@ -371,6 +429,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let options = VerifyOptions {
                 trust,
                 require: require.max(1),
+                recipient: recipient.checks()?,
             };
             let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;

@@ -124,6 +124,13 @@ pub enum Error {
         hint: &'static str,
     },
 
+    #[error("witness refuses to cosign for {origin}: {reason}\n{evidence}")]
+    WitnessRefused {
+        origin: String,
+        reason: String,
+        evidence: String,
+    },
+
     #[error("invalid {option} '{value}': {why}")]
     InvalidOption {
         option: &'static str,
@@ -152,6 +159,7 @@ impl Error {
                 | Error::Record { .. }
                 | Error::Checkpoint { .. }
                 | Error::Note { .. }
+                | Error::WitnessRefused { .. }
         )
     }
 

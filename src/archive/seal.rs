@@ -102,3 +102,50 @@ pub fn seal(
         text: note.render(),
     })
 }
+
+/// Adds the signature lines of `note_text` (a checkpoint cosigned by witnesses) that the stored
+/// checkpoint with the same text lacks. The signed text is unchanged, so the chain of
+/// checkpoints is too. Returns the checkpoint number and how many lines were added.
+pub fn collect_cosignatures(archive: &Archive, note_text: &str) -> Result<(u64, usize)> {
+    let path = std::path::PathBuf::from("<cosigned checkpoint>");
+    let incoming = SignedNote::parse(note_text).map_err(|source| Error::Note {
+        path: path.clone(),
+        source,
+    })?;
+    let checkpoint = Checkpoint::parse(&incoming.text).map_err(|source| Error::Checkpoint {
+        path: path.clone(),
+        source,
+    })?;
+    let _lock = archive.lock()?;
+    let store = archive.checkpoints();
+    let stored_path = store.path_of(checkpoint.number);
+    let stored =
+        super::checkpoints::CheckpointStore::read(&stored_path).map_err(|_| Error::BadInput {
+            path: path.clone(),
+            why: format!(
+                "this archive has no checkpoint {} to add cosignatures to",
+                checkpoint.number
+            ),
+        })?;
+    if stored.note.text != incoming.text {
+        return Err(Error::BadInput {
+            path,
+            why: format!(
+                "its text differs from this archive's checkpoint {}: it is not a cosignature of it",
+                checkpoint.number
+            ),
+        });
+    }
+    let mut merged = stored.note.clone();
+    let mut added = 0;
+    for sig in incoming.signatures {
+        if !merged.signatures.contains(&sig) {
+            merged.signatures.push(sig);
+            added += 1;
+        }
+    }
+    if added > 0 {
+        super::fsutil::write_atomic(&stored_path, merged.render().as_bytes())?;
+    }
+    Ok((checkpoint.number, added))
+}

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 
 use super::bagit;
 use super::manifest::{
-    BundleManifest, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -133,6 +133,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             trust: crate::archive::verify::Trust::ArchiveKeys,
             require: 1,
             checkpoint_hash: None,
+            recipient: Default::default(),
         },
     )?;
     write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;
@@ -384,11 +385,15 @@ fn write_payload(
         if let Record::Document(doc) = &r.record {
             // One file per logical path; a second version (or a name that differs only in
             // case) goes under versions/<digest>/ so nothing collides on any file system.
-            let lower = doc.path.to_lowercase();
-            let file = if used_paths.insert(lower) {
-                format!("data/documents/{}", doc.path)
+            // '%' is written as U+FF05 in file names: RFC 8493 has manifests encode it as %25,
+            // which bagit.py and most BagIt tools do not decode (bagit-python issue #157), so
+            // the bag would fail their validation. The true path stays in bundle.json and the
+            // record.
+            let name = doc.path.replace('%', "\u{ff05}");
+            let file = if used_paths.insert(name.to_lowercase()) {
+                format!("data/documents/{name}")
             } else {
-                format!("data/documents/versions/{}/{}", doc.content, doc.path)
+                format!("data/documents/versions/{}/{name}", doc.content)
             };
             copy_object(archive, &doc.content, &root.join(&file))?;
             documents.push(DisclosedDocument {
@@ -400,6 +405,20 @@ fn write_payload(
             });
         }
     }
+    let mut consistency = Vec::new();
+    for earlier in crate::archive::query::checkpoints(archive)? {
+        let cp = &earlier.checkpoint;
+        if cp.number >= stored.checkpoint.number || cp.size == 0 || cp.size >= size {
+            continue;
+        }
+        let proof = crate::audit::consistency::proof_between(archive, cp.size, size)?;
+        consistency.push(ConsistencyEntry {
+            checkpoint: cp.number,
+            size: cp.size,
+            root: cp.root.to_hex(),
+            proof: proof.iter().map(Digest::to_hex).collect(),
+        });
+    }
     let manifest = BundleManifest {
         format: BUNDLE_FORMAT.into(),
         origin: archive.origin().to_string(),
@@ -410,6 +429,7 @@ fn write_payload(
         records,
         documents,
         withheld,
+        consistency,
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::BadInput {
         path: root.join("data/bundle.json"),

@@ -25,6 +25,21 @@ pub struct BundleManifest {
     /// undisclosed material (an annotation linking to, or a custody event naming, an
     /// undisclosed document).
     pub withheld: Withheld,
+    /// Consistency proofs from every earlier checkpoint to this one, so a recipient holding an
+    /// earlier checkpoint can check this version extends it (`verify --since`, `diff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency: Vec<ConsistencyEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyEntry {
+    /// The earlier checkpoint's number, size and root (hex).
+    pub checkpoint: u64,
+    pub size: u64,
+    pub root: String,
+    /// RFC 9162 consistency proof from `size` to the bundle's tree size, hex.
+    pub proof: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -16,10 +16,11 @@ use serde::Serialize;
 use crate::archive::checkpoints::CheckpointStore;
 use crate::archive::fsutil;
 use crate::archive::verify::checkpoints::Signers;
+use crate::archive::verify::recipient;
 use crate::archive::verify::{Problem, SignatureReport, Trust};
 use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
-use crate::core::merkle::{leaf_hash, verify_inclusion};
+use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
@@ -37,6 +38,8 @@ pub struct BundleVerifyOptions {
     pub require: usize,
     /// SHA-256 of the checkpoint text, received out of band.
     pub checkpoint_hash: Option<Digest>,
+    /// Witnesses and a held checkpoint (`--since`).
+    pub recipient: crate::archive::verify::recipient::RecipientChecks,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +78,10 @@ pub struct BundleReport {
     pub records_checked: u64,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
+    /// Witnesses with a valid cosignature on the checkpoint (from `--witness-trust`).
+    pub witnesses: Vec<String>,
+    /// Evidence when `--since` finds a fork.
+    pub equivocation: Option<crate::audit::equivocation::Equivocation>,
 }
 
 impl BundleReport {
@@ -91,6 +98,8 @@ impl BundleReport {
             records_checked: 0,
             problems: Vec::new(),
             warnings: Vec::new(),
+            witnesses: Vec::new(),
+            equivocation: None,
         }
     }
 
@@ -133,6 +142,17 @@ pub fn verify_bundle(path: &Path, options: &BundleVerifyOptions) -> Result<Bundl
     verify_dir(scratch.path(), options)
 }
 
+/// Unpacks a bundle tar into `into` for reading; returns the unsafe entries it refused.
+pub fn unpack(path: &Path, into: &Path) -> Result<Vec<String>> {
+    let mut report = BundleReport::new();
+    extract_tar(path, into, &mut report)?;
+    Ok(report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.item, p.detail))
+        .collect())
+}
+
 /// Unpacks a tar into `into`, refusing anything but plain files and directories at safe paths.
 fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()> {
     let file = fs::File::open(path).map_err(Error::io(path))?;
@@ -159,6 +179,15 @@ fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // `tar -cf x.tar -C DIR .` begins with an entry for DIR itself ("./"): nothing to do.
+        if entry.header().entry_type().is_dir()
+            && !name.is_empty()
+            && Path::new(&name)
+                .components()
+                .all(|c| c == Component::CurDir)
+        {
+            continue;
+        }
         let Some(relative) = safe_relative(&name) else {
             report.problem(
                 &name,
@@ -277,17 +306,43 @@ fn walk(root: &Path, report: &mut BundleReport) -> Result<HashSet<String>> {
     Ok(files)
 }
 
-fn read_text(root: &Path, name: &str, max: u64, report: &mut BundleReport) -> Option<String> {
+/// Reads a file the walk found as a regular file. Anything else is never opened: a FIFO would
+/// block forever, and a symbolic link (or a path through one) leads outside the bundle.
+fn read_bytes(
+    root: &Path,
+    files: &HashSet<String>,
+    name: &str,
+    max: u64,
+    report: &mut BundleReport,
+) -> Option<Vec<u8>> {
+    if !files.contains(name) {
+        report.problem(
+            name,
+            "missing-file",
+            "not a regular file in the bundle (absent, or a link or special file, not opened)",
+        );
+        return None;
+    }
     match fsutil::read_limited(&root.join(name), max) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(text),
-            Err(_) => {
-                report.problem(name, "bad-tag-file", "not UTF-8 text");
-                None
-            }
-        },
+        Ok(bytes) => Some(bytes),
         Err(e) => {
             report.problem(name, "missing-file", e.to_string());
+            None
+        }
+    }
+}
+
+fn read_text(
+    root: &Path,
+    files: &HashSet<String>,
+    name: &str,
+    max: u64,
+    report: &mut BundleReport,
+) -> Option<String> {
+    match String::from_utf8(read_bytes(root, files, name, max, report)?) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            report.problem(name, "bad-tag-file", "not UTF-8 text");
             None
         }
     }
@@ -300,7 +355,7 @@ fn check_bag(
     report: &mut BundleReport,
 ) -> HashMap<String, String> {
     let mut hashed: HashMap<String, String> = HashMap::new();
-    match read_text(root, "bagit.txt", 4096, report) {
+    match read_text(root, files, "bagit.txt", 4096, report) {
         Some(text)
             if text
                 .lines()
@@ -313,7 +368,7 @@ fn check_bag(
         ),
         None => {}
     }
-    let Some(text) = read_text(root, "manifest-sha256.txt", 256 << 20, report) else {
+    let Some(text) = read_text(root, files, "manifest-sha256.txt", 256 << 20, report) else {
         return hashed;
     };
     let entries = match bagit::parse_manifest(&root.join("manifest-sha256.txt"), &text) {
@@ -372,7 +427,7 @@ fn check_bag(
             );
         }
     }
-    if let Some(info) = read_text(root, "bag-info.txt", 1 << 20, report) {
+    if let Some(info) = read_text(root, files, "bag-info.txt", 1 << 20, report) {
         match bagit::payload_oxum(&info) {
             Some((bytes, count)) if bytes == listed_bytes && count == entries.len() as u64 => {}
             Some((bytes, count)) => report.problem(
@@ -386,7 +441,7 @@ fn check_bag(
             None => report.problem("bag-info.txt", "bad-bag", "no Payload-Oxum"),
         }
     }
-    if let Some(text) = read_text(root, "tagmanifest-sha256.txt", 1 << 20, report) {
+    if let Some(text) = read_text(root, files, "tagmanifest-sha256.txt", 1 << 20, report) {
         match bagit::parse_manifest(&root.join("tagmanifest-sha256.txt"), &text) {
             Ok(tags) => {
                 for (hex, name) in tags {
@@ -414,7 +469,7 @@ fn check_bag(
             Err(e) => report.problem("tagmanifest-sha256.txt", "bad-bag", e.to_string()),
         }
     }
-    if let Some(text) = read_text(root, "SHA256SUMS", 256 << 20, report) {
+    if let Some(text) = read_text(root, files, "SHA256SUMS", 256 << 20, report) {
         match bagit::parse_manifest(&root.join("SHA256SUMS"), &text) {
             Ok(sums) => {
                 let sums: HashMap<String, String> = sums.into_iter().map(|(h, p)| (p, h)).collect();
@@ -441,10 +496,17 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     let files = walk(root, &mut report)?;
     let hashed = check_bag(root, &files, &mut report);
 
-    let Some(json) = read_text(root, "data/bundle.json", MAX_MANIFEST_LEN, &mut report) else {
+    // Bytes, not text: a bundle.json that is not UTF-8 is a bad manifest like any other.
+    let Some(json) = read_bytes(
+        root,
+        &files,
+        "data/bundle.json",
+        MAX_MANIFEST_LEN,
+        &mut report,
+    ) else {
         return Ok(finish(report));
     };
-    let manifest: BundleManifest = match serde_json::from_str(&json) {
+    let manifest: BundleManifest = match serde_json::from_slice(&json) {
         Ok(m) => m,
         Err(e) => {
             report.problem("data/bundle.json", "bad-manifest", e.to_string());
@@ -461,6 +523,14 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     }
     report.origin = Some(manifest.origin.clone());
 
+    if !files.contains("data/checkpoint") {
+        report.problem(
+            "data/checkpoint",
+            "checkpoint-unreadable",
+            "not a regular file in the bundle (absent, or a link or special file, not opened)",
+        );
+        return Ok(finish(report));
+    }
     let stored = match CheckpointStore::read(&root.join("data/checkpoint")) {
         Ok(stored) => stored,
         Err(e) => {
@@ -617,6 +687,14 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                 format!("document file '{}' is outside data/documents/", doc.file),
             );
             ok = false;
+        } else if !files.contains(&doc.file) {
+            // Never opened: absent, or a link or special file the walk refused.
+            report.problem(
+                &doc.path,
+                "content-missing",
+                format!("{} is not a regular file in the bundle", doc.file),
+            );
+            ok = false;
         } else {
             match hash_file(&root.join(&doc.file)) {
                 Ok(found) if found.to_hex() == doc.content => {
@@ -697,6 +775,59 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         signatures: outcome.signatures,
     });
 
+    // Consistency proofs from earlier versions, and what the recipient brings.
+    let mut earlier_roots: HashMap<u64, Digest> = HashMap::new();
+    for entry in &manifest.consistency {
+        let root = Digest::from_hex(&entry.root);
+        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| Digest::from_hex(h)).collect();
+        let holds = matches!((&root, &proof), (Some(r), Some(p)) if merkle::verify_consistency(entry.size, cp.size, r, &cp.root, p));
+        match (holds, root) {
+            (true, Some(root)) => {
+                earlier_roots.insert(entry.size, root);
+            }
+            _ => report.problem(
+                format!("consistency from checkpoint {}", entry.checkpoint),
+                "consistency-invalid",
+                "the proof does not show this version contains that earlier one",
+            ),
+        }
+    }
+    earlier_roots.insert(cp.size, cp.root);
+    let checks = &options.recipient;
+    let witnesses = recipient::witnesses_on(&stored.note, &checks.witnesses);
+    if checks.require_witnesses > witnesses.len() {
+        report.problem(
+            format!("checkpoint {}", cp.number),
+            "witnesses-insufficient",
+            format!(
+                "{} valid witness cosignature(s), {} required",
+                witnesses.len(),
+                checks.require_witnesses
+            ),
+        );
+    }
+    if let Some(held) = &checks.since {
+        let text = fs::read_to_string(root.join("data/checkpoint")).unwrap_or_default();
+        let keys: Vec<VerifierKey> = bundle_keys(root, &files, &mut BundleReport::new())
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+        match recipient::check_since(held, (cp, &stored.note, &text), &keys, |size| {
+            earlier_roots.get(&size).copied()
+        }) {
+            recipient::SinceOutcome::Extends => {}
+            recipient::SinceOutcome::Rollback(why) => report.problem("--since", "rollback", why),
+            recipient::SinceOutcome::NotProvable(why) => {
+                report.problem("--since", "since-not-provable", why)
+            }
+            recipient::SinceOutcome::Fork(evidence, why) => {
+                report.problem("--since", "equivocation", why);
+                report.equivocation = Some(*evidence);
+            }
+        }
+    }
+    report.witnesses = witnesses;
+
     // The graded verdict.
     if report.problems.is_empty() {
         report.proven.push(format!(
@@ -748,8 +879,8 @@ fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) 
         .iter()
         .filter(|f| f.starts_with("data/keys/") && f.ends_with(".pub"))
     {
-        let parsed =
-            read_text(root, file, 4096, report).and_then(|t| VerifierKey::parse(t.trim_end()).ok());
+        let parsed = read_text(root, files, file, 4096, report)
+            .and_then(|t| VerifierKey::parse(t.trim_end()).ok());
         match parsed {
             Some(key) => keys.push(TrustedKey::new(key)),
             None => report.problem(file, "bad-key", "not a public key line"),

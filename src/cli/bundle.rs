@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
+use evidentia::archive::verify::recipient::RecipientChecks;
 use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
 use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
@@ -91,6 +92,7 @@ pub fn verify(
     checkpoint_hash: Option<String>,
     trust_file: Option<PathBuf>,
     require: usize,
+    recipient: RecipientChecks,
     json: bool,
 ) -> Result<ExitCode> {
     let pin = checkpoint_hash
@@ -111,7 +113,8 @@ pub fn verify(
         &BundleVerifyOptions {
             trust,
             require: require.max(1),
-            checkpoint_hash: pin,
+            checkpoint_hash: pin.or(recipient.pin),
+            recipient,
         },
     )?;
     if json {
@@ -156,8 +159,14 @@ fn print_report(path: &Path, report: &BundleReport) {
             doc.path
         );
     }
+    if !report.witnesses.is_empty() {
+        println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
+    }
     for warning in &report.warnings {
         println!("warning: {warning}");
+    }
+    if let Some(evidence) = &report.equivocation {
+        print!("{evidence}");
     }
     for problem in &report.problems {
         println!(

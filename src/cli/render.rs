@@ -219,8 +219,22 @@ pub fn verify_report(report: &VerifyReport) {
             if cp.ok { "ok" } else { "FAILED" }
         );
     }
+    for cp in report
+        .checkpoints
+        .iter()
+        .filter(|c| !c.witnesses.is_empty())
+    {
+        println!(
+            "  checkpoint {} cosigned by witnesses: {}",
+            cp.number,
+            cp.witnesses.join(", ")
+        );
+    }
     for warning in &report.warnings {
         println!("warning: {warning}");
+    }
+    if let Some(evidence) = &report.equivocation {
+        print!("{evidence}");
     }
     for problem in &report.problems {
         println!(

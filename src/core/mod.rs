@@ -4,6 +4,7 @@
 
 pub mod cbor;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod digest;
 pub mod key;
 pub mod merkle;

@@ -5,8 +5,10 @@ mod common;
 
 mod annotations;
 mod archive;
+mod bundles;
 mod crash;
 
+mod handcheck;
 mod hostile;
 mod proofs;
 mod tamper;

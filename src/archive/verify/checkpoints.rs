@@ -277,6 +277,7 @@ pub fn check_checkpoints(
             time: cp.time.to_string(),
             message: cp.message.clone(),
             signatures,
+            witnesses: Vec::new(),
             ok: report.problems.len() == problems_before,
         });
         report.sealed_records = cp.size;

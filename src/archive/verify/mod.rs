@@ -8,6 +8,7 @@
 //! checked. The report names each failing item.
 
 pub(crate) mod checkpoints;
+pub mod recipient;
 mod records;
 
 use serde::Serialize;
@@ -33,11 +34,16 @@ pub struct VerifyOptions {
     pub trust: Trust,
     /// Distinct valid signatures each checkpoint needs (k of n); at least 1.
     pub require: usize,
+    pub recipient: recipient::RecipientChecks,
 }
 
 impl VerifyOptions {
     pub fn new(trust: Trust) -> VerifyOptions {
-        VerifyOptions { trust, require: 1 }
+        VerifyOptions {
+            trust,
+            require: 1,
+            recipient: recipient::RecipientChecks::default(),
+        }
     }
 }
 
@@ -70,6 +76,8 @@ pub struct CheckpointReport {
     pub time: String,
     pub message: Option<String>,
     pub signatures: Vec<SignatureReport>,
+    /// Witnesses (from --witness-trust) with a valid cosignature on this checkpoint.
+    pub witnesses: Vec<String>,
     pub ok: bool,
 }
 
@@ -92,6 +100,8 @@ pub struct VerifyReport {
     pub checkpoints: Vec<CheckpointReport>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
+    /// Evidence when `--since` finds that the presented history forks from the held one.
+    pub equivocation: Option<crate::audit::equivocation::Equivocation>,
 }
 
 impl VerifyReport {
@@ -128,6 +138,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         checkpoints: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        equivocation: None,
     };
     let mut tree = MemoryTree::new();
     let facts = match records::check_log(archive, &mut report, &mut tree) {
@@ -138,6 +149,13 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         }
     };
     checkpoints::check_checkpoints(archive, &mut report, &mut tree, facts.as_ref(), options)?;
+    check_recipient(
+        archive,
+        &mut report,
+        &mut tree,
+        facts.as_ref(),
+        &options.recipient,
+    )?;
     if report.checkpoints.is_empty() && report.records > 0 {
         let detail = "no checkpoint signs these records: nothing is sealed, so nothing is proven to come from a signer; run `evidentia seal`";
         match options.trust {
@@ -159,4 +177,74 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     }
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// Witnesses, `--since` and `--pin` against the archive's checkpoints and rebuilt tree.
+fn check_recipient(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    tree: &mut MemoryTree,
+    facts: Option<&records::LogFacts>,
+    checks: &recipient::RecipientChecks,
+) -> Result<()> {
+    let stored = super::query::checkpoints(archive).unwrap_or_default();
+    if !checks.witnesses.is_empty() {
+        for (cp_report, cp) in report.checkpoints.iter_mut().zip(&stored) {
+            cp_report.witnesses = recipient::witnesses_on(&cp.note, &checks.witnesses);
+            // Name cosignature lines as such instead of "unknown-key".
+            for (line, sig) in cp_report.signatures.iter_mut().zip(&cp.note.signatures) {
+                if checks.witnesses.iter().any(|w| {
+                    crate::core::cosignature::verify_cosignature(w, &cp.note.text, sig).is_some()
+                }) {
+                    line.status = "witness-cosignature";
+                }
+            }
+        }
+    }
+    if checks.require_witnesses > 0 {
+        let have = report.checkpoints.last().map_or(0, |c| c.witnesses.len());
+        if have < checks.require_witnesses {
+            let number = report.checkpoints.last().map_or(0, |c| c.number);
+            report.problem(
+                format!("checkpoint {number}"),
+                "witnesses-insufficient",
+                format!(
+                    "{have} valid witness cosignature(s) on the newest checkpoint, {} required",
+                    checks.require_witnesses
+                ),
+            );
+        }
+    }
+    if let Some(pin) = checks.pin {
+        if !stored.iter().any(|c| c.checkpoint.text_hash() == pin) {
+            report.problem(
+                "checkpoints/",
+                "pin-not-found",
+                format!("no checkpoint of this archive has text hash {pin}"),
+            );
+        }
+    }
+    if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
+        let text = std::fs::read_to_string(&latest.path).unwrap_or_default();
+        let log_size = facts.map_or(0, |f| f.size);
+        let keys = archive.known_keys().unwrap_or_default();
+        let outcome = recipient::check_since(
+            held,
+            (&latest.checkpoint, &latest.note, &text),
+            &keys,
+            |size| (size <= log_size).then(|| tree.root_at(size)),
+        );
+        match outcome {
+            recipient::SinceOutcome::Extends => {}
+            recipient::SinceOutcome::Rollback(why) => report.problem("--since", "rollback", why),
+            recipient::SinceOutcome::NotProvable(why) => {
+                report.problem("--since", "since-not-provable", why)
+            }
+            recipient::SinceOutcome::Fork(evidence, why) => {
+                report.problem("--since", "equivocation", why);
+                report.equivocation = Some(*evidence);
+            }
+        }
+    }
+    Ok(())
 }

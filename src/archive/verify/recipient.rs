@@ -1,0 +1,128 @@
+//! Checks a recipient brings from outside: witness cosignatures (k of n), a checkpoint held
+//! from before (`--since`: rollback and fork protection), and a pinned checkpoint hash.
+
+use std::path::Path;
+
+use crate::audit::equivocation::Equivocation;
+use crate::core::checkpoint::Checkpoint;
+use crate::core::cosignature::verify_cosignature;
+use crate::core::digest::Digest;
+use crate::core::key::VerifierKey;
+use crate::core::note::SignedNote;
+use crate::error::{Error, Result};
+
+/// What the recipient brings.
+#[derive(Debug, Clone, Default)]
+pub struct RecipientChecks {
+    /// Witness public keys whose cosignatures count.
+    pub witnesses: Vec<VerifierKey>,
+    /// Cosignatures by distinct witnesses the newest checkpoint needs.
+    pub require_witnesses: usize,
+    /// A signed checkpoint the recipient already holds: the new version must extend it.
+    pub since: Option<HeldCheckpoint>,
+    /// SHA-256 of a checkpoint text that must be among the versions presented.
+    pub pin: Option<Digest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HeldCheckpoint {
+    pub text: String,
+    pub note: SignedNote,
+    pub checkpoint: Checkpoint,
+}
+
+impl HeldCheckpoint {
+    pub fn load(path: &Path) -> Result<HeldCheckpoint> {
+        let bytes = crate::archive::fsutil::read_limited(path, 1 << 20)?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::BadInput {
+            path: path.to_path_buf(),
+            why: "not UTF-8 text".into(),
+        })?;
+        let note = SignedNote::parse(&text).map_err(|source| Error::Note {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let checkpoint = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(HeldCheckpoint {
+            text,
+            note,
+            checkpoint,
+        })
+    }
+}
+
+/// Names of the witnesses with a valid cosignature on `note`.
+pub fn witnesses_on(note: &SignedNote, witnesses: &[VerifierKey]) -> Vec<String> {
+    let mut names = Vec::new();
+    for witness in witnesses {
+        let cosigned = note
+            .signatures
+            .iter()
+            .any(|sig| verify_cosignature(witness, &note.text, sig).is_some());
+        let label = format!("{}+{}", witness.name, witness.id_hex());
+        if cosigned && !names.contains(&label) {
+            names.push(label);
+        }
+    }
+    names
+}
+
+/// The outcome of comparing a held checkpoint with what is presented.
+pub enum SinceOutcome {
+    Extends,
+    Rollback(String),
+    Fork(Box<Equivocation>, String),
+    NotProvable(String),
+}
+
+/// Compares a held checkpoint with the presented newest one. `root_at(size)` gives the
+/// presented history's root at an earlier size, when it can (a full archive can; a bundle
+/// can for the sizes it carries consistency proofs for, after checking them).
+pub fn check_since(
+    held: &HeldCheckpoint,
+    presented: (&Checkpoint, &SignedNote, &str),
+    keys: &[VerifierKey],
+    mut root_at: impl FnMut(u64) -> Option<Digest>,
+) -> SinceOutcome {
+    let (cp, note, text) = presented;
+    let h = &held.checkpoint;
+    let fork = |reason: String| {
+        SinceOutcome::Fork(
+            Box::new(Equivocation::new(
+                &cp.origin,
+                ("held by the recipient", h, &held.note, &held.text),
+                ("presented", cp, note, text),
+                keys,
+                reason.clone(),
+                None,
+            )),
+            reason,
+        )
+    };
+    if h.origin != cp.origin {
+        return SinceOutcome::NotProvable(format!(
+            "the held checkpoint is of another archive ('{}')",
+            h.origin
+        ));
+    }
+    if h.size > cp.size {
+        return SinceOutcome::Rollback(format!(
+            "the presented version has {} records, fewer than the {} of the checkpoint you hold: an older version is being presented as the newest",
+            cp.size, h.size
+        ));
+    }
+    match root_at(h.size) {
+        Some(root) if root == h.root => SinceOutcome::Extends,
+        Some(root) => fork(format!(
+            "at {} records the presented history has root {root}, but the checkpoint you hold says {}",
+            h.size, h.root
+        )),
+        None => SinceOutcome::NotProvable(format!(
+            "the presented version carries no proof about its state at {} records",
+            h.size
+        )),
+    }
+}

@@ -1,0 +1,217 @@
+//! Portable consistency proofs between two signed checkpoints (`prove consistency`).
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::checkpoints::CheckpointStore;
+use crate::archive::verify::checkpoints::Signers;
+use crate::archive::verify::{Problem, SignatureReport, Trust};
+use crate::archive::{fsutil, Archive};
+use crate::core::checkpoint::Checkpoint;
+use crate::core::digest::Digest;
+use crate::core::key::VerifierKey;
+use crate::core::merkle;
+use crate::core::note::SignedNote;
+use crate::error::{Error, Result};
+use crate::trust::TrustedKey;
+
+use super::equivocation::Equivocation;
+
+pub const CONSISTENCY_FORMAT: &str = "evidentia-consistency-proof/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProofFile {
+    pub format: String,
+    pub origin: String,
+    /// The earlier signed checkpoint, as its file holds it.
+    pub from: String,
+    /// The later signed checkpoint.
+    pub to: String,
+    pub keys: Vec<String>,
+    /// RFC 9162 consistency proof from `from`'s tree to `to`'s, hex.
+    pub proof: Vec<String>,
+}
+
+/// Computes the consistency proof between sizes `first` and `second` of an archive's log.
+pub fn proof_between(archive: &Archive, first: u64, second: u64) -> Result<Vec<Digest>> {
+    if first == 0 || first == second {
+        return Ok(Vec::new());
+    }
+    let log = archive.log()?;
+    if second > log.size() {
+        return Err(Error::Corrupt {
+            path: archive.root().join("log"),
+            why: format!("the log holds {} records, fewer than {second}", log.size()),
+        });
+    }
+    merkle::consistency_proof(&mut log.nodes(), first, second)?.map_err(|e| Error::InvalidOption {
+        option: "checkpoint",
+        value: format!("{first}..{second}"),
+        why: format!("no consistency proof: {e:?}"),
+    })
+}
+
+pub fn prove(archive: &Archive, from: u64, to: u64) -> Result<ConsistencyProofFile> {
+    let store = archive.checkpoints();
+    let read = |n: u64| -> Result<(String, Checkpoint)> {
+        let path = store.path_of(n);
+        let stored = CheckpointStore::read(&path).map_err(|e| match e {
+            Error::Io { .. } => Error::InvalidOption {
+                option: "checkpoint",
+                value: n.to_string(),
+                why: "no such checkpoint; `evidentia log` lists them".into(),
+            },
+            other => other,
+        })?;
+        let text = fs::read_to_string(&path).map_err(Error::io(&path))?;
+        Ok((text, stored.checkpoint))
+    };
+    let (from_text, from_cp) = read(from)?;
+    let (to_text, to_cp) = read(to)?;
+    if from_cp.size > to_cp.size {
+        return Err(Error::InvalidOption {
+            option: "checkpoint",
+            value: format!("{from} {to}"),
+            why: "FROM must not be later than TO".into(),
+        });
+    }
+    let proof = proof_between(archive, from_cp.size, to_cp.size)?;
+    Ok(ConsistencyProofFile {
+        format: CONSISTENCY_FORMAT.into(),
+        origin: archive.origin().to_string(),
+        from: from_text,
+        to: to_text,
+        keys: archive
+            .known_keys()?
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+        proof: proof.iter().map(Digest::to_hex).collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsistencyReport {
+    pub format: &'static str,
+    pub ok: bool,
+    pub origin: String,
+    pub from: (u64, u64, String),
+    pub to: (u64, u64, String),
+    pub signatures_from: Vec<SignatureReport>,
+    pub signatures_to: Vec<SignatureReport>,
+    pub signers_authenticated: bool,
+    pub problems: Vec<Problem>,
+    pub equivocation: Option<Equivocation>,
+}
+
+pub fn read_file(path: &Path) -> Result<ConsistencyProofFile> {
+    let bytes = fsutil::read_limited(path, 16 << 20).map_err(|e| match e {
+        Error::Corrupt { path, why } => Error::BadInput { path, why },
+        other => other,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
+        path: path.to_path_buf(),
+        why: format!("not an evidentia consistency proof: {e}"),
+    })
+}
+
+fn parse_note(path: &Path, text: &str) -> Result<(SignedNote, Checkpoint)> {
+    let note = SignedNote::parse(text).map_err(|source| Error::Note {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((note, cp))
+}
+
+/// Checks a consistency proof file: both checkpoints signed, same origin, and the later tree
+/// contains the earlier one.
+pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyReport> {
+    let file = read_file(path)?;
+    if file.format != CONSISTENCY_FORMAT {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: format!("unknown proof format '{}'", file.format),
+        });
+    }
+    let (from_note, from) = parse_note(path, &file.from)?;
+    let (to_note, to) = parse_note(path, &file.to)?;
+    let carried: Vec<VerifierKey> = file
+        .keys
+        .iter()
+        .filter_map(|k| VerifierKey::parse(k).ok())
+        .collect();
+    let base: Vec<TrustedKey> = match trust {
+        Trust::Keys(keys) => keys.clone(),
+        Trust::ArchiveKeys => carried.iter().cloned().map(TrustedKey::new).collect(),
+    };
+    let signers = Signers::new(base, &[], &file.origin);
+    let whose = match trust {
+        Trust::Keys(_) => "keys in the trust file",
+        Trust::ArchiveKeys => "keys the proof carries",
+    };
+    let mut problems = Vec::new();
+    let mut push = |item: &str, code: &'static str, detail: String| {
+        problems.push(Problem {
+            item: item.to_string(),
+            code,
+            detail,
+        })
+    };
+    let from_sigs = signers.evaluate(&from_note, &from, require.max(1), whose);
+    let to_sigs = signers.evaluate(&to_note, &to, require.max(1), whose);
+    for (code, detail) in from_sigs.problems {
+        push("from", code, detail);
+    }
+    for (code, detail) in to_sigs.problems {
+        push("to", code, detail);
+    }
+    if from.origin != file.origin || to.origin != file.origin {
+        push(
+            "checkpoints",
+            "checkpoint-origin",
+            "the checkpoints are not both of this origin".into(),
+        );
+    }
+    let proof: Option<Vec<Digest>> = file.proof.iter().map(|h| Digest::from_hex(h)).collect();
+    let consistent = proof
+        .is_some_and(|p| merkle::verify_consistency(from.size, to.size, &from.root, &to.root, &p));
+    let mut equivocation = None;
+    if !consistent {
+        let reason = if from.size > to.size {
+            "the 'to' checkpoint is smaller than the 'from' checkpoint: a rollback".to_string()
+        } else if from.size == to.size {
+            "both checkpoints have the same size but different roots".to_string()
+        } else {
+            "the consistency proof does not show that the later tree contains the earlier one"
+                .to_string()
+        };
+        push("proof", "consistency-invalid", reason.clone());
+        equivocation = Some(Equivocation::new(
+            &file.origin,
+            ("from", &from, &from_note, &file.from),
+            ("to", &to, &to_note, &file.to),
+            &carried,
+            reason,
+            None,
+        ));
+    }
+    Ok(ConsistencyReport {
+        format: "evidentia-consistency-verify-report/1",
+        ok: problems.is_empty(),
+        origin: file.origin.clone(),
+        from: (from.number, from.size, from.root.to_hex()),
+        to: (to.number, to.size, to.root.to_hex()),
+        signatures_from: from_sigs.signatures,
+        signatures_to: to_sigs.signatures,
+        signers_authenticated: matches!(trust, Trust::Keys(_)),
+        problems,
+        equivocation,
+    })
+}

@@ -1,0 +1,193 @@
+//! `witness cosign`: an independent party countersigns a checkpoint only after checking that
+//! it extends the last checkpoint it cosigned for the same origin. Its memory is a state
+//! directory: `<state>/<SHA-256 of the origin, hex>.checkpoint` holds the last cosigned signed
+//! checkpoint; `<state>/lock` serialises witnesses sharing it. A rollback or a fork is refused
+//! with an equivocation report.
+
+use std::fs::{self, OpenOptions};
+use std::path::Path;
+
+use crate::archive::fsutil;
+use crate::archive::Archive;
+use crate::core::checkpoint::Checkpoint;
+use crate::core::cosignature::{cosign, is_cosignature_by};
+use crate::core::digest::Digest;
+use crate::core::key::{SignerKey, VerifierKey};
+use crate::core::merkle;
+use crate::core::note::{SignatureStatus, SignedNote};
+use crate::core::timestamp::Timestamp;
+use crate::error::{Error, Result};
+
+use super::consistency::{proof_between, ConsistencyProofFile};
+use super::equivocation::Equivocation;
+
+/// Where the witness gets the consistency proof from.
+pub enum ProofSource<'a> {
+    /// A consistency proof file from `evidentia prove consistency`.
+    File(&'a ConsistencyProofFile),
+    /// A copy of the archive, from which the witness computes the proof itself.
+    Archive(&'a Archive),
+    /// None: only a first checkpoint, or one equal to the last, can be cosigned.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cosigned {
+    /// The checkpoint with the cosignature line added.
+    pub note: String,
+    pub origin: String,
+    pub size: u64,
+    /// The size of the last checkpoint cosigned before, if any.
+    pub previous_size: Option<u64>,
+}
+
+fn parse(path: &Path, text: &str) -> Result<(SignedNote, Checkpoint)> {
+    let note = SignedNote::parse(text).map_err(|source| Error::Note {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((note, cp))
+}
+
+pub fn cosign_checkpoint(
+    checkpoint_file: &Path,
+    witness: &SignerKey,
+    state: &Path,
+    log_keys: Option<&[VerifierKey]>,
+    source: ProofSource,
+) -> Result<Cosigned> {
+    let bytes = fsutil::read_limited(checkpoint_file, 1 << 20)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::BadInput {
+        path: checkpoint_file.to_path_buf(),
+        why: "not UTF-8 text".into(),
+    })?;
+    let (note, cp) = parse(checkpoint_file, &text)?;
+    if let Some(keys) = log_keys {
+        if !note.check(keys).contains(&SignatureStatus::Valid) {
+            return Err(Error::WitnessRefused {
+                origin: cp.origin.clone(),
+                reason: "the checkpoint has no valid signature by the log keys the witness trusts"
+                    .into(),
+                evidence: text,
+            });
+        }
+    }
+    fs::create_dir_all(state).map_err(Error::io(state))?;
+    let lock_path = state.join("lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(Error::io(&lock_path))?;
+    lock.lock().map_err(Error::io(&lock_path))?;
+    let state_file = state.join(format!("{}.checkpoint", Digest::of(cp.origin.as_bytes())));
+    let previous = match fs::read_to_string(&state_file) {
+        Ok(prev_text) => Some((parse(&state_file, &prev_text)?, prev_text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&state_file)(e)),
+    };
+    let refuse = |reason: String, prev: &(SignedNote, Checkpoint), prev_text: &str| {
+        let keys: Vec<VerifierKey> = log_keys.map(<[VerifierKey]>::to_vec).unwrap_or_default();
+        let report = Equivocation::new(
+            &cp.origin,
+            ("last cosigned", &prev.1, &prev.0, prev_text),
+            ("presented", &cp, &note, &text),
+            &keys,
+            reason.clone(),
+            None,
+        );
+        Error::WitnessRefused {
+            origin: cp.origin.clone(),
+            reason,
+            evidence: report.to_string(),
+        }
+    };
+    let previous_size = previous.as_ref().map(|((_, p), _)| p.size);
+    if let Some((prev, prev_text)) = &previous {
+        let (m, r1) = (prev.1.size, prev.1.root);
+        if cp.size < m {
+            return Err(refuse(
+                format!("rollback: the presented checkpoint has {} records, fewer than the {m} already cosigned", cp.size),
+                prev,
+                prev_text,
+            ));
+        }
+        if cp.size == m && cp.root != r1 {
+            return Err(refuse(
+                format!("fork: same size {m} as the last cosigned checkpoint but a different root"),
+                prev,
+                prev_text,
+            ));
+        }
+        if cp.size > m {
+            let proof = match source {
+                ProofSource::File(file) => {
+                    let (_, from) = parse(checkpoint_file, &file.from)?;
+                    let (_, to) = parse(checkpoint_file, &file.to)?;
+                    if from.size != m || from.root != r1 || to.size != cp.size || to.root != cp.root {
+                        return Err(Error::BadInput {
+                            path: checkpoint_file.to_path_buf(),
+                            why: "the consistency proof file is not between the last cosigned checkpoint and this one".into(),
+                        });
+                    }
+                    file.proof
+                        .iter()
+                        .map(|h| Digest::from_hex(h))
+                        .collect::<Option<Vec<_>>>()
+                        .unwrap_or_default()
+                }
+                ProofSource::Archive(archive) => {
+                    if archive.origin() != cp.origin {
+                        return Err(Error::BadInput {
+                            path: archive.root().to_path_buf(),
+                            why: "the archive given is of another origin".into(),
+                        });
+                    }
+                    if archive.log()?.root(cp.size)? != cp.root {
+                        return Err(refuse(
+                            "the archive's own tree at this size has a different root than the presented checkpoint".into(),
+                            prev,
+                            prev_text,
+                        ));
+                    }
+                    proof_between(archive, m, cp.size)?
+                }
+                ProofSource::None => {
+                    return Err(Error::InvalidOption {
+                        option: "--proof",
+                        value: String::new(),
+                        why: format!(
+                            "the last cosigned checkpoint had {m} records: give a consistency proof (--proof FILE from `evidentia prove consistency`) or --archive"
+                        ),
+                    })
+                }
+            };
+            if !merkle::verify_consistency(m, cp.size, &r1, &cp.root, &proof) {
+                return Err(refuse(
+                    format!("fork: the presented tree of {} records does not contain the {m} records already cosigned", cp.size),
+                    prev,
+                    prev_text,
+                ));
+            }
+        }
+    }
+    let verifier = witness.verifier();
+    let mut cosigned = note.clone();
+    cosigned
+        .signatures
+        .retain(|s| !is_cosignature_by(&verifier, s));
+    let now = u64::try_from(Timestamp::now().unix_seconds()).unwrap_or(0);
+    cosigned.signatures.push(cosign(witness, &note.text, now));
+    fsutil::write_atomic(&state_file, text.as_bytes())?;
+    Ok(Cosigned {
+        note: cosigned.render(),
+        origin: cp.origin,
+        size: cp.size,
+        previous_size,
+    })
+}

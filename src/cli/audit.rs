@@ -1,0 +1,325 @@
+//! `diff`, `witness`, consistency proofs, and the recipient's options for `verify`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use evidentia::archive::verify::recipient::{HeldCheckpoint, RecipientChecks};
+use evidentia::archive::verify::Trust;
+use evidentia::archive::Archive;
+use evidentia::audit::consistency;
+use evidentia::audit::diff::{self, AppendOnly, Change};
+use evidentia::audit::source;
+use evidentia::audit::witness::{self, ProofSource};
+use evidentia::core::digest::Digest;
+use evidentia::{keyfile, trust, Error};
+
+#[derive(Args, Debug)]
+pub struct RecipientArgs {
+    /// Witness public keys whose cosignatures count (one per line, as .pub files)
+    #[arg(long, value_name = "FILE")]
+    witness_trust: Option<PathBuf>,
+    /// Cosignatures by at least K distinct trusted witnesses on the newest checkpoint
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 0,
+        requires = "witness_trust"
+    )]
+    require_witnesses: usize,
+    /// A signed checkpoint you already hold: fail unless this version extends it
+    #[arg(long, value_name = "CHECKPOINT_FILE")]
+    since: Option<PathBuf>,
+    /// The SHA-256 of a checkpoint text that must be among this version's checkpoints
+    #[arg(long, value_name = "HEX")]
+    pin: Option<String>,
+}
+
+impl RecipientArgs {
+    pub fn checks(&self) -> Result<RecipientChecks, Error> {
+        let witnesses = match &self.witness_trust {
+            Some(path) => trust::load(path)?.into_iter().map(|t| t.key).collect(),
+            None => Vec::new(),
+        };
+        let since = self
+            .since
+            .as_deref()
+            .map(HeldCheckpoint::load)
+            .transpose()?;
+        let pin = self
+            .pin
+            .as_deref()
+            .map(|h| {
+                Digest::from_hex(h).ok_or_else(|| Error::InvalidOption {
+                    option: "--pin",
+                    value: h.to_string(),
+                    why: "expected 64 hex digits".into(),
+                })
+            })
+            .transpose()?;
+        Ok(RecipientChecks {
+            witnesses,
+            require_witnesses: self.require_witnesses,
+            since,
+            pin,
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Countersign a checkpoint after checking it extends the last one cosigned for its origin
+    Cosign {
+        /// The signed checkpoint to cosign
+        checkpoint: PathBuf,
+        /// The witness's secret key
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// The witness's memory: the last checkpoint cosigned per origin
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// A consistency proof from the last cosigned checkpoint to this one
+        /// [default: computed from the archive given by --archive]
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// Log keys the checkpoint must be signed by (recommended)
+        #[arg(long, value_name = "FILE")]
+        log_trust: Option<PathBuf>,
+        /// Write the cosigned checkpoint here [default: standard output]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+}
+
+fn print_changes(title: &str, changes: &[Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    println!("{title} ({}):", changes.len());
+    for c in changes {
+        println!("  #{:<6} {}", c.index, c.summary);
+    }
+}
+
+pub fn diff(archive_dir: &Path, from: &str, to: &str, json: bool) -> Result<ExitCode> {
+    let from = source::open(archive_dir, from)?;
+    let to = source::open(archive_dir, to)?;
+    let report = diff::diff(&from, &to)?;
+    let ok = report.append_only == AppendOnly::Proven;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let verdict = match report.append_only {
+        AppendOnly::Proven => "append-only: proven",
+        AppendOnly::Violated => "append-only: VIOLATED",
+        AppendOnly::NotProvable => "append-only: NOT PROVABLE",
+    };
+    println!("{verdict} ({})", report.detail);
+    if let Some(evidence) = &report.equivocation {
+        println!();
+        print!("{evidence}");
+        println!();
+    }
+    for (name, v) in [("from", &report.from), ("to", &report.to)] {
+        println!(
+            "{name}: {} = checkpoint {} ({} records, root sha256:{}, {}), signed by {}",
+            v.label,
+            v.checkpoint,
+            v.size,
+            v.root,
+            v.time,
+            if v.signers.is_empty() {
+                "(no known key)".to_string()
+            } else {
+                v.signers.join(", ")
+            }
+        );
+    }
+    let a = &report.added;
+    println!(
+        "TO adds {} record(s), {} byte(s) of new content{}",
+        a.records,
+        a.content_bytes,
+        if report.partial {
+            " (TO is a bundle: only disclosed records are listed)"
+        } else {
+            ""
+        }
+    );
+    print_changes("new documents", &a.documents_new);
+    print_changes(
+        "changed documents (same path, new content)",
+        &a.documents_changed,
+    );
+    print_changes(
+        "moved or copied documents (same content, new path)",
+        &a.documents_moved_or_copied,
+    );
+    print_changes(
+        "documents recorded again (same path and content)",
+        &a.documents_repeated,
+    );
+    print_changes("new annotations", &a.annotations_new);
+    if !a.annotations_superseded.is_empty() {
+        println!(
+            "superseded annotations ({}):",
+            a.annotations_superseded.len()
+        );
+        for id in &a.annotations_superseded {
+            println!("  {id}");
+        }
+    }
+    print_changes("retractions", &a.retractions);
+    print_changes("custody events", &a.custody_events);
+    print_changes("key events", &a.key_events);
+    print_changes("records of kinds this version does not know", &a.other);
+    if !a.signers_added.is_empty() || !a.signers_removed.is_empty() {
+        println!(
+            "signers: added {}; removed {}",
+            if a.signers_added.is_empty() {
+                "none".into()
+            } else {
+                a.signers_added.join(", ")
+            },
+            if a.signers_removed.is_empty() {
+                "none".into()
+            } else {
+                a.signers_removed.join(", ")
+            }
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) -> Result<()> {
+    if out.exists() {
+        anyhow::bail!("{} already exists; choose another --out", out.display());
+    }
+    let number = |text: &str| -> Result<u64, Error> {
+        text.parse().map_err(|_| Error::InvalidOption {
+            option: "checkpoint",
+            value: text.to_string(),
+            why: "expected a checkpoint number".into(),
+        })
+    };
+    let file = consistency::prove(archive, number(from)?, number(to)?)?;
+    let json = serde_json::to_string_pretty(&file)?;
+    std::fs::write(out, format!("{json}\n")).map_err(Error::io(out))?;
+    println!(
+        "consistency proof from checkpoint {from} to {to} ({} hashes) written to {}",
+        file.proof.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+pub fn verify_consistency(
+    path: &Path,
+    trust_file: Option<PathBuf>,
+    require: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    let trust = match trust_file {
+        Some(path) => Trust::Keys(trust::load(&path)?),
+        None => Trust::ArchiveKeys,
+    };
+    let report = consistency::verify(path, &trust, require)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
+            report.from.0, report.from.1, report.to.0, report.to.1, report.origin
+        );
+        for p in &report.problems {
+            println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
+        }
+        if let Some(evidence) = &report.equivocation {
+            print!("{evidence}");
+        }
+        if report.ok {
+            println!(
+                "VERIFIED: append-only: the later signed tree contains the earlier one{}",
+                if report.signers_authenticated {
+                    ""
+                } else {
+                    " (signers not authenticated: no --trust file)"
+                }
+            );
+        } else {
+            println!("FAILED: the two checkpoints are not shown to be one growing history");
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> {
+    let WitnessCommand::Cosign {
+        checkpoint,
+        key,
+        state,
+        proof,
+        log_trust,
+        out,
+        passphrase_file,
+    } = command;
+    let signer = keyfile::load(&key, || match &passphrase_file {
+        Some(path) => keyfile::read_passphrase_file(path),
+        None => std::env::var("EVIDENTIA_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(zeroize::Zeroizing::new)
+            .ok_or(Error::NoPassphrase { path: key.clone() }),
+    })?;
+    let log_keys = log_trust
+        .as_deref()
+        .map(|p| trust::load(p).map(|keys| keys.into_iter().map(|t| t.key).collect::<Vec<_>>()))
+        .transpose()?;
+    let proof_file = proof.as_deref().map(consistency::read_file).transpose()?;
+    let archive = if proof_file.is_none() {
+        Archive::open(archive_dir).ok()
+    } else {
+        None
+    };
+    let source = match (&proof_file, &archive) {
+        (Some(file), _) => ProofSource::File(file),
+        (None, Some(archive)) => ProofSource::Archive(archive),
+        (None, None) => ProofSource::None,
+    };
+    let done =
+        witness::cosign_checkpoint(&checkpoint, &signer, &state, log_keys.as_deref(), source)?;
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &done.note)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("cosigned checkpoint written to {}", path.display());
+        }
+        None => print!("{}", done.note),
+    }
+    eprintln!(
+        "cosigned {} at {} records{}",
+        done.origin,
+        done.size,
+        done.previous_size
+            .map(|p| format!(" (extends the {p} records cosigned before)"))
+            .unwrap_or_else(|| " (first checkpoint seen for this origin)".into())
+    );
+    Ok(ExitCode::SUCCESS)
+}
