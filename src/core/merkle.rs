@@ -422,6 +422,29 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The edges of RFC 9162's consistency algorithm: m = 1 and m = n, for every size, with
+        /// roots from the naive definition (an independent computation).
+        #[test]
+        fn consistency_edges_m_is_1_and_m_is_n(n in 1u64..300) {
+            let (mut t, leaves) = tree(n);
+            let rn = naive_root(&leaves[..n as usize]);
+            let r1 = naive_root(&leaves[..1]);
+            let p1 = t.consistency_proof(1, n).unwrap();
+            prop_assert!(verify_consistency(1, n, &r1, &rn, &p1));
+            if n > 1 {
+                let older = naive_root(&leaves[..(n - 1) as usize]);
+                prop_assert!(!verify_consistency(1, n, &r1, &older, &p1));
+            }
+            let pn = t.consistency_proof(n, n).unwrap();
+            prop_assert!(pn.is_empty());
+            prop_assert!(verify_consistency(n, n, &rn, &rn, &pn));
+            if n > 1 {
+                prop_assert!(!verify_consistency(n, n, &rn, &r1, &pn));
+            }
+        }
+    }
+
     #[test]
     fn consistency_edge_cases() {
         let (mut t, _) = tree(8);
