@@ -520,6 +520,11 @@ fn write_tag_files(
         &root.join("VERIFY.txt"),
         verify_text(manifest, stored).as_bytes(),
     )?;
+    // The by-hand checker travels with the bundle, so a recipient without evidentia has it.
+    write_file(
+        &root.join("verify-bundle.py"),
+        include_str!("../../docs/verify-bundle.py").as_bytes(),
+    )?;
     let placeholder;
     let verdict = match verdict {
         Some(v) => v,
@@ -543,6 +548,7 @@ fn write_tag_files(
         "manifest-sha256.txt",
         "SHA256SUMS",
         "VERIFY.txt",
+        "verify-bundle.py",
         "report.html",
     ] {
         tags.push((hash_file(&root.join(name))?.to_hex(), name.to_string()));
@@ -568,8 +574,9 @@ fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
          2. With standard tools:\n\
          \x20  a. File integrity:   sha256sum -c SHA256SUMS\n\
          \x20  b. BagIt validity:   bagit.py --validate .\n\
-         \x20  c. Each record's place in the signed tree, and the signatures, by the procedure in\n\
-         \x20     evidentia's docs/VERIFYING.md and docs/FORMAT.md: a record file's SHA-256 is its name;\n\
+         \x20  c. Everything else, with Python 3 and openssl only (no evidentia needed):\n\
+         \x20        python3 verify-bundle.py . TRUSTED-KEYS.txt {text_hash}\n\
+         \x20     or by hand, by docs/VERIFYING.md and docs/FORMAT.md of evidentia: a record file's SHA-256 is its name;\n\
          \x20     its leaf hash is SHA-256(0x00 || bytes); data/bundle.json gives its index and\n\
          \x20     inclusion proof; folding the proof (RFC 9162 section 2.1.3.2) must give the root on\n\
          \x20     line 3 of data/checkpoint (base64); the checkpoint's text (up to the blank line) is\n\

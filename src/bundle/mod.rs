@@ -7,12 +7,14 @@
 //! bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt   BagIt (RFC 8493)
 //! SHA256SUMS                      `sha256sum -c SHA256SUMS` checks every payload file
 //! VERIFY.txt                      how to check the bundle by hand
+//! verify-bundle.py                the by-hand checker (Python 3 and openssl), docs/verify-bundle.py
 //! report.html                     one self-contained page for legal staff
 //! data/bundle.json                what is disclosed, with inclusion proofs
 //! data/checkpoint                 the signed checkpoint (signed-note text)
 //! data/keys/<name>+<id>.pub       the signers' public keys
 //! data/records/<hex>.cbor         each disclosed record, named by its SHA-256
-//! data/documents/<logical path>   each disclosed document's exact bytes
+//! data/documents/<logical path>   each disclosed document's exact bytes ('%' in a file name is
+//!                                 written as U+FF05, since bagit.py does not decode %25)
 //! ```
 
 pub mod bagit;

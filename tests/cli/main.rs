@@ -4,6 +4,7 @@
 mod common;
 
 mod annotations;
+mod audits;
 mod archive;
 mod bundles;
 mod crash;
