@@ -105,6 +105,9 @@ enum Command {
     /// Witness operations
     #[command(subcommand)]
     Witness(audit::WitnessCommand),
+    /// RFC 3161 trusted time-stamps for checkpoints
+    #[command(subcommand)]
+    Timestamp(audit::TimestampCommand),
     /// List checkpoints and records
     Log {
         #[arg(long)]
@@ -393,6 +396,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => bundle::export(&Archive::open(&archive_dir)?, args)?,
         Command::Diff { from, to, json } => return audit::diff(&archive_dir, &from, &to, json),
         Command::Witness(command) => return audit::witness(&archive_dir, command),
+        Command::Timestamp(command) => audit::timestamp(&Archive::open(&archive_dir)?, command)?,
         Command::Verify {
             bundle: Some(path),
             checkpoint_hash,

@@ -193,14 +193,18 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
                 .to_string()
         };
         push("proof", "consistency-invalid", reason.clone());
-        equivocation = Some(Equivocation::new(
-            &file.origin,
-            ("from", &from, &from_note, &file.from),
-            ("to", &to, &to_note, &file.to),
-            &carried,
-            reason,
-            None,
-        ));
+        // Two signed trees of one size with different roots conflict whatever the proof
+        // says; otherwise a failing proof shows nothing about the signer (it may be altered).
+        if from.size == to.size && from.root != to.root {
+            equivocation = Some(Equivocation::new(
+                &file.origin,
+                ("from", &from, &from_note, &file.from),
+                ("to", &to, &to_note, &file.to),
+                &carried,
+                reason,
+                None,
+            ));
+        }
     }
     Ok(ConsistencyReport {
         format: "evidentia-consistency-verify-report/1",

@@ -90,6 +90,28 @@ fn summary(v: &Version, keys: &[VerifierKey]) -> VersionSummary {
     }
 }
 
+/// FROM's root at an earlier size `n`, when FROM can show it: from its log when it is an
+/// archive, from a consistency proof it carries when it is a bundle.
+fn root_at(from: &Version, n: u64) -> Option<Digest> {
+    if let Some(archive) = &from.archive {
+        return archive.log().ok()?.root(n).ok();
+    }
+    let entry = from
+        .bundle
+        .as_ref()?
+        .consistency
+        .iter()
+        .find(|c| c.size == n)?;
+    let root = Digest::from_hex(&entry.root)?;
+    let proof: Vec<Digest> = entry
+        .proof
+        .iter()
+        .map(|h| Digest::from_hex(h))
+        .collect::<Option<_>>()?;
+    let (m, r1) = (from.checkpoint.size, from.checkpoint.root);
+    merkle::verify_consistency(n, m, &root, &r1, &proof).then_some(root)
+}
+
 /// The first leaf where two full logs differ, within the first `upto` leaves.
 fn first_divergent_leaf(a: &Version, b: &Version, upto: u64) -> Option<u64> {
     let (Some(x), Some(y)) = (&a.archive, &b.archive) else {
@@ -130,21 +152,22 @@ pub fn diff(from: &Version, to: &Version) -> Result<DiffReport> {
         ))
     };
     let (verdict, detail) = if m > n {
-        let older = from
-            .archive
-            .as_ref()
-            .and_then(|a| a.log().ok())
-            .and_then(|log| log.root(n).ok())
-            .is_some_and(|root| root == r2);
-        if older {
-            (
+        // Only FROM's own tree at n records can tell an older version from a fork; without it
+        // there is no evidence of equivocation to report.
+        match root_at(from, n) {
+            Some(root) if root == r2 => (
                 AppendOnly::Violated,
                 format!("TO ({n} records) is an older version of FROM ({m} records): a rollback"),
-            )
-        } else {
-            let reason = format!("TO ({n} records) is smaller than FROM ({m}) and is not one of its earlier versions");
-            equivocation = conflict(reason.clone(), first_divergent_leaf(from, to, n));
-            (AppendOnly::Violated, reason)
+            ),
+            Some(_) => {
+                let reason = format!("TO ({n} records) is smaller than FROM ({m}) and is not one of its earlier versions");
+                equivocation = conflict(reason.clone(), first_divergent_leaf(from, to, n));
+                (AppendOnly::Violated, reason)
+            }
+            None => (
+                AppendOnly::Violated,
+                format!("TO ({n} records) is smaller than FROM ({m}); FROM carries no proof of its state at {n} records, so whether TO is an older version or a fork is not shown"),
+            ),
         }
     } else if m == n {
         if r1 == r2 {
@@ -184,25 +207,30 @@ pub fn diff(from: &Version, to: &Version) -> Result<DiffReport> {
             .as_ref()
             .and_then(|b| b.consistency.iter().find(|c| c.size == m))
         {
-            Some(entry) if entry.root != r1.to_hex() => {
-                let reason = format!(
-                    "the bundle's own earlier version of size {m} has a different root than FROM"
-                );
-                equivocation = conflict(reason.clone(), None);
-                (AppendOnly::Violated, reason)
-            }
             Some(entry) => {
+                // The bundle's earlier root is not signed: it counts only through its proof.
+                let root = Digest::from_hex(&entry.root);
                 let proof: Option<Vec<Digest>> =
                     entry.proof.iter().map(|h| Digest::from_hex(h)).collect();
-                if proof.is_some_and(|p| merkle::verify_consistency(m, n, &r1, &r2, &p)) {
-                    (
-                        AppendOnly::Proven,
-                        format!("the bundle's consistency proof from {m} to {n} records checked"),
-                    )
-                } else {
-                    let reason = "the bundle's consistency proof does not hold".to_string();
-                    equivocation = conflict(reason.clone(), None);
-                    (AppendOnly::Violated, reason)
+                match (root, proof) {
+                    (Some(root), Some(p)) if merkle::verify_consistency(m, n, &root, &r2, &p) => {
+                        if root == r1 {
+                            (
+                                AppendOnly::Proven,
+                                format!("the bundle's consistency proof from {m} to {n} records checked"),
+                            )
+                        } else {
+                            let reason = format!(
+                                "the bundle proves that its own earlier version of {m} records has a different root than FROM"
+                            );
+                            equivocation = conflict(reason.clone(), None);
+                            (AppendOnly::Violated, reason)
+                        }
+                    }
+                    _ => (
+                        AppendOnly::NotProvable,
+                        format!("the bundle's consistency proof from {m} to {n} records does not hold (a damaged or altered bundle): append-only is not shown"),
+                    ),
                 }
             }
             None => (

@@ -125,6 +125,7 @@ pub fn cosign_checkpoint(
             ));
         }
         if cp.size > m {
+            let proof_from_file = matches!(source, ProofSource::File(_));
             let proof = match source {
                 ProofSource::File(file) => {
                     let (_, from) = parse(checkpoint_file, &file.from)?;
@@ -168,6 +169,15 @@ pub fn cosign_checkpoint(
                 }
             };
             if !merkle::verify_consistency(m, cp.size, &r1, &cp.root, &proof) {
+                // A proof file is nobody's signed statement: a failing one may be altered,
+                // so it is refused without accusing the log of a fork.
+                if proof_from_file {
+                    return Err(Error::WitnessRefused {
+                        origin: cp.origin.clone(),
+                        reason: format!("the consistency proof file does not show that the presented tree of {} records contains the {m} records already cosigned", cp.size),
+                        evidence: String::new(),
+                    });
+                }
                 return Err(refuse(
                     format!("fork: the presented tree of {} records does not contain the {m} records already cosigned", cp.size),
                     prev,

@@ -358,6 +358,10 @@ fn write_payload(
             format!("{key}\n").as_bytes(),
         )?;
     }
+    // Time-stamp tokens travel with the checkpoint, certificates included.
+    for (name, bytes) in crate::timestamp::tokens(archive, stored.checkpoint.number)? {
+        write_file(&root.join(format!("data/timestamps/{name}")), &bytes)?;
+    }
     let mut nodes = log.nodes();
     let mut records = Vec::new();
     let mut documents = Vec::new();

@@ -80,6 +80,8 @@ pub struct BundleReport {
     pub warnings: Vec<String>,
     /// Witnesses with a valid cosignature on the checkpoint (from `--witness-trust`).
     pub witnesses: Vec<String>,
+    /// RFC 3161 time-stamp tokens of the checkpoint.
+    pub timestamps: Vec<recipient::TimestampReport>,
     /// Evidence when `--since` finds a fork.
     pub equivocation: Option<crate::audit::equivocation::Equivocation>,
 }
@@ -99,6 +101,7 @@ impl BundleReport {
             problems: Vec::new(),
             warnings: Vec::new(),
             witnesses: Vec::new(),
+            timestamps: Vec::new(),
             equivocation: None,
         }
     }
@@ -827,6 +830,24 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         }
     }
     report.witnesses = witnesses;
+    let mut tokens = Vec::new();
+    let mut names: Vec<&String> = hashed
+        .keys()
+        .filter(|f| f.starts_with("data/timestamps/") && f.ends_with(".tst"))
+        .collect();
+    names.sort();
+    for name in names {
+        match fsutil::read_limited(&root.join(name), crate::timestamp::MAX_TOKEN) {
+            Ok(bytes) => tokens.push((name.clone(), bytes)),
+            Err(e) => report.problem(name, "timestamp-unreadable", e.to_string()),
+        }
+    }
+    let (timestamps, problems) =
+        recipient::check_timestamps(&tokens, &stored.note, checks.tsa_roots.as_deref());
+    for (code, detail) in problems {
+        report.problem(format!("checkpoint {}", cp.number), code, detail);
+    }
+    report.timestamps = timestamps;
 
     // The graded verdict.
     if report.problems.is_empty() {
@@ -865,10 +886,23 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                 "anything about the {undisclosed} undisclosed record(s) beyond their existence under the signed root"
             ));
         }
-        report.not_proven.push(format!(
-            "when the checkpoint was made: '{}' is the signer's own claim (no trusted timestamp)",
-            cp.time
-        ));
+        let trusted_times: Vec<String> = report
+            .timestamps
+            .iter()
+            .filter(|t| t.status == "valid")
+            .map(|t| format!("{} by {}", t.time, t.tsa))
+            .collect();
+        if trusted_times.is_empty() {
+            report.not_proven.push(format!(
+                "when the checkpoint was made: '{}' is the signer's own claim (no trusted time-stamp checked against --tsa-roots)",
+                cp.time
+            ));
+        } else {
+            report.proven.push(format!(
+                "the signed checkpoint existed by {} (RFC 3161 time-stamps chained to your --tsa-roots)",
+                trusted_times.join("; ")
+            ));
+        }
     }
     Ok(finish(report))
 }

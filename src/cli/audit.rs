@@ -35,6 +35,9 @@ pub struct RecipientArgs {
     /// The SHA-256 of a checkpoint text that must be among this version's checkpoints
     #[arg(long, value_name = "HEX")]
     pin: Option<String>,
+    /// Root certificates (PEM) that RFC 3161 time-stamp tokens must chain to
+    #[arg(long, value_name = "FILE")]
+    tsa_roots: Option<PathBuf>,
 }
 
 impl RecipientArgs {
@@ -59,11 +62,26 @@ impl RecipientArgs {
                 })
             })
             .transpose()?;
+        let tsa_roots = match &self.tsa_roots {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+                Some(
+                    evidentia::timestamp::token::parse_pem_certificates(&text).map_err(|why| {
+                        Error::BadInput {
+                            path: path.clone(),
+                            why: format!("not PEM certificates: {why}"),
+                        }
+                    })?,
+                )
+            }
+            None => None,
+        };
         Ok(RecipientChecks {
             witnesses,
             require_witnesses: self.require_witnesses,
             since,
             pin,
+            tsa_roots,
         })
     }
 }
@@ -322,4 +340,82 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
             .unwrap_or_else(|| " (first checkpoint seen for this origin)".into())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TimestampCommand {
+    /// Write an RFC 3161 TimeStampReq for a checkpoint (send it to any TSA)
+    Request {
+        #[arg(long, value_name = "N")]
+        checkpoint: Option<u64>,
+        #[arg(long, value_name = "FILE.tsq")]
+        out: PathBuf,
+    },
+    /// Request time-stamps from TSAs over HTTP and keep every token
+    Fetch {
+        /// A TSA's URL (repeatable)
+        #[arg(long = "tsa", value_name = "URL", required = true)]
+        tsas: Vec<String>,
+        #[arg(long, value_name = "N")]
+        checkpoint: Option<u64>,
+    },
+    /// Check a TSA's reply against the request and keep its token
+    Attach {
+        reply: PathBuf,
+        #[arg(long, value_name = "N")]
+        checkpoint: Option<u64>,
+    },
+}
+
+pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
+    use evidentia::timestamp as ts;
+    match command {
+        TimestampCommand::Request { checkpoint, out } => {
+            if out.exists() {
+                anyhow::bail!("{} already exists; choose another --out", out.display());
+            }
+            let request = ts::request(archive, checkpoint)?;
+            std::fs::write(&out, &request.der).map_err(Error::io(&out))?;
+            println!(
+                "request for checkpoint {} written to {} (nonce {}, imprint sha256:{})",
+                request.number,
+                out.display(),
+                request.nonce_hex,
+                request.imprint
+            );
+            eprintln!(
+                "send it with: curl --data-binary @{} -H 'Content-Type: application/timestamp-query' TSA-URL > reply.tsr; then: evidentia timestamp attach reply.tsr",
+                out.display()
+            );
+        }
+        TimestampCommand::Fetch { tsas, checkpoint } => {
+            for url in &tsas {
+                let attached = ts::fetch(archive, url, checkpoint)?;
+                println!(
+                    "checkpoint {}: time-stamped by {} at {} ({})",
+                    attached.number,
+                    attached.tsa,
+                    attached.time,
+                    attached.path.display()
+                );
+            }
+        }
+        TimestampCommand::Attach { reply, checkpoint } => {
+            let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN).map_err(
+                |e| match e {
+                    Error::Corrupt { path, why } => Error::BadInput { path, why },
+                    other => other,
+                },
+            )?;
+            let attached = ts::attach(archive, &reply, &bytes, checkpoint)?;
+            println!(
+                "checkpoint {}: time-stamped by {} at {} ({})",
+                attached.number,
+                attached.tsa,
+                attached.time,
+                attached.path.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -159,6 +159,9 @@ fn print_report(path: &Path, report: &BundleReport) {
             doc.path
         );
     }
+    for t in &report.timestamps {
+        println!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
+    }
     if !report.witnesses.is_empty() {
         println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
     }

@@ -219,6 +219,14 @@ pub fn verify_report(report: &VerifyReport) {
             if cp.ok { "ok" } else { "FAILED" }
         );
     }
+    for cp in &report.checkpoints {
+        for t in &cp.timestamps {
+            println!(
+                "  checkpoint {} time-stamped {} by {} [{}]",
+                cp.number, t.time, t.tsa, t.status
+            );
+        }
+    }
     for cp in report
         .checkpoints
         .iter()

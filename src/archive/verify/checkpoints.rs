@@ -278,6 +278,7 @@ pub fn check_checkpoints(
             message: cp.message.clone(),
             signatures,
             witnesses: Vec::new(),
+            timestamps: Vec::new(),
             ok: report.problems.len() == problems_before,
         });
         report.sealed_records = cp.size;

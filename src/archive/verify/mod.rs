@@ -78,6 +78,8 @@ pub struct CheckpointReport {
     pub signatures: Vec<SignatureReport>,
     /// Witnesses (from --witness-trust) with a valid cosignature on this checkpoint.
     pub witnesses: Vec<String>,
+    /// RFC 3161 time-stamp tokens of this checkpoint.
+    pub timestamps: Vec<recipient::TimestampReport>,
     pub ok: bool,
 }
 
@@ -188,6 +190,31 @@ fn check_recipient(
     checks: &recipient::RecipientChecks,
 ) -> Result<()> {
     let stored = super::query::checkpoints(archive).unwrap_or_default();
+    for (cp_report, cp) in report.checkpoints.iter_mut().zip(&stored) {
+        let tokens = match crate::timestamp::tokens(archive, cp.checkpoint.number) {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                let item = format!("checkpoint {}", cp.checkpoint.number);
+                report.problems.push(Problem {
+                    item,
+                    code: "timestamp-unreadable",
+                    detail: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let (reports, problems) =
+            recipient::check_timestamps(&tokens, &cp.note, checks.tsa_roots.as_deref());
+        for (code, detail) in problems {
+            report.problems.push(Problem {
+                item: format!("checkpoint {}", cp.checkpoint.number),
+                code,
+                detail,
+            });
+            cp_report.ok = false;
+        }
+        cp_report.timestamps = reports;
+    }
     if !checks.witnesses.is_empty() {
         for (cp_report, cp) in report.checkpoints.iter_mut().zip(&stored) {
             cp_report.witnesses = recipient::witnesses_on(&cp.note, &checks.witnesses);

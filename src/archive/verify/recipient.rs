@@ -22,6 +22,48 @@ pub struct RecipientChecks {
     pub since: Option<HeldCheckpoint>,
     /// SHA-256 of a checkpoint text that must be among the versions presented.
     pub pin: Option<Digest>,
+    /// Roots for RFC 3161 time-stamp tokens; without them chains are reported unchecked.
+    pub tsa_roots: Option<Vec<x509_cert::Certificate>>,
+}
+
+/// One time-stamp token of a checkpoint, as checked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TimestampReport {
+    pub file: String,
+    pub tsa: String,
+    pub time: String,
+    /// `valid`, `chain-unchecked` or `invalid`.
+    pub status: &'static str,
+    pub problems: Vec<String>,
+}
+
+/// Checks every token of one checkpoint; returns the reports and (code, detail) problems.
+pub fn check_timestamps(
+    tokens: &[(String, Vec<u8>)],
+    note: &SignedNote,
+    roots: Option<&[x509_cert::Certificate]>,
+) -> (Vec<TimestampReport>, Vec<(&'static str, String)>) {
+    let imprint = crate::timestamp::imprint(note);
+    let mut reports = Vec::new();
+    let mut problems = Vec::new();
+    for (file, bytes) in tokens {
+        let check = crate::timestamp::token::check_token(bytes, &imprint, roots);
+        for (code, why) in &check.problems {
+            problems.push((*code, format!("time-stamp {file} ({}): {why}", check.tsa)));
+        }
+        reports.push(TimestampReport {
+            file: file.clone(),
+            tsa: check.tsa,
+            time: check.time,
+            status: check.status,
+            problems: check
+                .problems
+                .iter()
+                .map(|(c, w)| format!("{c}: {w}"))
+                .collect(),
+        });
+    }
+    (reports, problems)
 }
 
 #[derive(Debug, Clone)]
