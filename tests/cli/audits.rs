@@ -196,10 +196,11 @@ fn diff_lists_every_kind_of_change_across_seals() {
     ws.write("b-copy.txt", b);
     ws.add(&["b-copy.txt"]);
     // Adding unchanged content again records nothing: the archive says so.
-    let again = ws.add(&["b.txt"]);
+    let (code, _, stderr) = ws.run(&["add", "b.txt"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        again.contains("0 document(s) recorded, 1 unchanged"),
-        "{again}"
+        stderr.contains("b.txt is already recorded with this content"),
+        "{stderr}"
     );
     ws.write("c.txt", c);
     let new_doc = added(&ws.add(&["c.txt"]));
@@ -404,8 +405,8 @@ fn diff_between_archive_copies_and_to_later_bundles() {
     let (code, text) = diff_text(&ws, "auditor-copy", "arc");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("append-only: proven"), "{text}");
-    assert!(text.contains("case/b.txt sha256:"), "{text}");
-    assert!(text.contains("case/c.txt sha256:"), "{text}");
+    assert!(text.contains("b.txt sha256:"), "{text}");
+    assert!(text.contains("c.txt sha256:"), "{text}");
 
     // Bundles exported later carry consistency proofs from every earlier checkpoint.
     ok(&ws, &["export", "--out", "bundle", "--all"]);
@@ -456,17 +457,32 @@ fn diff_between_archive_copies_and_to_later_bundles() {
     );
     entry["proof"][0] = Value::String(flipped);
     Workspace::overwrite(&manifest, serde_json::to_vec_pretty(&json).unwrap());
+    // An unsigned proof that fails shows nothing about the signer: not provable, and no
+    // equivocation is alleged.
     let (code, report) = diff_json(&ws, "1", "bundle-bad");
     assert_eq!(code, 1, "{report}");
-    assert_ne!(report["append_only"], "proven", "{report}");
+    assert_eq!(report["append_only"], "not-provable", "{report}");
+    assert_eq!(report["equivocation"], Value::Null, "{report}");
     let (code, text) = diff_text(&ws, "1", "bundle-bad");
     assert_eq!(code, 1, "{text}");
-    assert!(!text.contains("append-only: proven"), "{text}");
+    assert!(text.contains("append-only: NOT PROVABLE"), "{text}");
+    assert!(text.contains("does not hold"), "{text}");
+    assert!(!text.contains("EQUIVOCATION"), "{text}");
     // The untouched proofs still hold.
     let (code, report) = diff_json(&ws, "2", "bundle-bad");
     assert_eq!(code, 0, "{report}");
 
-    // Without the proofs, append-only cannot be shown.
+    // An older checkpoint after a bundle: the bundle's own proofs show it is a rollback.
+    let (code, report) = diff_json(&ws, "bundle", "1");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["append_only"], "violated", "{report}");
+    assert!(
+        report["detail"].as_str().unwrap().contains("a rollback"),
+        "{report}"
+    );
+    assert_eq!(report["equivocation"], Value::Null, "{report}");
+
+    // Without the proofs, append-only cannot be shown, and nor can a fork.
     json["consistency"] = serde_json::json!([]);
     Workspace::overwrite(&manifest, serde_json::to_vec_pretty(&json).unwrap());
     let (code, report) = diff_json(&ws, "1", "bundle-bad");
@@ -474,6 +490,14 @@ fn diff_between_archive_copies_and_to_later_bundles() {
     assert_eq!(report["append_only"], "not-provable", "{report}");
     let (_, text) = diff_text(&ws, "1", "bundle-bad");
     assert!(text.contains("append-only: NOT PROVABLE"), "{text}");
+    let (code, report) = diff_json(&ws, "bundle-bad", "1");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["append_only"], "violated", "{report}");
+    assert!(
+        report["detail"].as_str().unwrap().contains("is not shown"),
+        "{report}"
+    );
+    assert_eq!(report["equivocation"], Value::Null, "{report}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,6 +879,41 @@ fn witness_state_survives_restarts() {
         stderr.contains("not between the last cosigned checkpoint"),
         "{stderr}"
     );
+    // An altered proof file is refused, without alleging a fork, and changes nothing.
+    let mut proof: Value = serde_json::from_slice(&fs::read(ws.path("p23.json")).unwrap()).unwrap();
+    let hash = proof["proof"][0].as_str().unwrap().to_string();
+    let flipped = format!(
+        "{}{}",
+        if hash.starts_with('f') { "e" } else { "f" },
+        &hash[1..]
+    );
+    proof["proof"][0] = Value::String(flipped);
+    ws.write("p23-bad.json", serde_json::to_vec_pretty(&proof).unwrap());
+    let before = snapshot(&ws.path("state"));
+    let mut bad_proof = ws.cmd();
+    bad_proof.env_remove("EVIDENTIA_ARCHIVE").args([
+        "witness",
+        "cosign",
+        "arc/checkpoints/0000000003",
+        "--key",
+        "witness.key",
+        "--state",
+        "state",
+        "--proof",
+        "p23-bad.json",
+    ]);
+    let out = bad_proof.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("witness refuses to cosign"), "{stderr}");
+    assert!(
+        stderr.contains("consistency proof file does not show"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("EQUIVOCATION"), "{stderr}");
+    assert_eq!(snapshot(&ws.path("state")), before);
+
     let mut with_proof = ws.cmd();
     with_proof.env_remove("EVIDENTIA_ARCHIVE").args([
         "witness",
@@ -1133,7 +1192,8 @@ fn consistency_proof_files() {
     check_bad("altered.json", &altered);
 
     // The 'to' checkpoint swapped for the fork's (signed by the same key, so the signatures
-    // hold): the proof no longer links them, and the report shows both statements.
+    // hold): the proof no longer links them. The fork was copied at checkpoint 1, so its
+    // checkpoint 3 does extend checkpoint 1: a failing proof alleges no equivocation.
     let mut swapped = original.clone();
     swapped["to"] =
         Value::String(fs::read_to_string(ws.path("fork/checkpoints/0000000003")).unwrap());
@@ -1143,10 +1203,28 @@ fn consistency_proof_files() {
         ["consistency-invalid"],
         "only the link fails: {report}"
     );
+    assert_eq!(report["equivocation"], Value::Null, "{report}");
+    let (_, text, _) = ws.run(&["verify-proof", "swapped.json", "--trust", "signer.pub"]);
+    assert!(!text.contains("EQUIVOCATION"), "{text}");
+
+    // Two checkpoints of one size with different roots, both signed by the same key, conflict
+    // whatever the proof: the report carries both statements and names the key.
+    let mut same_size = original.clone();
+    same_size["from"] =
+        Value::String(fs::read_to_string(ws.path("arc/checkpoints/0000000002")).unwrap());
+    same_size["to"] =
+        Value::String(fs::read_to_string(ws.path("fork/checkpoints/0000000002")).unwrap());
+    same_size["proof"] = serde_json::json!([]);
+    let report = check_bad("same-size.json", &same_size);
+    assert_eq!(Workspace::problem_codes(&report), ["consistency-invalid"]);
     assert_eq!(
         report["equivocation"]["signed_both"],
-        serde_json::json!([key_label(&ws, "signer.pub")])
+        serde_json::json!([key_label(&ws, "signer.pub")]),
+        "{report}"
     );
+    let (_, text, _) = ws.run(&["verify-proof", "same-size.json", "--trust", "signer.pub"]);
+    assert!(text.contains("EQUIVOCATION REPORT"), "{text}");
+    assert!(text.contains("Signed both: signer+"), "{text}");
 }
 
 #[test]

@@ -4,8 +4,8 @@
 mod common;
 
 mod annotations;
-mod audits;
 mod archive;
+mod audits;
 mod bundles;
 mod crash;
 
@@ -13,4 +13,5 @@ mod handcheck;
 mod hostile;
 mod proofs;
 mod tamper;
+mod timestamps;
 mod vectors;
