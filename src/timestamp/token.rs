@@ -36,6 +36,8 @@ const OID_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const OID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// A DER TimeStampReq for a SHA-256 imprint, with a nonce and certReq set.
@@ -292,6 +294,27 @@ fn valid_at(cert: &Certificate, unix: u64) -> bool {
         && unix <= v.not_after.to_unix_duration().as_secs()
 }
 
+/// Whether `cert` may issue certificates: basicConstraints cA TRUE and, when keyUsage is
+/// present, keyCertSign (RFC 5280 4.2.1.9, 4.2.1.3).
+fn is_ca(cert: &Certificate) -> bool {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    let Some(exts) = cert.tbs_certificate.extensions.as_ref() else {
+        return false;
+    };
+    let mut ca = false;
+    let mut cert_sign = true;
+    for ext in exts {
+        if ext.extn_id == OID_BASIC_CONSTRAINTS {
+            ca = BasicConstraints::from_der(ext.extn_value.as_bytes()).is_ok_and(|bc| bc.ca);
+        }
+        if ext.extn_id == OID_KEY_USAGE {
+            cert_sign = KeyUsage::from_der(ext.extn_value.as_bytes())
+                .is_ok_and(|ku| ku.0.contains(KeyUsages::KeyCertSign));
+        }
+    }
+    ca && cert_sign
+}
+
 /// Whether `cert` was issued (signed) by `issuer`.
 fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
     if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
@@ -442,9 +465,10 @@ pub fn check_token(token: &[u8], expected: &Digest, roots: Option<&[Certificate]
                     trusted = true;
                     break;
                 }
+                // Only a CA may issue: a leaf under the roots must not vouch for a TSA.
                 match certs
                     .iter()
-                    .find(|c| *c != &current && issued_by(&current, c))
+                    .find(|c| *c != &current && is_ca(c) && issued_by(&current, c))
                 {
                     Some(next) => current = next.clone(),
                     None => break,

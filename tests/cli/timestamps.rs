@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use evidentia::bundle::bagit;
 use evidentia::core::digest::Digest;
 
 use crate::common::Workspace;
@@ -126,21 +127,20 @@ fn verify_roots(ws: &Workspace, roots: &Path) -> (i32, Value) {
     verify(ws, None, &["--tsa-roots", s(roots)])
 }
 
-/// The `timestamps` of checkpoint `number` in an archive report (`checkpoints[]`) or a bundle
-/// report (`checkpoint`).
+/// The `timestamps` of checkpoint `number` in an archive report (`checkpoints[].timestamps`)
+/// or a bundle report (top-level `timestamps`, for the bundle's `checkpoint`).
 fn timestamps(report: &Value, number: u64) -> Vec<Value> {
-    let checkpoint = match report["checkpoints"].as_array() {
-        Some(all) => all
+    let list = match report["checkpoints"].as_array() {
+        Some(all) => &all
             .iter()
             .find(|c| c["number"] == number)
-            .unwrap_or_else(|| panic!("no checkpoint {number} in {report}")),
+            .unwrap_or_else(|| panic!("no checkpoint {number} in {report}"))["timestamps"],
         None => {
             assert_eq!(report["checkpoint"]["number"], number, "{report}");
-            &report["checkpoint"]
+            &report["timestamps"]
         }
     };
-    checkpoint["timestamps"]
-        .as_array()
+    list.as_array()
         .unwrap_or_else(|| panic!("checkpoint {number} has no timestamps array: {report}"))
         .clone()
 }
@@ -579,19 +579,84 @@ fn tampered_token_fails_verification() {
         &["timestamp-signature-invalid"],
     );
 
-    // A byte flipped inside the DER structure: whatever it hits, a timestamp-* problem.
-    for at in [0, 1, stored.len() / 2] {
+    // A byte of the message imprint: the token no longer covers this checkpoint.
+    let at = find(&stored, &sealed_digest(ws, 1)).expect("imprint in the stored token");
+    let mut forged = stored.clone();
+    forged[at + 7] ^= 0x01;
+    Workspace::overwrite(&files[0], &forged);
+    assert_timestamp_problem(
+        verify_roots(ws, &setup.ca.cert),
+        1,
+        &["timestamp-imprint-mismatch"],
+    );
+
+    // Bytes of the DER framing: unreadable (or at least some timestamp-* problem).
+    for at in [0, 1] {
         let mut forged = stored.clone();
         forged[at] ^= 0x01;
         Workspace::overwrite(&files[0], &forged);
-        let (exit, report) = verify_roots(ws, &setup.ca.cert);
-        assert_eq!(exit, 1, "byte {at}: {report}");
-        let codes = Workspace::problem_codes(&report);
+        let codes = assert_timestamp_problem(
+            verify_roots(ws, &setup.ca.cert),
+            1,
+            &["timestamp-unreadable"],
+        );
         assert!(
-            codes.iter().any(|c| c.starts_with("timestamp-")),
-            "byte {at}: {report}"
+            codes.iter().all(|c| c.starts_with("timestamp-")),
+            "byte {at}: {codes:?}"
         );
     }
+
+    // A truncated token file.
+    Workspace::overwrite(&files[0], &stored[..stored.len() / 2]);
+    assert_timestamp_problem(
+        verify_roots(ws, &setup.ca.cert),
+        1,
+        &["timestamp-unreadable"],
+    );
+
+    // Control: restored, it verifies again.
+    Workspace::overwrite(&files[0], &stored);
+    let (code, report) = verify_roots(ws, &setup.ca.cert);
+    assert_eq!(code, 0, "restored: {report}");
+}
+
+#[test]
+fn any_changed_byte_of_a_stored_token_is_noticed() {
+    let Some(setup) = setup() else { return };
+    let ws = &setup.ws;
+    stamp(&setup, &setup.tsa, 1, "one");
+    let files = token_files(ws);
+    let stored = fs::read(&files[0]).expect("token");
+    // The last byte of the carried CA certificate's signature: unused when --tsa-roots holds
+    // the root itself, so only the content address can catch it.
+    let ca_der = {
+        let out = ws.path("ca.der");
+        openssl(
+            &ws.path(""),
+            &[
+                "x509",
+                "-in",
+                s(&setup.ca.cert),
+                "-outform",
+                "DER",
+                "-out",
+                s(&out),
+            ],
+        );
+        fs::read(out).expect("CA DER")
+    };
+    let at = find(&stored, &ca_der).expect("the token carries the CA certificate");
+    let mut forged = stored.clone();
+    forged[at + ca_der.len() - 2] ^= 0x01;
+    Workspace::overwrite(&files[0], &forged);
+    let (exit, report) = verify_roots(ws, &setup.ca.cert);
+    assert_eq!(exit, 1, "a changed token file must be noticed: {report}");
+    assert!(
+        Workspace::problem_codes(&report)
+            .iter()
+            .any(|c| c.starts_with("timestamp-")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -608,6 +673,19 @@ fn token_from_a_tsa_outside_the_roots_is_untrusted() {
         &["timestamp-untrusted"],
     );
     assert_eq!(codes, vec!["timestamp-untrusted"]);
+    let (code, stdout, stderr) = ws.run(&[
+        "verify",
+        "--trust",
+        "signer.pub",
+        "--tsa-roots",
+        s(&setup.ca.cert),
+    ]);
+    assert_eq!(code, 1, "{stdout} {stderr}");
+    let text = format!("{stdout}{stderr}");
+    assert!(
+        text.contains("PROBLEM [timestamp-untrusted] checkpoint 1: ") && text.contains("FAILED"),
+        "the human report names the problem: {text}"
+    );
     // Control: under its own root it is valid.
     let (code, report) = verify_roots(ws, &other.cert);
     assert_eq!(code, 0, "{report}");
@@ -855,5 +933,105 @@ fn bundle_carries_the_tokens() {
     assert!(
         Workspace::problem_codes(&report).contains(&"timestamp-untrusted".to_string()),
         "{report}"
+    );
+}
+
+#[test]
+fn tampered_token_in_a_bundle_fails() {
+    let Some(setup) = setup() else { return };
+    let ws = &setup.ws;
+    stamp(&setup, &setup.tsa, 2, "two");
+    let bundle = ws.path("bundle");
+    let (code, stdout, stderr) = ws.run(&["export", "--out", s(&bundle), "--all"]);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    let tokens: Vec<PathBuf> = fs::read_dir(bundle.join("data/timestamps"))
+        .expect("the bundle has data/timestamps/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    let mut bytes = fs::read(&tokens[0]).expect("token");
+    let at = find(&bytes, &[0x18, 0x0f]).expect("genTime") + 2 + 13;
+    bytes[at] ^= 0x01;
+    Workspace::overwrite(&tokens[0], &bytes);
+    // The BagIt manifests catch the change first; a careful forger rewrites them, so the
+    // token's own signature must catch it.
+    let (code, report) = verify(ws, Some(&bundle), &["--tsa-roots", s(&setup.ca.cert)]);
+    assert_eq!(code, 1, "{report}");
+    rebag(&bundle);
+    let (code, report) = verify(ws, Some(&bundle), &["--tsa-roots", s(&setup.ca.cert)]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    assert!(
+        Workspace::problem_codes(&report).contains(&"timestamp-signature-invalid".to_string()),
+        "{report}"
+    );
+    assert_eq!(timestamps(&report, 2)[0]["status"], "invalid", "{report}");
+}
+
+/// Rewrites the bundle's BagIt manifests, SHA256SUMS, Payload-Oxum and tag manifest to match
+/// its payload as it now is (as tests/cli/bundles.rs does), so only evidentia's own checks can
+/// catch a change.
+fn rebag(bundle: &Path) {
+    let mut payload = Vec::new();
+    let mut bytes = 0;
+    for entry in walkdir::WalkDir::new(bundle.join("data")) {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() {
+            let content = fs::read(entry.path()).expect("read payload");
+            bytes += content.len();
+            let relative = entry.path().strip_prefix(bundle).expect("inside");
+            payload.push((
+                Digest::of(&content).to_hex(),
+                relative.to_str().expect("UTF-8").to_string(),
+            ));
+        }
+    }
+    fs::write(
+        bundle.join("manifest-sha256.txt"),
+        bagit::manifest(&payload),
+    )
+    .expect("manifest");
+    fs::write(bundle.join("SHA256SUMS"), bagit::sha256sums(&payload)).expect("sums");
+    let info: String = fs::read_to_string(bundle.join("bag-info.txt"))
+        .expect("bag-info")
+        .lines()
+        .map(|line| match line.starts_with("Payload-Oxum:") {
+            true => format!("Payload-Oxum: {bytes}.{}\n", payload.len()),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    fs::write(bundle.join("bag-info.txt"), info).expect("bag-info");
+    let tags: Vec<(String, String)> = fs::read_to_string(bundle.join("tagmanifest-sha256.txt"))
+        .expect("tag manifest")
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(_, name)| {
+            let name = name.trim().to_string();
+            let content = fs::read(bundle.join(&name)).expect("tag file");
+            (Digest::of(&content).to_hex(), name)
+        })
+        .collect();
+    fs::write(
+        bundle.join("tagmanifest-sha256.txt"),
+        bagit::manifest(&tags),
+    )
+    .expect("tags");
+}
+
+#[test]
+fn token_moved_to_another_checkpoint_fails() {
+    let Some(setup) = setup() else { return };
+    let ws = &setup.ws;
+    stamp(&setup, &setup.tsa, 2, "two");
+    let files = token_files(ws);
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().expect("name").to_owned();
+    let target = ws.archive().join("timestamps/0000000001");
+    fs::create_dir_all(&target).expect("dir");
+    fs::copy(&files[0], target.join(&name)).expect("copy token");
+    assert_timestamp_problem(
+        verify_roots(ws, &setup.ca.cert),
+        1,
+        &["timestamp-imprint-mismatch"],
     );
 }

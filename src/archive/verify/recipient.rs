@@ -47,7 +47,20 @@ pub fn check_timestamps(
     let mut reports = Vec::new();
     let mut problems = Vec::new();
     for (file, bytes) in tokens {
-        let check = crate::timestamp::token::check_token(bytes, &imprint, roots);
+        let mut check = crate::timestamp::token::check_token(bytes, &imprint, roots);
+        // Tokens are stored under their own SHA-256: a changed byte anywhere is noticed, even
+        // in parts (such as a carried root certificate) that no other check reads.
+        let stem = Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        if Digest::from_hex(stem) != Some(Digest::of(bytes)) {
+            check.status = "invalid";
+            check.problems.push((
+                "timestamp-corrupt",
+                "the token's bytes do not match the SHA-256 it is stored under".into(),
+            ));
+        }
         for (code, why) in &check.problems {
             problems.push((*code, format!("time-stamp {file} ({}): {why}", check.tsa)));
         }
