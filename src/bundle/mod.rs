@@ -19,9 +19,11 @@
 
 pub mod bagit;
 pub mod export;
+mod inspect;
 pub mod manifest;
 pub mod proof;
 pub mod report;
 pub mod verify;
 
+pub use inspect::unpack;
 pub use manifest::BundleManifest;

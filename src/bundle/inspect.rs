@@ -1,0 +1,363 @@
+//! Reading a bundle defensively: unpacking tars, walking the tree without following anything
+//! but plain files and directories, and checking the BagIt manifests and SHA256SUMS.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use crate::archive::fsutil;
+use crate::error::{Error, Result};
+
+use super::bagit;
+use super::export::hash_file;
+use super::verify::BundleReport;
+
+/// Most entries (tar) or files (directory) accepted, against resource exhaustion.
+pub(super) const MAX_ENTRIES: usize = 1_000_000;
+
+/// Unpacks a bundle tar into `into` for reading; returns the unsafe entries it refused.
+pub fn unpack(path: &Path, into: &Path) -> Result<Vec<String>> {
+    let mut report = BundleReport::new();
+    extract_tar(path, into, &mut report)?;
+    Ok(report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.item, p.detail))
+        .collect())
+}
+
+/// Unpacks a tar into `into`, refusing anything but plain files and directories at safe paths.
+pub(super) fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()> {
+    let file = fs::File::open(path).map_err(Error::io(path))?;
+    let mut archive = tar::Archive::new(file);
+    let entries = archive.entries().map_err(|e| Error::BadInput {
+        path: path.to_path_buf(),
+        why: format!("not a readable tar file: {e}"),
+    })?;
+    let mut seen: HashSet<String> = HashSet::new();
+    for (count, entry) in entries.enumerate() {
+        if count >= MAX_ENTRIES {
+            report.problem(
+                "tar",
+                "too-many-entries",
+                format!("more than {MAX_ENTRIES} entries"),
+            );
+            return Ok(());
+        }
+        let mut entry = entry.map_err(|e| Error::BadInput {
+            path: path.to_path_buf(),
+            why: format!("damaged tar entry: {e}"),
+        })?;
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // `tar -cf x.tar -C DIR .` begins with an entry for DIR itself ("./"): nothing to do.
+        if entry.header().entry_type().is_dir()
+            && !name.is_empty()
+            && Path::new(&name)
+                .components()
+                .all(|c| c == Component::CurDir)
+        {
+            continue;
+        }
+        let Some(relative) = safe_relative(&name) else {
+            report.problem(
+                &name,
+                "unsafe-path",
+                "an entry's path escapes the bundle or is not plain",
+            );
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_dir()) {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "only plain files and directories are allowed (no links or devices)",
+            );
+            continue;
+        }
+        let key = relative.to_string_lossy().to_lowercase();
+        if kind.is_file() && !seen.insert(key) {
+            report.problem(
+                &name,
+                "duplicate-name",
+                "two entries have this name (perhaps differing only in case)",
+            );
+            continue;
+        }
+        let target = into.join(&relative);
+        if kind.is_dir() {
+            fs::create_dir_all(&target).map_err(Error::io(&target))?;
+        } else {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(Error::io(parent))?;
+            }
+            let mut out = fs::File::create(&target).map_err(Error::io(&target))?;
+            std::io::copy(&mut entry, &mut out).map_err(Error::io(&target))?;
+        }
+    }
+    Ok(())
+}
+
+/// A relative path of normal components only, or `None`.
+pub(super) fn safe_relative(text: &str) -> Option<PathBuf> {
+    let path = Path::new(text);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => {
+                let s = part.to_str()?;
+                if s.contains('\\') || s.chars().any(char::is_control) {
+                    return None;
+                }
+                out.push(part);
+            }
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// Every regular file under `root` (relative, '/'-separated); unsafe entries become problems.
+pub(super) fn walk(root: &Path, report: &mut BundleReport) -> Result<HashSet<String>> {
+    let mut files = HashSet::new();
+    let mut lower: HashMap<String, String> = HashMap::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).min_depth(1) {
+        let entry = entry.map_err(|e| Error::BadInput {
+            path: root.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let Some(name) = relative.to_str().map(|s| s.replace('\\', "/")) else {
+            report.problem(
+                relative.to_string_lossy(),
+                "unsafe-path",
+                "the name is not UTF-8",
+            );
+            continue;
+        };
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "symbolic links are not allowed in a bundle; it was not followed",
+            );
+            continue;
+        }
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            report.problem(
+                &name,
+                "unsafe-entry",
+                "not a regular file (device, fifo or socket)",
+            );
+            continue;
+        }
+        if let Some(other) = lower.insert(name.to_lowercase(), name.clone()) {
+            report.problem(
+                &name,
+                "case-collision",
+                format!("differs from '{other}' only in case"),
+            );
+        }
+        if files.len() >= MAX_ENTRIES {
+            report.problem(
+                "bundle",
+                "too-many-entries",
+                format!("more than {MAX_ENTRIES} files"),
+            );
+            break;
+        }
+        files.insert(name);
+    }
+    Ok(files)
+}
+
+/// Reads a file the walk found as a regular file. Anything else is never opened: a FIFO would
+/// block forever, and a symbolic link (or a path through one) leads outside the bundle.
+pub(super) fn read_bytes(
+    root: &Path,
+    files: &HashSet<String>,
+    name: &str,
+    max: u64,
+    report: &mut BundleReport,
+) -> Option<Vec<u8>> {
+    if !files.contains(name) {
+        report.problem(
+            name,
+            "missing-file",
+            "not a regular file in the bundle (absent, or a link or special file, not opened)",
+        );
+        return None;
+    }
+    match fsutil::read_limited(&root.join(name), max) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            report.problem(name, "missing-file", e.to_string());
+            None
+        }
+    }
+}
+
+pub(super) fn read_text(
+    root: &Path,
+    files: &HashSet<String>,
+    name: &str,
+    max: u64,
+    report: &mut BundleReport,
+) -> Option<String> {
+    match String::from_utf8(read_bytes(root, files, name, max, report)?) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            report.problem(name, "bad-tag-file", "not UTF-8 text");
+            None
+        }
+    }
+}
+
+/// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes.
+pub(super) fn check_bag(
+    root: &Path,
+    files: &HashSet<String>,
+    report: &mut BundleReport,
+) -> HashMap<String, String> {
+    let mut hashed: HashMap<String, String> = HashMap::new();
+    match read_text(root, files, "bagit.txt", 4096, report) {
+        Some(text)
+            if text
+                .lines()
+                .next()
+                .is_some_and(|l| l.starts_with("BagIt-Version:")) => {}
+        Some(_) => report.problem(
+            "bagit.txt",
+            "bad-bag",
+            "it does not declare a BagIt-Version",
+        ),
+        None => {}
+    }
+    let Some(text) = read_text(root, files, "manifest-sha256.txt", 256 << 20, report) else {
+        return hashed;
+    };
+    let entries = match bagit::parse_manifest(&root.join("manifest-sha256.txt"), &text) {
+        Ok(entries) => entries,
+        Err(e) => {
+            report.problem("manifest-sha256.txt", "bad-bag", e.to_string());
+            return hashed;
+        }
+    };
+    let mut listed_bytes = 0u64;
+    for (hex, path) in &entries {
+        let safe = safe_relative(path).is_some() && path.starts_with("data/");
+        if !safe {
+            report.problem(
+                path,
+                "unsafe-path",
+                "a manifest path escapes the payload directory",
+            );
+            continue;
+        }
+        if hashed.contains_key(path) {
+            report.problem(
+                path,
+                "duplicate-name",
+                "listed twice in manifest-sha256.txt",
+            );
+            continue;
+        }
+        if !files.contains(path) {
+            report.problem(
+                path,
+                "missing-file",
+                "listed in manifest-sha256.txt but not in the bundle",
+            );
+            continue;
+        }
+        match hash_file(&root.join(path)) {
+            Ok(found) if found.to_hex() == *hex => {
+                listed_bytes += fs::metadata(root.join(path)).map(|m| m.len()).unwrap_or(0);
+                hashed.insert(path.clone(), hex.clone());
+            }
+            Ok(found) => report.problem(
+                path,
+                "payload-corrupt",
+                format!("the file hashes to {found}, the manifest says {hex}"),
+            ),
+            Err(e) => report.problem(path, "payload-unreadable", e.to_string()),
+        }
+    }
+    for file in files.iter().filter(|f| f.starts_with("data/")) {
+        if !entries.iter().any(|(_, p)| p == file) {
+            report.problem(
+                file,
+                "unlisted-payload",
+                "a payload file that no manifest lists; it is not part of the evidence",
+            );
+        }
+    }
+    if let Some(info) = read_text(root, files, "bag-info.txt", 1 << 20, report) {
+        match bagit::payload_oxum(&info) {
+            Some((bytes, count)) if bytes == listed_bytes && count == entries.len() as u64 => {}
+            Some((bytes, count)) => report.problem(
+                "bag-info.txt",
+                "bad-bag",
+                format!(
+                    "Payload-Oxum says {bytes}.{count}, the payload is {listed_bytes}.{}",
+                    entries.len()
+                ),
+            ),
+            None => report.problem("bag-info.txt", "bad-bag", "no Payload-Oxum"),
+        }
+    }
+    if let Some(text) = read_text(root, files, "tagmanifest-sha256.txt", 1 << 20, report) {
+        match bagit::parse_manifest(&root.join("tagmanifest-sha256.txt"), &text) {
+            Ok(tags) => {
+                for (hex, name) in tags {
+                    if safe_relative(&name).is_none()
+                        || name.starts_with("data/")
+                        || !files.contains(&name)
+                    {
+                        report.problem(
+                            &name,
+                            "bad-bag",
+                            "tagmanifest-sha256.txt lists a missing or misplaced tag file",
+                        );
+                        continue;
+                    }
+                    match hash_file(&root.join(&name)) {
+                        Ok(found) if found.to_hex() == hex => {}
+                        _ => report.problem(
+                            &name,
+                            "tag-file-corrupt",
+                            "does not match tagmanifest-sha256.txt",
+                        ),
+                    }
+                }
+            }
+            Err(e) => report.problem("tagmanifest-sha256.txt", "bad-bag", e.to_string()),
+        }
+    }
+    if let Some(text) = read_text(root, files, "SHA256SUMS", 256 << 20, report) {
+        match bagit::parse_manifest(&root.join("SHA256SUMS"), &text) {
+            Ok(sums) => {
+                let sums: HashMap<String, String> = sums.into_iter().map(|(h, p)| (p, h)).collect();
+                let agree = sums.len() == entries.len()
+                    && entries.iter().all(|(h, p)| sums.get(p) == Some(h));
+                if !agree {
+                    report.problem(
+                        "SHA256SUMS",
+                        "checksums-disagree",
+                        "SHA256SUMS and manifest-sha256.txt do not list the same files and digests",
+                    );
+                }
+            }
+            Err(e) => report.problem("SHA256SUMS", "checksums-disagree", e.to_string()),
+        }
+    }
+    hashed
+}
