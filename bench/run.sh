@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Performance benchmark for evidentia; prints one table (docs/PERFORMANCE.md explains it).
+#
+#   bench/run.sh
+#
+# Environment:
+#   BENCH_DIR=/tmp/evidentia-bench  scratch directory (created, and removed at the end)
+#   BENCH_RUNS=3                    timed runs per measurement; the MEDIAN is reported
+#   BENCH_BIG_MIB=1024              size of the single large file of part (a)
+#   BENCH_SMALL_FILES=20000         number of small files (0.5-32 KiB) of part (b)
+#   BENCH_1M=0                      1: also build and measure the 1,000,000-record archive
+#   BENCH_BATCH=50000               files per `add` when populating the archives of part (c)
+#   BENCH_C_RECORDS=100000          records of the smaller archive of part (c)
+#   BENCH_PARTS="a b c m"           which parts to run (m: memory vs file size, needs a)
+#   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
+#
+# Every evidentia run writes into a NEW directory and nothing is deleted until the end: on an
+# ext4 without a journal (like the reference machine), creating files right after deleting
+# many is several times slower (the inode allocator skips recently deleted inodes), which
+# would charge the cost of the previous run's clean-up to the next one.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/evidentia-bench}
+RUNS=${BENCH_RUNS:-3}
+BIG_MIB=${BENCH_BIG_MIB:-1024}
+SMALL_FILES=${BENCH_SMALL_FILES:-20000}
+RUN_1M=${BENCH_1M:-0}
+BATCH=${BENCH_BATCH:-50000}
+C_RECORDS=${BENCH_C_RECORDS:-100000}
+KEEP=${BENCH_KEEP:-0}
+PARTS=" ${BENCH_PARTS:-a b c m} "
+part() { [[ $PARTS == *" $1 "* ]]; }
+
+for tool in sha256sum openssl python3 awk xargs; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 2; }
+done
+GNU_TIME=/usr/bin/time
+if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
+    echo "bench: GNU time is required for peak memory (Debian: apt-get install time)" >&2
+    exit 2
+fi
+
+echo "== building (cargo build --release)" >&2
+(cd "$ROOT" && cargo build --release --quiet)
+
+if [[ -e $BENCH_DIR ]]; then
+    echo "bench: $BENCH_DIR exists; remove it or set BENCH_DIR" >&2
+    exit 2
+fi
+mkdir -p "$BENCH_DIR"
+# Run a private copy, so that a rebuild in the tree during the benchmark cannot change it.
+cp "$ROOT/target/release/evidentia" "$BENCH_DIR/evidentia"
+EV=$BENCH_DIR/evidentia
+cleanup() {
+    if [[ $KEEP != 1 ]]; then
+        echo "== removing $BENCH_DIR" >&2
+        rm -rf "$BENCH_DIR"
+    fi
+}
+trap cleanup EXIT
+cd "$BENCH_DIR"
+LOG=$BENCH_DIR/stderr.log
+
+# ---------------------------------------------------------------- measuring helpers
+
+# timed CMD...: runs CMD once (stdout discarded, stderr to $LOG) and sets
+#   T (wall seconds, from bash's clock), CPU (user+sys seconds) and RSS (max RSS, KiB).
+timed() {
+    local out=$BENCH_DIR/.time t0 t1
+    t0=$EPOCHREALTIME
+    "$GNU_TIME" -f '%U %S %M' -o "$out" "$@" >/dev/null 2>>"$LOG" || {
+        echo "bench: command failed: $* (see $LOG)" >&2
+        tail -5 "$LOG" >&2
+        exit 1
+    }
+    t1=$EPOCHREALTIME
+    T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+    read -r u s RSS < <(tail -1 "$out")
+    CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms() { awk -v a="$1" 'BEGIN { printf "%.0f", a * 1000 }'; }
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+ROWS=()
+row() { ROWS+=("$(printf '%-46s %10s %8s %10s %s' "$@")"); }
+VERDICTS=()
+
+# bench_runs LABEL SETUP_FN CMD...: RUNS timed runs of CMD, SETUP_FN (untimed) before each,
+# which may set NEXT_ARGS to arguments appended to CMD. Sets MED, CPUMED, RSSMAX.
+bench_runs() {
+    local label=$1 setup=$2
+    shift 2
+    local times=() cpus=() rss=() i
+    for ((i = 1; i <= RUNS; i++)); do
+        NEXT_ARGS=()
+        "$setup" "$i"
+        sync
+        timed "$@" "${NEXT_ARGS[@]}"
+        times+=("$T")
+        cpus+=("$CPU")
+        rss+=("$RSS")
+    done
+    MED=$(median "${times[@]}")
+    CPUMED=$(median "${cpus[@]}")
+    RSSMAX=$(maxof "${rss[@]}")
+    echo "   $label: wall ${times[*]} s; cpu ${cpus[*]} s; max RSS ${rss[*]} KiB (load $(load))" >&2
+}
+no_setup() { :; }
+
+# ---------------------------------------------------------------- machine
+
+echo "== machine" >&2
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+SHA_NI=$(grep -qw sha_ni /proc/cpuinfo && echo yes || echo no)
+FS=$(df -T "$BENCH_DIR" | awk 'NR == 2 { print $2 " on " $1 }')
+
+# ---------------------------------------------------------------- (a) one large file
+
+if part a; then
+echo "== (a) one ${BIG_MIB} MiB file" >&2
+mkdir -p a
+head -c "$((BIG_MIB << 20))" /dev/urandom >a/big.bin
+cat a/big.bin >/dev/null # warm the page cache
+
+bench_runs "sha256sum" no_setup sha256sum a/big.bin
+A_SHA=$MED
+A_SHA_CPU=$CPUMED
+bench_runs "openssl dgst" no_setup openssl dgst -sha256 a/big.bin
+A_OSSL=$MED
+A_OSSL_CPU=$CPUMED
+setup_a() {
+    "$EV" init "a/arc$1" >/dev/null
+    NEXT_ARGS=(--archive "a/arc$1" add a/big.bin)
+}
+bench_runs "evidentia add" setup_a "$EV"
+A_EV=$MED
+A_EV_CPU=$CPUMED
+A_EV_RSS=$RSSMAX
+row "(a) sha256sum FILE" "$A_SHA" "$A_SHA_CPU" "" ""
+row "(a) openssl dgst -sha256 FILE" "$A_OSSL" "$A_OSSL_CPU" "" ""
+row "(a) evidentia add FILE (fresh archive)" "$A_EV" "$A_EV_CPU" "$A_EV_RSS" \
+    "= $(ratio "$A_EV" "$A_OSSL") x openssl, $(ratio "$A_EV" "$A_SHA") x sha256sum"
+if awk -v a="$A_EV" -v b="$A_OSSL" 'BEGIN { exit !(a <= b) }'; then v=PASS; else v=MISS; fi
+VERDICTS+=("$v (a) add of one ${BIG_MIB} MiB file no slower than openssl dgst: $A_EV s vs $A_OSSL s")
+fi
+
+# ---------------------------------------------------------------- (b) many small files
+
+if part b; then
+echo "== (b) ${SMALL_FILES} files of 0.5-32 KiB" >&2
+mkdir -p b
+B_BYTES=$(python3 "$ROOT/bench/mkfiles.py" b/small "$SMALL_FILES" 512 32768 500 1)
+(cd b && find small -type f -print0 | sort -z >list0)
+(cd b && xargs -0 cat <list0 >/dev/null) # warm the page cache
+# One process per tool: -s raises xargs' command-line limit; count the invocations to be sure.
+XS=2000000
+B_PROCS=$(cd b && xargs -0 -s "$XS" sh -c 'echo x' _ <list0 | wc -l)
+cd b
+bench_runs "xargs sha256sum" no_setup sh -c "xargs -0 -s $XS sha256sum <list0"
+B_SHA=$MED
+B_SHA_CPU=$CPUMED
+bench_runs "xargs openssl" no_setup sh -c "xargs -0 -s $XS openssl dgst -sha256 <list0"
+B_OSSL=$MED
+B_OSSL_CPU=$CPUMED
+setup_b() {
+    "$EV" init "arc$1" >/dev/null
+    NEXT_ARGS=(--archive "arc$1" add small)
+}
+bench_runs "evidentia add DIR" setup_b "$EV"
+B_EV=$MED
+B_EV_CPU=$CPUMED
+B_EV_RSS=$RSSMAX
+cd ..
+row "(b) sha256sum, $B_PROCS process(es)" "$B_SHA" "$B_SHA_CPU" "" ""
+row "(b) openssl dgst -sha256, $B_PROCS process(es)" "$B_OSSL" "$B_OSSL_CPU" "" ""
+row "(b) evidentia add DIR (fresh archive)" "$B_EV" "$B_EV_CPU" "$B_EV_RSS" \
+    "= $(ratio "$B_SHA" "$B_EV") x as fast as sha256sum, $(ratio "$B_OSSL" "$B_EV") x openssl"
+if awk -v a="$B_EV" -v b="$B_SHA" 'BEGIN { exit !(a * 2 <= b) }'; then v=PASS; else v=MISS; fi
+VERDICTS+=("$v (b) add of $SMALL_FILES small files ($B_BYTES bytes) at least 2x as fast as sha256sum: $B_EV s vs $B_SHA s")
+fi
+
+# ---------------------------------------------------------------- (c) incremental seal
+
+# Population source: BATCH tiny files of distinct content (identical content would make every
+# record rewrite one ever-growing contents-index file, see docs/PERFORMANCE.md). Between `add`
+# runs the files are rewritten in place with new content and the directory is renamed, so each
+# run appends BATCH new records without creating or deleting source inodes.
+POP_SEQ=0
+
+# populate ARCHIVE RECORDS: sets POP_T (wall seconds of all the add runs) and POP_RSS.
+populate() {
+    local arc=$1 want=$2 have=0 total=0 rss=()
+    while ((have < want)); do
+        POP_SEQ=$((POP_SEQ + 1))
+        python3 "$ROOT/bench/population.py" c/pop "$BATCH" "$POP_SEQ"
+        mv c/pop "c/p$POP_SEQ"
+        sync
+        timed "$EV" --archive "$arc" add "c/p$POP_SEQ"
+        mv "c/p$POP_SEQ" c/pop
+        total=$(awk -v a="$total" -v b="$T" 'BEGIN { printf "%.3f", a + b }')
+        rss+=("$RSS")
+        have=$((have + BATCH))
+        echo "   $arc: $have records after $total s (this run $T s, load $(load))" >&2
+    done
+    POP_T=$total
+    POP_RSS=$(maxof "${rss[@]}")
+}
+
+# measure_seal ARCHIVE LABEL
+measure_seal() {
+    local arc=$1 label=$2 adds=() seals=() both=() rssa=() rsss=() i d
+    timed "$EV" --archive "$arc" seal --key c/signer.key
+    echo "   $label: first seal $T s" >&2
+    for ((i = 1; i <= RUNS; i++)); do
+        d=c/new-$label-$i
+        python3 "$ROOT/bench/mkfiles.py" "$d" 10 512 32768 10 "$i" >/dev/null
+        cat "$d"/*/* >/dev/null
+        sync
+        timed "$EV" --archive "$arc" add "$d"
+        adds+=("$T")
+        rssa+=("$RSS")
+        local ta=$T
+        timed "$EV" --archive "$arc" seal --key c/signer.key
+        seals+=("$T")
+        rsss+=("$RSS")
+        both+=("$(awk -v a="$ta" -v b="$T" 'BEGIN { printf "%.4f", a + b }')")
+    done
+    echo "   $label: add ${adds[*]} s; seal ${seals[*]} s (load $(load))" >&2
+    C_ADD=$(median "${adds[@]}")
+    C_SEAL=$(median "${seals[@]}")
+    C_BOTH=$(median "${both[@]}")
+    C_RSS_ADD=$(maxof "${rssa[@]}")
+    C_RSS_SEAL=$(maxof "${rsss[@]}")
+}
+
+c_part() {
+    local records=$1 label=$2
+    "$EV" init "c/arc$label" >/dev/null
+    populate "c/arc$label" "$records"
+    local records_now
+    records_now=$(wc -c <"c/arc$label/log/records")
+    records_now=$((records_now / 32))
+    row "(c) populate $label: $records_now records" "$POP_T" "" "$POP_RSS" \
+        "$((records / BATCH)) add runs of $BATCH files"
+    measure_seal "c/arc$label" "$label"
+    row "(c) $label: add 10 files" "$C_ADD" "" "$C_RSS_ADD" "$(ms "$C_ADD") ms"
+    row "(c) $label: seal" "$C_SEAL" "" "$C_RSS_SEAL" "$(ms "$C_SEAL") ms"
+    row "(c) $label: add + seal" "$C_BOTH" "" "" "$(ms "$C_BOTH") ms"
+    if awk -v a="$C_SEAL" 'BEGIN { exit !(a < 0.1) }'; then v=PASS; else v=MISS; fi
+    VERDICTS+=("$v (c) incremental seal under 100 ms at $records_now records: $(ms "$C_SEAL") ms (add + seal $(ms "$C_BOTH") ms)")
+}
+
+if part c; then
+    echo "== (c) add and seal 10 files into a large archive" >&2
+    mkdir -p c
+    "$EV" key generate --out c/signer --unencrypted >/dev/null 2>>"$LOG"
+    c_part "$C_RECORDS" "$((C_RECORDS / 1000))k"
+    if [[ $RUN_1M == 1 ]]; then
+        c_part 1000000 1M
+    else
+        VERDICTS+=("SKIP (c) 1,000,000 records: set BENCH_1M=1")
+    fi
+fi
+
+# ---------------------------------------------------------------- memory constant in file size
+
+if part a && part m; then
+echo "== memory: add of a 64 MiB file vs the ${BIG_MIB} MiB one" >&2
+head -c $((64 << 20)) /dev/urandom >a/mid.bin
+"$EV" init a/arc-mid >/dev/null
+timed "$EV" --archive a/arc-mid add a/mid.bin
+M_SMALL=$RSS
+row "evidentia add of a 64 MiB file" "$T" "$CPU" "$M_SMALL" ""
+if awk -v a="$A_EV_RSS" -v b="$M_SMALL" 'BEGIN { exit !(a <= b * 1.25 + 2048) }'; then v=PASS; else v=MISS; fi
+VERDICTS+=("$v memory constant in file size: $A_EV_RSS KiB for ${BIG_MIB} MiB vs $M_SMALL KiB for 64 MiB")
+fi
+
+# ---------------------------------------------------------------- report
+
+echo
+echo "evidentia benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $CPU_MODEL, SHA extensions (sha_ni): $SHA_NI; scratch: $FS"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share the cores)"
+echo "times: wall seconds, median of $RUNS runs (populate: sum of its add runs); cpu = user+sys"
+echo
+printf '%-46s %10s %8s %10s %s\n' "measurement" "wall s" "cpu s" "maxRSS KiB" "ratio / note"
+printf '%s\n' "${ROWS[@]}"
+echo
+printf '%s\n' "${VERDICTS[@]}"
