@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use super::fsutil;
 
 /// Bumped whenever the index gains data, so older indexes are rebuilt.
-const INDEX_VERSION: u64 = 2;
+const INDEX_VERSION: u64 = 3;
 
 pub struct PathIndex {
     dir: PathBuf,
@@ -56,64 +56,76 @@ impl PathIndex {
         self.dir.join(namespace).join(&hex[..2]).join(&hex[2..])
     }
 
+    /// Complete lines, first occurrence of each, in order. A last line without its newline (an
+    /// append cut short by a crash) is ignored; replays after a crash may repeat lines.
     fn read_lines(&self, file: &Path) -> Result<Vec<String>> {
-        match fs::read_to_string(file) {
-            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::io(file)(e)),
-        }
+        let text = match fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(file)(e)),
+        };
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..end],
+            None => "",
+        };
+        let mut seen = std::collections::HashSet::new();
+        Ok(complete
+            .lines()
+            .filter(|line| seen.insert(*line))
+            .map(str::to_string)
+            .collect())
     }
 
-    /// Appends `line` unless present. Not synced: the index is rebuilt after a crash.
+    /// Appends `line` with one write: constant cost however many lines the file has. Not
+    /// synced: the index is rebuilt after a crash.
     fn add_line(&self, file: &Path, line: String) -> Result<()> {
-        let mut lines = self.read_lines(file)?;
-        if lines.contains(&line) {
-            return Ok(());
+        let open = || {
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+        };
+        let mut handle = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = file.parent() {
+                    fs::create_dir_all(parent).map_err(Error::io(parent))?;
+                }
+                open()
+            }
+            other => other,
         }
-        lines.push(line);
-        if let Some(parent) = file.parent() {
-            fs::create_dir_all(parent).map_err(Error::io(parent))?;
-        }
-        let tmp = file.with_extension("tmp");
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        fs::write(&tmp, text).map_err(Error::io(&tmp))?;
-        fs::rename(&tmp, file).map_err(Error::io(file))
+        .map_err(Error::io(file))?;
+        io::Write::write_all(&mut handle, format!("{line}\n").as_bytes()).map_err(Error::io(file))
     }
 
-    fn damaged(file: &Path, line: &str) -> Error {
-        Error::Corrupt {
-            path: file.to_path_buf(),
-            why: format!(
-                "bad index line '{line}'; delete the archive's index/ directory to rebuild it"
-            ),
-        }
-    }
 
     /// All versions recorded under `logical`, oldest first.
     pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
         let file = self.file_for("paths", &Digest::of(logical.as_bytes()));
-        self.read_lines(&file)?
+        // Lines that do not parse are skipped: the index is a hint, and every hit is checked
+        // against the record it names before it is relied on.
+        Ok(self
+            .read_lines(&file)?
             .iter()
-            .map(|line| {
-                line.split_once(' ')
-                    .and_then(|(c, r)| {
-                        Some(PathVersion {
-                            content: Digest::from_hex(c)?,
-                            record: Digest::from_hex(r)?,
-                        })
+            .filter_map(|line| {
+                line.split_once(' ').and_then(|(c, r)| {
+                    Some(PathVersion {
+                        content: Digest::from_hex(c)?,
+                        record: Digest::from_hex(r)?,
                     })
-                    .ok_or_else(|| Self::damaged(&file, line))
+                })
             })
-            .collect()
+            .collect())
     }
 
     /// Document records whose content is `content`, oldest first.
     pub fn records_for_content(&self, content: &Digest) -> Result<Vec<Digest>> {
         let file = self.file_for("contents", content);
-        self.read_lines(&file)?
+        Ok(self
+            .read_lines(&file)?
             .iter()
-            .map(|line| Digest::from_hex(line).ok_or_else(|| Self::damaged(&file, line)))
-            .collect()
+            .filter_map(|line| Digest::from_hex(line))
+            .collect())
     }
 
     /// Indexes a document record.

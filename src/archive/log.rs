@@ -163,6 +163,8 @@ impl Log {
                 write_entries(&self.level_path(level as u32), old >> level, nodes)?;
             }
         }
+        // One flush for every file written above, before the commit marker refers to them.
+        fsutil::sync_filesystem(&self.dir)?;
         super::failpoint::hit("log-before-head");
         let new = old + entries.len() as u64;
         fsutil::write_atomic(&self.dir.join("HEAD"), format!("{new}\n").as_bytes())?;
@@ -199,7 +201,7 @@ fn read_entries(path: &Path, start: u64, end: u64) -> Result<Vec<Digest>> {
 }
 
 /// Writes entries at index `start`, first cutting off anything an interrupted append left
-/// beyond it, then makes the file durable.
+/// beyond it. The caller makes the files durable (one filesystem sync) before committing.
 fn write_entries(path: &Path, start: u64, entries: &[Digest]) -> Result<()> {
     let file = OpenOptions::new()
         .create(true)
@@ -212,9 +214,7 @@ fn write_entries(path: &Path, start: u64, entries: &[Digest]) -> Result<()> {
     for e in entries {
         buf.extend_from_slice(e.as_bytes());
     }
-    file.write_all_at(&buf, start * ENTRY)
-        .map_err(Error::io(path))?;
-    file.sync_all().map_err(Error::io(path))
+    file.write_all_at(&buf, start * ENTRY).map_err(Error::io(path))
 }
 
 /// Reads tree nodes from the level files, keeping them open.
