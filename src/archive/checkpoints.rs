@@ -78,7 +78,12 @@ impl CheckpointStore {
             path: path.to_path_buf(),
             why: "not UTF-8 text".into(),
         })?;
-        let note = SignedNote::parse(&text).map_err(|source| Error::Note {
+        Self::parse(path, &text)
+    }
+
+    /// Parses signed-checkpoint text; `path` names its source in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<StoredCheckpoint> {
+        let note = SignedNote::parse(text).map_err(|source| Error::Note {
             path: path.to_path_buf(),
             source,
         })?;

@@ -79,12 +79,7 @@ impl PathIndex {
     /// Appends `line` with one write: constant cost however many lines the file has. Not
     /// synced: the index is rebuilt after a crash.
     fn add_line(&self, file: &Path, line: String) -> Result<()> {
-        let open = || {
-            fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(file)
-        };
+        let open = || fs::OpenOptions::new().create(true).append(true).open(file);
         let mut handle = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(parent) = file.parent() {
@@ -97,7 +92,6 @@ impl PathIndex {
         .map_err(Error::io(file))?;
         io::Write::write_all(&mut handle, format!("{line}\n").as_bytes()).map_err(Error::io(file))
     }
-
 
     /// All versions recorded under `logical`, oldest first.
     pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {

@@ -214,7 +214,8 @@ fn write_entries(path: &Path, start: u64, entries: &[Digest]) -> Result<()> {
     for e in entries {
         buf.extend_from_slice(e.as_bytes());
     }
-    file.write_all_at(&buf, start * ENTRY).map_err(Error::io(path))
+    file.write_all_at(&buf, start * ENTRY)
+        .map_err(Error::io(path))
 }
 
 /// Reads tree nodes from the level files, keeping them open.

@@ -119,15 +119,8 @@ pub fn read_file(path: &Path) -> Result<ConsistencyProofFile> {
 }
 
 fn parse_note(path: &Path, text: &str) -> Result<(SignedNote, Checkpoint)> {
-    let note = SignedNote::parse(text).map_err(|source| Error::Note {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok((note, cp))
+    let stored = CheckpointStore::parse(path, text)?;
+    Ok((stored.note, stored.checkpoint))
 }
 
 /// Checks a consistency proof file: both checkpoints signed, same origin, and the later tree

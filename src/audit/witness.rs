@@ -42,15 +42,8 @@ pub struct Cosigned {
 }
 
 fn parse(path: &Path, text: &str) -> Result<(SignedNote, Checkpoint)> {
-    let note = SignedNote::parse(text).map_err(|source| Error::Note {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok((note, cp))
+    let stored = crate::archive::checkpoints::CheckpointStore::parse(path, text)?;
+    Ok((stored.note, stored.checkpoint))
 }
 
 pub fn cosign_checkpoint(

@@ -93,18 +93,11 @@ impl HeldCheckpoint {
             path: path.to_path_buf(),
             why: "not UTF-8 text".into(),
         })?;
-        let note = SignedNote::parse(&text).map_err(|source| Error::Note {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let checkpoint = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let stored = crate::archive::checkpoints::CheckpointStore::parse(path, &text)?;
         Ok(HeldCheckpoint {
             text,
-            note,
-            checkpoint,
+            note: stored.note,
+            checkpoint: stored.checkpoint,
         })
     }
 }
