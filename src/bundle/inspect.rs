@@ -35,6 +35,13 @@ pub(super) fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -
         why: format!("not a readable tar file: {e}"),
     })?;
     let mut seen: HashSet<String> = HashSet::new();
+    // A hostile tar must not fill the disk: stop before the unpacked bytes would leave less
+    // than a margin of the scratch file system's free space.
+    let free = rustix::fs::statvfs(into)
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+        .unwrap_or(u64::MAX);
+    let budget = free.saturating_sub(256 << 20);
+    let mut unpacked = 0u64;
     for (count, entry) in entries.enumerate() {
         if count >= MAX_ENTRIES {
             report.problem(
@@ -94,8 +101,19 @@ pub(super) fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent).map_err(Error::io(parent))?;
             }
+            let size = entry.header().size().unwrap_or(u64::MAX);
+            unpacked = unpacked.saturating_add(size);
+            if unpacked > budget {
+                report.problem(
+                    &name,
+                    "too-large",
+                    "unpacking the tar would nearly fill the temporary file system; unpack it yourself and verify the directory",
+                );
+                return Ok(());
+            }
             let mut out = fs::File::create(&target).map_err(Error::io(&target))?;
-            std::io::copy(&mut entry, &mut out).map_err(Error::io(&target))?;
+            std::io::copy(&mut std::io::Read::take(&mut entry, size), &mut out)
+                .map_err(Error::io(&target))?;
         }
     }
     Ok(())
