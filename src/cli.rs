@@ -308,16 +308,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }) => {
             let archive = Archive::open(&archive_dir)?;
             let key = annotate::read_public_key(&key)?;
-            let effective = effective
-                .as_deref()
-                .map(|t| {
-                    Timestamp::parse_lenient(t).map_err(|e| Error::InvalidOption {
-                        option: "--effective",
-                        value: t.to_string(),
-                        why: e.to_string(),
-                    })
-                })
-                .transpose()?;
+            let effective = parse_time("--effective", effective.as_deref())?;
             let id = events::revoke_key(&archive, &key, &reason, effective)?;
             println!("sha256:{id}");
             eprintln!("key {key} revoked; checkpoints it signs after this are rejected");
@@ -546,18 +537,23 @@ fn obtain_passphrase(
     Ok(first)
 }
 
-fn add(archive: &Archive, args: AddArgs) -> Result<()> {
-    let collected_at = args
-        .collected_at
-        .as_deref()
-        .map(|text| {
-            Timestamp::parse_lenient(text).map_err(|e| Error::InvalidOption {
-                option: "--collected-at",
-                value: text.to_string(),
-                why: e.to_string(),
-            })
+/// An optional RFC 3339 date-time option, in any offset, as UTC.
+pub(crate) fn parse_time(
+    option: &'static str,
+    text: Option<&str>,
+) -> Result<Option<Timestamp>, Error> {
+    text.map(|t| {
+        Timestamp::parse_lenient(t).map_err(|e| Error::InvalidOption {
+            option,
+            value: t.to_string(),
+            why: e.to_string(),
         })
-        .transpose()?;
+    })
+    .transpose()
+}
+
+fn add(archive: &Archive, args: AddArgs) -> Result<()> {
+    let collected_at = parse_time("--collected-at", args.collected_at.as_deref())?;
     let options = AddOptions {
         collection: Collection {
             source_url: args.source_url,

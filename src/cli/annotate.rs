@@ -13,7 +13,6 @@ use evidentia::archive::history::{self, AnnotationState, AnnotationView};
 use evidentia::archive::Archive;
 use evidentia::core::key::VerifierKey;
 use evidentia::core::record::{CustodyEvent, Relation, Selector, RELATIONS};
-use evidentia::core::timestamp::Timestamp;
 use evidentia::Error;
 
 #[derive(Args, Debug)]
@@ -473,17 +472,7 @@ pub fn custody(archive: &Archive, args: CustodyArgs) -> Result<()> {
             value: args.event.clone(),
             why: "expected received, transferred, accessed, copied, redacted or other".into(),
         })?;
-    let at = args
-        .at
-        .as_deref()
-        .map(|t| {
-            Timestamp::parse_lenient(t).map_err(|e| Error::InvalidOption {
-                option: "--at",
-                value: t.to_string(),
-                why: e.to_string(),
-            })
-        })
-        .transpose()?;
+    let at = super::parse_time("--at", args.at.as_deref())?;
     let id = events::custody(
         archive,
         &CustodyRequest {
