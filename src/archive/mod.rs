@@ -116,9 +116,13 @@ impl Archive {
             path: file.clone(),
             why: format!("expected '{FORMAT_LINE}' and an 'origin' line"),
         })?;
+        // The store works with an absolute path: temporary files under a relative one would
+        // cost a getcwd each.
+        let objects =
+            std::path::absolute(dir.join("objects")).unwrap_or_else(|_| dir.join("objects"));
         Ok(Archive {
             root: dir.to_path_buf(),
-            store: FsObjectStore::new(&dir.join("objects")),
+            store: FsObjectStore::new(&objects),
             origin,
         })
     }

@@ -79,9 +79,12 @@ impl FsObjectStore {
     }
 
     fn new_temp(&self) -> Result<tempfile::NamedTempFile> {
+        // Created read-only (objects are never modified in place); the open handle can still
+        // write, and no chmod is needed later.
         let builder = || {
             tempfile::Builder::new()
                 .prefix("put-")
+                .permissions(fs::Permissions::from_mode(0o444))
                 .tempfile_in(&self.tmp)
         };
         match builder() {
@@ -107,7 +110,7 @@ impl FsObjectStore {
         let mut tmp = self.new_temp()?;
         tmp.write_all(bytes)
             .map_err(Error::io(tmp.path().to_path_buf()))?;
-        self.commit(tmp, digest, bytes.len() as u64)
+        self.install(tmp, digest, bytes.len() as u64)
     }
 
     /// Moves a fully written temporary file into place under its digest.
@@ -127,11 +130,18 @@ impl FsObjectStore {
                 newly_stored: false,
             });
         }
-        // Read-only on disk: objects are never modified in place.
-        // Through the open handle (fchmod): saves a path lookup per object.
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o444))
-            .map_err(Error::io(tmp.path()))?;
+        self.install(tmp, digest, size)
+    }
+
+    /// Renames a written temporary file into place; the caller has checked that no intact
+    /// object of that name exists.
+    fn install(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        digest: Digest,
+        size: u64,
+    ) -> Result<PutOutcome> {
+        let target = self.path_of(&digest);
         // The shard directory exists for all but the first object in it: try the rename first
         // and create the directory only when it is missing (saves a stat and a mkdir per object).
         let tmp = match tmp.persist(&target) {
