@@ -18,11 +18,9 @@ use crate::archive::query::{self, Target};
 use crate::archive::verify::checkpoints::Signers;
 use crate::archive::verify::{Problem, SignatureReport, Trust};
 use crate::archive::{fsutil, Archive};
-use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::merkle::{self, leaf_hash, verify_inclusion};
-use crate::core::note::SignedNote;
 use crate::core::record::{KeyRecord, Record};
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
@@ -216,14 +214,8 @@ pub fn verify_proof(
         });
     }
     report.origin = Some(file.origin.clone());
-    let note = SignedNote::parse(&file.checkpoint).map_err(|source| Error::Note {
-        path: proof_path.to_path_buf(),
-        source,
-    })?;
-    let cp = Checkpoint::parse(&note.text).map_err(|source| Error::Checkpoint {
-        path: proof_path.to_path_buf(),
-        source,
-    })?;
+    let stored = CheckpointStore::parse(proof_path, &file.checkpoint)?;
+    let (note, cp) = (stored.note, stored.checkpoint);
     report.checkpoint = Some(cp.number);
     report.checkpoint_text_sha256 = Some(cp.text_hash().to_hex());
     if cp.origin != file.origin {
