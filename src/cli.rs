@@ -571,8 +571,8 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
     for skipped in &report.skipped {
         eprintln!("skipped {}: {}", skipped.path.display(), skipped.reason);
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: a write per line cost a system call per document.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for doc in &report.documents {
         writeln!(out, "sha256:{}  {}", doc.content, doc.path)?;
         if doc.status == AddStatus::Unchanged {
@@ -582,6 +582,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
             );
         }
     }
+    out.flush()?;
     let recorded = report
         .documents
         .iter()

@@ -1,58 +1,104 @@
 //! Appending records: the one path by which anything enters the log.
 
+use rayon::prelude::*;
+
 use crate::core::digest::Digest;
 use crate::core::merkle::leaf_hash;
-use crate::core::record::Record;
+use crate::core::record::{Record, RecordError};
 use crate::error::{Error, Result};
 
 use super::index::{PathIndex, PathVersion};
 use super::log::{Log, LogEntry};
+use super::objects::ObjectWriter;
 use super::{failpoint, Archive, WriteLock};
 
 /// Encodes, stores and appends `records`, in order, and returns their ids. The caller holds
 /// the write lock (proved by `_lock`) and has made any content they refer to durable.
 ///
-/// Order: record objects, one filesystem sync, then the log (whose HEAD is the commit marker),
+/// Order: record objects, made durable as one batch, then the log (whose HEAD is the commit marker),
 /// then the derived path index.
 pub fn append_records(
     archive: &Archive,
-    _lock: &WriteLock,
+    lock: &WriteLock,
     log: &mut Log,
     records: &[Record],
 ) -> Result<Vec<Digest>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let store = archive.store();
-    let mut entries = Vec::with_capacity(records.len());
-    for record in records {
-        let bytes = record
-            .encode_checked()
-            .map_err(|source| Error::InvalidRecord {
+    let prepared: Vec<PreparedRecord> = records
+        .par_iter()
+        .map(|record| {
+            PreparedRecord::new(record.clone()).map_err(|source| Error::InvalidRecord {
                 kind: record.kind().to_string(),
                 source,
-            })?;
-        let outcome = store.put_bytes(&bytes)?;
-        entries.push(LogEntry {
-            record: outcome.digest,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let writer = archive.store().writer(prepared.len())?;
+    append_prepared(archive, lock, log, prepared, writer)
+}
+
+/// A record encoded (canonically, checked by a round trip) and hashed, ready to append.
+pub struct PreparedRecord {
+    pub record: Record,
+    bytes: Vec<u8>,
+    id: Digest,
+    leaf: Digest,
+}
+
+impl PreparedRecord {
+    pub fn new(record: Record) -> std::result::Result<PreparedRecord, RecordError> {
+        let bytes = record.encode_checked()?;
+        Ok(PreparedRecord {
+            id: Digest::of(&bytes),
             leaf: leaf_hash(&bytes),
-        });
+            record,
+            bytes,
+        })
     }
-    store.make_durable()?;
+}
+
+/// [`append_records`] for prepared records, stored through `writer`, which may already hold
+/// the content they refer to: the batch is finished (made durable as one) before the log
+/// refers to any of it.
+pub fn append_prepared(
+    archive: &Archive,
+    _lock: &WriteLock,
+    log: &mut Log,
+    records: Vec<PreparedRecord>,
+    writer: Box<dyn ObjectWriter + '_>,
+) -> Result<Vec<Digest>> {
+    if records.is_empty() {
+        writer.finish()?;
+        return Ok(Vec::new());
+    }
+    let entries: Vec<LogEntry> = records
+        .par_iter()
+        .map(|prepared| {
+            let outcome = writer.put_new(prepared.id, &prepared.bytes)?;
+            Ok(LogEntry {
+                record: outcome.digest,
+                leaf: prepared.leaf,
+            })
+        })
+        .collect::<Result<_>>()?;
+    writer.finish()?;
     failpoint::hit("add-before-log");
     log.append(&entries)?;
     let index = archive.index();
-    for (record, entry) in records.iter().zip(&entries) {
-        if let Record::Document(doc) = record {
-            index.insert(
-                &doc.path,
+    let documents: Vec<(&str, PathVersion)> = records
+        .iter()
+        .zip(&entries)
+        .filter_map(|(prepared, entry)| match &prepared.record {
+            Record::Document(doc) => Some((
+                doc.path.as_str(),
                 PathVersion {
                     content: doc.content,
                     record: entry.record,
                 },
-            )?;
-        }
-    }
+            )),
+            _ => None,
+        })
+        .collect();
+    index.insert_many(&documents)?;
     index.set_covered(log.size())?;
     Ok(entries.iter().map(|e| e.record).collect())
 }
@@ -65,6 +111,10 @@ pub fn catch_up_index(archive: &Archive, log: &Log) -> Result<PathIndex> {
     if covered == log.size() {
         return Ok(index);
     }
+    if covered == 0 {
+        index.clear()?;
+    }
+    let mut documents = Vec::new();
     for digest in &log.record_digests(covered, log.size())? {
         let bytes = archive
             .store()
@@ -74,15 +124,18 @@ pub fn catch_up_index(archive: &Archive, log: &Log) -> Result<PathIndex> {
             source,
         })?;
         if let Record::Document(doc) = record {
-            index.insert(
-                &doc.path,
+            documents.push((
+                doc.path,
                 PathVersion {
                     content: doc.content,
                     record: *digest,
                 },
-            )?;
+            ));
         }
     }
+    let documents: Vec<(&str, PathVersion)> =
+        documents.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+    index.insert_many(&documents)?;
     index.set_covered(log.size())?;
     Ok(index)
 }

@@ -1,29 +1,44 @@
 //! Derived lookup data, rebuilt from the log whenever it is missing or behind:
 //!
-//! - `index/paths/<2 hex>/<62 hex>` (SHA-256 of a logical path): one line per version of that
-//!   path, `<content hex> <record hex>`, oldest first — so `add` can tell in one read whether
-//!   identical content is already recorded there;
-//! - `index/contents/<2 hex>/<62 hex>` (a content digest): one line per document record with
-//!   that content, `<record hex>` — so a digest given by a user can be checked in one read;
+//! - `index/by-path/<2 hex>`: one line per document record, `<path hex> <content hex> <record
+//!   hex>`, where `<path hex>` is the SHA-256 of the logical path and the file is named by its
+//!   first two hex digits — so `add` can tell in one read whether identical content is already
+//!   recorded under a path;
+//! - `index/by-content/<2 hex>`: one line per document record, `<content hex> <record hex>`,
+//!   in the shard of the content digest — so a digest given by a user is found in one read;
 //! - `index/covered`: `<index version> <number of log records reflected>`.
+//!
+//! 256 shards per namespace: a command appends to each shard it touches once, however many
+//! documents it records (one file per path or content cost a file creation per document),
+//! and a lookup reads 1/256 of the entries.
 //!
 //! Nothing here is trusted by `verify`. A writer that finds `covered` behind the log (after a
 //! crash) or from another index version replays just the missing records.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
 
 use crate::core::digest::Digest;
 use crate::error::{Error, Result};
 
 use super::fsutil;
 
-/// Bumped whenever the index gains data, so older indexes are rebuilt.
-const INDEX_VERSION: u64 = 3;
+/// Bumped whenever the index changes, so older indexes are rebuilt.
+const INDEX_VERSION: u64 = 4;
+const BY_PATH: &str = "by-path";
+const BY_CONTENT: &str = "by-content";
+/// Directories of earlier index versions, removed when the index is rebuilt.
+const OLD_NAMESPACES: [&str; 2] = ["paths", "contents"];
 
 pub struct PathIndex {
     dir: PathBuf,
+    /// Shards read by this handle, so that a command looking up many keys reads each once.
+    cache: Mutex<HashMap<PathBuf, std::sync::Arc<Vec<String>>>>,
 }
 
 /// One version of a path: its content and the record that put it there.
@@ -37,11 +52,12 @@ impl PathIndex {
     pub fn new(dir: &Path) -> PathIndex {
         PathIndex {
             dir: dir.to_path_buf(),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn create(dir: &Path) -> Result<()> {
-        for sub in ["paths", "contents"] {
+        for sub in [BY_PATH, BY_CONTENT] {
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(Error::io(&path))?;
         }
@@ -51,34 +67,45 @@ impl PathIndex {
         )
     }
 
-    fn file_for(&self, namespace: &str, key: &Digest) -> PathBuf {
-        let hex = key.to_hex();
-        self.dir.join(namespace).join(&hex[..2]).join(&hex[2..])
+    fn shard(&self, namespace: &str, key: &Digest) -> PathBuf {
+        self.dir.join(namespace).join(&key.to_hex()[..2])
     }
 
-    /// Complete lines, first occurrence of each, in order. A last line without its newline (an
-    /// append cut short by a crash) is ignored; replays after a crash may repeat lines.
-    fn read_lines(&self, file: &Path) -> Result<Vec<String>> {
+    /// Complete lines of a shard, first occurrence of each, in order. A last line without its
+    /// newline (an append cut short by a crash) is ignored; replays after a crash may repeat
+    /// lines.
+    fn shard_lines(&self, file: &Path) -> Result<std::sync::Arc<Vec<String>>> {
+        if let Some(lines) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
+            return Ok(lines);
+        }
         let text = match fs::read_to_string(file) {
             Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::io(file)(e)),
         };
         let complete = match text.rfind('\n') {
             Some(end) => &text[..end],
             None => "",
         };
-        let mut seen = std::collections::HashSet::new();
-        Ok(complete
+        let mut seen = HashSet::new();
+        let lines: Vec<String> = complete
             .lines()
             .filter(|line| seen.insert(*line))
             .map(str::to_string)
-            .collect())
+            .collect();
+        let lines = std::sync::Arc::new(lines);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(file.to_path_buf(), lines.clone());
+        }
+        Ok(lines)
     }
 
-    /// Appends `line` with one write: constant cost however many lines the file has. Not
-    /// synced: the index is rebuilt after a crash.
-    fn add_line(&self, file: &Path, line: String) -> Result<()> {
+    /// Appends `text` (whole lines) with one write: constant cost however long the shard is.
+    /// Not synced: the index is rebuilt after a crash.
+    fn append(&self, file: &Path, text: &str) -> Result<()> {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(file);
+        }
         let open = || fs::OpenOptions::new().create(true).append(true).open(file);
         let mut handle = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -90,47 +117,81 @@ impl PathIndex {
             other => other,
         }
         .map_err(Error::io(file))?;
-        io::Write::write_all(&mut handle, format!("{line}\n").as_bytes()).map_err(Error::io(file))
+        io::Write::write_all(&mut handle, text.as_bytes()).map_err(Error::io(file))
     }
 
     /// All versions recorded under `logical`, oldest first.
     pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
-        let file = self.file_for("paths", &Digest::of(logical.as_bytes()));
+        let key = Digest::of(logical.as_bytes()).to_hex();
+        let lines = self.shard_lines(&self.dir.join(BY_PATH).join(&key[..2]))?;
         // Lines that do not parse are skipped: the index is a hint, and every hit is checked
         // against the record it names before it is relied on.
-        Ok(self
-            .read_lines(&file)?
+        Ok(lines
             .iter()
             .filter_map(|line| {
-                line.split_once(' ').and_then(|(c, r)| {
-                    Some(PathVersion {
-                        content: Digest::from_hex(c)?,
-                        record: Digest::from_hex(r)?,
-                    })
-                })
+                let mut fields = line.split(' ');
+                if fields.next() != Some(key.as_str()) {
+                    return None;
+                }
+                let content = Digest::from_hex(fields.next()?)?;
+                let record = Digest::from_hex(fields.next()?)?;
+                fields
+                    .next()
+                    .is_none()
+                    .then_some(PathVersion { content, record })
             })
             .collect())
     }
 
     /// Document records whose content is `content`, oldest first.
     pub fn records_for_content(&self, content: &Digest) -> Result<Vec<Digest>> {
-        let file = self.file_for("contents", content);
-        Ok(self
-            .read_lines(&file)?
+        let key = content.to_hex();
+        let lines = self.shard_lines(&self.shard(BY_CONTENT, content))?;
+        Ok(lines
             .iter()
-            .filter_map(|line| Digest::from_hex(line))
+            .filter_map(|line| {
+                let (c, r) = line.split_once(' ')?;
+                (c == key).then(|| Digest::from_hex(r)).flatten()
+            })
             .collect())
     }
 
-    /// Indexes a document record.
-    pub fn insert(&self, logical: &str, version: PathVersion) -> Result<()> {
-        let path_file = self.file_for("paths", &Digest::of(logical.as_bytes()));
-        self.add_line(
-            &path_file,
-            format!("{} {}", version.content, version.record),
-        )?;
-        let content_file = self.file_for("contents", &version.content);
-        self.add_line(&content_file, version.record.to_hex())
+    /// Indexes document records, given as (logical path, version), in log order: one append
+    /// per touched shard.
+    pub fn insert_many(&self, entries: &[(&str, PathVersion)]) -> Result<()> {
+        // Lines are formatted, and shards appended to, in parallel: a large add touches
+        // every shard.
+        let lines: Vec<[(u8, String); 2]> = entries
+            .par_iter()
+            .map(|(logical, version)| {
+                let path_key = Digest::of(logical.as_bytes());
+                let (content, record) = (version.content.to_hex(), version.record.to_hex());
+                [
+                    (
+                        path_key.0[0],
+                        format!("{} {content} {record}\n", path_key.to_hex()),
+                    ),
+                    (version.content.0[0], format!("{content} {record}\n")),
+                ]
+            })
+            .collect();
+        let mut shards: BTreeMap<(&str, u8), String> = BTreeMap::new();
+        for [(path_shard, path_line), (content_shard, content_line)] in &lines {
+            shards
+                .entry((BY_PATH, *path_shard))
+                .or_default()
+                .push_str(path_line);
+            shards
+                .entry((BY_CONTENT, *content_shard))
+                .or_default()
+                .push_str(content_line);
+        }
+        let shards: Vec<_> = shards.into_iter().collect();
+        shards
+            .par_iter()
+            .try_for_each(|((namespace, shard), text)| {
+                self.append(&self.dir.join(namespace).join(format!("{shard:02x}")), text)
+            })
     }
 
     /// How many log records the index reflects; 0 when the marker is missing, damaged or from
@@ -141,6 +202,22 @@ impl PathIndex {
             [version, count] if version.parse() == Ok(INDEX_VERSION) => count.parse().unwrap_or(0),
             _ => 0,
         }
+    }
+
+    /// Empties the index before a rebuild from the start of the log, removing the layouts of
+    /// earlier index versions too.
+    pub fn clear(&self) -> Result<()> {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+        for sub in OLD_NAMESPACES.iter().chain(&[BY_PATH, BY_CONTENT]) {
+            let path = self.dir.join(sub);
+            match fs::remove_dir_all(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn set_covered(&self, size: u64) -> Result<()> {

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,8 +23,10 @@ use crate::core::path;
 use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
 
-use super::append::{append_records, catch_up_index};
+use super::append::{append_prepared, catch_up_index, PreparedRecord};
 use super::index::PathVersion;
+use super::objects::ObjectWriter;
+use super::sink::BLOCK;
 use super::{failpoint, Archive};
 
 /// What the user says about the documents being added.
@@ -87,26 +90,40 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         check_media_type_option(media_type)?;
     }
     let plan = plan(archive, inputs, options.relative_to.as_deref())?;
-    let store = archive.store();
+    // Content and records go through one batch (one pack for a large add), made durable once
+    // before the log refers to any of it.
+    let writer = archive.store().writer(plan.files.len() * 2)?;
 
     let total: u64 = plan.files.iter().map(|f| f.size).sum();
     let bar = progress_bar(options.progress, total);
-    let stored: Vec<Result<(Digest, u64)>> = plan
+    // Each file is stored and its record built and encoded on the worker threads; only the
+    // check against what the log already holds waits for the write lock.
+    let stored: Vec<Result<(u64, PreparedRecord)>> = plan
         .files
         .par_iter()
         .map(|file| {
-            let handle = File::open(&file.source).map_err(|e| Error::BadInput {
+            let (content, size) = store_content(&*writer, file, &bar)?;
+            let record = Record::Document(Box::new(DocumentRecord {
+                header: Header::now(),
+                content,
+                size,
+                media_type: options
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| guess_media_type(&file.logical)),
+                path: file.logical.clone(),
+                original_name: file.original_name.clone(),
+                collection: options.collection.clone(),
+            }));
+            let prepared = PreparedRecord::new(record).map_err(|e| Error::BadInput {
                 path: file.source.clone(),
-                why: format!("cannot open: {e}"),
+                why: e.to_string(),
             })?;
-            let mut reader = bar.wrap_read(handle);
-            let outcome = store.put_stream(&mut reader, &file.source)?;
-            Ok((outcome.digest, outcome.size))
+            Ok((size, prepared))
         })
         .collect();
     bar.finish_and_clear();
-    let stored: Vec<(Digest, u64)> = stored.into_iter().collect::<Result<_>>()?;
-    store.make_durable()?;
+    let stored: Vec<(u64, PreparedRecord)> = stored.into_iter().collect::<Result<_>>()?;
     failpoint::hit("add-after-objects");
 
     let lock = archive.lock()?;
@@ -119,51 +136,64 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     };
     let mut records = Vec::new();
     let mut recorded_at = Vec::new();
-    for (file, (content, size)) in plan.files.iter().zip(stored) {
-        let latest = index.versions(&file.logical)?.last().copied();
-        if let Some(latest) =
-            latest.filter(|v| v.content == content && index_hit_holds(archive, v, &file.logical))
-        {
-            report.documents.push(AddedDocument {
-                content,
-                size,
-                path: file.logical.clone(),
-                record: latest.record,
-                status: AddStatus::Unchanged,
-            });
+    for (file, (size, prepared)) in plan.files.iter().zip(stored) {
+        let Record::Document(doc) = &prepared.record else {
             continue;
-        }
-        let record = Record::Document(Box::new(DocumentRecord {
-            header: Header::now(),
-            content,
-            size,
-            media_type: options
-                .media_type
-                .clone()
-                .unwrap_or_else(|| guess_media_type(&file.logical)),
-            path: file.logical.clone(),
-            original_name: file.original_name.clone(),
-            collection: options.collection.clone(),
-        }));
-        record.encode_checked().map_err(|source| Error::BadInput {
-            path: file.source.clone(),
-            why: source.to_string(),
-        })?;
-        recorded_at.push(report.documents.len());
-        records.push(record);
+        };
+        let content = doc.content;
+        let latest = index.versions(&file.logical)?.last().copied();
+        let (record, status) = match latest
+            .filter(|v| v.content == content && index_hit_holds(archive, v, &file.logical))
+        {
+            Some(latest) => (latest.record, AddStatus::Unchanged),
+            None => {
+                recorded_at.push(report.documents.len());
+                records.push(prepared);
+                (Digest([0; 32]), AddStatus::Recorded)
+            }
+        };
         report.documents.push(AddedDocument {
             content,
             size,
             path: file.logical.clone(),
-            record: Digest([0; 32]),
-            status: AddStatus::Recorded,
+            record,
+            status,
         });
     }
-    let ids = append_records(archive, &lock, &mut log, &records)?;
+    let ids = append_prepared(archive, &lock, &mut log, records, writer)?;
     for (slot, id) in recorded_at.into_iter().zip(ids) {
         report.documents[slot].record = id;
     }
     Ok(report)
+}
+
+/// Stores one file's content; returns its digest and size.
+fn store_content(
+    writer: &dyn ObjectWriter,
+    file: &Planned,
+    bar: &ProgressBar,
+) -> Result<(Digest, u64)> {
+    let handle = File::open(&file.source).map_err(|e| Error::BadInput {
+        path: file.source.clone(),
+        why: format!("cannot open: {e}"),
+    })?;
+    let mut reader = bar.wrap_read(handle);
+    // Small files are read whole with their size as the hint (a growing buffer cost about ten
+    // reads per file), then stored from memory.
+    let mut head = Vec::with_capacity((file.size as usize).min(BLOCK) + 1);
+    (&mut reader)
+        .take(BLOCK as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::BadInput {
+            path: file.source.clone(),
+            why: format!("read failed: {e}"),
+        })?;
+    let outcome = if head.len() < BLOCK {
+        writer.put_bytes(&head)?
+    } else {
+        writer.put_stream(&mut io::Cursor::new(head).chain(reader), &file.source)?
+    };
+    Ok((outcome.digest, outcome.size))
 }
 
 /// Confirms an index entry against the record it names, so that a damaged or planted index

@@ -22,8 +22,10 @@ pub mod index;
 pub mod ingest;
 pub mod log;
 pub mod objects;
+pub mod pack;
 pub mod query;
 pub mod seal;
+pub mod sink;
 pub mod verify;
 
 use std::fs::{self, File, OpenOptions};

@@ -5,21 +5,27 @@
 //! touching the rest. [`FsObjectStore`] keeps each object as a read-only file
 //! `objects/sha256/<first 2 hex digits>/<remaining 62>`.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::core::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
 use super::fsutil;
+use super::pack::{self, Entry, Pack, PackBuilder};
+use super::sink::{Sink, BLOCK};
 
-/// Chunk size for streaming; memory use per `put_stream` is a few of these.
-const CHUNK: usize = 1 << 20;
-/// Chunks in flight between the hashing and the writing thread.
-const PIPELINE_DEPTH: usize = 4;
+/// A batch of at least this many objects goes into a pack; smaller batches stay loose files,
+/// which keeps the number of packs (each searched on lookup) at most one per this many objects.
+pub const PACK_MIN_OBJECTS: usize = 256;
+/// After this many pack lookups in one process, every pack index is loaded into memory once
+/// (verification reads every object; a single command reads a few).
+const LOOKUPS_BEFORE_MAP: usize = 4096;
 
 /// The result of storing one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +38,10 @@ pub struct PutOutcome {
 
 /// Content-addressed, write-once storage.
 pub trait ObjectStore: Send + Sync {
-    /// Streams `reader` into the store in constant memory, hashing as it goes. `source` names
-    /// the input in error messages.
-    fn put_stream(&self, reader: &mut dyn Read, source: &Path) -> Result<PutOutcome>;
-    fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome>;
+    /// Starts a batch of writes; `expected` is how many objects the caller is about to store
+    /// (a hint: a large batch is packed). Objects become readable and durable when the batch
+    /// is finished, which the caller does before writing anything that refers to them.
+    fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>>;
     /// Opens an object for streaming. The caller re-hashes if it needs to trust the bytes.
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>>;
     /// Reads a whole object of at most `max` bytes and checks its digest.
@@ -45,15 +51,37 @@ pub trait ObjectStore: Send + Sync {
     fn with_prefix(&self, hex_prefix: &str) -> Result<Vec<Digest>>;
     /// Every stored digest, in order. A full listing, for verification.
     fn list(&self) -> Result<Vec<Digest>>;
-    /// Makes every object stored so far durable. Called once per command, before anything
-    /// that refers to the objects is written.
-    fn make_durable(&self) -> Result<()>;
 }
 
-/// Objects as files in a local directory.
+/// One batch of writes into an [`ObjectStore`].
+pub trait ObjectWriter: Send + Sync {
+    /// Streams `reader` into the store in constant memory, hashing as it goes. `source` names
+    /// the input in error messages.
+    fn put_stream(&self, reader: &mut dyn Read, source: &Path) -> Result<PutOutcome>;
+    fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome>;
+    /// Stores `bytes`, whose SHA-256 the caller computed as `digest`, without looking for an
+    /// existing copy: for objects known to be new, such as records (each carries a random
+    /// salt). Storing a duplicate this way wastes space but is otherwise harmless.
+    fn put_new(&self, digest: Digest, bytes: &[u8]) -> Result<PutOutcome>;
+    /// Makes every object of the batch durable (one sync per batch, not per object) and
+    /// readable.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// The packs known to a process, and (after many lookups) all their entries in memory.
+struct PackSnapshot {
+    packs: Vec<Arc<Pack>>,
+    map: Option<HashMap<Digest, (usize, Entry)>>,
+}
+
+/// Objects as files in a local directory: loose files `sha256/<2 hex>/<62 hex>` and packs in
+/// `packs/` (see [`pack`]).
 pub struct FsObjectStore {
     root: PathBuf,
     tmp: PathBuf,
+    packs_dir: PathBuf,
+    packs: RwLock<Option<Arc<PackSnapshot>>>,
+    lookups: AtomicUsize,
 }
 
 impl FsObjectStore {
@@ -62,20 +90,96 @@ impl FsObjectStore {
         FsObjectStore {
             root: root.join("sha256"),
             tmp: root.join("tmp"),
+            packs_dir: root.join("packs"),
+            packs: RwLock::new(None),
+            lookups: AtomicUsize::new(0),
         }
     }
 
     pub fn create_layout(root: &Path) -> Result<()> {
-        for dir in [root.join("sha256"), root.join("tmp")] {
+        for dir in [root.join("sha256"), root.join("tmp"), root.join("packs")] {
             fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         }
         Ok(())
     }
 
-    /// Where an object lives on disk.
+    /// Where a loose object lives on disk.
     pub fn path_of(&self, digest: &Digest) -> PathBuf {
         let hex = digest.to_hex();
         self.root.join(&hex[..2]).join(&hex[2..])
+    }
+
+    pub fn packs_dir(&self) -> &Path {
+        &self.packs_dir
+    }
+
+    /// The committed packs, opened (and re-listed when `refresh`).
+    fn snapshot(&self, refresh: bool) -> Result<Arc<PackSnapshot>> {
+        let current = self.packs.read().ok().and_then(|s| s.clone());
+        if let Some(current) = current.as_ref().filter(|_| !refresh) {
+            return Ok(current.clone());
+        }
+        let names = pack::list(&self.packs_dir)?;
+        if let Some(current) = current.as_ref() {
+            let known: Vec<&str> = current.packs.iter().map(|p| p.name.as_str()).collect();
+            if known == names.iter().map(String::as_str).collect::<Vec<_>>() {
+                return Ok(current.clone());
+            }
+        }
+        let mut packs = Vec::with_capacity(names.len());
+        for name in &names {
+            let reused = current
+                .as_ref()
+                .and_then(|c| c.packs.iter().find(|p| &p.name == name).cloned());
+            packs.push(match reused {
+                Some(pack) => pack,
+                None => Arc::new(Pack::open(&self.packs_dir, name)?),
+            });
+        }
+        let wants_map = current.as_ref().is_some_and(|c| c.map.is_some());
+        let snapshot = Arc::new(PackSnapshot {
+            map: if wants_map {
+                Some(load_map(&packs)?)
+            } else {
+                None
+            },
+            packs,
+        });
+        if let Ok(mut slot) = self.packs.write() {
+            *slot = Some(snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    /// Finds a packed object. `refresh` re-lists the packs on a miss (another process may
+    /// have committed one since this process looked).
+    fn find_packed(&self, digest: &Digest, refresh: bool) -> Result<Option<(Arc<Pack>, Entry)>> {
+        let mut snapshot = self.snapshot(false)?;
+        if self.lookups.fetch_add(1, Ordering::Relaxed) == LOOKUPS_BEFORE_MAP
+            && snapshot.map.is_none()
+        {
+            snapshot = Arc::new(PackSnapshot {
+                map: Some(load_map(&snapshot.packs)?),
+                packs: snapshot.packs.clone(),
+            });
+            if let Ok(mut slot) = self.packs.write() {
+                *slot = Some(snapshot.clone());
+            }
+        }
+        if let Some(found) = search(&snapshot, digest)? {
+            return Ok(Some(found));
+        }
+        if refresh {
+            let fresh = self.snapshot(true)?;
+            if !Arc::ptr_eq(&fresh, &snapshot) {
+                return search(&fresh, digest);
+            }
+        }
+        Ok(None)
+    }
+
+    fn loose_exists(&self, digest: &Digest, size: Option<u64>) -> bool {
+        fs::metadata(self.path_of(digest)).is_ok_and(|m| size.is_none_or(|s| m.len() == s))
     }
 
     fn new_temp(&self) -> Result<tempfile::NamedTempFile> {
@@ -97,33 +201,53 @@ impl FsObjectStore {
         }
     }
 
-    /// Stores `bytes`, whose SHA-256 the caller has computed as `digest`.
-    fn put_known(&self, bytes: &[u8], digest: Digest) -> Result<PutOutcome> {
-        let existing = fs::metadata(self.path_of(&digest));
-        if existing.is_ok_and(|m| m.len() == bytes.len() as u64) {
-            return Ok(PutOutcome {
-                digest,
-                size: bytes.len() as u64,
-                newly_stored: false,
-            });
-        }
+    /// Stores `bytes` as a loose object, whose SHA-256 the caller has computed as `digest`.
+    fn put_loose(&self, bytes: &[u8], digest: Digest) -> Result<PutOutcome> {
         let mut tmp = self.new_temp()?;
         tmp.write_all(bytes)
             .map_err(Error::io(tmp.path().to_path_buf()))?;
         self.install(tmp, digest, bytes.len() as u64)
     }
 
-    /// Moves a fully written temporary file into place under its digest.
-    fn commit(
-        &self,
-        tmp: tempfile::NamedTempFile,
-        digest: Digest,
-        size: u64,
-    ) -> Result<PutOutcome> {
-        let target = self.path_of(&digest);
+    /// Streams a large input (whose first `BLOCK` bytes are `first`) into a loose object,
+    /// hashing on this thread while the sink writes.
+    fn put_large(&self, first: &[u8], reader: &mut dyn Read, source: &Path) -> Result<PutOutcome> {
+        let read_err = |e: io::Error| Error::BadInput {
+            path: source.to_path_buf(),
+            why: format!("read failed: {e}"),
+        };
+        let tmp = pack::writable_temp(&self.tmp, "put-")?;
+        let tmp_path = tmp.path().to_path_buf();
+        let write_err = |e: io::Error| Error::io(&tmp_path)(e);
+        let mut sink = Sink::start(tmp.as_file(), &tmp_path).map_err(&write_err)?;
+        let mut hasher = Hasher::new();
+        hasher.update(first);
+        let mut size = first.len() as u64;
+        let mut block = sink.buffer().map_err(&write_err)?;
+        block.push(first);
+        sink.submit(block).map_err(&write_err)?;
+        loop {
+            let mut block = sink.buffer().map_err(&write_err)?;
+            let n = fill(reader, block.window_mut()).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            block.set_len(n);
+            hasher.update(block.filled());
+            size += n as u64;
+            sink.submit(block).map_err(&write_err)?;
+            if n < BLOCK {
+                break;
+            }
+        }
+        sink.finish().map_err(&write_err)?;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o444))
+            .map_err(&write_err)?;
+        let digest = hasher.finish();
         // Reuse an existing object only if its length is right: after a power cut a renamed
         // but unsynced object can be empty or short, and must be replaced, not trusted.
-        if fs::metadata(&target).is_ok_and(|m| m.len() == size) {
+        if self.loose_exists(&digest, Some(size)) {
             return Ok(PutOutcome {
                 digest,
                 size,
@@ -161,6 +285,60 @@ impl FsObjectStore {
             newly_stored: true,
         })
     }
+
+    /// Reads a packed object, if there is one.
+    fn read_packed(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
+        match self.find_packed(digest, true)? {
+            Some((pack, entry)) => Ok(Some(pack.read(&entry)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn loose_with_prefix(&self, prefix: &str) -> Result<Vec<Digest>> {
+        let dir = self.root.join(&prefix[..2]);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(Error::io(&dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let full = format!("{}{}", &prefix[..2], name);
+            if full.starts_with(prefix) {
+                if let Some(digest) = Digest::from_hex(&full) {
+                    out.push(digest);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (usize, Entry)>> {
+    let mut map = HashMap::new();
+    for (i, pack) in packs.iter().enumerate() {
+        for entry in pack.entries()? {
+            map.insert(entry.digest, (i, entry));
+        }
+    }
+    Ok(map)
+}
+
+fn search(snapshot: &PackSnapshot, digest: &Digest) -> Result<Option<(Arc<Pack>, Entry)>> {
+    if let Some(map) = &snapshot.map {
+        return Ok(map
+            .get(digest)
+            .map(|(i, entry)| (snapshot.packs[*i].clone(), *entry)));
+    }
+    for pack in &snapshot.packs {
+        if let Some(entry) = pack.find(digest)? {
+            return Ok(Some((pack.clone(), entry)));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -177,102 +355,145 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-impl ObjectStore for FsObjectStore {
+/// A batch of writes into an [`FsObjectStore`]: small objects into one pack (large batches) or
+/// loose files, large objects always loose.
+struct FsObjectWriter<'a> {
+    store: &'a FsObjectStore,
+    pack: Option<Mutex<PackBuilder>>,
+    wrote_loose: AtomicBool,
+}
+
+impl FsObjectWriter<'_> {
+    fn put_small(&self, bytes: &[u8], digest: Digest) -> Result<PutOutcome> {
+        let size = bytes.len() as u64;
+        let known = PutOutcome {
+            digest,
+            size,
+            newly_stored: false,
+        };
+        if self.store.loose_exists(&digest, Some(size))
+            || self.store.find_packed(&digest, false)?.is_some()
+        {
+            return Ok(known);
+        }
+        match &self.pack {
+            Some(pack) => {
+                let mut pack = pack
+                    .lock()
+                    .map_err(|_| Error::io(&self.store.tmp)(io::Error::other("pack poisoned")))?;
+                if pack.holds(&digest) {
+                    return Ok(known);
+                }
+                pack.append(digest, bytes)?;
+                Ok(PutOutcome {
+                    newly_stored: true,
+                    ..known
+                })
+            }
+            None => {
+                self.wrote_loose.store(true, Ordering::Relaxed);
+                self.store.put_loose(bytes, digest)
+            }
+        }
+    }
+}
+
+impl ObjectWriter for FsObjectWriter<'_> {
     fn put_stream(&self, reader: &mut dyn Read, source: &Path) -> Result<PutOutcome> {
         let read_err = |e: io::Error| Error::BadInput {
             path: source.to_path_buf(),
             why: format!("read failed: {e}"),
         };
-        // Read the first chunk into a buffer that grows with the input rather than a zeroed
-        // CHUNK: most evidence files are small, and zeroing 1 MiB per file cost more than
+        // Read the first block into a buffer that grows with the input rather than a zeroed
+        // BLOCK: most evidence files are small, and zeroing 1 MiB per file cost more than
         // hashing them.
-        let mut first = Vec::with_capacity(CHUNK);
+        let mut first = Vec::new();
         reader
-            .take(CHUNK as u64)
+            .take(BLOCK as u64)
             .read_to_end(&mut first)
             .map_err(read_err)?;
-        let n = first.len();
-        if n < CHUNK {
-            // Small input, already whole in memory: no temporary file at all when the object
-            // is already stored, and no pipeline otherwise.
-            return self.put_known(&first, Digest::of(&first));
+        if first.len() < BLOCK {
+            return self.put_small(&first, Digest::of(&first));
         }
-        let mut tmp = self.new_temp()?;
-        let tmp_path = tmp.path().to_path_buf();
-        let mut hasher = Hasher::new();
-        hasher.update(&first);
-        let mut size = n as u64;
-        // Large input: hash on this thread while another writes, so that copying into the
-        // store costs little more than hashing alone.
-        let file = tmp.as_file_mut();
-        let (to_writer, from_reader) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
-        let outcome: Result<()> = std::thread::scope(|scope| {
-            let writer = scope.spawn(move || -> io::Result<()> {
-                for chunk in from_reader {
-                    file.write_all(&chunk)?;
-                    let _ = recycle_tx.send(chunk);
-                }
-                Ok(())
-            });
-            let mut pending = Some(first);
-            // A fixed pool of buffers, reused: allocating a fresh megabyte per chunk cost a
-            // page fault per 4 KiB (seconds of system time per gigabyte).
-            let mut allocated = 1;
-            let read_result = (|| -> Result<()> {
-                while let Some(chunk) = pending.take() {
-                    let full = chunk.len() == CHUNK;
-                    if to_writer.send(chunk).is_err() {
-                        break; // the writer failed; its error is reported below
-                    }
-                    if !full {
-                        break;
-                    }
-                    let mut buf = match recycle_rx.try_recv() {
-                        Ok(buf) => buf,
-                        Err(_) if allocated < PIPELINE_DEPTH + 2 => {
-                            allocated += 1;
-                            vec![0u8; CHUNK]
-                        }
-                        Err(_) => match recycle_rx.recv() {
-                            Ok(buf) => buf,
-                            Err(_) => break, // the writer failed; its error is reported below
-                        },
-                    };
-                    buf.resize(CHUNK, 0);
-                    let n = fill(reader, &mut buf).map_err(read_err)?;
-                    if n == 0 {
-                        break;
-                    }
-                    buf.truncate(n);
-                    hasher.update(&buf);
-                    size += n as u64;
-                    pending = Some(buf);
-                }
-                Ok(())
-            })();
-            drop(to_writer);
-            let write_result = writer
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
-            write_result.map_err(Error::io(&tmp_path))?;
-            read_result
-        });
-        outcome?;
-        self.commit(tmp, hasher.finish(), size)
+        self.wrote_loose.store(true, Ordering::Relaxed);
+        self.store.put_large(&first, reader, source)
     }
 
     fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome> {
-        self.put_known(bytes, Digest::of(bytes))
+        let digest = Digest::of(bytes);
+        if bytes.len() < BLOCK {
+            return self.put_small(bytes, digest);
+        }
+        self.wrote_loose.store(true, Ordering::Relaxed);
+        if self.store.loose_exists(&digest, Some(bytes.len() as u64)) {
+            return Ok(PutOutcome {
+                digest,
+                size: bytes.len() as u64,
+                newly_stored: false,
+            });
+        }
+        self.store.put_loose(bytes, digest)
+    }
+
+    fn put_new(&self, digest: Digest, bytes: &[u8]) -> Result<PutOutcome> {
+        let outcome = PutOutcome {
+            digest,
+            size: bytes.len() as u64,
+            newly_stored: true,
+        };
+        match &self.pack {
+            Some(pack) if bytes.len() < BLOCK => {
+                pack.lock()
+                    .map_err(|_| Error::io(&self.store.tmp)(io::Error::other("pack poisoned")))?
+                    .append(digest, bytes)?;
+                Ok(outcome)
+            }
+            _ => {
+                self.wrote_loose.store(true, Ordering::Relaxed);
+                self.store.put_loose(bytes, digest)
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        if let Some(pack) = self.pack {
+            let pack = pack
+                .into_inner()
+                .map_err(|_| Error::io(&self.store.tmp)(io::Error::other("pack poisoned")))?;
+            if pack.finish()?.is_some() {
+                // Make the new pack visible to this process's later reads.
+                self.store.snapshot(true)?;
+            }
+        }
+        if self.wrote_loose.load(Ordering::Relaxed) {
+            fsutil::sync_filesystem(&self.store.root)?;
+        }
+        Ok(())
+    }
+}
+
+impl ObjectStore for FsObjectStore {
+    fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>> {
+        let pack = if expected >= PACK_MIN_OBJECTS {
+            Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?))
+        } else {
+            None
+        };
+        Ok(Box::new(FsObjectWriter {
+            store: self,
+            pack,
+            wrote_loose: AtomicBool::new(false),
+        }))
     }
 
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
         let path = self.path_of(digest);
         match File::open(&path) {
             Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(Error::ObjectMissing { digest: *digest })
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match self.read_packed(digest)? {
+                Some(bytes) => Ok(Box::new(io::Cursor::new(bytes))),
+                None => Err(Error::ObjectMissing { digest: *digest }),
+            },
             Err(e) => Err(Error::io(path)(e)),
         }
     }
@@ -281,7 +502,17 @@ impl ObjectStore for FsObjectStore {
         let path = self.path_of(digest);
         let bytes = match fsutil::read_limited(&path, max) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::ObjectMissing { digest: *digest })
+                match self.find_packed(digest, true)? {
+                    Some((pack, entry)) if entry.len > max => return Err(Error::Corrupt {
+                        path: pack.index_path.clone(),
+                        why: format!(
+                            "object {digest} is listed as {} bytes, more than the {max}-byte limit",
+                            entry.len
+                        ),
+                    }),
+                    Some((pack, entry)) => pack.read(&entry)?,
+                    None => return Err(Error::ObjectMissing { digest: *digest }),
+                }
             }
             other => other?,
         };
@@ -296,33 +527,20 @@ impl ObjectStore for FsObjectStore {
     }
 
     fn contains(&self, digest: &Digest) -> Result<bool> {
-        Ok(self.path_of(digest).exists())
+        Ok(self.loose_exists(digest, None) || self.find_packed(digest, true)?.is_some())
     }
 
     fn with_prefix(&self, hex_prefix: &str) -> Result<Vec<Digest>> {
         let prefix = hex_prefix.to_ascii_lowercase();
-        if prefix.len() < 2 {
+        if prefix.len() < 2 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Vec::new());
         }
-        let dir = self.root.join(&prefix[..2]);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(dir)(e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(Error::io(&dir))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let full = format!("{}{}", &prefix[..2], name);
-            if full.starts_with(&prefix) {
-                if let Some(digest) = Digest::from_hex(&full) {
-                    out.push(digest);
-                }
-            }
+        let mut out = self.loose_with_prefix(&prefix)?;
+        for pack in &self.snapshot(true)?.packs {
+            out.extend(pack.with_prefix(&prefix)?);
         }
         out.sort();
+        out.dedup();
         Ok(out)
     }
 
@@ -338,15 +556,15 @@ impl ObjectStore for FsObjectStore {
                 continue;
             };
             if prefix.len() == 2 {
-                out.extend(self.with_prefix(&prefix)?);
+                out.extend(self.loose_with_prefix(&prefix)?);
             }
         }
+        for pack in &self.snapshot(true)?.packs {
+            out.extend(pack.entries()?.iter().map(|e| e.digest));
+        }
         out.sort();
+        out.dedup();
         Ok(out)
-    }
-
-    fn make_durable(&self) -> Result<()> {
-        fsutil::sync_filesystem(&self.root)
     }
 }
 
@@ -359,25 +577,60 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         FsObjectStore::create_layout(dir.path()).unwrap();
         let store = FsObjectStore::new(dir.path());
-        // Larger than one chunk, to go through the pipelined path.
-        let data: Vec<u8> = (0..(CHUNK * 3 + 17)).map(|i| (i % 251) as u8).collect();
-        let first = store
+        // Larger than one block, to go through the pipelined path.
+        let data: Vec<u8> = (0..(BLOCK * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        let writer = store.writer(1).unwrap();
+        let first = writer
             .put_stream(&mut data.as_slice(), Path::new("test"))
             .unwrap();
         assert_eq!(first.digest, Digest::of(&data));
         assert_eq!(first.size, data.len() as u64);
         assert!(first.newly_stored);
-        let again = store
+        let again = writer
             .put_stream(&mut data.as_slice(), Path::new("test"))
             .unwrap();
         assert!(!again.newly_stored);
         let max = data.len() as u64;
         assert_eq!(store.read_verified(&first.digest, max).unwrap(), data);
-        let small = store.put_bytes(b"tiny").unwrap();
+        let small = writer.put_bytes(b"tiny").unwrap();
+        writer.finish().unwrap();
         assert_eq!(
             store.with_prefix(&small.digest.to_hex()[..6]).unwrap(),
             vec![small.digest]
         );
-        store.make_durable().unwrap();
+    }
+
+    #[test]
+    fn large_batches_are_packed_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        FsObjectStore::create_layout(dir.path()).unwrap();
+        let store = FsObjectStore::new(dir.path());
+        let objects: Vec<Vec<u8>> = (0..PACK_MIN_OBJECTS as u32)
+            .map(|i| i.to_le_bytes().repeat(i as usize % 40 + 1))
+            .collect();
+        let writer = store.writer(objects.len()).unwrap();
+        for bytes in &objects {
+            assert!(writer.put_bytes(bytes).unwrap().newly_stored);
+        }
+        assert!(!writer.put_bytes(&objects[0]).unwrap().newly_stored);
+        writer.finish().unwrap();
+        assert!(fs::read_dir(dir.path().join("sha256"))
+            .unwrap()
+            .next()
+            .is_none());
+        assert_eq!(pack::list(&store.packs_dir).unwrap().len(), 1);
+        // Past the lookup threshold, so both the searching and the in-memory paths are used.
+        for _ in 0..(LOOKUPS_BEFORE_MAP / objects.len() + 2) {
+            for bytes in &objects {
+                let digest = Digest::of(bytes);
+                assert_eq!(&store.read_verified(&digest, 1 << 20).unwrap(), bytes);
+                assert!(store.contains(&digest).unwrap());
+            }
+        }
+        assert_eq!(store.list().unwrap().len(), objects.len());
+        // A second, small batch dedupes against the pack and writes nothing.
+        let writer = store.writer(1).unwrap();
+        assert!(!writer.put_bytes(&objects[7]).unwrap().newly_stored);
+        writer.finish().unwrap();
     }
 }

@@ -37,7 +37,13 @@ impl Digest {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        // Through a fixed buffer: `hex::encode`'s char iterator showed up in profiles of
+        // large ingests, where every index and pack line formats several digests.
+        let mut buf = [0u8; DIGEST_LEN * 2];
+        match hex::encode_to_slice(self.0, &mut buf) {
+            Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+            Err(_) => hex::encode(self.0),
+        }
     }
 
     /// `sha256:<hex>`, the form shown to users.

@@ -30,12 +30,22 @@ fn assert_verifies(ws: &Workspace) -> serde_json::Value {
 
 #[test]
 fn crash_during_add_at_each_step_leaves_a_verifiable_archive() {
+    crash_at_each_step(5);
+}
+
+#[test]
+fn crash_during_a_packed_add_at_each_step_leaves_a_verifiable_archive() {
+    // Enough documents for content and records to go into a pack.
+    crash_at_each_step(300);
+}
+
+fn crash_at_each_step(count: u64) {
     for point in ["add-after-objects", "add-before-log", "log-before-head"] {
         let ws = Workspace::new();
         make_files(&ws, "first", 3);
         ws.add(&["first"]);
         ws.seal();
-        make_files(&ws, "second", 5);
+        make_files(&ws, "second", count as usize);
         let out = ws
             .cmd()
             .env("EVIDENTIA_FAILPOINT", point)
@@ -54,12 +64,12 @@ fn crash_during_add_at_each_step_leaves_a_verifiable_archive() {
         assert_verifies(&ws);
         // Running the command again completes the work exactly once.
         let stdout = ws.add(&["second"]);
-        assert_eq!(added(&stdout).len(), 5);
-        assert_eq!(log_size(&ws), 8, "{point}");
+        assert_eq!(added(&stdout).len() as u64, count);
+        assert_eq!(log_size(&ws), 3 + count, "{point}");
         ws.seal();
         let report = assert_verifies(&ws);
-        assert_eq!(report["sealed_records"], 8, "{point}");
-        assert_eq!(report["documents"], 8, "{point}");
+        assert_eq!(report["sealed_records"], 3 + count, "{point}");
+        assert_eq!(report["documents"], 3 + count, "{point}");
     }
 }
 
@@ -90,9 +100,15 @@ fn crash_before_checkpoint_write_loses_only_that_seal() {
 #[test]
 fn kill_at_random_moments_during_add_never_breaks_the_archive() {
     let ws = Workspace::new();
-    make_files(&ws, "bulk", 3000);
+    // A sealed baseline, so that an add that completes before the kill also verifies.
+    ws.write("base/first.txt", "baseline\n");
+    ws.add(&["base"]);
+    ws.seal();
+    // Large enough to be packed, so the kills land in the pack writer as well as the log.
+    make_files(&ws, "bulk", 6000);
     let binary = assert_cmd::cargo::cargo_bin("evidentia");
-    for delay_ms in [5u64, 40, 120, 250] {
+    let mut interrupted = 0;
+    for delay_ms in [2u64, 10, 25, 50, 100, 200] {
         let mut child = StdCommand::new(&binary)
             .current_dir(ws.dir.path())
             .env("EVIDENTIA_ARCHIVE", ws.archive())
@@ -103,14 +119,21 @@ fn kill_at_random_moments_during_add_never_breaks_the_archive() {
             .expect("spawn add");
         thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL: no cleanup runs
-        let _ = child.wait();
+        let status = child.wait().expect("wait for add");
+        if !status.success() {
+            interrupted += 1;
+        }
         assert_verifies(&ws);
     }
+    assert!(
+        interrupted > 0,
+        "no add was interrupted; the test proves nothing"
+    );
     ws.add(&["bulk"]);
-    assert_eq!(log_size(&ws), 3000, "each file recorded exactly once");
+    assert_eq!(log_size(&ws), 6001, "each file recorded exactly once");
     ws.seal();
     let report = assert_verifies(&ws);
-    assert_eq!(report["documents"], 3000);
+    assert_eq!(report["documents"], 6001);
 }
 
 #[test]

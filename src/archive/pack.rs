@@ -1,0 +1,389 @@
+//! Packs: many small objects in one file, so that a command storing thousands of documents
+//! creates a handful of files instead of two per document (a file creation cost more than
+//! hashing the document did).
+//!
+//! A pack is two files in `objects/packs/`, named by the SHA-256 of the index file:
+//! - `<name>.pack`: the objects' bytes, concatenated, nothing else;
+//! - `<name>.idx`: one fixed-width text line per object, sorted by digest:
+//!   `<64 hex digest> <16 hex offset> <16 hex length>\n` (99 bytes).
+//!
+//! Both are written under temporary names, synced, then renamed, the index last: an index in
+//! `objects/packs/` is the commit marker of a complete, durable pack.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::core::digest::Digest;
+use crate::error::{Error, Result};
+
+use super::fsutil;
+use super::sink::{AlignedBuf, Sink};
+
+/// Bytes per index line.
+pub const LINE: usize = 64 + 1 + 16 + 1 + 16 + 1;
+
+/// Where one object lives inside a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub digest: Digest,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Parses one index line; `None` if it is not exactly in the specified form.
+pub fn parse_line(line: &[u8]) -> Option<Entry> {
+    if line.len() != LINE || line[64] != b' ' || line[81] != b' ' || line[98] != b'\n' {
+        return None;
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let hex16 = |s: &str| {
+        (s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| u64::from_str_radix(s, 16).ok())
+        .flatten()
+    };
+    let digest = Digest::from_hex(&text[..64]).filter(|d| d.to_hex() == text[..64])?;
+    Some(Entry {
+        digest,
+        offset: hex16(&text[65..81])?,
+        len: hex16(&text[82..98])?,
+    })
+}
+
+fn format_line(out: &mut String, entry: &Entry) {
+    let _ = writeln!(
+        out,
+        "{} {:016x} {:016x}",
+        entry.digest, entry.offset, entry.len
+    );
+}
+
+/// Collects small objects into a new pack.
+pub struct PackBuilder {
+    packs_dir: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    sink: Option<Sink>,
+    block: Option<AlignedBuf>,
+    written: u64,
+    entries: Vec<Entry>,
+    seen: HashSet<Digest>,
+}
+
+impl PackBuilder {
+    pub fn new(packs_dir: &Path, tmp_dir: &Path) -> Result<PackBuilder> {
+        let tmp = writable_temp(tmp_dir, "pack-")?;
+        let mut sink = Sink::start(tmp.as_file(), tmp.path()).map_err(Error::io(tmp.path()))?;
+        let block = sink.buffer().map_err(Error::io(tmp.path()))?;
+        Ok(PackBuilder {
+            packs_dir: packs_dir.to_path_buf(),
+            tmp,
+            sink: Some(sink),
+            block: Some(block),
+            written: 0,
+            entries: Vec::new(),
+            seen: HashSet::new(),
+        })
+    }
+
+    /// True if this pack already holds `digest`.
+    pub fn holds(&self, digest: &Digest) -> bool {
+        self.seen.contains(digest)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Appends an object whose digest the caller computed.
+    pub fn append(&mut self, digest: Digest, bytes: &[u8]) -> Result<()> {
+        if !self.seen.insert(digest) {
+            return Ok(());
+        }
+        self.entries.push(Entry {
+            digest,
+            offset: self.written,
+            len: bytes.len() as u64,
+        });
+        self.written += bytes.len() as u64;
+        let path = self.tmp.path().to_path_buf();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (Some(block), Some(sink)) = (self.block.as_mut(), self.sink.as_mut()) else {
+                return Err(Error::io(&path)(io::Error::other("pack already finished")));
+            };
+            rest = &rest[block.push(rest)..];
+            if block.is_full() {
+                let full = std::mem::replace(block, sink.buffer().map_err(Error::io(&path))?);
+                sink.submit(full).map_err(Error::io(&path))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the index, makes both files durable and renames them into place, the index
+    /// last. Returns the pack's name, or `None` (and nothing on disk) if it is empty.
+    pub fn finish(mut self) -> Result<Option<String>> {
+        let path = self.tmp.path().to_path_buf();
+        if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
+            if !block.is_empty() {
+                sink.submit(block).map_err(Error::io(&path))?;
+            }
+            sink.finish().map_err(Error::io(&path))?;
+        }
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        // The pack's flush overlaps with building the index.
+        let pack_file = self.tmp.as_file().try_clone().map_err(Error::io(&path))?;
+        let flushing = std::thread::spawn(move || pack_file.sync_data());
+        self.entries.sort_unstable_by_key(|e| e.digest);
+        let mut index = String::with_capacity(self.entries.len() * LINE);
+        for entry in &self.entries {
+            format_line(&mut index, entry);
+        }
+        let name = Digest::of(index.as_bytes()).to_hex();
+        let tmp_dir = path.parent().unwrap_or(Path::new("."));
+        let mut index_tmp = writable_temp(tmp_dir, "idx-")?;
+        index_tmp
+            .write_all(index.as_bytes())
+            .map_err(Error::io(index_tmp.path()))?;
+        index_tmp
+            .as_file()
+            .sync_data()
+            .map_err(Error::io(index_tmp.path()))?;
+        flushing
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("flush thread panicked")))
+            .map_err(Error::io(&path))?;
+        for file in [self.tmp.as_file(), index_tmp.as_file()] {
+            file.set_permissions(fs::Permissions::from_mode(0o444))
+                .map_err(Error::io(&path))?;
+        }
+        fs::create_dir_all(&self.packs_dir).map_err(Error::io(&self.packs_dir))?;
+        let pack_path = self.packs_dir.join(format!("{name}.pack"));
+        let index_path = self.packs_dir.join(format!("{name}.idx"));
+        self.tmp
+            .persist(&pack_path)
+            .map_err(|e| Error::io(&pack_path)(e.error))?;
+        index_tmp
+            .persist(&index_path)
+            .map_err(|e| Error::io(&index_path)(e.error))?;
+        fsutil::sync_dir(&self.packs_dir)?;
+        Ok(Some(name))
+    }
+}
+
+/// A temporary file the sink can reopen for writing (objects end read-only when committed).
+pub fn writable_temp(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
+    let make = || {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(fs::Permissions::from_mode(0o644))
+            .tempfile_in(dir)
+    };
+    match make() {
+        // A copied archive may lack the empty tmp/ directory (git, some archivers).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            make().map_err(Error::io(dir))
+        }
+        other => other.map_err(Error::io(dir)),
+    }
+}
+
+/// One committed pack, opened for lookups.
+pub struct Pack {
+    pub name: String,
+    pub index_path: PathBuf,
+    pub pack_path: PathBuf,
+    index: File,
+    count: u64,
+}
+
+impl Pack {
+    pub fn open(packs_dir: &Path, name: &str) -> Result<Pack> {
+        let index_path = packs_dir.join(format!("{name}.idx"));
+        let index = File::open(&index_path).map_err(Error::io(&index_path))?;
+        let len = index.metadata().map_err(Error::io(&index_path))?.len();
+        if len % LINE as u64 != 0 {
+            return Err(Error::Corrupt {
+                path: index_path,
+                why: format!("{len} bytes, not a whole number of {LINE}-byte lines"),
+            });
+        }
+        Ok(Pack {
+            name: name.to_string(),
+            pack_path: packs_dir.join(format!("{name}.pack")),
+            index_path,
+            index,
+            count: len / LINE as u64,
+        })
+    }
+
+    fn line(&self, i: u64) -> Result<Entry> {
+        let mut buf = [0u8; LINE];
+        self.index
+            .read_exact_at(&mut buf, i * LINE as u64)
+            .map_err(Error::io(&self.index_path))?;
+        parse_line(&buf).ok_or_else(|| Error::Corrupt {
+            path: self.index_path.clone(),
+            why: format!("line {} is not `<digest> <offset> <length>`", i + 1),
+        })
+    }
+
+    /// First line whose digest is not below `key` (binary search; the lines are sorted).
+    fn lower_bound(&self, key: &Digest) -> Result<u64> {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.line(mid)?.digest < *key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    pub fn find(&self, digest: &Digest) -> Result<Option<Entry>> {
+        let at = self.lower_bound(digest)?;
+        if at < self.count {
+            let entry = self.line(at)?;
+            if entry.digest == *digest {
+                return Ok(Some(entry));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Entries whose hex digest starts with `hex_prefix` (lowercase).
+    pub fn with_prefix(&self, hex_prefix: &str) -> Result<Vec<Digest>> {
+        let mut low = [0u8; 32];
+        for (i, pair) in hex_prefix.as_bytes().chunks(2).enumerate().take(32) {
+            let text = std::str::from_utf8(pair).unwrap_or("0");
+            let padded = if text.len() == 1 {
+                format!("{text}0")
+            } else {
+                text.to_string()
+            };
+            low[i] = u8::from_str_radix(&padded, 16).unwrap_or(0);
+        }
+        let mut out = Vec::new();
+        let mut at = self.lower_bound(&Digest(low))?;
+        while at < self.count {
+            let entry = self.line(at)?;
+            if !entry.digest.to_hex().starts_with(hex_prefix) {
+                break;
+            }
+            out.push(entry.digest);
+            at += 1;
+        }
+        Ok(out)
+    }
+
+    /// Every entry, in index order.
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        let bytes = fs::read(&self.index_path).map_err(Error::io(&self.index_path))?;
+        bytes
+            .chunks(LINE)
+            .enumerate()
+            .map(|(i, line)| {
+                parse_line(line).ok_or_else(|| Error::Corrupt {
+                    path: self.index_path.clone(),
+                    why: format!("line {} is not `<digest> <offset> <length>`", i + 1),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads one object's bytes (as many as the pack holds: a short read means damage, which
+    /// the caller's digest check reports).
+    pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
+        let file = File::open(&self.pack_path).map_err(Error::io(&self.pack_path))?;
+        let available = file
+            .metadata()
+            .map_err(Error::io(&self.pack_path))?
+            .len()
+            .saturating_sub(entry.offset)
+            .min(entry.len);
+        let mut bytes = vec![0u8; available as usize];
+        file.read_exact_at(&mut bytes, entry.offset)
+            .map_err(Error::io(&self.pack_path))?;
+        Ok(bytes)
+    }
+}
+
+/// Names of the committed packs in `packs_dir` (those with an index), sorted.
+pub fn list(packs_dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(packs_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(packs_dir)(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(Error::io(packs_dir))?;
+        if let Some(name) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_suffix(".idx"))
+        {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip_and_reject_variants() {
+        let entry = Entry {
+            digest: Digest::of(b"x"),
+            offset: 5,
+            len: 7,
+        };
+        let mut text = String::new();
+        format_line(&mut text, &entry);
+        assert_eq!(text.len(), LINE);
+        assert_eq!(parse_line(text.as_bytes()), Some(entry));
+        assert_eq!(parse_line(text.to_uppercase().as_bytes()), None);
+        assert_eq!(parse_line(text.replace(' ', "\t").as_bytes()), None);
+        assert_eq!(parse_line(&text.as_bytes()[..LINE - 1]), None);
+    }
+
+    #[test]
+    fn builds_finds_and_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = dir.path().join("packs");
+        let mut builder = PackBuilder::new(&packs, dir.path()).unwrap();
+        let objects: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| vec![(i % 256) as u8; (i as usize * 97) % 5000])
+            .collect();
+        for bytes in &objects {
+            builder.append(Digest::of(bytes), bytes).unwrap();
+        }
+        let name = builder.finish().unwrap().unwrap();
+        assert_eq!(list(&packs).unwrap(), vec![name.clone()]);
+        let pack = Pack::open(&packs, &name).unwrap();
+        for bytes in &objects {
+            let entry = pack.find(&Digest::of(bytes)).unwrap().unwrap();
+            assert_eq!(&pack.read(&entry).unwrap(), bytes);
+        }
+        assert_eq!(pack.find(&Digest::of(b"absent")).unwrap(), None);
+        let some = Digest::of(&objects[3]).to_hex();
+        assert!(pack
+            .with_prefix(&some[..3])
+            .unwrap()
+            .contains(&Digest::of(&objects[3])));
+        let index = fs::read(&pack.index_path).unwrap();
+        assert_eq!(Digest::of(&index).to_hex(), name);
+    }
+}
