@@ -131,10 +131,16 @@ impl FsObjectStore {
             let reused = current
                 .as_ref()
                 .and_then(|c| c.packs.iter().find(|p| &p.name == name).cloned());
-            packs.push(match reused {
-                Some(pack) => pack,
-                None => Arc::new(Pack::open(&self.packs_dir, name)?),
-            });
+            match reused {
+                Some(pack) => packs.push(pack),
+                // An unusable index hides its objects (reads say they are missing);
+                // `verify` reports the index itself.
+                None => match Pack::open(&self.packs_dir, name) {
+                    Ok(pack) => packs.push(Arc::new(pack)),
+                    Err(Error::Corrupt { .. }) => {}
+                    Err(e) => return Err(e),
+                },
+            }
         }
         let wants_map = current.as_ref().is_some_and(|c| c.map.is_some());
         let snapshot = Arc::new(PackSnapshot {
@@ -286,14 +292,6 @@ impl FsObjectStore {
         })
     }
 
-    /// Reads a packed object, if there is one.
-    fn read_packed(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
-        match self.find_packed(digest, true)? {
-            Some((pack, entry)) => Ok(Some(pack.read(&entry)?)),
-            None => Ok(None),
-        }
-    }
-
     fn loose_with_prefix(&self, prefix: &str) -> Result<Vec<Digest>> {
         let dir = self.root.join(&prefix[..2]);
         let entries = match fs::read_dir(&dir) {
@@ -320,7 +318,7 @@ impl FsObjectStore {
 fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (usize, Entry)>> {
     let mut map = HashMap::new();
     for (i, pack) in packs.iter().enumerate() {
-        for entry in pack.entries()? {
+        for entry in pack.readable_entries()? {
             map.insert(entry.digest, (i, entry));
         }
     }
@@ -490,10 +488,12 @@ impl ObjectStore for FsObjectStore {
         let path = self.path_of(digest);
         match File::open(&path) {
             Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match self.read_packed(digest)? {
-                Some(bytes) => Ok(Box::new(io::Cursor::new(bytes))),
-                None => Err(Error::ObjectMissing { digest: *digest }),
-            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match self.find_packed(digest, true)? {
+                    Some((pack, entry)) => Ok(Box::new(pack.reader(&entry)?)),
+                    None => Err(Error::ObjectMissing { digest: *digest }),
+                }
+            }
             Err(e) => Err(Error::io(path)(e)),
         }
     }
@@ -503,13 +503,15 @@ impl ObjectStore for FsObjectStore {
         let bytes = match fsutil::read_limited(&path, max) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 match self.find_packed(digest, true)? {
-                    Some((pack, entry)) if entry.len > max => return Err(Error::Corrupt {
-                        path: pack.index_path.clone(),
-                        why: format!(
+                    Some((pack, entry)) if entry.len > max => {
+                        return Err(Error::Corrupt {
+                            path: pack.index_path.clone(),
+                            why: format!(
                             "object {digest} is listed as {} bytes, more than the {max}-byte limit",
                             entry.len
                         ),
-                    }),
+                        })
+                    }
                     Some((pack, entry)) => pack.read(&entry)?,
                     None => return Err(Error::ObjectMissing { digest: *digest }),
                 }
@@ -560,7 +562,7 @@ impl ObjectStore for FsObjectStore {
             }
         }
         for pack in &self.snapshot(true)?.packs {
-            out.extend(pack.entries()?.iter().map(|e| e.digest));
+            out.extend(pack.readable_entries()?.iter().map(|e| e.digest));
         }
         out.sort();
         out.dedup();

@@ -300,6 +300,20 @@ impl Pack {
             .collect()
     }
 
+    /// The entries that parse, skipping damaged lines (which `verify` reports).
+    pub fn readable_entries(&self) -> Result<Vec<Entry>> {
+        let bytes = fs::read(&self.index_path).map_err(Error::io(&self.index_path))?;
+        Ok(bytes.chunks(LINE).filter_map(parse_line).collect())
+    }
+
+    /// Streams one object's bytes (as many as the pack holds).
+    pub fn reader(&self, entry: &Entry) -> Result<io::Take<File>> {
+        let mut file = File::open(&self.pack_path).map_err(Error::io(&self.pack_path))?;
+        io::Seek::seek(&mut file, io::SeekFrom::Start(entry.offset))
+            .map_err(Error::io(&self.pack_path))?;
+        Ok(io::Read::take(file, entry.len))
+    }
+
     /// Reads one object's bytes (as many as the pack holds: a short read means damage, which
     /// the caller's digest check reports).
     pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {

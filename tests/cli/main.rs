@@ -11,6 +11,7 @@ mod crash;
 
 mod handcheck;
 mod hostile;
+mod packs;
 mod proofs;
 mod tamper;
 mod timestamps;

@@ -8,6 +8,7 @@
 //! checked. The report names each failing item.
 
 pub(crate) mod checkpoints;
+mod packs;
 pub mod recipient;
 mod records;
 
@@ -150,6 +151,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
             None
         }
     };
+    packs::check_packs(archive, &mut report);
     checkpoints::check_checkpoints(archive, &mut report, &mut tree, facts.as_ref(), options)?;
     check_recipient(
         archive,

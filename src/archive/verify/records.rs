@@ -301,9 +301,15 @@ fn check_unreferenced(
     contents: &BTreeMap<Digest, u64>,
 ) -> Result<()> {
     let referenced: HashSet<&Digest> = records.iter().chain(contents.keys()).collect();
-    let unreferenced: Vec<Digest> = archive
-        .store()
-        .list()?
+    let listed = match archive.store().list() {
+        Ok(listed) => listed,
+        Err(e) => {
+            // A damaged pack index is reported by the pack checks; the log checks go on.
+            report.problem("objects/", "objects-unreadable", e.to_string());
+            return Ok(());
+        }
+    };
+    let unreferenced: Vec<Digest> = listed
         .into_iter()
         .filter(|d| !referenced.contains(d))
         .collect();

@@ -1,0 +1,218 @@
+//! Packs: a large `add` stores content and records in one pack (objects/packs), which every
+//! reader finds like a loose object, and whose damage `verify` reports by item.
+
+use std::fs;
+use std::path::PathBuf;
+
+use evidentia::core::digest::Digest;
+
+use crate::common::{added, Workspace};
+
+const COUNT: usize = 300;
+
+/// A sealed archive of COUNT documents, all packed. Returns the workspace, the (content hex,
+/// path) pairs, and the pack's name.
+fn packed_archive() -> (Workspace, Vec<(String, String)>, String) {
+    let ws = Workspace::new();
+    for i in 0..COUNT {
+        ws.write(
+            &format!("bulk/doc-{i:04}.txt"),
+            format!("Report {i}: {}\n", "x".repeat(i)),
+        );
+    }
+    let docs = added(&ws.add(&["bulk"]));
+    assert_eq!(docs.len(), COUNT);
+    ws.seal();
+    let names = pack_names(&ws);
+    assert_eq!(names.len(), 1, "one pack for one large add: {names:?}");
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "control: {report}");
+    (ws, docs, names[0].clone())
+}
+
+fn pack_names(ws: &Workspace) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(ws.archive().join("objects/packs"))
+        .expect("packs directory")
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .into_string()
+                .ok()?
+                .strip_suffix(".idx")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn pack_file(ws: &Workspace, name: &str, ext: &str) -> PathBuf {
+    let path = ws.archive().join(format!("objects/packs/{name}.{ext}"));
+    Workspace::make_writable(&path);
+    path
+}
+
+/// (offset, length) of `digest` in the pack, read from the index as a hand check would.
+fn locate(ws: &Workspace, name: &str, digest: &str) -> (usize, usize) {
+    let index =
+        fs::read_to_string(ws.archive().join(format!("objects/packs/{name}.idx"))).expect("index");
+    let line = index
+        .lines()
+        .find(|l| l.starts_with(digest))
+        .expect("digest in the pack index");
+    let fields: Vec<&str> = line.split(' ').collect();
+    let hex = |s: &str| usize::from_str_radix(s, 16).expect("hex field");
+    (hex(fields[1]), hex(fields[2]))
+}
+
+fn assert_problem(ws: &Workspace, code: &str, item: &str) {
+    let (exit, report) = ws.verify_json();
+    assert_eq!(exit, 1, "verify must fail: {report}");
+    let problems = report["problems"].as_array().expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["code"] == code && p["item"] == item),
+        "expected [{code}] for '{item}' in {report}"
+    );
+}
+
+#[test]
+fn packed_objects_are_read_like_loose_ones() {
+    let (ws, docs, name) = packed_archive();
+    // Nothing loose: content and records are all in the pack.
+    let loose = walkdir::WalkDir::new(ws.archive().join("objects/sha256"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count();
+    assert_eq!(loose, 0);
+    let index = fs::read(ws.archive().join(format!("objects/packs/{name}.idx"))).expect("idx");
+    assert_eq!(
+        Digest::of(&index).to_hex(),
+        name,
+        "a pack is named by its index's SHA-256"
+    );
+    assert_eq!(
+        index.len(),
+        99 * 2 * COUNT,
+        "one line per document and per record"
+    );
+
+    let (hex, path) = &docs[7];
+    let (code, stdout, _) = ws.run(&["cat", hex]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, fs::read_to_string(ws.path(path)).expect("source"));
+    let (code, stdout, stderr) = ws.run(&["show", &hex[..12]]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(path.as_str()), "{stdout}");
+
+    // Adding the same files again changes nothing; one more file is stored loose and its
+    // duplicate content is found in the pack.
+    let (code, _, stderr) = ws.run(&["add", "bulk"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("0 document(s) recorded, {COUNT} unchanged")),
+        "{stderr}"
+    );
+    ws.write("copy.txt", fs::read(ws.path(path)).expect("source"));
+    ws.add(&["copy.txt"]);
+    assert!(
+        !ws.object_path(hex).exists(),
+        "content already packed must not be stored again"
+    );
+    assert_eq!(pack_names(&ws).len(), 1);
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["unsealed_records"], 1, "{report}");
+    ws.seal();
+    assert_eq!(ws.verify_json().0, 0);
+}
+
+#[test]
+fn a_flipped_byte_inside_a_pack_is_found() {
+    let (ws, docs, name) = packed_archive();
+    let (hex, _) = &docs[42];
+    let (offset, len) = locate(&ws, &name, hex);
+    let pack = pack_file(&ws, &name, "pack");
+    let mut bytes = fs::read(&pack).expect("pack");
+    bytes[offset + len / 2] ^= 0x01;
+    Workspace::overwrite(&pack, bytes);
+    assert_problem(&ws, "content-corrupt", &format!("document content {hex}"));
+    let (code, _, stderr) = ws.run(&["cat", hex]);
+    assert_eq!(code, 1, "cat must refuse damaged bytes: {stderr}");
+}
+
+#[test]
+fn an_edited_pack_index_is_found() {
+    let (ws, _, name) = packed_archive();
+    let index = pack_file(&ws, &name, "idx");
+    let mut text = fs::read_to_string(&index).expect("idx");
+    // Point the first object at the second one's bytes.
+    let second_offset = text.lines().nth(1).expect("line")[65..81].to_string();
+    text.replace_range(65..81, &second_offset);
+    Workspace::overwrite(&index, text);
+    assert_problem(
+        &ws,
+        "pack-index-corrupt",
+        &format!("objects/packs/{name}.idx"),
+    );
+}
+
+#[test]
+fn a_missing_pack_loses_its_objects_loudly() {
+    let (ws, _, name) = packed_archive();
+    fs::remove_file(pack_file(&ws, &name, "pack")).expect("remove");
+    assert_problem(&ws, "pack-missing", &format!("objects/packs/{name}.pack"));
+    let codes = Workspace::problem_codes(&ws.verify_json().1);
+    assert!(
+        codes
+            .iter()
+            .any(|c| c == "record-unreadable" || c == "record-missing"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_missing_pack_index_hides_every_object() {
+    let (ws, _, name) = packed_archive();
+    fs::remove_file(pack_file(&ws, &name, "idx")).expect("remove");
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 1);
+    let codes = Workspace::problem_codes(&report);
+    assert_eq!(
+        codes.iter().filter(|c| *c == "record-missing").count(),
+        COUNT,
+        "{report}"
+    );
+    assert!(
+        report["warnings"].to_string().contains("has no index"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_truncated_or_extended_pack_is_found() {
+    for change in ["truncate", "extend"] {
+        let (ws, _, name) = packed_archive();
+        let pack = pack_file(&ws, &name, "pack");
+        let mut bytes = fs::read(&pack).expect("pack");
+        match change {
+            "truncate" => bytes.truncate(bytes.len() - 10),
+            _ => bytes.extend_from_slice(b"hidden bytes"),
+        }
+        Workspace::overwrite(&pack, bytes);
+        assert_problem(&ws, "pack-corrupt", &format!("objects/packs/{name}.pack"));
+    }
+}
+
+#[test]
+fn a_garbage_pack_index_is_reported_not_a_crash() {
+    let (ws, _, _) = packed_archive();
+    let bogus = ws.archive().join("objects/packs/bogus.idx");
+    fs::write(&bogus, "not an index\n").expect("write");
+    assert_problem(&ws, "pack-index-corrupt", "objects/packs/bogus.idx");
+    // Readers skip it: the archive's own objects stay readable.
+    let (code, _, stderr) = ws.run(&["ls"]);
+    assert_eq!(code, 0, "{stderr}");
+}
