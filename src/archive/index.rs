@@ -15,11 +15,11 @@
 //! Nothing here is trusted by `verify`. A writer that finds `covered` behind the log (after a
 //! crash) or from another index version replays just the missing records.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -35,10 +35,14 @@ const BY_CONTENT: &str = "by-content";
 /// Directories of earlier index versions, removed when the index is rebuilt.
 const OLD_NAMESPACES: [&str; 2] = ["paths", "contents"];
 
+/// A shard's lines by their first field: the other one or two fields of each line, in file
+/// order.
+type Shard = HashMap<Digest, Vec<(Digest, Option<Digest>)>>;
+
 pub struct PathIndex {
     dir: PathBuf,
     /// Shards read by this handle, so that a command looking up many keys reads each once.
-    cache: Mutex<HashMap<PathBuf, std::sync::Arc<Vec<String>>>>,
+    cache: Mutex<HashMap<PathBuf, Arc<Shard>>>,
 }
 
 /// One version of a path: its content and the record that put it there.
@@ -67,37 +71,57 @@ impl PathIndex {
         )
     }
 
-    fn shard(&self, namespace: &str, key: &Digest) -> PathBuf {
+    fn shard_file(&self, namespace: &str, key: &Digest) -> PathBuf {
         self.dir.join(namespace).join(&key.to_hex()[..2])
     }
 
-    /// Complete lines of a shard, first occurrence of each, in order. A last line without its
-    /// newline (an append cut short by a crash) is ignored; replays after a crash may repeat
-    /// lines.
-    fn shard_lines(&self, file: &Path) -> Result<std::sync::Arc<Vec<String>>> {
-        if let Some(lines) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
-            return Ok(lines);
+    /// A shard's complete lines, grouped by their first field (the key), each group in file
+    /// order without repeats (replays after a crash may repeat lines). Built once per shard
+    /// and command, so that a large `add` does not rescan a shard per file. A last line without
+    /// its newline (an append cut short by a crash) is left out, and lines that are not
+    /// 2 or 3 lowercase hex digests are skipped (the index is a hint, never trusted).
+    fn shard(&self, file: &Path) -> Result<Arc<Shard>> {
+        if let Some(shard) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
+            return Ok(shard);
         }
-        let text = match fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        let bytes = match fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io(file)(e)),
         };
-        let complete = match text.rfind('\n') {
-            Some(end) => &text[..end],
-            None => "",
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &bytes[..end],
+            None => &[],
         };
-        let mut seen = HashSet::new();
-        let lines: Vec<String> = complete
-            .lines()
-            .filter(|line| seen.insert(*line))
-            .map(str::to_string)
-            .collect();
-        let lines = std::sync::Arc::new(lines);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(file.to_path_buf(), lines.clone());
+        let mut shard: Shard = HashMap::new();
+        for line in complete.split(|&b| b == b'\n') {
+            let mut fields = line.split(|&b| b == b' ').map(Digest::from_lower_hex);
+            let (Some(Some(key)), Some(Some(first))) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            let second = match fields.next() {
+                None => None,
+                Some(Some(second)) => Some(second),
+                Some(None) => continue,
+            };
+            if fields.next().is_some() {
+                continue;
+            }
+            let group = shard.entry(key).or_default();
+            if !group.contains(&(first, second)) {
+                group.push((first, second));
+            }
         }
-        Ok(lines)
+        let shard = Arc::new(shard);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(file.to_path_buf(), shard.clone());
+        }
+        Ok(shard)
+    }
+
+    /// The other fields of each line whose first field is `key`, in file order.
+    fn matching(&self, file: &Path, key: &Digest) -> Result<Vec<(Digest, Option<Digest>)>> {
+        Ok(self.shard(file)?.get(key).cloned().unwrap_or_default())
     }
 
     /// Appends `text` (whole lines) with one write: constant cost however long the shard is.
@@ -122,37 +146,29 @@ impl PathIndex {
 
     /// All versions recorded under `logical`, oldest first.
     pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
-        let key = Digest::of(logical.as_bytes()).to_hex();
-        let lines = self.shard_lines(&self.dir.join(BY_PATH).join(&key[..2]))?;
-        // Lines that do not parse are skipped: the index is a hint, and every hit is checked
-        // against the record it names before it is relied on.
-        Ok(lines
-            .iter()
-            .filter_map(|line| {
-                let mut fields = line.split(' ');
-                if fields.next() != Some(key.as_str()) {
-                    return None;
-                }
-                let content = Digest::from_hex(fields.next()?)?;
-                let record = Digest::from_hex(fields.next()?)?;
-                fields
-                    .next()
-                    .is_none()
-                    .then_some(PathVersion { content, record })
+        let key = Digest::of(logical.as_bytes());
+        let file = self.shard_file(BY_PATH, &key);
+        // Every hit is checked against the record it names before it is relied on.
+        Ok(self
+            .matching(&file, &key)?
+            .into_iter()
+            .filter_map(|(content, record)| {
+                Some(PathVersion {
+                    content,
+                    record: record?,
+                })
             })
             .collect())
     }
 
     /// Document records whose content is `content`, oldest first.
     pub fn records_for_content(&self, content: &Digest) -> Result<Vec<Digest>> {
-        let key = content.to_hex();
-        let lines = self.shard_lines(&self.shard(BY_CONTENT, content))?;
-        Ok(lines
-            .iter()
-            .filter_map(|line| {
-                let (c, r) = line.split_once(' ')?;
-                (c == key).then(|| Digest::from_hex(r)).flatten()
-            })
+        let file = self.shard_file(BY_CONTENT, content);
+        Ok(self
+            .matching(&file, content)?
+            .into_iter()
+            .filter(|(_, second)| second.is_none())
+            .map(|(record, _)| record)
             .collect())
     }
 

@@ -71,7 +71,9 @@ pub trait ObjectWriter: Send + Sync {
 /// The packs known to a process, and (after many lookups) all their entries in memory.
 struct PackSnapshot {
     packs: Vec<Arc<Pack>>,
-    map: Option<HashMap<Digest, (usize, Entry)>>,
+    /// Digest to (pack number, offset, length): no second copy of the digest, as a large
+    /// archive holds millions of entries.
+    map: Option<HashMap<Digest, (u32, u64, u64)>>,
 }
 
 /// Objects as files in a local directory: loose files `sha256/<2 hex>/<62 hex>` and packs in
@@ -155,6 +157,28 @@ impl FsObjectStore {
             *slot = Some(snapshot.clone());
         }
         Ok(snapshot)
+    }
+
+    /// Loads every pack index into memory now if `expected` lookups would cost more as
+    /// binary searches (about log2 n reads per pack each) than reading all the indexes once.
+    fn prepare_lookups(&self, expected: usize) -> Result<()> {
+        let snapshot = self.snapshot(false)?;
+        if snapshot.map.is_some() || snapshot.packs.is_empty() {
+            return Ok(());
+        }
+        let entries: u64 = snapshot.packs.iter().map(|p| p.count()).sum();
+        let per_search = 64 - entries.max(1).leading_zeros() as u64;
+        let searching = expected as u64 * snapshot.packs.len() as u64 * per_search;
+        if searching > entries {
+            let loaded = Arc::new(PackSnapshot {
+                map: Some(load_map(&snapshot.packs)?),
+                packs: snapshot.packs.clone(),
+            });
+            if let Ok(mut slot) = self.packs.write() {
+                *slot = Some(loaded);
+            }
+        }
+        Ok(())
     }
 
     /// Finds a packed object. `refresh` re-lists the packs on a miss (another process may
@@ -315,11 +339,13 @@ impl FsObjectStore {
     }
 }
 
-fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (usize, Entry)>> {
+fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (u32, u64, u64)>> {
     let mut map = HashMap::new();
-    for (i, pack) in packs.iter().enumerate() {
-        for entry in pack.readable_entries()? {
-            map.insert(entry.digest, (i, entry));
+    for (i, pack) in (0u32..).zip(packs) {
+        let entries = pack.readable_entries()?;
+        map.reserve(entries.len());
+        for entry in entries {
+            map.insert(entry.digest, (i, entry.offset, entry.len));
         }
     }
     Ok(map)
@@ -327,9 +353,17 @@ fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (usize, Entry)>> {
 
 fn search(snapshot: &PackSnapshot, digest: &Digest) -> Result<Option<(Arc<Pack>, Entry)>> {
     if let Some(map) = &snapshot.map {
-        return Ok(map
-            .get(digest)
-            .map(|(i, entry)| (snapshot.packs[*i].clone(), *entry)));
+        return Ok(map.get(digest).and_then(|&(i, offset, len)| {
+            let pack = snapshot.packs.get(i as usize)?.clone();
+            Some((
+                pack,
+                Entry {
+                    digest: *digest,
+                    offset,
+                    len,
+                },
+            ))
+        }));
     }
     for pack in &snapshot.packs {
         if let Some(entry) = pack.find(digest)? {
@@ -473,6 +507,7 @@ impl ObjectWriter for FsObjectWriter<'_> {
 impl ObjectStore for FsObjectStore {
     fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>> {
         let pack = if expected >= PACK_MIN_OBJECTS {
+            self.prepare_lookups(expected)?;
             Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?))
         } else {
             None

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::core::digest::Digest;
+use crate::core::digest::{lower_hex, Digest};
 use crate::error::{Error, Result};
 
 use super::fsutil;
@@ -39,18 +39,16 @@ pub fn parse_line(line: &[u8]) -> Option<Entry> {
     if line.len() != LINE || line[64] != b' ' || line[81] != b' ' || line[98] != b'\n' {
         return None;
     }
-    let text = std::str::from_utf8(line).ok()?;
-    let hex16 = |s: &str| {
-        (s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| u64::from_str_radix(s, 16).ok())
-        .flatten()
+    let digest = Digest::from_lower_hex(&line[..64])?;
+    let hex16 = |field: &[u8]| {
+        field
+            .iter()
+            .try_fold(0u64, |acc, &b| Some((acc << 4) | u64::from(lower_hex(b)?)))
     };
-    let digest = Digest::from_hex(&text[..64]).filter(|d| d.to_hex() == text[..64])?;
     Some(Entry {
         digest,
-        offset: hex16(&text[65..81])?,
-        len: hex16(&text[82..98])?,
+        offset: hex16(&line[65..81])?,
+        len: hex16(&line[82..98])?,
     })
 }
 
@@ -222,6 +220,11 @@ impl Pack {
             index,
             count: len / LINE as u64,
         })
+    }
+
+    /// Number of objects in the pack.
+    pub fn count(&self) -> u64 {
+        self.count
     }
 
     fn line(&self, i: u64) -> Result<Entry> {

@@ -95,7 +95,7 @@ fn check_pack(dir: &Path, name: &str, report: &mut VerifyReport) {
         Err(e) => return report.problem(pack_item, "pack-missing", e.to_string()),
     };
     // The objects must tile the pack exactly: no gaps (hidden bytes), no overlaps, no tail.
-    entries.sort_unstable_by_key(|e| e.offset);
+    entries.sort_unstable_by_key(|e| (e.offset, e.len));
     let mut end = 0u64;
     for entry in &entries {
         if entry.offset != end {
