@@ -2,8 +2,10 @@
 //!
 //! Everything the archive keeps — document content and record bytes — goes through the
 //! [`ObjectStore`] trait, so another backend (an S3-compatible bucket, say) can be added without
-//! touching the rest. [`FsObjectStore`] keeps each object as a read-only file
-//! `objects/sha256/<first 2 hex digits>/<remaining 62>`.
+//! touching the rest. [`FsObjectStore`] keeps an object either as a read-only loose file
+//! `objects/sha256/<first 2 hex digits>/<remaining 62>` or inside a pack (`objects/packs/`,
+//! see [`super::pack`]): a batch of many objects (a large `add`) goes into one pack, because
+//! creating a file per object cost more than hashing it.
 
 use std::collections::HashMap;
 use std::fs::{self, File};

@@ -218,3 +218,43 @@ fn a_garbage_pack_index_is_reported_not_a_crash() {
     let (code, _, stderr) = ws.run(&["ls"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// The shell check of docs/FORMAT.md §15 ("Objects are named by their hash"), run as written
+/// on a packed archive: silent when intact, names the object when a packed byte is flipped.
+#[test]
+fn the_documented_shell_check_reads_packs() {
+    let format = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md"))
+        .expect("FORMAT.md");
+    let section = &format[format
+        .find("**Objects are named by their hash.**")
+        .expect("the section")..];
+    let start = section.find("```sh\n").expect("sh block") + "```sh\n".len();
+    let script = &section[start..start + section[start..].find("```").expect("block end")];
+    assert!(script.starts_with("cd ARCHIVE/objects\n"), "{script}");
+    let (ws, docs, name) = packed_archive();
+    let run = |ws: &Workspace| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script.replace("ARCHIVE", &ws.archive().display().to_string()))
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(run(&ws), "", "an intact archive prints nothing");
+    let (hex, _) = &docs[5];
+    let (offset, _) = locate(&ws, &name, hex);
+    let pack = pack_file(&ws, &name, "pack");
+    let mut bytes = fs::read(&pack).expect("pack");
+    bytes[offset] ^= 0x20;
+    Workspace::overwrite(&pack, bytes);
+    let printed = run(&ws);
+    assert!(
+        printed.contains(&format!("CORRUPT {hex} in packs/{name}.pack")),
+        "{printed}"
+    );
+}
