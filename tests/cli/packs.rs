@@ -258,3 +258,17 @@ fn the_documented_shell_check_reads_packs() {
         "{printed}"
     );
 }
+
+#[test]
+fn a_packed_archive_exports_a_bundle_that_verifies() {
+    let (ws, docs, _) = packed_archive();
+    let bundle = ws.dir.path().join("bundle");
+    let bundle_arg = bundle.display().to_string();
+    let (code, _, stderr) = ws.run(&["export", "--out", &bundle_arg, "--all"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (hex, path) = &docs[99];
+    let copied = fs::read(bundle.join("data/documents").join(path)).expect("document in bundle");
+    assert_eq!(Digest::of(&copied).to_hex(), *hex);
+    let (code, stdout, stderr) = ws.run(&["verify", &bundle_arg, "--trust", "signer.pub"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
