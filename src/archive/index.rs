@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -35,9 +36,33 @@ const BY_CONTENT: &str = "by-content";
 /// Directories of earlier index versions, removed when the index is rebuilt.
 const OLD_NAMESPACES: [&str; 2] = ["paths", "contents"];
 
-/// A shard's lines by their first field: the other one or two fields of each line, in file
-/// order.
-type Shard = HashMap<Digest, Vec<(Digest, Option<Digest>)>>;
+/// The other one or two fields of an index line: (content, record) for `by-path`, (record,
+/// none) for `by-content`.
+type Rest = (Digest, Option<Digest>);
+
+/// One shard file's complete lines, and (after many lookups) the lines by their first field.
+struct Shard {
+    text: Vec<u8>,
+    lookups: AtomicUsize,
+    by_key: OnceLock<HashMap<Digest, Vec<Rest>>>,
+}
+
+/// Lookups in one shard answered by scanning before the shard is turned into a map.
+const SCANS_BEFORE_MAP: usize = 8;
+
+/// Splits an index line into its first field and the other one or two (all lowercase hex
+/// digests); `None` for anything else (the index is a hint, never trusted: damaged lines are
+/// skipped).
+fn parse_line(line: &[u8]) -> Option<(Digest, Rest)> {
+    let mut fields = line.split(|&b| b == b' ');
+    let key = Digest::from_lower_hex(fields.next()?)?;
+    let first = Digest::from_lower_hex(fields.next()?)?;
+    let second = match fields.next() {
+        None => None,
+        Some(field) => Some(Digest::from_lower_hex(field)?),
+    };
+    fields.next().is_none().then_some((key, (first, second)))
+}
 
 pub struct PathIndex {
     dir: PathBuf,
@@ -61,9 +86,15 @@ impl PathIndex {
     }
 
     pub fn create(dir: &Path) -> Result<()> {
+        // Every shard file exists from the start: creating 512 files in the first large
+        // `add` instead cost it a third of its index time.
         for sub in [BY_PATH, BY_CONTENT] {
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(Error::io(&path))?;
+            for shard in 0..=255u8 {
+                let file = path.join(format!("{shard:02x}"));
+                fs::File::create(&file).map_err(Error::io(&file))?;
+            }
         }
         fsutil::write_atomic(
             &dir.join("covered"),
@@ -75,44 +106,28 @@ impl PathIndex {
         self.dir.join(namespace).join(&key.to_hex()[..2])
     }
 
-    /// A shard's complete lines, grouped by their first field (the key), each group in file
-    /// order without repeats (replays after a crash may repeat lines). Built once per shard
-    /// and command, so that a large `add` does not rescan a shard per file. A last line without
-    /// its newline (an append cut short by a crash) is left out, and lines that are not
-    /// 2 or 3 lowercase hex digests are skipped (the index is a hint, never trusted).
+    /// A shard's complete lines, read once per command. A last line without its newline (an
+    /// append cut short by a crash) is left out.
     fn shard(&self, file: &Path) -> Result<Arc<Shard>> {
         if let Some(shard) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
             return Ok(shard);
         }
-        let bytes = match fs::read(file) {
+        let mut bytes = match fs::read(file) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io(file)(e)),
         };
-        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(end) => &bytes[..end],
-            None => &[],
-        };
-        let mut shard: Shard = HashMap::new();
-        for line in complete.split(|&b| b == b'\n') {
-            let mut fields = line.split(|&b| b == b' ').map(Digest::from_lower_hex);
-            let (Some(Some(key)), Some(Some(first))) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            let second = match fields.next() {
-                None => None,
-                Some(Some(second)) => Some(second),
-                Some(None) => continue,
-            };
-            if fields.next().is_some() {
-                continue;
-            }
-            let group = shard.entry(key).or_default();
-            if !group.contains(&(first, second)) {
-                group.push((first, second));
-            }
-        }
-        let shard = Arc::new(shard);
+        bytes.truncate(
+            bytes
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |end| end + 1),
+        );
+        let shard = Arc::new(Shard {
+            text: bytes,
+            lookups: AtomicUsize::new(0),
+            by_key: OnceLock::new(),
+        });
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(file.to_path_buf(), shard.clone());
         }
@@ -120,8 +135,35 @@ impl PathIndex {
     }
 
     /// The other fields of each line whose first field is `key`, in file order.
-    fn matching(&self, file: &Path, key: &Digest) -> Result<Vec<(Digest, Option<Digest>)>> {
-        Ok(self.shard(file)?.get(key).cloned().unwrap_or_default())
+    fn matching(&self, file: &Path, key: &Digest) -> Result<Vec<Rest>> {
+        let shard = self.shard(file)?;
+        // A few lookups scan the text (cheap per lookup); many build a map once (a large `add`
+        // looks up every path, and scanning per file was quadratic).
+        if shard.lookups.fetch_add(1, Ordering::Relaxed) < SCANS_BEFORE_MAP {
+            let hex = key.to_hex();
+            let mut out = Vec::new();
+            for line in shard.text.split(|&b| b == b'\n') {
+                if line.starts_with(hex.as_bytes()) {
+                    if let Some((found, rest)) = parse_line(line) {
+                        if found == *key && !out.contains(&rest) {
+                            out.push(rest);
+                        }
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let by_key = shard.by_key.get_or_init(|| {
+            let mut map: HashMap<Digest, Vec<Rest>> = HashMap::new();
+            for (found, rest) in shard.text.split(|&b| b == b'\n').filter_map(parse_line) {
+                let group = map.entry(found).or_default();
+                if !group.contains(&rest) {
+                    group.push(rest);
+                }
+            }
+            map
+        });
+        Ok(by_key.get(key).cloned().unwrap_or_default())
     }
 
     /// Appends `text` (whole lines) with one write: constant cost however long the shard is.

@@ -11,17 +11,18 @@
 //! `objects/packs/` is the commit marker of a complete, durable pack.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::core::digest::{lower_hex, Digest};
 use crate::error::{Error, Result};
 
 use super::fsutil;
-use super::sink::{AlignedBuf, Sink};
+use super::sink::{AlignedBuf, Sink, BLOCK};
 
 /// Bytes per index line.
 pub const LINE: usize = 64 + 1 + 16 + 1 + 16 + 1;
@@ -52,12 +53,23 @@ pub fn parse_line(line: &[u8]) -> Option<Entry> {
     })
 }
 
-fn format_line(out: &mut String, entry: &Entry) {
-    let _ = writeln!(
-        out,
-        "{} {:016x} {:016x}",
-        entry.digest, entry.offset, entry.len
-    );
+/// Writes one index line into `line` (exactly `LINE` bytes).
+fn format_line(line: &mut [u8], entry: &Entry) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in line[..64].chunks_exact_mut(2).zip(entry.digest.0) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0x0f)];
+    }
+    let hex16 = |field: &mut [u8], value: u64| {
+        for (i, digit) in field.iter_mut().enumerate() {
+            *digit = HEX[((value >> (4 * (15 - i))) & 0x0f) as usize];
+        }
+    };
+    hex16(&mut line[65..81], entry.offset);
+    hex16(&mut line[82..98], entry.len);
+    line[64] = b' ';
+    line[81] = b' ';
+    line[98] = b'\n';
 }
 
 /// Collects small objects into a new pack.
@@ -139,16 +151,15 @@ impl PackBuilder {
         let pack_file = self.tmp.as_file().try_clone().map_err(Error::io(&path))?;
         let flushing = std::thread::spawn(move || pack_file.sync_data());
         self.entries.sort_unstable_by_key(|e| e.digest);
-        let mut index = String::with_capacity(self.entries.len() * LINE);
-        for entry in &self.entries {
-            format_line(&mut index, entry);
-        }
-        let name = Digest::of(index.as_bytes()).to_hex();
+        let mut index = vec![0u8; self.entries.len() * LINE];
+        index
+            .par_chunks_mut(LINE)
+            .zip(self.entries.par_iter())
+            .for_each(|(line, entry)| format_line(line, entry));
+        let name = Digest::of(&index).to_hex();
         let tmp_dir = path.parent().unwrap_or(Path::new("."));
-        let mut index_tmp = writable_temp(tmp_dir, "idx-")?;
-        index_tmp
-            .write_all(index.as_bytes())
-            .map_err(Error::io(index_tmp.path()))?;
+        let index_tmp = writable_temp(tmp_dir, "idx-")?;
+        write_through_sink(&index_tmp, &index)?;
         index_tmp
             .as_file()
             .sync_data()
@@ -173,6 +184,18 @@ impl PackBuilder {
         fsutil::sync_dir(&self.packs_dir)?;
         Ok(Some(name))
     }
+}
+
+/// Writes `bytes` to a new temporary file through a [`Sink`] (direct I/O where possible).
+fn write_through_sink(file: &tempfile::NamedTempFile, bytes: &[u8]) -> Result<()> {
+    let err = |e| Error::io(file.path())(e);
+    let mut sink = Sink::start(file.as_file(), file.path()).map_err(err)?;
+    for piece in bytes.chunks(BLOCK) {
+        let mut block = sink.buffer().map_err(err)?;
+        block.push(piece);
+        sink.submit(block).map_err(err)?;
+    }
+    sink.finish().map_err(err)
 }
 
 /// A temporary file the sink can reopen for writing (objects end read-only when committed).
@@ -240,13 +263,33 @@ impl Pack {
 
     /// First line whose digest is not below `key` (binary search; the lines are sorted).
     fn lower_bound(&self, key: &Digest) -> Result<u64> {
-        let (mut lo, mut hi) = (0, self.count);
+        // Interpolation search: digests are uniformly distributed, so the position of a key is
+        // about count × (its first 8 bytes / 2^64), and a few reads find it instead of
+        // log2(count). Bounds on the first 8 bytes shrink with every read; after as many
+        // steps as plain bisection would need (a hostile index need not be uniform), the rest
+        // is bisection.
+        let prefix = |d: &Digest| u64::from_be_bytes(d.0[..8].try_into().unwrap_or([0; 8]));
+        let target = prefix(key);
+        let (mut lo, mut hi) = (0u64, self.count);
+        let (mut lo_key, mut hi_key) = (0u64, u64::MAX);
+        let mut steps_left = 64 - self.count.leading_zeros();
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.line(mid)?.digest < *key {
+            let mid = if steps_left > 0 && hi_key > lo_key {
+                steps_left -= 1;
+                let span = u128::from(hi - lo);
+                let offset =
+                    u128::from(target.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key);
+                lo + (offset as u64).min(hi - lo - 1)
+            } else {
+                lo + (hi - lo) / 2
+            };
+            let found = self.line(mid)?.digest;
+            if found < *key {
                 lo = mid + 1;
+                lo_key = lo_key.max(prefix(&found));
             } else {
                 hi = mid;
+                hi_key = hi_key.min(prefix(&found));
             }
         }
         Ok(lo)
@@ -367,13 +410,52 @@ mod tests {
             offset: 5,
             len: 7,
         };
-        let mut text = String::new();
-        format_line(&mut text, &entry);
-        assert_eq!(text.len(), LINE);
+        let mut line = [0u8; LINE];
+        format_line(&mut line, &entry);
+        let text = String::from_utf8(line.to_vec()).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{} {:016x} {:016x}\n",
+                entry.digest, entry.offset, entry.len
+            )
+        );
         assert_eq!(parse_line(text.as_bytes()), Some(entry));
         assert_eq!(parse_line(text.to_uppercase().as_bytes()), None);
         assert_eq!(parse_line(text.replace(' ', "\t").as_bytes()), None);
         assert_eq!(parse_line(&text.as_bytes()[..LINE - 1]), None);
+    }
+
+    #[test]
+    fn finds_keys_in_a_skewed_index() {
+        // Not uniformly distributed (as a hostile index need not be): interpolation must fall
+        // back to bisection and still find every key.
+        let dir = tempfile::tempdir().unwrap();
+        let mut digests: Vec<Digest> = (0..2000u32)
+            .map(|i| {
+                let mut d = [0u8; 32];
+                d[28..].copy_from_slice(&i.to_be_bytes());
+                Digest(d)
+            })
+            .collect();
+        digests.push(Digest([0xff; 32]));
+        let mut index = vec![0u8; digests.len() * LINE];
+        for (line, digest) in index.chunks_mut(LINE).zip(&digests) {
+            let entry = Entry {
+                digest: *digest,
+                offset: 0,
+                len: 0,
+            };
+            format_line(line, &entry);
+        }
+        fs::write(dir.path().join("skewed.idx"), &index).unwrap();
+        let pack = Pack::open(dir.path(), "skewed").unwrap();
+        for digest in &digests {
+            assert_eq!(pack.find(digest).unwrap().map(|e| e.digest), Some(*digest));
+        }
+        let mut absent = [0u8; 32];
+        absent[0] = 0x80;
+        assert_eq!(pack.find(&Digest(absent)).unwrap(), None);
     }
 
     #[test]
