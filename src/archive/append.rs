@@ -80,10 +80,6 @@ pub fn append_prepared(
             })
         })
         .collect::<Result<_>>()?;
-    writer.finish()?;
-    failpoint::hit("add-before-log");
-    log.append(&entries)?;
-    let index = archive.index();
     let documents: Vec<(&str, PathVersion)> = records
         .iter()
         .zip(&entries)
@@ -98,7 +94,19 @@ pub fn append_prepared(
             _ => None,
         })
         .collect();
-    index.insert_many(&documents)?;
+    // The index lines are formatted while the objects and the log are being made durable
+    // (which mostly waits for the disk); they are written only after HEAD.
+    let (committed, lines) = rayon::join(
+        || -> Result<()> {
+            writer.finish()?;
+            failpoint::hit("add-before-log");
+            log.append(&entries)
+        },
+        || PathIndex::format(&documents),
+    );
+    committed?;
+    let index = archive.index();
+    index.write(lines)?;
     index.set_covered(log.size())?;
     Ok(entries.iter().map(|e| e.record).collect())
 }

@@ -70,6 +70,9 @@ pub struct PathIndex {
     cache: Mutex<HashMap<PathBuf, Arc<Shard>>>,
 }
 
+/// Index lines ready to append, by (namespace, shard).
+pub struct IndexLines(Vec<((&'static str, u8), String)>);
+
 /// One version of a path: its content and the record that put it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathVersion {
@@ -217,8 +220,12 @@ impl PathIndex {
     /// Indexes document records, given as (logical path, version), in log order: one append
     /// per touched shard.
     pub fn insert_many(&self, entries: &[(&str, PathVersion)]) -> Result<()> {
-        // Lines are formatted, and shards appended to, in parallel: a large add touches
-        // every shard.
+        self.write(Self::format(entries))
+    }
+
+    /// The index lines for document records, grouped by shard: pure computation, which a
+    /// writer can do while it waits for the log to become durable.
+    pub fn format(entries: &[(&str, PathVersion)]) -> IndexLines {
         let lines: Vec<[(u8, String); 2]> = entries
             .par_iter()
             .map(|(logical, version)| {
@@ -233,7 +240,7 @@ impl PathIndex {
                 ]
             })
             .collect();
-        let mut shards: BTreeMap<(&str, u8), String> = BTreeMap::new();
+        let mut shards: BTreeMap<(&'static str, u8), String> = BTreeMap::new();
         for [(path_shard, path_line), (content_shard, content_line)] in &lines {
             shards
                 .entry((BY_PATH, *path_shard))
@@ -244,8 +251,14 @@ impl PathIndex {
                 .or_default()
                 .push_str(content_line);
         }
-        let shards: Vec<_> = shards.into_iter().collect();
-        shards
+        IndexLines(shards.into_iter().collect())
+    }
+
+    /// Appends formatted lines: one append per touched shard, shards in parallel (a large
+    /// add touches every shard).
+    pub fn write(&self, lines: IndexLines) -> Result<()> {
+        lines
+            .0
             .par_iter()
             .try_for_each(|((namespace, shard), text)| {
                 self.append(&self.dir.join(namespace).join(format!("{shard:02x}")), text)

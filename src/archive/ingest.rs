@@ -107,8 +107,9 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     let stored: Vec<Result<(u64, PreparedRecord)>> = plan
         .files
         .par_iter()
-        .map(|file| {
-            let (content, size) = store_content(&*writer, file, &bar)?;
+        // One read buffer per worker thread, reused for every small file.
+        .map_init(Vec::new, |buffer, file| {
+            let (content, size) = store_content(&*writer, file, &bar, buffer)?;
             let record = Record::Document(Box::new(DocumentRecord {
                 header: Header::now(),
                 content,
@@ -178,30 +179,35 @@ fn store_content(
     writer: &dyn ObjectWriter,
     file: &Planned,
     bar: &ProgressBar,
+    buffer: &mut Vec<u8>,
 ) -> Result<(Digest, u64)> {
+    let read_err = |e: io::Error| Error::BadInput {
+        path: file.source.clone(),
+        why: format!("read failed: {e}"),
+    };
     let handle = File::open(&file.source).map_err(|e| Error::BadInput {
         path: file.source.clone(),
         why: format!("cannot open: {e}"),
     })?;
-    let size = match file.size {
-        0 => handle.metadata().map(|m| m.len()).unwrap_or(0),
-        known => known,
-    };
     let mut reader = bar.wrap_read(handle);
-    // Small files are read whole with their size as the hint (a growing buffer cost about ten
-    // reads per file), then stored from memory.
-    let mut head = Vec::with_capacity((size as usize).min(BLOCK) + 1);
-    (&mut reader)
-        .take(BLOCK as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::BadInput {
-            path: file.source.clone(),
-            why: format!("read failed: {e}"),
-        })?;
-    let outcome = if head.len() < BLOCK {
-        writer.put_bytes(&head)?
+    // A small file is read whole into the worker's buffer (for a regular file, one read
+    // returns everything up to the end), then stored from memory; a file that fills the
+    // buffer is streamed.
+    buffer.resize(BLOCK, 0);
+    let mut filled = 0;
+    while filled < BLOCK {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_err(e)),
+        }
+    }
+    let outcome = if filled < BLOCK {
+        writer.put_bytes(&buffer[..filled])?
     } else {
-        writer.put_stream(&mut io::Cursor::new(head).chain(reader), &file.source)?
+        let head = io::Cursor::new(&buffer[..filled]);
+        writer.put_stream(&mut head.chain(reader), &file.source)?
     };
     Ok((outcome.digest, outcome.size))
 }

@@ -13,14 +13,14 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
 
 use crate::core::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
 use super::fsutil;
 use super::pack::{self, Entry, Pack, PackBuilder};
-use super::sink::{Sink, BLOCK};
+use super::sink::{AlignedBuf, Sink, BLOCK, DEPTH};
 
 /// A batch of at least this many objects goes into a pack; smaller batches stay loose files,
 /// which keeps the number of packs (each searched on lookup) at most one per this many objects.
@@ -210,6 +210,24 @@ impl FsObjectStore {
         Ok(None)
     }
 
+    /// Which `sha256/<hh>` directories exist.
+    fn loose_fans(&self) -> Result<[bool; 256]> {
+        let mut fans = [false; 256];
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(fans),
+            Err(e) => return Err(Error::io(&self.root)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(Error::io(&self.root))?;
+            let name = entry.file_name();
+            if let Some(fan) = name.to_str().and_then(|n| u8::from_str_radix(n, 16).ok()) {
+                fans[usize::from(fan)] = true;
+            }
+        }
+        Ok(fans)
+    }
+
     fn loose_exists(&self, digest: &Digest, size: Option<u64>) -> bool {
         fs::metadata(self.path_of(digest)).is_ok_and(|m| size.is_none_or(|s| m.len() == s))
     }
@@ -241,8 +259,10 @@ impl FsObjectStore {
         self.install(tmp, digest, bytes.len() as u64)
     }
 
-    /// Streams a large input (whose first `BLOCK` bytes are `first`) into a loose object,
-    /// hashing on this thread while the sink writes.
+    /// Streams a large input (whose first `BLOCK` bytes are `first`) into a loose object in
+    /// three stages on three threads: this one reads, another hashes, the sink's writes. Reading
+    /// and hashing on one thread made `add` of a large file as slow as `openssl dgst`, which
+    /// does both; this way hashing alone sets the pace.
     fn put_large(&self, first: &[u8], reader: &mut dyn Read, source: &Path) -> Result<PutOutcome> {
         let read_err = |e: io::Error| Error::BadInput {
             path: source.to_path_buf(),
@@ -251,31 +271,54 @@ impl FsObjectStore {
         let tmp = pack::writable_temp(&self.tmp, "put-")?;
         let tmp_path = tmp.path().to_path_buf();
         let write_err = |e: io::Error| Error::io(&tmp_path)(e);
-        let mut sink = Sink::start(tmp.as_file(), &tmp_path).map_err(&write_err)?;
-        let mut hasher = Hasher::new();
-        hasher.update(first);
-        let mut size = first.len() as u64;
-        let mut block = sink.buffer().map_err(&write_err)?;
-        block.push(first);
-        sink.submit(block).map_err(&write_err)?;
-        loop {
-            let mut block = sink.buffer().map_err(&write_err)?;
-            let n = fill(reader, block.window_mut()).map_err(read_err)?;
-            if n == 0 {
-                break;
+        let mut sink = Sink::start(tmp.as_file(), &tmp_path).map_err(write_err)?;
+        let Some(mut pool) = sink.take_pool() else {
+            return Err(write_err(io::Error::other("no buffers")));
+        };
+        let (to_hasher, from_reader) = mpsc::sync_channel::<AlignedBuf>(DEPTH);
+        let hashing = std::thread::spawn(move || {
+            let mut hasher = Hasher::new();
+            let mut size = 0u64;
+            for block in from_reader {
+                hasher.update(block.filled());
+                size += block.len() as u64;
+                if let Err(e) = sink.submit(block) {
+                    return (hasher, size, Err(e));
+                }
             }
-            block.set_len(n);
-            hasher.update(block.filled());
-            size += n as u64;
-            sink.submit(block).map_err(&write_err)?;
-            if n < BLOCK {
-                break;
+            (hasher, size, sink.finish())
+        });
+        let read_result = (|| -> Result<()> {
+            let mut block = pool.buffer().map_err(write_err)?;
+            block.push(first);
+            loop {
+                if to_hasher.send(block).is_err() {
+                    return Ok(()); // the writer failed; its error is reported below
+                }
+                block = match pool.buffer() {
+                    Ok(block) => block,
+                    Err(_) => return Ok(()), // likewise
+                };
+                let n = fill(reader, block.window_mut()).map_err(read_err)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                block.set_len(n);
             }
-        }
-        sink.finish().map_err(&write_err)?;
+        })();
+        drop(to_hasher);
+        let (hasher, size, written) = hashing.join().unwrap_or_else(|_| {
+            (
+                Hasher::new(),
+                0,
+                Err(io::Error::other("hashing thread panicked")),
+            )
+        });
+        read_result?;
+        written.map_err(write_err)?;
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(0o444))
-            .map_err(&write_err)?;
+            .map_err(write_err)?;
         let digest = hasher.finish();
         // Reuse an existing object only if its length is right: after a power cut a renamed
         // but unsynced object can be empty or short, and must be replaced, not trusted.
@@ -395,6 +438,11 @@ struct FsObjectWriter<'a> {
     store: &'a FsObjectStore,
     pack: Option<Mutex<PackBuilder>>,
     wrote_loose: AtomicBool,
+    /// For a packing writer: which `sha256/<hh>` directories existed when it started. A loose
+    /// copy can only be in one of those (loose objects are written by other, smaller
+    /// commands), so a digest outside them needs no `stat`: in an archive that is all packs,
+    /// none at all.
+    loose_fans: Option<[bool; 256]>,
 }
 
 impl FsObjectWriter<'_> {
@@ -405,7 +453,10 @@ impl FsObjectWriter<'_> {
             size,
             newly_stored: false,
         };
-        if self.store.loose_exists(&digest, Some(size))
+        let may_be_loose = self
+            .loose_fans
+            .is_none_or(|fans| fans[usize::from(digest.0[0])]);
+        if (may_be_loose && self.store.loose_exists(&digest, Some(size)))
             || self.store.find_packed(&digest, false)?.is_some()
         {
             return Ok(known);
@@ -508,16 +559,20 @@ impl ObjectWriter for FsObjectWriter<'_> {
 
 impl ObjectStore for FsObjectStore {
     fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>> {
-        let pack = if expected >= PACK_MIN_OBJECTS {
+        let (pack, loose_fans) = if expected >= PACK_MIN_OBJECTS {
             self.prepare_lookups(expected)?;
-            Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?))
+            (
+                Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?)),
+                Some(self.loose_fans()?),
+            )
         } else {
-            None
+            (None, None)
         };
         Ok(Box::new(FsObjectWriter {
             store: self,
             pack,
             wrote_loose: AtomicBool::new(false),
+            loose_fans,
         }))
     }
 

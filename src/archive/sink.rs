@@ -21,7 +21,9 @@ pub const ALIGN: usize = 4096;
 /// Bytes per block handed to the writer thread.
 pub const BLOCK: usize = 1 << 20;
 /// Blocks in flight between the producer and the writer thread.
-const DEPTH: usize = 4;
+pub const DEPTH: usize = 4;
+/// Buffers per sink: enough for a reader, a hasher and the writer to each hold a few.
+const POOL: usize = 2 * DEPTH + 2;
 
 /// A heap buffer whose usable window starts at an `ALIGN`ed address.
 pub struct AlignedBuf {
@@ -80,9 +82,32 @@ impl AlignedBuf {
 /// Writes blocks to one file, in order, on its own thread.
 pub struct Sink {
     to_writer: Option<mpsc::SyncSender<AlignedBuf>>,
+    pool: Option<Pool>,
+    writer: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// The buffers of one [`Sink`]: written blocks come back here to be filled again. A fixed
+/// pool matters: a fresh megabyte per block costs a page fault per 4 KiB.
+pub struct Pool {
     recycled: mpsc::Receiver<AlignedBuf>,
     allocated: usize,
-    writer: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Pool {
+    /// An empty buffer: a recycled one, or a new one while fewer than the pool size exist.
+    /// Fails only when the writer has stopped (its error comes from [`Sink::finish`]).
+    pub fn buffer(&mut self) -> io::Result<AlignedBuf> {
+        if let Ok(buf) = self.recycled.try_recv() {
+            return Ok(buf);
+        }
+        if self.allocated < POOL {
+            self.allocated += 1;
+            return Ok(AlignedBuf::new());
+        }
+        self.recycled
+            .recv()
+            .map_err(|_| io::Error::other("the writer thread stopped"))
+    }
 }
 
 impl Sink {
@@ -121,26 +146,27 @@ impl Sink {
         });
         Ok(Sink {
             to_writer: Some(to_writer),
-            recycled,
-            allocated: 0,
+            pool: Some(Pool {
+                recycled,
+                allocated: 0,
+            }),
             writer: Some(writer),
         })
     }
 
-    /// An empty buffer: a recycled one, or a new one while fewer than the pool size exist.
-    /// A fixed pool matters: a fresh megabyte per block costs a page fault per 4 KiB.
+    /// An empty buffer from the pool (see [`Pool::buffer`]).
     pub fn buffer(&mut self) -> io::Result<AlignedBuf> {
-        if let Ok(buf) = self.recycled.try_recv() {
-            return Ok(buf);
+        match self.pool.as_mut().map(Pool::buffer) {
+            Some(Ok(buf)) => Ok(buf),
+            Some(Err(_)) => Err(self.stop()),
+            None => Err(io::Error::other("the sink's buffers were handed out")),
         }
-        if self.allocated < DEPTH + 2 {
-            self.allocated += 1;
-            return Ok(AlignedBuf::new());
-        }
-        match self.recycled.recv() {
-            Ok(buf) => Ok(buf),
-            Err(_) => Err(self.stop()),
-        }
+    }
+
+    /// Hands the buffer pool to another thread (a reader feeding a separate hashing thread
+    /// that owns the sink).
+    pub fn take_pool(&mut self) -> Option<Pool> {
+        self.pool.take()
     }
 
     /// Queues a filled block for writing.
