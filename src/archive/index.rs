@@ -175,7 +175,13 @@ impl PathIndex {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(file);
         }
-        let open = || fs::OpenOptions::new().create(true).append(true).open(file);
+        let open = || {
+            fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(file)
+        };
         let mut handle = match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(parent) = file.parent() {
@@ -186,6 +192,19 @@ impl PathIndex {
             other => other,
         }
         .map_err(Error::io(file))?;
+        // After a crash the file may end in a cut-off line: start on a new line, or the first
+        // line written now would be glued to the fragment and lost.
+        let len = handle.metadata().map_err(Error::io(file))?.len();
+        let mut last = [b'\n'];
+        if len > 0 {
+            std::os::unix::fs::FileExt::read_exact_at(&handle, &mut last, len - 1)
+                .map_err(Error::io(file))?;
+        }
+        let text = if last[0] == b'\n' {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(format!("\n{text}"))
+        };
         io::Write::write_all(&mut handle, text.as_bytes()).map_err(Error::io(file))
     }
 
@@ -291,7 +310,10 @@ impl PathIndex {
         Ok(())
     }
 
+    /// Records that the index reflects `size` log records, after making the appended lines
+    /// durable: a marker that outlived its lines in a power cut would never be caught up.
     pub fn set_covered(&self, size: u64) -> Result<()> {
+        fsutil::sync_filesystem(&self.dir)?;
         let path = self.dir.join("covered");
         let tmp = path.with_extension("tmp");
         fs::write(&tmp, format!("{INDEX_VERSION} {size}\n")).map_err(Error::io(&tmp))?;

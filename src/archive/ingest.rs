@@ -3,11 +3,12 @@
 //! Order of work, for crash safety and concurrency:
 //! 1. plan: walk the inputs (symlinks are not followed), validate every logical path, and refuse
 //!    the whole command if any input cannot be recorded — nothing is written before that;
-//! 2. store content: hash and copy every file into the object store, in parallel, without the
-//!    lock (objects are content-addressed, so concurrent writers cannot conflict);
-//! 3. one filesystem sync makes the objects durable;
-//! 4. under the write lock: skip paths whose latest content is identical, write the record
-//!    objects, sync once more, append to the log and commit its HEAD.
+//! 2. store content: hash and copy every file into one batch of the object store (a pack for a
+//!    large add), in parallel, without the lock (objects are content-addressed, so concurrent
+//!    writers cannot conflict), and build each document record on the same worker;
+//! 3. under the write lock: skip paths whose latest content is identical, store the other
+//!    records in the same batch, make the batch durable, append to the log and commit its HEAD,
+//!    then update the derived index.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};

@@ -72,6 +72,8 @@ pub trait ObjectWriter: Send + Sync {
 
 /// The packs known to a process, and (after many lookups) all their entries in memory.
 struct PackSnapshot {
+    /// Every committed pack listed, including any whose index could not be used.
+    names: Vec<String>,
     packs: Vec<Arc<Pack>>,
     /// Digest to (pack number, offset, length): no second copy of the digest, as a large
     /// archive holds millions of entries.
@@ -124,11 +126,8 @@ impl FsObjectStore {
             return Ok(current.clone());
         }
         let names = pack::list(&self.packs_dir)?;
-        if let Some(current) = current.as_ref() {
-            let known: Vec<&str> = current.packs.iter().map(|p| p.name.as_str()).collect();
-            if known == names.iter().map(String::as_str).collect::<Vec<_>>() {
-                return Ok(current.clone());
-            }
+        if let Some(current) = current.as_ref().filter(|c| c.names == names) {
+            return Ok(current.clone());
         }
         let mut packs = Vec::with_capacity(names.len());
         for name in &names {
@@ -153,6 +152,7 @@ impl FsObjectStore {
             } else {
                 None
             },
+            names,
             packs,
         });
         if let Ok(mut slot) = self.packs.write() {
@@ -174,6 +174,7 @@ impl FsObjectStore {
         if searching > entries {
             let loaded = Arc::new(PackSnapshot {
                 map: Some(load_map(&snapshot.packs)?),
+                names: snapshot.names.clone(),
                 packs: snapshot.packs.clone(),
             });
             if let Ok(mut slot) = self.packs.write() {
@@ -192,6 +193,7 @@ impl FsObjectStore {
         {
             snapshot = Arc::new(PackSnapshot {
                 map: Some(load_map(&snapshot.packs)?),
+                names: snapshot.names.clone(),
                 packs: snapshot.packs.clone(),
             });
             if let Ok(mut slot) = self.packs.write() {
@@ -411,7 +413,12 @@ fn search(snapshot: &PackSnapshot, digest: &Digest) -> Result<Option<(Arc<Pack>,
         }));
     }
     for pack in &snapshot.packs {
-        if let Some(entry) = pack.find(digest)? {
+        // A damaged index hides only its own objects (verify reports it).
+        let found = match pack.find(digest) {
+            Err(Error::Corrupt { .. }) => None,
+            other => other?,
+        };
+        if let Some(entry) = found {
             return Ok(Some((pack.clone(), entry)));
         }
     }
@@ -456,8 +463,24 @@ impl FsObjectWriter<'_> {
         let may_be_loose = self
             .loose_fans
             .is_none_or(|fans| fans[usize::from(digest.0[0])]);
-        if (may_be_loose && self.store.loose_exists(&digest, Some(size)))
-            || self.store.find_packed(&digest, false)?.is_some()
+        if may_be_loose {
+            match fs::metadata(self.store.path_of(&digest)) {
+                Ok(meta) if meta.len() == size => return Ok(known),
+                // A short or empty loose file (left by a power cut) would shadow any other
+                // copy: replace it.
+                Ok(_) => {
+                    self.wrote_loose.store(true, Ordering::Relaxed);
+                    return self.store.put_loose(bytes, digest);
+                }
+                Err(_) => {}
+            }
+        }
+        // A packed copy counts only if its index entry has the right length and lies within
+        // its pack: a damaged or planted index must not make `add` skip storing content.
+        if self
+            .store
+            .find_packed(&digest, false)?
+            .is_some_and(|(pack, entry)| entry.len == size && pack.holds_bytes_of(&entry))
         {
             return Ok(known);
         }
@@ -545,7 +568,13 @@ impl ObjectWriter for FsObjectWriter<'_> {
             let pack = pack
                 .into_inner()
                 .map_err(|_| Error::io(&self.store.tmp)(io::Error::other("pack poisoned")))?;
-            if pack.finish()?.is_some() {
+            if pack.len() < PACK_MIN_OBJECTS {
+                // Fewer objects than expected (most were already stored): loose files.
+                for (digest, bytes) in pack.into_objects()? {
+                    self.store.put_loose(&bytes, digest)?;
+                    self.wrote_loose.store(true, Ordering::Relaxed);
+                }
+            } else if pack.finish()?.is_some() {
                 // Make the new pack visible to this process's later reads.
                 self.store.snapshot(true)?;
             }
@@ -612,6 +641,15 @@ impl ObjectStore for FsObjectStore {
         };
         let found = Digest::of(&bytes);
         if found != *digest {
+            // A damaged loose copy may have an intact packed twin.
+            if let Some((pack, entry)) = self.find_packed(digest, true)? {
+                if entry.len <= max {
+                    let packed = pack.read(&entry)?;
+                    if Digest::of(&packed) == *digest {
+                        return Ok(packed);
+                    }
+                }
+            }
             return Err(Error::ObjectCorrupt {
                 expected: *digest,
                 found,

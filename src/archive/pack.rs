@@ -134,6 +134,33 @@ impl PackBuilder {
         Ok(())
     }
 
+    /// Number of objects appended so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Abandons the pack and returns its objects (for storing them loose instead: a pack of a
+    /// few objects would only add one more index to search).
+    pub fn into_objects(mut self) -> Result<Vec<(Digest, Vec<u8>)>> {
+        let path = self.tmp.path().to_path_buf();
+        if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
+            if !block.is_empty() {
+                sink.submit(block).map_err(Error::io(&path))?;
+            }
+            sink.finish().map_err(Error::io(&path))?;
+        }
+        let file = self.tmp.as_file();
+        self.entries
+            .iter()
+            .map(|entry| {
+                let mut bytes = vec![0u8; entry.len as usize];
+                file.read_exact_at(&mut bytes, entry.offset)
+                    .map_err(Error::io(&path))?;
+                Ok((entry.digest, bytes))
+            })
+            .collect()
+    }
+
     /// Writes the index, makes both files durable and renames them into place, the index
     /// last. Returns the pack's name, or `None` (and nothing on disk) if it is empty.
     pub fn finish(mut self) -> Result<Option<String>> {
@@ -178,6 +205,8 @@ impl PackBuilder {
         self.tmp
             .persist(&pack_path)
             .map_err(|e| Error::io(&pack_path)(e.error))?;
+        // The pack's name must be durable before its index's: renames are not ordered.
+        fsutil::sync_dir(&self.packs_dir)?;
         index_tmp
             .persist(&index_path)
             .map_err(|e| Error::io(&index_path)(e.error))?;
@@ -223,6 +252,8 @@ pub struct Pack {
     pub pack_path: PathBuf,
     index: File,
     count: u64,
+    /// Length of the `.pack` file when opened (0 if it is missing).
+    pack_len: u64,
 }
 
 impl Pack {
@@ -236,13 +267,24 @@ impl Pack {
                 why: format!("{len} bytes, not a whole number of {LINE}-byte lines"),
             });
         }
+        let pack_path = packs_dir.join(format!("{name}.pack"));
+        let pack_len = fs::metadata(&pack_path).map_or(0, |m| m.len());
         Ok(Pack {
             name: name.to_string(),
-            pack_path: packs_dir.join(format!("{name}.pack")),
+            pack_path,
             index_path,
             index,
             count: len / LINE as u64,
+            pack_len,
         })
+    }
+
+    /// True if `entry` lies within the pack file (as it was when opened).
+    pub fn holds_bytes_of(&self, entry: &Entry) -> bool {
+        entry
+            .offset
+            .checked_add(entry.len)
+            .is_some_and(|end| end <= self.pack_len)
     }
 
     /// Number of objects in the pack.

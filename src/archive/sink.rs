@@ -5,8 +5,8 @@
 //! (on the reference machine, copying into fresh page-cache pages cost more than the disk write,
 //! and the later sync then had to flush all of it). Where `O_DIRECT` is refused (tmpfs, some
 //! network file systems) the same bytes are written through the page cache. The tail that is
-//! not a whole block is always written through the page cache. The command's one durability
-//! step (see `ObjectStore::make_durable`) covers both.
+//! not a whole block is always written through the page cache. The batch's durability step
+//! (see `ObjectWriter::finish`) covers both.
 
 use std::fs::File;
 use std::io;
@@ -14,6 +14,9 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+
+const EINVAL: i32 = 22;
+const EOPNOTSUPP: i32 = 95;
 
 /// Alignment of buffers, offsets and lengths for `O_DIRECT`: the largest logical block size in
 /// common use.
@@ -128,7 +131,12 @@ impl Sink {
                         Ok(()) => {}
                         // Refused at write time (some file systems only say so here): fall
                         // back to the page cache for this and every later block.
-                        Err(e) if e.raw_os_error() == Some(22) && offset == 0 => direct = None,
+                        Err(e)
+                            if offset == 0
+                                && matches!(e.raw_os_error(), Some(EINVAL | EOPNOTSUPP)) =>
+                        {
+                            direct = None
+                        }
                         Err(e) => return Err(e),
                     }
                 }

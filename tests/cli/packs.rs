@@ -9,6 +9,8 @@ use evidentia::core::digest::Digest;
 use crate::common::{added, Workspace};
 
 const COUNT: usize = 300;
+/// Bytes per pack index line (docs/FORMAT.md §11).
+const LINE_LEN: usize = 99;
 
 /// A sealed archive of COUNT documents, all packed. Returns the workspace, the (content hex,
 /// path) pairs, and the pack's name.
@@ -271,4 +273,121 @@ fn a_packed_archive_exports_a_bundle_that_verifies() {
     assert_eq!(Digest::of(&copied).to_hex(), *hex);
     let (code, stdout, stderr) = ws.run(&["verify", &bundle_arg, "--trust", "signer.pub"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+/// COUNT files under `dir`, with content distinct from `packed_archive`'s.
+fn write_bulk(ws: &Workspace, dir: &str, tag: &str) {
+    for i in 0..COUNT {
+        ws.write(
+            &format!("{dir}/doc-{i:04}.txt"),
+            format!("{tag} document {i}\n"),
+        );
+    }
+}
+
+#[test]
+fn a_short_loose_leftover_is_replaced_not_trusted() {
+    // After a power cut a loose object can exist with the wrong length. A later packed add of
+    // the same content must replace it, or it would shadow the good copy.
+    let ws = Workspace::new();
+    write_bulk(&ws, "bulk", "first");
+    let content = fs::read(ws.path("bulk/doc-0007.txt")).expect("source");
+    let leftover = ws.object_path(&Digest::of(&content).to_hex());
+    fs::create_dir_all(leftover.parent().expect("fan")).expect("mkdir");
+    fs::write(&leftover, b"").expect("plant an empty leftover");
+    ws.add(&["bulk"]);
+    ws.seal();
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(fs::read(&leftover).expect("loose copy"), content);
+}
+
+#[test]
+fn a_damaged_index_hides_only_its_own_pack() {
+    let (ws, _, first) = packed_archive();
+    write_bulk(&ws, "more", "second");
+    let more = added(&ws.add(&["more"]));
+    ws.seal();
+    let names = pack_names(&ws);
+    assert_eq!(names.len(), 2, "{names:?}");
+    let index = pack_file(&ws, &first, "idx");
+    let mut bytes = fs::read(&index).expect("idx");
+    let middle = (bytes.len() / LINE_LEN / 2) * LINE_LEN;
+    bytes[middle + 10] = b'Z';
+    Workspace::overwrite(&index, bytes);
+    // Objects of the other pack stay readable, whichever way the lookup goes.
+    let (hex, _) = &more[3];
+    let (code, _, stderr) = ws.run(&["cat", hex]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_problem(
+        &ws,
+        "pack-index-corrupt",
+        &format!("objects/packs/{first}.idx"),
+    );
+    // A small add still works: its dedupe lookups skip the damaged index.
+    ws.write("late.txt", "added after the damage\n");
+    let (code, _, stderr) = ws.run(&["add", "late.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_planted_index_cannot_make_add_skip_content() {
+    let ws = Workspace::new();
+    write_bulk(&ws, "bulk", "planted");
+    let content = fs::read(ws.path("bulk/doc-0003.txt")).expect("source");
+    let digest = Digest::of(&content).to_hex();
+    // An index that claims the content, over one wrong byte.
+    let line = format!("{digest} {:016x} {:016x}\n", 0, 1);
+    let packs = ws.archive().join("objects/packs");
+    fs::write(packs.join("planted.idx"), &line).expect("idx");
+    fs::write(packs.join("planted.pack"), b"x").expect("pack");
+    ws.add(&["bulk"]);
+    ws.seal();
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 1, "the planted index is reported: {report}");
+    let codes = Workspace::problem_codes(&report);
+    assert_eq!(
+        codes,
+        vec!["pack-index-corrupt"],
+        "only the plant is at fault: {report}"
+    );
+    let (code, stdout, _) = ws.run(&["cat", &digest]);
+    assert_eq!((code, stdout.as_bytes()), (0, content.as_slice()));
+}
+
+#[test]
+fn a_large_add_that_stores_little_makes_no_pack() {
+    let (ws, _, _) = packed_archive();
+    ws.write("bulk/doc-0001.txt", "changed\n");
+    ws.write("bulk/doc-0002.txt", "changed too\n");
+    let (code, _, stderr) = ws.run(&["add", "bulk"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2 document(s) recorded"), "{stderr}");
+    assert_eq!(pack_names(&ws).len(), 1, "four objects are stored loose");
+    ws.seal();
+    assert_eq!(ws.verify_json().0, 0);
+}
+
+#[test]
+fn a_cut_off_index_line_does_not_swallow_the_next_one() {
+    let ws = Workspace::new();
+    ws.write("one.txt", "first\n");
+    ws.add(&["one.txt"]);
+    // A crash mid-append leaves a fragment at the end of every shard.
+    for dir in ["by-path", "by-content"] {
+        for entry in fs::read_dir(ws.archive().join("index").join(dir)).expect("shards") {
+            let path = entry.expect("entry").path();
+            let mut bytes = fs::read(&path).expect("shard");
+            bytes.extend_from_slice(b"0123abcd");
+            fs::write(&path, bytes).expect("write shard");
+        }
+    }
+    ws.write("two.txt", "second\n");
+    ws.add(&["two.txt"]);
+    let (code, _, stderr) = ws.run(&["add", "two.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("0 document(s) recorded, 1 unchanged"),
+        "{stderr}"
+    );
 }
