@@ -570,10 +570,8 @@ impl ObjectWriter for FsObjectWriter<'_> {
                 .map_err(|_| Error::io(&self.store.tmp)(io::Error::other("pack poisoned")))?;
             if pack.len() < PACK_MIN_OBJECTS {
                 // Fewer objects than expected (most were already stored): loose files.
-                for (digest, bytes) in pack.into_objects()? {
-                    self.store.put_loose(&bytes, digest)?;
-                    self.wrote_loose.store(true, Ordering::Relaxed);
-                }
+                self.wrote_loose.store(true, Ordering::Relaxed);
+                pack.into_objects(|digest, bytes| self.store.put_loose(bytes, digest).map(|_| ()))?;
             } else if pack.finish()?.is_some() {
                 // Make the new pack visible to this process's later reads.
                 self.store.snapshot(true)?;

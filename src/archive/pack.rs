@@ -139,9 +139,12 @@ impl PackBuilder {
         self.entries.len()
     }
 
-    /// Abandons the pack and returns its objects (for storing them loose instead: a pack of a
-    /// few objects would only add one more index to search).
-    pub fn into_objects(mut self) -> Result<Vec<(Digest, Vec<u8>)>> {
+    /// Abandons the pack and hands its objects, one at a time, to `store` (which keeps them
+    /// loose instead: a pack of a few objects would only add one more index to search).
+    pub fn into_objects(
+        mut self,
+        mut store: impl FnMut(Digest, &[u8]) -> Result<()>,
+    ) -> Result<()> {
         let path = self.tmp.path().to_path_buf();
         if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
             if !block.is_empty() {
@@ -150,15 +153,14 @@ impl PackBuilder {
             sink.finish().map_err(Error::io(&path))?;
         }
         let file = self.tmp.as_file();
-        self.entries
-            .iter()
-            .map(|entry| {
-                let mut bytes = vec![0u8; entry.len as usize];
-                file.read_exact_at(&mut bytes, entry.offset)
-                    .map_err(Error::io(&path))?;
-                Ok((entry.digest, bytes))
-            })
-            .collect()
+        let mut bytes = Vec::new();
+        for entry in &self.entries {
+            bytes.resize(entry.len as usize, 0);
+            file.read_exact_at(&mut bytes, entry.offset)
+                .map_err(Error::io(&path))?;
+            store(entry.digest, &bytes)?;
+        }
+        Ok(())
     }
 
     /// Writes the index, makes both files durable and renames them into place, the index
