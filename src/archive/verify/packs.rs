@@ -22,9 +22,19 @@ pub fn check_packs(archive: &Archive, report: &mut VerifyReport) {
             return;
         }
     };
-    let mut names: Vec<String> = listing
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect();
+    let mut names = Vec::new();
+    for entry in listing {
+        match entry {
+            Ok(entry) => match entry.file_name().into_string() {
+                Ok(name) => names.push(name),
+                Err(name) => report.warnings.push(format!(
+                    "objects/packs/{} is not part of a pack; ignored",
+                    name.to_string_lossy()
+                )),
+            },
+            Err(e) => report.problem("objects/packs/", "pack-unreadable", e.to_string()),
+        }
+    }
     names.sort();
     for name in &names {
         if let Some(stem) = name.strip_suffix(".idx") {
@@ -91,8 +101,12 @@ fn check_pack(dir: &Path, name: &str, report: &mut VerifyReport) {
     }
     let pack_item = format!("objects/packs/{name}.pack");
     let size = match fs::metadata(dir.join(format!("{name}.pack"))) {
-        Ok(meta) => meta.len(),
-        Err(e) => return report.problem(pack_item, "pack-missing", e.to_string()),
+        Ok(meta) if meta.is_file() => meta.len(),
+        Ok(_) => return report.problem(pack_item, "pack-corrupt", "not a regular file"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return report.problem(pack_item, "pack-missing", e.to_string())
+        }
+        Err(e) => return report.problem(pack_item, "pack-unreadable", e.to_string()),
     };
     // The objects must tile the pack exactly: no gaps (hidden bytes), no overlaps, no tail.
     entries.sort_unstable_by_key(|e| (e.offset, e.len));
