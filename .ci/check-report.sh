@@ -30,12 +30,10 @@ trap 'rm -rf "$work"' EXIT
 echo "== build"
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
 
-echo "== sample case and export"
+echo "== sample case and its exported bundle"
 "$root/fixtures/run-sample-case.sh" "$work/sample" >"$work/sample.log" 2>&1 ||
     { cat "$work/sample.log"; fail "fixtures/run-sample-case.sh"; }
-EVIDENTIA_ARCHIVE="$work/sample/archive" "$root/target/release/evidentia" export \
-    --out "$work/bundle" --all --actor ci --recipient "ICC OTP"
-report="$work/bundle/report.html"
+report="$work/sample/bundle/report.html"
 [ -s "$report" ] || fail "the bundle has no report.html"
 
 # Each run gets a fresh profile; nothing may reach the network (the page needs none).
@@ -50,9 +48,9 @@ chrome() {
 
 echo "== (a) rendered DOM holds every document digest"
 chrome --dump-dom "file://$report" >"$work/dom.html"
-digests=$(grep -o '"content": "[0-9a-f]\{64\}"' "$work/bundle/data/bundle.json" |
+digests=$(grep -o '"content": "[0-9a-f]\{64\}"' "$work/sample/bundle/data/bundle.json" |
     grep -o '[0-9a-f]\{64\}' || true)
-documents=$(grep -c '"file": ' "$work/bundle/data/bundle.json" || true)
+documents=$(grep -c '"file": ' "$work/sample/bundle/data/bundle.json" || true)
 count=$(printf '%s\n' "$digests" | grep -c . || true)
 [ "$count" -gt 0 ] && [ "$count" = "$documents" ] ||
     fail "expected $documents document digests in data/bundle.json, found $count"
