@@ -163,8 +163,11 @@ impl Error {
         )
     }
 
-    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
+    /// For `map_err`: the path is copied only if there is an error (this sits on hot paths).
+    pub fn io<P: AsRef<std::path::Path>>(path: P) -> impl FnOnce(io::Error) -> Error {
+        move |source| Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
     }
 }

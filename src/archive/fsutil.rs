@@ -1,7 +1,7 @@
 //! Small file-system helpers for crash safety: atomic replacement and batched durability.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -25,6 +25,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
     tmp.persist(path).map_err(|e| Error::io(path)(e.error))?;
     sync_dir(dir)
+}
+
+/// A new temporary file in `dir` with permissions `mode`, creating `dir` if it is missing (a
+/// copied archive may lack its empty `objects/tmp/`: git and some archivers drop empty
+/// directories).
+pub fn temp_file(dir: &Path, prefix: &str, mode: u32) -> Result<tempfile::NamedTempFile> {
+    let make = || {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(fs::Permissions::from_mode(mode))
+            .tempfile_in(dir)
+    };
+    match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            make().map_err(Error::io(dir))
+        }
+        other => other.map_err(Error::io(dir)),
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the number of bytes read.
+pub fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Makes a directory's entries (creations, renames) durable.

@@ -28,7 +28,7 @@ use super::append::{append_prepared, catch_up_index, PreparedRecord};
 use super::index::PathVersion;
 use super::objects::ObjectWriter;
 use super::sink::BLOCK;
-use super::{failpoint, Archive};
+use super::{failpoint, fsutil, Archive};
 
 /// What the user says about the documents being added.
 #[derive(Debug, Clone, Default)]
@@ -195,15 +195,7 @@ fn store_content(
     // returns everything up to the end), then stored from memory; a file that fills the
     // buffer is streamed.
     buffer.resize(BLOCK, 0);
-    let mut filled = 0;
-    while filled < BLOCK {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(read_err(e)),
-        }
-    }
+    let filled = fsutil::read_full(&mut reader, buffer).map_err(read_err)?;
     let outcome = if filled < BLOCK {
         writer.put_bytes(&buffer[..filled])?
     } else {

@@ -80,6 +80,53 @@ struct PackSnapshot {
     map: Option<HashMap<Digest, (u32, u64, u64)>>,
 }
 
+/// Streams object `digest` from `store` into `out` (`io::sink()` to only check it), hashing
+/// as it goes; returns what the bytes hash to and how many there were. `out_name` names `out`
+/// in errors.
+pub fn stream_object(
+    store: &dyn ObjectStore,
+    digest: &Digest,
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<(Digest, u64)> {
+    let mut reader = store.open(digest)?;
+    let read_err = |e| Error::Io {
+        path: PathBuf::from(format!("object {digest}")),
+        source: e,
+    };
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; BLOCK];
+    let mut total = 0u64;
+    loop {
+        let n = fsutil::read_full(&mut reader, &mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(Error::io(out_name))?;
+        total += n as u64;
+    }
+    Ok((hasher.finish(), total))
+}
+
+/// [`stream_object`], failing (after writing) if the bytes do not match their name, so that a
+/// damaged object is never passed on silently. Returns the number of bytes.
+pub fn copy_verified(
+    store: &dyn ObjectStore,
+    digest: &Digest,
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<u64> {
+    let (found, total) = stream_object(store, digest, out, out_name)?;
+    if found != *digest {
+        return Err(Error::ObjectCorrupt {
+            expected: *digest,
+            found,
+        });
+    }
+    Ok(total)
+}
+
 /// Objects as files in a local directory: loose files `sha256/<2 hex>/<62 hex>` and packs in
 /// `packs/` (see [`pack`]).
 pub struct FsObjectStore {
@@ -172,16 +219,22 @@ impl FsObjectStore {
         let per_search = 64 - entries.max(1).leading_zeros() as u64;
         let searching = expected as u64 * snapshot.packs.len() as u64 * per_search;
         if searching > entries {
-            let loaded = Arc::new(PackSnapshot {
-                map: Some(load_map(&snapshot.packs)?),
-                names: snapshot.names.clone(),
-                packs: snapshot.packs.clone(),
-            });
-            if let Ok(mut slot) = self.packs.write() {
-                *slot = Some(loaded);
-            }
+            self.install_map(&snapshot)?;
         }
         Ok(())
+    }
+
+    /// Loads every index of `snapshot`'s packs into memory and makes that the current view.
+    fn install_map(&self, snapshot: &PackSnapshot) -> Result<Arc<PackSnapshot>> {
+        let mapped = Arc::new(PackSnapshot {
+            map: Some(load_map(&snapshot.packs)?),
+            names: snapshot.names.clone(),
+            packs: snapshot.packs.clone(),
+        });
+        if let Ok(mut slot) = self.packs.write() {
+            *slot = Some(mapped.clone());
+        }
+        Ok(mapped)
     }
 
     /// Finds a packed object. `refresh` re-lists the packs on a miss (another process may
@@ -191,14 +244,7 @@ impl FsObjectStore {
         if self.lookups.fetch_add(1, Ordering::Relaxed) == LOOKUPS_BEFORE_MAP
             && snapshot.map.is_none()
         {
-            snapshot = Arc::new(PackSnapshot {
-                map: Some(load_map(&snapshot.packs)?),
-                names: snapshot.names.clone(),
-                packs: snapshot.packs.clone(),
-            });
-            if let Ok(mut slot) = self.packs.write() {
-                *slot = Some(snapshot.clone());
-            }
+            snapshot = self.install_map(&snapshot)?;
         }
         if let Some(found) = search(&snapshot, digest)? {
             return Ok(Some(found));
@@ -234,30 +280,12 @@ impl FsObjectStore {
         fs::metadata(self.path_of(digest)).is_ok_and(|m| size.is_none_or(|s| m.len() == s))
     }
 
-    fn new_temp(&self) -> Result<tempfile::NamedTempFile> {
-        // Created read-only (objects are never modified in place); the open handle can still
-        // write, and no chmod is needed later.
-        let builder = || {
-            tempfile::Builder::new()
-                .prefix("put-")
-                .permissions(fs::Permissions::from_mode(0o444))
-                .tempfile_in(&self.tmp)
-        };
-        match builder() {
-            // A copied archive may lack the empty tmp/ directory (git, some archivers).
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(&self.tmp).map_err(Error::io(&self.tmp))?;
-                builder().map_err(Error::io(&self.tmp))
-            }
-            other => other.map_err(Error::io(&self.tmp)),
-        }
-    }
-
     /// Stores `bytes` as a loose object, whose SHA-256 the caller has computed as `digest`.
     fn put_loose(&self, bytes: &[u8], digest: Digest) -> Result<PutOutcome> {
-        let mut tmp = self.new_temp()?;
-        tmp.write_all(bytes)
-            .map_err(Error::io(tmp.path().to_path_buf()))?;
+        // Created read-only (objects are never modified in place); the open handle can still
+        // write, and no chmod is needed later.
+        let mut tmp = fsutil::temp_file(&self.tmp, "put-", 0o444)?;
+        tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
         self.install(tmp, digest, bytes.len() as u64)
     }
 
@@ -301,7 +329,7 @@ impl FsObjectStore {
                     Ok(block) => block,
                     Err(_) => return Ok(()), // likewise
                 };
-                let n = fill(reader, block.window_mut()).map_err(read_err)?;
+                let n = fsutil::read_full(reader, block.window_mut()).map_err(read_err)?;
                 if n == 0 {
                     return Ok(());
                 }
@@ -389,7 +417,7 @@ impl FsObjectStore {
 fn load_map(packs: &[Arc<Pack>]) -> Result<HashMap<Digest, (u32, u64, u64)>> {
     let mut map = HashMap::new();
     for (i, pack) in (0u32..).zip(packs) {
-        let entries = pack.readable_entries()?;
+        let entries = pack.entries()?;
         map.reserve(entries.len());
         for entry in entries {
             map.insert(entry.digest, (i, entry.offset, entry.len));
@@ -423,20 +451,6 @@ fn search(snapshot: &PackSnapshot, digest: &Digest) -> Result<Option<(Arc<Pack>,
         }
     }
     Ok(None)
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// A batch of writes into an [`FsObjectStore`]: small objects into one pack (large batches) or
@@ -690,7 +704,7 @@ impl ObjectStore for FsObjectStore {
             }
         }
         for pack in &self.snapshot(true)?.packs {
-            out.extend(pack.readable_entries()?.iter().map(|e| e.digest));
+            out.extend(pack.entries()?.iter().map(|e| e.digest));
         }
         out.sort();
         out.dedup();

@@ -119,17 +119,29 @@ impl PackBuilder {
             len: bytes.len() as u64,
         });
         self.written += bytes.len() as u64;
-        let path = self.tmp.path().to_path_buf();
+        let path = self.tmp.path();
         let mut rest = bytes;
         while !rest.is_empty() {
             let (Some(block), Some(sink)) = (self.block.as_mut(), self.sink.as_mut()) else {
-                return Err(Error::io(&path)(io::Error::other("pack already finished")));
+                return Err(Error::io(path)(io::Error::other("pack already finished")));
             };
             rest = &rest[block.push(rest)..];
             if block.is_full() {
-                let full = std::mem::replace(block, sink.buffer().map_err(Error::io(&path))?);
-                sink.submit(full).map_err(Error::io(&path))?;
+                let full = std::mem::replace(block, sink.buffer().map_err(Error::io(path))?);
+                sink.submit(full).map_err(Error::io(path))?;
             }
+        }
+        Ok(())
+    }
+
+    /// Queues the last, partial block and waits until everything is written.
+    fn flush(&mut self) -> Result<()> {
+        if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
+            let path = self.tmp.path();
+            if !block.is_empty() {
+                sink.submit(block).map_err(Error::io(path))?;
+            }
+            sink.finish().map_err(Error::io(path))?;
         }
         Ok(())
     }
@@ -146,12 +158,7 @@ impl PackBuilder {
         mut store: impl FnMut(Digest, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let path = self.tmp.path().to_path_buf();
-        if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
-            if !block.is_empty() {
-                sink.submit(block).map_err(Error::io(&path))?;
-            }
-            sink.finish().map_err(Error::io(&path))?;
-        }
+        self.flush()?;
         let file = self.tmp.as_file();
         let mut bytes = Vec::new();
         for entry in &self.entries {
@@ -167,12 +174,7 @@ impl PackBuilder {
     /// last. Returns the pack's name, or `None` (and nothing on disk) if it is empty.
     pub fn finish(mut self) -> Result<Option<String>> {
         let path = self.tmp.path().to_path_buf();
-        if let (Some(block), Some(mut sink)) = (self.block.take(), self.sink.take()) {
-            if !block.is_empty() {
-                sink.submit(block).map_err(Error::io(&path))?;
-            }
-            sink.finish().map_err(Error::io(&path))?;
-        }
+        self.flush()?;
         if self.entries.is_empty() {
             return Ok(None);
         }
@@ -231,20 +233,7 @@ fn write_through_sink(file: &tempfile::NamedTempFile, bytes: &[u8]) -> Result<()
 
 /// A temporary file the sink can reopen for writing (objects end read-only when committed).
 pub fn writable_temp(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
-    let make = || {
-        tempfile::Builder::new()
-            .prefix(prefix)
-            .permissions(fs::Permissions::from_mode(0o644))
-            .tempfile_in(dir)
-    };
-    match make() {
-        // A copied archive may lack the empty tmp/ directory (git, some archivers).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
-            make().map_err(Error::io(dir))
-        }
-        other => other.map_err(Error::io(dir)),
-    }
+    fsutil::temp_file(dir, prefix, 0o644)
 }
 
 /// One committed pack, opened for lookups.
@@ -375,23 +364,8 @@ impl Pack {
         Ok(out)
     }
 
-    /// Every entry, in index order.
-    pub fn entries(&self) -> Result<Vec<Entry>> {
-        let bytes = fs::read(&self.index_path).map_err(Error::io(&self.index_path))?;
-        bytes
-            .chunks(LINE)
-            .enumerate()
-            .map(|(i, line)| {
-                parse_line(line).ok_or_else(|| Error::Corrupt {
-                    path: self.index_path.clone(),
-                    why: format!("line {} is not `<digest> <offset> <length>`", i + 1),
-                })
-            })
-            .collect()
-    }
-
     /// The entries that parse, skipping damaged lines (which `verify` reports).
-    pub fn readable_entries(&self) -> Result<Vec<Entry>> {
+    pub fn entries(&self) -> Result<Vec<Entry>> {
         let bytes = fs::read(&self.index_path).map_err(Error::io(&self.index_path))?;
         Ok(bytes.chunks(LINE).filter_map(parse_line).collect())
     }

@@ -1,13 +1,15 @@
 //! Read-only queries: the log, the documents, one record, one object.
 
-use std::io::{Read, Write};
+use std::io::Write;
+use std::path::Path;
 
 use crate::core::cbor::MAX_ENCODED_LEN;
-use crate::core::digest::{Digest, Hasher};
+use crate::core::digest::Digest;
 use crate::core::record::{DocumentRecord, Record};
 use crate::error::{Error, Result};
 
 use super::checkpoints::StoredCheckpoint;
+use super::objects::copy_verified;
 use super::Archive;
 
 /// A record with its place in the log.
@@ -138,28 +140,9 @@ pub fn records_for_content(
 /// Streams an object to `out`, checking its digest as it goes; fails after writing if the
 /// stored bytes do not match, so a damaged object is never passed on silently.
 pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u64> {
-    let mut reader = archive.store().open(digest)?;
-    let path = archive.fs_store().path_of(digest);
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(Error::io(&path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(Error::io("<stdout>"))?;
-        total += n as u64;
-    }
-    out.flush().map_err(Error::io("<stdout>"))?;
-    let found = hasher.finish();
-    if found != *digest {
-        return Err(Error::ObjectCorrupt {
-            expected: *digest,
-            found,
-        });
-    }
+    let stdout = Path::new("<stdout>");
+    let total = copy_verified(archive.store(), digest, out, stdout)?;
+    out.flush().map_err(Error::io(stdout))?;
     Ok(total)
 }
 

@@ -9,12 +9,13 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::append::append_records;
 use crate::archive::checkpoints::{CheckpointStore, StoredCheckpoint};
 use crate::archive::fsutil;
+use crate::archive::objects::copy_verified;
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::{Digest, Hasher};
@@ -308,28 +309,8 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
-    let mut reader = archive.store().open(digest)?;
     let mut file = File::create(to).map_err(Error::io(to))?;
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(Error::io(to))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).map_err(Error::io(to))?;
-        total += n as u64;
-    }
-    let found = hasher.finish();
-    if found != *digest {
-        return Err(Error::ObjectCorrupt {
-            expected: *digest,
-            found,
-        });
-    }
-    Ok(total)
+    copy_verified(archive.store(), digest, &mut file, to)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

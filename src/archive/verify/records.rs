@@ -2,16 +2,18 @@
 //! and the stored tree.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io;
+use std::path::Path;
 
 use rayon::prelude::*;
 
 use crate::core::cbor::MAX_ENCODED_LEN;
-use crate::core::digest::{Digest, Hasher};
+use crate::core::digest::Digest;
 use crate::core::merkle::{leaf_hash, MemoryTree};
 use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
 
+use super::super::objects::stream_object;
 use super::super::Archive;
 use super::VerifyReport;
 
@@ -334,18 +336,10 @@ fn check_unreferenced(
 }
 
 fn hash_object(archive: &Archive, digest: &Digest) -> Result<(Digest, u64)> {
-    let mut reader = archive.store().open(digest)?;
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    let path = archive.fs_store().path_of(digest);
-    loop {
-        let n = reader.read(&mut buf).map_err(Error::io(&path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((hasher.finish(), total))
+    stream_object(
+        archive.store(),
+        digest,
+        &mut io::sink(),
+        Path::new("<check>"),
+    )
 }
