@@ -99,6 +99,26 @@ impl CheckpointStore {
     }
 
     /// The newest checkpoint, or `None` before the first seal.
+    /// The checkpoint a `--checkpoint N` option names, or the latest when it is absent; a
+    /// missing one is a usage error that says what to do.
+    pub fn select(&self, number: Option<u64>) -> Result<StoredCheckpoint> {
+        match number {
+            Some(n) => Self::read(&self.path_of(n)).map_err(|e| match e {
+                Error::Io { .. } => Error::InvalidOption {
+                    option: "--checkpoint",
+                    value: n.to_string(),
+                    why: "no such checkpoint; `evidentia log` lists them".into(),
+                },
+                other => other,
+            }),
+            None => self.latest()?.ok_or_else(|| Error::InvalidOption {
+                option: "--checkpoint",
+                value: "latest".into(),
+                why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
+            }),
+        }
+    }
+
     pub fn latest(&self) -> Result<Option<StoredCheckpoint>> {
         let files = self.files()?;
         match files.iter().rev().find_map(|f| f.number.map(|_| &f.path)) {

@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::append::append_records;
-use crate::archive::checkpoints::{CheckpointStore, StoredCheckpoint};
+use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::fsutil;
 use crate::archive::objects::copy_verified;
 use crate::archive::query::{self, LoggedRecord, Target};
@@ -71,21 +71,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         });
     }
     let store = archive.checkpoints();
-    let stored = match options.checkpoint {
-        Some(n) => CheckpointStore::read(&store.path_of(n)).map_err(|e| match e {
-            Error::Io { .. } => Error::InvalidOption {
-                option: "--checkpoint",
-                value: n.to_string(),
-                why: "no such checkpoint; `evidentia log` lists them".into(),
-            },
-            other => other,
-        })?,
-        None => store.latest()?.ok_or_else(|| Error::InvalidOption {
-            option: "--checkpoint",
-            value: "latest".into(),
-            why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
-        })?,
-    };
+    let stored = store.select(options.checkpoint)?;
     let size = stored.checkpoint.size;
     let (log, index) = archive.current_index()?;
     if log.root(size)? != stored.checkpoint.root {

@@ -76,14 +76,7 @@ fn prove_record(
 /// Builds the proof that a document is in checkpoint `checkpoint` (default: the latest).
 pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<ProofFile> {
     let store = archive.checkpoints();
-    let stored = match checkpoint {
-        Some(n) => CheckpointStore::read(&store.path_of(n))?,
-        None => store.latest()?.ok_or_else(|| Error::InvalidOption {
-            option: "--checkpoint",
-            value: "latest".into(),
-            why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
-        })?,
-    };
+    let stored = store.select(checkpoint)?;
     let size = stored.checkpoint.size;
     let (log, index) = archive.current_index()?;
     let (record_index, record_id) = match query::resolve_target(archive, &log, &index, id)? {

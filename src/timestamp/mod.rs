@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use rand_core::RngCore;
 
-use crate::archive::checkpoints::{CheckpointStore, StoredCheckpoint};
+use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::{fsutil, Archive};
 use crate::core::digest::Digest;
 use crate::core::note::SignedNote;
@@ -43,22 +43,7 @@ fn dir(archive: &Archive) -> PathBuf {
 }
 
 fn checkpoint(archive: &Archive, number: Option<u64>) -> Result<StoredCheckpoint> {
-    let store = archive.checkpoints();
-    match number {
-        Some(n) => CheckpointStore::read(&store.path_of(n)).map_err(|e| match e {
-            Error::Io { .. } => Error::InvalidOption {
-                option: "--checkpoint",
-                value: n.to_string(),
-                why: "no such checkpoint; `evidentia log` lists them".into(),
-            },
-            other => other,
-        }),
-        None => store.latest()?.ok_or_else(|| Error::InvalidOption {
-            option: "--checkpoint",
-            value: "latest".into(),
-            why: "the archive has no checkpoint yet; run `evidentia seal` first".into(),
-        }),
-    }
+    archive.checkpoints().select(number)
 }
 
 /// A request made for a checkpoint.
