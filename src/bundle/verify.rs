@@ -118,11 +118,7 @@ impl BundleReport {
         code: &'static str,
         detail: impl Into<String>,
     ) {
-        self.problems.push(Problem {
-            item: item.into(),
-            code,
-            detail: detail.into(),
-        });
+        self.problems.push(Problem::new(item, code, detail));
     }
 }
 

@@ -15,6 +15,8 @@ use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
 use evidentia::core::digest::Digest;
 use evidentia::{trust, Error};
 
+use super::render::print_findings;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
     Dir,
@@ -165,18 +167,11 @@ fn print_report(path: &Path, report: &BundleReport) {
     if !report.witnesses.is_empty() {
         println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
     }
-    for warning in &report.warnings {
-        println!("warning: {warning}");
-    }
-    if let Some(evidence) = &report.equivocation {
-        print!("{evidence}");
-    }
-    for problem in &report.problems {
-        println!(
-            "PROBLEM [{}] {}: {}",
-            problem.code, problem.item, problem.detail
-        );
-    }
+    print_findings(
+        &report.warnings,
+        report.equivocation.as_ref(),
+        &report.problems,
+    );
     for line in &report.proven {
         println!("PROVEN: {line}");
     }

@@ -4,8 +4,9 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use evidentia::archive::query::{self, LoggedRecord};
-use evidentia::archive::verify::VerifyReport;
+use evidentia::archive::verify::{Problem, VerifyReport};
 use evidentia::archive::Archive;
+use evidentia::audit::equivocation::Equivocation;
 use evidentia::core::record::{DocumentRecord, Record};
 
 fn document_json(doc: &DocumentRecord) -> Value {
@@ -238,18 +239,11 @@ pub fn verify_report(report: &VerifyReport) {
             cp.witnesses.join(", ")
         );
     }
-    for warning in &report.warnings {
-        println!("warning: {warning}");
-    }
-    if let Some(evidence) = &report.equivocation {
-        print!("{evidence}");
-    }
-    for problem in &report.problems {
-        println!(
-            "PROBLEM [{}] {}: {}",
-            problem.code, problem.item, problem.detail
-        );
-    }
+    print_findings(
+        &report.warnings,
+        report.equivocation.as_ref(),
+        &report.problems,
+    );
     if report.ok && report.checkpoints.is_empty() {
         println!(
             "NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
@@ -269,6 +263,27 @@ pub fn verify_report(report: &VerifyReport) {
         println!(
             "FAILED: {} problem(s) found; the archive cannot be trusted as it stands",
             report.problems.len()
+        );
+    }
+}
+
+/// The part of a verification report that archives and bundles share: warnings, the evidence of
+/// a fork, and every problem by item.
+pub fn print_findings(
+    warnings: &[String],
+    equivocation: Option<&Equivocation>,
+    problems: &[Problem],
+) {
+    for warning in warnings {
+        println!("warning: {warning}");
+    }
+    if let Some(evidence) = equivocation {
+        print!("{evidence}");
+    }
+    for problem in problems {
+        println!(
+            "PROBLEM [{}] {}: {}",
+            problem.code, problem.item, problem.detail
         );
     }
 }

@@ -57,6 +57,20 @@ pub struct Problem {
     pub detail: String,
 }
 
+impl Problem {
+    pub(crate) fn new(
+        item: impl Into<String>,
+        code: &'static str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            item: item.into(),
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SignatureReport {
     pub name: String,
@@ -114,11 +128,7 @@ impl VerifyReport {
         code: &'static str,
         detail: impl Into<String>,
     ) {
-        self.problems.push(Problem {
-            item: item.into(),
-            code,
-            detail: detail.into(),
-        });
+        self.problems.push(Problem::new(item, code, detail));
     }
 }
 
