@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks the hand-over bundle's report.html in a real browser (headless Chromium), offline:
 # exports the sample case, then (a) the rendered DOM holds every disclosed document's SHA-256
-# from data/bundle.json and the VERIFIED verdict, and no script; (b) it prints to a PDF;
+# from data/bundle.json, says the sender wrote it, shows the sender's self-check as such (never
+# a VERIFIED verdict), gives the command to verify with the checkpoint hash, and has no script;
+# (b) it prints to a PDF;
 # (c) it renders to a screenshot. Exits non-zero on any failure.
 #
 # Usage: .ci/check-report.sh [SCREENSHOT.png]
@@ -57,8 +59,14 @@ count=$(printf '%s\n' "$digests" | grep -c . || true)
 for digest in $digests; do
     grep -qF "$digest" "$work/dom.html" || fail "digest $digest is not in the rendered report"
 done
-grep -qF "Verification verdict: VERIFIED" "$work/dom.html" ||
-    fail "the rendered report does not show the VERIFIED verdict"
+grep -qF "Written by the sender: this page is not a verification" "$work/dom.html" ||
+    fail "the rendered report does not say the sender wrote it"
+grep -qF "Sender's self-check at export: every check passed" "$work/dom.html" ||
+    fail "the rendered report does not show the sender's passed self-check"
+if grep -qF "VERIFIED" "$work/dom.html"; then fail "the rendered report claims a verdict"; fi
+hash=$(sed -n '/^$/q;p' "$work/sample/bundle/data/checkpoint" | sha256sum | cut -c1-64)
+grep -qF "evidentia verify &lt;bundle&gt; --trust &lt;your trust file&gt; --checkpoint-hash $hash" \
+    "$work/dom.html" || fail "the rendered report does not give the command with hash $hash"
 if grep -qi '<script' "$work/dom.html"; then fail "the rendered report contains a script"; fi
 echo "$count digests found"
 

@@ -12,12 +12,12 @@ use evidentia::archive::events;
 use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
-use evidentia::archive::verify::{self, Trust, VerifyOptions, VerifyReport};
+use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
 use evidentia::core::record::Collection;
 use evidentia::core::timestamp::Timestamp;
 use evidentia::keyfile::{self, Passphrase};
-use evidentia::{trust, Error};
+use evidentia::{verdict, Error};
 
 mod annotate;
 mod audit;
@@ -81,10 +81,14 @@ enum Command {
         /// Bundles: the SHA-256 of the checkpoint text you were given out of band
         #[arg(long, value_name = "HEX")]
         checkpoint_hash: Option<String>,
-        /// Public keys that may sign, one per line as in a .pub file
+        /// Public keys that may sign, one per line as in a .pub file (or give --integrity-only)
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
-        /// Each checkpoint needs valid signatures by at least N distinct trusted keys
+        /// Check integrity only, without authenticating the signer (exit code 3 when intact)
+        #[arg(long)]
+        integrity_only: bool,
+        /// The checkpoint relied on (the latest, or the bundle's) needs valid signatures by at
+        /// least N independent signers (trust-file keys; keys rotated from one count once)
         #[arg(long, value_name = "N", default_value_t = 1)]
         require: usize,
         #[command(flatten)]
@@ -168,8 +172,12 @@ enum Command {
         proof: PathBuf,
         /// The document the proof is about (not needed for a consistency proof)
         document: Option<PathBuf>,
+        /// Public keys that may sign, one per line as in a .pub file (or give --integrity-only)
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
+        /// Check integrity only, without authenticating the signer (exit code 3 when intact)
+        #[arg(long)]
+        integrity_only: bool,
         #[arg(long, value_name = "N", default_value_t = 1)]
         require: usize,
         #[arg(long)]
@@ -376,9 +384,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             proof,
             document,
             trust,
+            integrity_only,
             require,
             json,
         } => {
+            let trust = verdict::choose_trust("verify-proof", trust, integrity_only)?;
             return match document {
                 Some(document) => bundle::verify_proof(&proof, &document, trust, require, json),
                 None => audit::verify_consistency(&proof, trust, require, json),
@@ -392,10 +402,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             bundle: Some(path),
             checkpoint_hash,
             trust,
+            integrity_only,
             require,
             recipient,
             json,
         } => {
+            let trust = verdict::choose_trust("verify", trust, integrity_only)?;
             return bundle::verify(
                 &path,
                 checkpoint_hash,
@@ -409,6 +421,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             bundle: None,
             checkpoint_hash,
             trust,
+            integrity_only,
             require,
             recipient,
             json,
@@ -416,11 +429,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if checkpoint_hash.is_some() {
                 anyhow::bail!("--checkpoint-hash applies to bundles: give the bundle's path");
             }
+            let trust = verdict::choose_trust("verify", trust, integrity_only)?;
             let archive = Archive::open(&archive_dir)?;
-            let trust = match trust {
-                Some(path) => Trust::Keys(trust::load(&path)?),
-                None => Trust::ArchiveKeys,
-            };
             let options = VerifyOptions {
                 trust,
                 require: require.max(1),
@@ -428,11 +438,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;
-            return Ok(if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            });
+            return Ok(ExitCode::from(report.verdict.exit_code()));
         }
         Command::Log { json } => render::log(&Archive::open(&archive_dir)?, json)?,
         Command::Ls { json } => render::ls(&Archive::open(&archive_dir)?, json)?,

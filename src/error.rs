@@ -56,6 +56,12 @@ pub enum Error {
     #[error("{}: {why}", path.display())]
     BadInput { path: PathBuf, why: String },
 
+    #[error("`evidentia {command}` refused: {why}")]
+    TrustChoice {
+        command: &'static str,
+        why: &'static str,
+    },
+
     #[error("refusing to add: {count} input(s) cannot be recorded:\n{list}\nrename or remove them, then run the command again (nothing was added)")]
     BadInputs { count: usize, list: String },
 

@@ -16,5 +16,6 @@ pub mod error;
 pub mod keyfile;
 pub mod timestamp;
 pub mod trust;
+pub mod verdict;
 
 pub use error::{Error, Result};

@@ -24,6 +24,7 @@ use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
+use crate::verdict::Verdict;
 
 use super::export::hash_file;
 
@@ -150,6 +151,8 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
 pub struct ProofReport {
     pub format: &'static str,
     pub ok: bool,
+    /// `verified`, `intact-unauthenticated` or `failed`: what `ok` means for authenticity.
+    pub verdict: Verdict,
     pub document: String,
     pub content: Option<String>,
     pub path: Option<String>,
@@ -161,6 +164,7 @@ pub struct ProofReport {
     pub proven: Vec<String>,
     pub not_proven: Vec<String>,
     pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
 }
 
 /// Checks a proof file against a document's bytes.
@@ -173,6 +177,7 @@ pub fn verify_proof(
     let mut report = ProofReport {
         format: "evidentia-proof-verify-report/1",
         ok: false,
+        verdict: Verdict::Failed,
         document: document.display().to_string(),
         content: None,
         path: None,
@@ -184,6 +189,7 @@ pub fn verify_proof(
         proven: Vec::new(),
         not_proven: Vec::new(),
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let problem = |report: &mut ProofReport, item: &str, code: &'static str, detail: String| {
         report.problems.push(Problem {
@@ -284,6 +290,7 @@ pub fn verify_proof(
             .collect(),
     };
     let signers = Signers::new(base, &key_events, &file.origin);
+    report.warnings.extend(signers.refusal_warnings());
     let whose = match trust {
         Trust::Keys(_) => "keys in the trust file",
         Trust::ArchiveKeys => "keys the proof carries",
@@ -319,5 +326,6 @@ pub fn verify_proof(
             .push(format!("when: '{}' is the signer's own claim", cp.time));
     }
     report.ok = report.problems.is_empty();
+    report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
     Ok(report)
 }

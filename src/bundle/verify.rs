@@ -24,6 +24,7 @@ use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
+use crate::verdict::Verdict;
 
 use super::export::hash_file;
 use super::inspect::{check_bag, extract_tar, read_bytes, read_text, safe_relative, walk};
@@ -64,6 +65,8 @@ pub struct ItemReport {
 pub struct BundleReport {
     pub format: &'static str,
     pub ok: bool,
+    /// `verified`, `intact-unauthenticated` or `failed`: what `ok` means for authenticity.
+    pub verdict: Verdict,
     pub origin: Option<String>,
     pub checkpoint: Option<BundleCheckpoint>,
     pub signers_authenticated: bool,
@@ -88,6 +91,7 @@ impl BundleReport {
         BundleReport {
             format: "evidentia-bundle-verify-report/1",
             ok: false,
+            verdict: Verdict::Failed,
             origin: None,
             checkpoint: None,
             signers_authenticated: false,
@@ -411,6 +415,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         Trust::ArchiveKeys => bundle_keys(root, &files, &mut report),
     };
     let signers = Signers::new(base, &key_events, &manifest.origin);
+    report.warnings.extend(signers.refusal_warnings());
     let whose = match options.trust {
         Trust::Keys(_) => "keys in the trust file",
         Trust::ArchiveKeys => "keys the bundle carries",
@@ -576,5 +581,6 @@ fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) 
 
 fn finish(mut report: BundleReport) -> BundleReport {
     report.ok = report.problems.is_empty();
+    report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
     report
 }

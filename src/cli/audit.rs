@@ -14,6 +14,7 @@ use evidentia::audit::diff::{self, AppendOnly, Change};
 use evidentia::audit::source;
 use evidentia::audit::witness::{self, ProofSource};
 use evidentia::core::digest::Digest;
+use evidentia::verdict::Verdict;
 use evidentia::{keyfile, trust, Error};
 
 #[derive(Args, Debug)]
@@ -246,15 +247,13 @@ pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) ->
 
 pub fn verify_consistency(
     path: &Path,
-    trust_file: Option<PathBuf>,
+    trust: Trust,
     require: usize,
     json: bool,
 ) -> Result<ExitCode> {
-    let trust = match trust_file {
-        Some(path) => Trust::Keys(trust::load(&path)?),
-        None => Trust::ArchiveKeys,
-    };
+    let authenticated = matches!(trust, Trust::Keys(_));
     let report = consistency::verify(path, &trust, require)?;
+    let verdict = Verdict::decide(report.problems.len(), authenticated);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -270,22 +269,19 @@ pub fn verify_consistency(
         }
         if report.ok {
             println!(
-                "VERIFIED: append-only: the later signed tree contains the earlier one{}",
-                if report.signers_authenticated {
+                "{}: append-only: the later signed tree contains the earlier one{}",
+                verdict.headline(),
+                if authenticated {
                     ""
                 } else {
-                    " (signers not authenticated: no --trust file)"
+                    " (the signatures verify with keys the proof carries, which anyone could have made; give --trust FILE to authenticate the signer)"
                 }
             );
         } else {
             println!("FAILED: the two checkpoints are not shown to be one growing history");
         }
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(verdict.exit_code()))
 }
 
 pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> {

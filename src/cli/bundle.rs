@@ -13,7 +13,7 @@ use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
 use evidentia::bundle::proof;
 use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
 use evidentia::core::digest::Digest;
-use evidentia::{trust, Error};
+use evidentia::Error;
 
 use super::render::print_findings;
 
@@ -92,7 +92,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
 pub fn verify(
     path: &Path,
     checkpoint_hash: Option<String>,
-    trust_file: Option<PathBuf>,
+    trust: Trust,
     require: usize,
     recipient: RecipientChecks,
     json: bool,
@@ -106,10 +106,6 @@ pub fn verify(
             })
         })
         .transpose()?;
-    let trust = match trust_file {
-        Some(path) => Trust::Keys(trust::load(&path)?),
-        None => Trust::ArchiveKeys,
-    };
     let report = verify::verify_bundle(
         path,
         &BundleVerifyOptions {
@@ -124,11 +120,7 @@ pub fn verify(
     } else {
         print_report(path, &report);
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(report.verdict.exit_code()))
 }
 
 fn print_report(path: &Path, report: &BundleReport) {
@@ -178,16 +170,10 @@ fn print_report(path: &Path, report: &BundleReport) {
     for line in &report.not_proven {
         println!("NOT PROVEN: {line}");
     }
-    if report.ok {
-        println!(
-            "VERIFIED: the bundle is intact and every disclosed record is in the signed checkpoint"
-        );
-    } else {
-        println!(
-            "FAILED: {} problem(s) found; do not rely on this bundle as it stands",
-            report.problems.len()
-        );
-    }
+    println!(
+        "{}",
+        report.verdict.line("the bundle", report.problems.len())
+    );
 }
 
 pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -> Result<()> {
@@ -209,14 +195,10 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -
 pub fn verify_proof(
     proof_file: &Path,
     document: &Path,
-    trust_file: Option<PathBuf>,
+    trust: Trust,
     require: usize,
     json: bool,
 ) -> Result<ExitCode> {
-    let trust = match trust_file {
-        Some(path) => Trust::Keys(trust::load(&path)?),
-        None => Trust::ArchiveKeys,
-    };
     let report = proof::verify_proof(proof_file, document, &trust, require)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -234,18 +216,13 @@ pub fn verify_proof(
         for line in &report.not_proven {
             println!("NOT PROVEN: {line}");
         }
+        for w in &report.warnings {
+            println!("WARNING: {w}");
+        }
         println!(
             "{}",
-            if report.ok {
-                "VERIFIED: the document belongs to the signed archive version"
-            } else {
-                "FAILED: the proof does not hold for this document"
-            }
+            report.verdict.line("the document", report.problems.len())
         );
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(report.verdict.exit_code()))
 }

@@ -246,23 +246,20 @@ pub fn verify_report(report: &VerifyReport) {
     );
     if report.ok && report.checkpoints.is_empty() {
         println!(
-            "NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
+            "{}: NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
+            report.verdict.headline(),
             report.records
         );
-    } else if report.ok {
-        let signed = if report.signers_authenticated {
-            "signed by trusted keys"
-        } else {
-            "signatures valid, but signers NOT authenticated (no --trust file)"
-        };
-        println!(
-            "VERIFIED: every object and record is intact, the tree matches all {} checkpoint(s), {signed}",
-            report.checkpoints.len()
-        );
     } else {
+        if report.ok {
+            println!(
+                "every object and record is intact, and the tree matches all {} checkpoint(s)",
+                report.checkpoints.len()
+            );
+        }
         println!(
-            "FAILED: {} problem(s) found; the archive cannot be trusted as it stands",
-            report.problems.len()
+            "{}",
+            report.verdict.line("the archive", report.problems.len())
         );
     }
 }

@@ -84,14 +84,36 @@ fn log_show_and_cat_read_back_what_was_recorded() {
 }
 
 #[test]
-fn verify_without_a_trust_file_says_signers_are_not_authenticated() {
+fn verify_refuses_without_trust_and_integrity_only_is_not_verified() {
     let ws = Workspace::new();
     ws.write("a.txt", "a\n");
     ws.add(&["a.txt"]);
     ws.seal();
-    let out = ws.cmd().arg("verify").assert().success();
-    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    assert!(stdout.contains("signers NOT authenticated"), "{stdout}");
+    // No silent fallback to the archive's own keys: the user must say whom they trust.
+    let (code, stdout, stderr) = ws.run(&["verify"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("--trust FILE"), "{stderr}");
+    assert!(stderr.contains("--integrity-only"), "{stderr}");
+    let (code, _, stderr) = ws.run(&["verify", "--trust", "signer.pub", "--integrity-only"]);
+    assert_eq!(code, 2, "{stderr}");
+    // Integrity only: intact, but never VERIFIED and never exit 0.
+    let (code, stdout, _) = ws.run(&["verify", "--integrity-only"]);
+    assert_eq!(code, 3, "{stdout}");
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("INTACT BUT SIGNER NOT AUTHENTICATED: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("VERIFIED"), "{stdout}");
+    let (code, stdout, _) = ws.run(&["verify", "--integrity-only", "--json"]);
+    assert_eq!(code, 3, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["verdict"], "intact-unauthenticated");
+    assert_eq!(report["ok"], true);
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0);
+    assert_eq!(report["verdict"], "verified");
     // Unsealed records are reported, not hidden.
     ws.write("b.txt", "b\n");
     ws.add(&["b.txt"]);

@@ -335,7 +335,7 @@ fn commands_on_a_directory_that_is_not_an_archive() {
     let commands: [&[&str]; 7] = [
         &["add", "x.txt"],
         &["seal", "--key", "signer.key"],
-        &["verify"],
+        &["verify", "--integrity-only"],
         &["log"],
         &["ls"],
         &["show", "abcd"],

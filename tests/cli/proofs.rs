@@ -27,6 +27,8 @@ fn verify_proof(ws: &Workspace, document: &str, trusted: bool) -> (i32, serde_js
     cmd.args(["verify-proof", "proof.json", document, "--json"]);
     if trusted {
         cmd.args(["--trust", "signer.pub"]);
+    } else {
+        cmd.arg("--integrity-only");
     }
     let out = cmd.output().expect("run verify-proof");
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -47,10 +49,12 @@ fn a_proof_verifies_the_document_it_was_made_for() {
     let (code, report) = verify_proof(&ws, "case/report.txt", true);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["signers_authenticated"], true);
+    assert_eq!(report["verdict"], "verified");
     assert_eq!(report["path"], "case/report.txt");
-    // Without a trust file it still verifies, but says who signed is not proven.
+    // Integrity only: intact (exit 3, never 0), and it says who signed is not proven.
     let (code, report) = verify_proof(&ws, "case/report.txt", false);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "{report}");
+    assert_eq!(report["verdict"], "intact-unauthenticated");
     assert!(report["not_proven"][0]
         .as_str()
         .unwrap_or("")

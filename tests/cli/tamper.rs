@@ -303,21 +303,25 @@ fn signature_by_another_key_with_the_same_name() {
         report["checkpoints"][1]["signatures"][0]["status"],
         "unknown-key"
     );
-    // Without --trust, the archive's own keys are used: the impostor's key is not among them.
-    let (code, stdout, _) = ws.run(&["verify", "--json"]);
+    // With --integrity-only, the archive's own keys are used: the impostor's key is not among
+    // them.
+    let (code, stdout, _) = ws.run(&["verify", "--json", "--integrity-only"]);
     assert_eq!(code, 1, "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert!(Workspace::problem_codes(&report).contains(&"signature-missing".to_string()));
-    // Planting the impostor's public key in the archive fools only a verifier without --trust,
-    // and that verifier is told the signers were not authenticated.
+    // Planting the impostor's public key in the archive makes an integrity-only check pass,
+    // but never as VERIFIED and never with exit 0.
     fs::copy(
         ws.path("impostor.pub"),
         ws.archive().join("keys/impostor.pub"),
     )
     .expect("plant key");
-    let (code, stdout, _) = ws.run(&["verify"]);
-    assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("NOT authenticated"), "{stdout}");
+    let (code, stdout, _) = ws.run(&["verify", "--integrity-only"]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(
+        stdout.contains("INTACT BUT SIGNER NOT AUTHENTICATED"),
+        "{stdout}"
+    );
     assert_problem(&ws, "signature-missing", "checkpoint 2");
 }
 
@@ -340,20 +344,24 @@ fn checkpoint_signed_only_by_an_untrusted_key() {
         report["checkpoints"][0]["signatures"][0]["status"],
         "unknown-key"
     );
-    // Without --trust the signature checks against the archive's keys, and the report says
+    // Integrity only: the signature checks against the archive's keys, and the report says
     // that proves nothing about who signed.
-    let (code, stdout, _) = ws.run(&["verify", "--json"]);
-    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = ws.run(&["verify", "--json", "--integrity-only"]);
+    assert_eq!(code, 3, "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(report["signers_authenticated"], false);
+    assert_eq!(report["verdict"], "intact-unauthenticated");
     let warnings = report["warnings"].to_string();
     assert!(
         warnings.contains("signers were not authenticated"),
         "{report}"
     );
-    let (code, stdout, _) = ws.run(&["verify"]);
-    assert_eq!(code, 0);
-    assert!(stdout.contains("signers NOT authenticated"), "{stdout}");
+    let (code, stdout, _) = ws.run(&["verify", "--integrity-only"]);
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains("INTACT BUT SIGNER NOT AUTHENTICATED"),
+        "{stdout}"
+    );
     // Trusting the right key makes it pass.
     let (code, stdout, _) = ws.run(&["verify", "--trust", "other.pub"]);
     assert_eq!(code, 0, "{stdout}");

@@ -1,182 +1,17 @@
 //! Verification of the checkpoints: numbering, chain, growth, roots against the rebuilt tree,
 //! and signatures against the trusted keys (validity windows, revocations, k of n).
 
-use crate::core::checkpoint::Checkpoint;
-use crate::core::key::VerifierKey;
 use crate::core::merkle::MemoryTree;
-use crate::core::note::SignatureStatus;
-use crate::core::note::SignedNote;
-use crate::core::record::{KeyAction, KeyRecord};
-use crate::core::timestamp::Timestamp;
+use crate::core::record::KeyAction;
 use crate::error::Result;
 use crate::trust::TrustedKey;
 
 use super::super::checkpoints::{CheckpointStore, StoredCheckpoint};
 use super::super::Archive;
 use super::records::LogFacts;
-use super::{CheckpointReport, SignatureReport, Trust, VerifyOptions, VerifyReport};
+use super::{CheckpointReport, Trust, VerifyOptions, VerifyReport};
 
-/// The result of checking one checkpoint's signatures.
-#[derive(Debug, Default)]
-pub(crate) struct SignatureOutcome {
-    pub signatures: Vec<SignatureReport>,
-    /// Problem codes and details (invalid signatures, too few valid signers).
-    pub problems: Vec<(&'static str, String)>,
-    /// Names of the distinct keys whose signatures count.
-    pub valid_signers: Vec<String>,
-}
-
-/// When a key stops being acceptable: covering log index `index` or dated at/after `effective`.
-struct Retirement {
-    key: VerifierKey,
-    index: u64,
-    effective: Option<Timestamp>,
-}
-
-/// The keys that may sign, and when each was retired.
-pub(crate) struct Signers {
-    keys: Vec<TrustedKey>,
-    retirements: Vec<Retirement>,
-}
-
-impl Signers {
-    pub(crate) fn new(
-        base: Vec<TrustedKey>,
-        key_events: &[(u64, KeyRecord)],
-        origin: &str,
-    ) -> Signers {
-        let mut keys = base;
-        let mut retirements = Vec::new();
-        let same = |a: &VerifierKey, b: &VerifierKey| a.name == b.name && a.id == b.id;
-        for (index, event) in key_events {
-            match event.action {
-                KeyAction::Rotate => {
-                    let Some(previous) = &event.previous else {
-                        continue;
-                    };
-                    // The whole key must match, not just name and 4-byte id: an id collision
-                    // (about 2^32 tries) must not let a stranger's key inherit trust.
-                    let inherited = keys.iter().find(|k| k.key == *previous).cloned();
-                    if let (Some(old), true) = (inherited, event.endorsement_valid(origin)) {
-                        // The old key vouched for the new one: trust moves forward to it.
-                        if !keys.iter().any(|k| same(&k.key, &event.key)) {
-                            keys.push(TrustedKey {
-                                key: event.key.clone(),
-                                ..old
-                            });
-                        }
-                        retirements.push(Retirement {
-                            key: previous.clone(),
-                            index: *index,
-                            effective: None,
-                        });
-                    }
-                }
-                KeyAction::Revoke => retirements.push(Retirement {
-                    key: event.key.clone(),
-                    index: *index,
-                    effective: event.effective,
-                }),
-                KeyAction::Introduce => {}
-            }
-        }
-        Signers { keys, retirements }
-    }
-
-    /// Checks every signature of one checkpoint and counts distinct valid signers.
-    pub(crate) fn evaluate(
-        &self,
-        note: &SignedNote,
-        cp: &Checkpoint,
-        required: usize,
-        whose: &str,
-    ) -> SignatureOutcome {
-        let statuses = note.check(&self.verifiers());
-        let mut outcome = SignatureOutcome::default();
-        let mut valid_keys: Vec<(String, [u8; 4])> = Vec::new();
-        let mut rejected = Vec::new();
-        for (sig, status) in note.signatures.iter().zip(&statuses) {
-            let trusted = self.find(&sig.name, &sig.key_id);
-            let label = match status {
-                SignatureStatus::Valid => match trusted {
-                    Some(t) if self.retired(&t.key, cp.size, cp.time) => {
-                        rejected.push(format!("{} (revoked or rotated out)", sig.name));
-                        "revoked"
-                    }
-                    Some(t) if !t.valid_at(cp.time) => {
-                        rejected.push(format!("{} (outside its validity window)", sig.name));
-                        "outside-validity"
-                    }
-                    _ => {
-                        if !valid_keys.contains(&(sig.name.clone(), sig.key_id)) {
-                            valid_keys.push((sig.name.clone(), sig.key_id));
-                        }
-                        "valid"
-                    }
-                },
-                SignatureStatus::Invalid => {
-                    outcome.problems.push((
-                        "signature-invalid",
-                        format!(
-                            "the signature by {} (key {}) does not verify: forged, or the checkpoint was altered",
-                            sig.name,
-                            hex::encode(sig.key_id)
-                        ),
-                    ));
-                    "invalid"
-                }
-                SignatureStatus::UnknownKey => "unknown-key",
-            };
-            outcome.signatures.push(SignatureReport {
-                name: sig.name.clone(),
-                key_id: hex::encode(sig.key_id),
-                signer: trusted.and_then(|t| t.signer.clone()),
-                status: label,
-            });
-        }
-        if valid_keys.len() < required {
-            let rejected_note = if rejected.is_empty() {
-                String::new()
-            } else {
-                format!("; rejected: {}", rejected.join(", "))
-            };
-            outcome.problems.push(if valid_keys.is_empty() {
-                (
-                    "signature-missing",
-                    format!("no valid signature by {whose}{rejected_note}"),
-                )
-            } else {
-                (
-                    "signatures-insufficient",
-                    format!(
-                        "{} valid signature(s) by {whose}, {required} required{rejected_note}",
-                        valid_keys.len()
-                    ),
-                )
-            });
-        }
-        outcome.valid_signers = valid_keys.into_iter().map(|(name, _)| name).collect();
-        outcome
-    }
-
-    fn verifiers(&self) -> Vec<VerifierKey> {
-        self.keys.iter().map(|k| k.key.clone()).collect()
-    }
-
-    fn find(&self, name: &str, id: &[u8; 4]) -> Option<&TrustedKey> {
-        self.keys
-            .iter()
-            .find(|k| k.key.name == name && &k.key.id == id)
-    }
-
-    fn retired(&self, key: &VerifierKey, size: u64, time: Timestamp) -> bool {
-        self.retirements.iter().any(|r| {
-            r.key.name == key.name
-                && r.key.id == key.id
-                && (size > r.index || r.effective.is_some_and(|e| time >= e))
-        })
-    }
-}
+pub(crate) use super::lineage::Signers;
 
 pub fn check_checkpoints(
     archive: &Archive,
@@ -214,6 +49,7 @@ pub fn check_checkpoints(
         facts.map_or(&[][..], |f| &f.key_events[..]),
         archive.origin(),
     );
+    report.warnings.extend(signers.refusal_warnings());
     let required = options.require.max(1);
     let whose = match options.trust {
         Trust::Keys(_) => "keys in the trust file",
@@ -225,6 +61,9 @@ pub fn check_checkpoints(
         report.problem("checkpoints/", "checkpoints-unreadable", e.to_string());
         Vec::new()
     });
+    // `--require` applies to the checkpoint relied on, the latest, which commits to every
+    // record before it; an earlier one sealed by fewer signers is history, not a failure.
+    let latest = files.iter().filter_map(|f| f.number).max();
     let mut previous: Option<StoredCheckpoint> = None;
     let mut expected_number = 1u64;
     for file in files {
@@ -265,7 +104,15 @@ pub fn check_checkpoints(
         );
 
         let cp = &stored.checkpoint;
-        let outcome = signers.evaluate(&stored.note, cp, required, whose);
+        let relied_on = Some(number) == latest;
+        let needed = if relied_on { required } else { 1 };
+        let outcome = signers.evaluate(&stored.note, cp, needed, whose);
+        if !relied_on && outcome.lineages >= 1 && outcome.lineages < required {
+            report.warnings.push(format!(
+                "{item} is signed by {} independent signer(s), fewer than the {required} required; only the latest checkpoint, which commits to every record before it, must meet --require",
+                outcome.lineages
+            ));
+        }
         for (code, detail) in outcome.problems {
             report.problem(&item, code, detail);
         }

@@ -8,6 +8,7 @@
 //! checked. The report names each failing item.
 
 pub(crate) mod checkpoints;
+mod lineage;
 mod packs;
 pub mod recipient;
 mod records;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::core::merkle::MemoryTree;
 use crate::error::Result;
 use crate::trust::TrustedKey;
+use crate::verdict::Verdict;
 
 use super::Archive;
 
@@ -103,6 +105,8 @@ pub struct VerifyReport {
     pub format: &'static str,
     pub origin: String,
     pub ok: bool,
+    /// `verified`, `intact-unauthenticated` or `failed`: what `ok` means for authenticity.
+    pub verdict: Verdict,
     pub records: u64,
     pub documents: u64,
     pub annotations: u64,
@@ -137,6 +141,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         format: "evidentia-verify-report/1",
         origin: archive.origin().to_string(),
         ok: false,
+        verdict: Verdict::Failed,
         records: 0,
         documents: 0,
         annotations: 0,
@@ -190,6 +195,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         ));
     }
     report.ok = report.problems.is_empty();
+    report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
     Ok(report)
 }
 

@@ -61,6 +61,7 @@ table.custody, table.links { table-layout: fixed; }
 .ok { border-color: var(--ok); background: #eef8f1; } .ok .state { color: var(--ok); }
 .bad { border-color: var(--bad); background: #fcefef; } .bad .state { color: var(--bad); }
 .wait { border-color: var(--wait); background: #fdf7e6; } .wait .state { color: var(--wait); }
+.sender { border-color: var(--ink); } .self { border-color: var(--line); }
 .item { border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; margin: 1rem 0 1.4rem; }
 .ann { border-left: 4px solid var(--line); padding: .3rem 0 .3rem .9rem; margin: .7rem 0; break-inside: avoid; }
 .flag { display: inline-block; font-weight: 800; font-size: .8rem; letter-spacing: .05em; padding: .05rem .45rem;
@@ -99,7 +100,8 @@ pub fn render(input: &ReportInput) -> String {
         cp.number
     );
     header(&mut out, input);
-    verdict(&mut out, input.verdict);
+    written_by_the_sender(&mut out, cp);
+    self_check(&mut out, input.verdict);
     signers(&mut out, input);
     contents(&mut out, &ctx);
     for (index, id, doc) in ctx.documents() {
@@ -251,21 +253,50 @@ fn header(out: &mut String, input: &ReportInput) {
     out.push_str("</header>\n");
 }
 
-fn verdict(out: &mut String, v: &BundleReport) {
-    const PASSED: &str = "Every check passed when the bundle was written.";
+/// The command a reader runs to verify this bundle for themselves.
+fn verify_command(cp: &Checkpoint) -> String {
+    format!(
+        "evidentia verify <bundle> --trust <your trust file> --checkpoint-hash {}",
+        cp.text_hash().to_hex()
+    )
+}
+
+/// First on the page: who wrote it, and that only the reader's own check is a verdict. The
+/// sender computed everything below; a forger who alters the bundle rewrites this page too.
+fn written_by_the_sender(out: &mut String, cp: &Checkpoint) {
+    put!(
+        out,
+        "<section class=\"verdict sender\" id=\"verdict\">\n\
+         <p class=\"state\">Written by the sender: this page is not a verification</p>\n\
+         <p>The sender's software wrote this page when it exported the bundle. Whoever can alter \
+         the bundle can alter this page too, so nothing on it proves who signed the evidence or \
+         that it is unaltered. To verify, obtain the signers' public keys from them directly \
+         (your trust file) and run, offline:</p>\n<p><code>{}</code></p>\n\
+         <p>Then confirm with the sender, by another channel (telephone, in person), the \
+         checkpoint hash (SHA-256 of the checkpoint text) <span class=\"mono\">{}</span>.</p>\n\
+         </section>\n",
+        esc(&verify_command(cp)),
+        cp.text_hash().to_hex()
+    );
+}
+
+/// The sender's own check at export, shown as such: never as a verdict.
+fn self_check(out: &mut String, v: &BundleReport) {
+    const PASSED: &str = "The sender's software checked the bundle when it wrote it, against \
+        the keys the bundle itself carries. This is the sender's statement, not a verdict: it \
+        does not show who signed.";
     const PENDING: &str = "This page was written before the bundle was checked.";
     const FAILED: &str =
-        "The bundle did not pass its checks when it was written: do not rely on it.";
+        "The bundle did not pass the sender's own checks when it was written: do not rely on it.";
     let (class, state, lede) = match (v.ok, v.problems.is_empty()) {
-        (true, _) => ("ok", "VERIFIED", PASSED),
-        (false, true) => ("wait", "NOT YET VERIFIED", PENDING),
-        (false, false) => ("bad", "VERIFICATION FAILED", FAILED),
+        (true, _) => ("self", "every check passed", PASSED),
+        (false, true) => ("wait", "not yet run", PENDING),
+        (false, false) => ("bad", "FAILED", FAILED),
     };
     put!(
         out,
-        "<section class=\"verdict {class}\" id=\"verdict\">\n\
-         <p class=\"state\">Verification verdict: {state}</p>\n<p>{lede} This verdict was computed \
-         by the exporting software; verify the bundle yourself as described in \
+        "<section class=\"verdict {class}\" id=\"self-check\">\n\
+         <p class=\"state\">Sender's self-check at export: {state}</p>\n<p>{lede} See \
          <a href=\"#how-to-verify\">How to verify</a>.</p>\n"
     );
     bullet_list(out, "What the checks prove", &v.proven);
@@ -652,14 +683,14 @@ fn footer(out: &mut String, cp: &Checkpoint) {
          records and signed checkpoint under <code>data/</code>. <strong>VERIFY.txt</strong> in \
          this bundle gives the full procedure. In short:</p>\n<ol>\n\
          <li>Obtain the signers' public keys from them directly, and check the bundle offline: \
-         <code>evidentia verify THIS-BUNDLE --trust TRUSTED-KEYS.txt --checkpoint-hash {}</code></li>\n\
+         <code>{}</code></li>\n\
          <li>Or with standard tools: <code>sha256sum -c SHA256SUMS</code> checks every file; \
          <code>bagit.py --validate .</code> checks the BagIt package; the proofs in \
          <code>data/bundle.json</code> tie each record to the root above.</li>\n\
          <li>Confirm the checkpoint text SHA-256 above with the sender by another channel.</li>\n</ol>\n\
          <p class=\"muted\">Generated by evidentia {} for checkpoint {} of {}. This page is \
          itself listed in <code>tagmanifest-sha256.txt</code>.</p>\n</footer>\n",
-        cp.text_hash().to_hex(),
+        esc(&verify_command(cp)),
         env!("CARGO_PKG_VERSION"),
         cp.number,
         esc(&cp.origin)

@@ -177,7 +177,7 @@ fn every_digest_and_the_checkpoint_hash_appear() {
         html.contains(&Digest::of(b"hidden").to_hex()),
         "undisclosed link target"
     );
-    assert!(html.contains("NOT YET VERIFIED"));
+    assert!(html.contains("Sender's self-check at export: not yet run"));
     assert!(html.contains("not yet checked"));
     assert!(html.contains("2 annotation(s)"), "withheld counts");
 }
@@ -225,13 +225,40 @@ fn retractions_supersessions_links_and_custody_order_are_shown() {
 }
 
 #[test]
-fn the_verdict_is_prominent() {
+fn the_page_says_the_sender_wrote_it_and_how_to_verify() {
     let records = sample();
-    let mut verified = BundleReport::pending();
-    verified.ok = true;
-    verified.not_proven.clear();
-    verified.proven.push("the documents are intact".into());
-    assert!(render_with(&records, &verified).contains("Verification verdict: VERIFIED"));
+    let mut passed = BundleReport::pending();
+    passed.ok = true;
+    passed.not_proven.clear();
+    passed.proven.push("the documents are intact".into());
+    let html = render_with(&records, &passed);
+    // The sender's check is shown as the sender's, never as a verdict.
+    assert!(html.contains("Sender's self-check at export: every check passed"));
+    assert!(!html.contains("VERIFIED"), "the page claims a verdict");
+    assert!(!html.contains("verdict ok"), "a green box");
+    // First the notice, then the self-check.
+    let notice = html
+        .find("Written by the sender: this page is not a verification")
+        .expect("notice");
+    assert!(notice < html.find("Sender's self-check").unwrap());
+    // The exact command, with this checkpoint's hash, and the hash to confirm out of band.
+    let hash = Checkpoint {
+        origin: HOSTILE.into(),
+        size: 40,
+        root: Digest::of(b"root"),
+        number: 3,
+        previous: Some(Digest::of(b"previous")),
+        time: Timestamp::parse_canonical("2024-03-02T00:00:00Z").unwrap(),
+        message: Some(HOSTILE.into()),
+    }
+    .text_hash()
+    .to_hex();
+    let command = format!(
+        "evidentia verify &lt;bundle&gt; --trust &lt;your trust file&gt; --checkpoint-hash {hash}"
+    );
+    let at = html.find(&command).expect("the command to run");
+    assert!(at > notice && at < html.find("Sender's self-check").unwrap());
+    assert!(html.contains(&format!("<span class=\"mono\">{hash}</span>")));
     let mut failed = BundleReport::pending();
     failed.problems.push(Problem {
         item: HOSTILE.into(),
@@ -239,7 +266,7 @@ fn the_verdict_is_prominent() {
         detail: "hashes differ".into(),
     });
     let html = render_with(&records, &failed);
-    assert!(html.contains("Verification verdict: VERIFICATION FAILED"));
+    assert!(html.contains("Sender's self-check at export: FAILED"));
     assert!(html.contains("payload-corrupt") && !html.contains("<script"));
 }
 

@@ -16,6 +16,7 @@ use crate::common::{added, Workspace};
 
 mod history;
 mod keys;
+mod lineage;
 mod links;
 mod selectors;
 mod supersede;

@@ -47,9 +47,21 @@ fn export_all_verifies_with_and_without_trust() {
         assert!(text.contains(hex.as_str()), "{text}");
     }
 
-    // Without --trust: still intact and proven in the tree, but who signed is not proven.
-    let (code, report) = verify_json(&ws, &bundle, &[]);
-    assert_eq!(code, 0, "{report}");
+    // Without --trust or --integrity-only: refused, nothing said about the bundle.
+    let (code, text) = verify_text(&ws, &bundle, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--trust FILE") && text.contains("--integrity-only"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("VERIFIED") && !text.contains("INTACT"),
+        "{text}"
+    );
+    // Integrity only: intact and proven in the tree, but who signed is not proven (exit 3).
+    let (code, report) = verify_json(&ws, &bundle, &["--integrity-only"]);
+    assert_eq!(code, 3, "{report}");
+    assert_eq!(report["verdict"], "intact-unauthenticated", "{report}");
     assert_eq!(report["signers_authenticated"], false, "{report}");
     let not_proven = strings(&report["not_proven"]);
     assert!(
@@ -64,9 +76,16 @@ fn export_all_verifies_with_and_without_trust() {
             .any(|p| p.contains("signed by")),
         "{report}"
     );
-    let (code, text) = verify_text(&ws, &bundle, &[]);
-    assert_eq!(code, 0, "{text}");
+    let (code, text) = verify_text(&ws, &bundle, &["--integrity-only"]);
+    assert_eq!(code, 3, "{text}");
     assert!(text.contains("NOT PROVEN: who signed"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("INTACT BUT SIGNER NOT AUTHENTICATED: the bundle"),
+        "{text}"
+    );
 
     // Pinning the checkpoint: the hash from the seal's checkpoint file is the one verify shows.
     let pin = checkpoint_text_hash(&ws, 1);
@@ -101,7 +120,11 @@ fn export_all_verifies_with_and_without_trust() {
         vec!["checkpoint-pin-mismatch"],
         "{report}"
     );
-    let (code, text) = verify_text(&ws, &bundle, &["--checkpoint-hash", &wrong]);
+    let (code, text) = verify_text(
+        &ws,
+        &bundle,
+        &["--integrity-only", "--checkpoint-hash", &wrong],
+    );
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("PROBLEM [checkpoint-pin-mismatch] data/checkpoint: "),
@@ -110,7 +133,14 @@ fn export_all_verifies_with_and_without_trust() {
     // A malformed pin is bad usage.
     let (code, _, stderr) = run(
         &ws,
-        &["verify", path_str(&bundle), "--checkpoint-hash", "abc"],
+        &[
+            "verify",
+            path_str(&bundle),
+            "--trust",
+            "signer.pub",
+            "--checkpoint-hash",
+            "abc",
+        ],
         &[],
     );
     assert_eq!(code, 2, "{stderr}");
