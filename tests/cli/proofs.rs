@@ -147,3 +147,39 @@ fn prove_refuses_unsealed_or_unknown_documents() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!ws.path("p.json").exists());
 }
+
+#[test]
+fn verify_proof_needs_a_trust_file_or_integrity_only() {
+    let ws = sealed_workspace();
+    prove(&ws);
+    ws.write("more.txt", "more\n");
+    ws.add(&["more.txt"]);
+    ws.seal();
+    ws.cmd()
+        .args(["prove", "consistency", "1", "2", "--out", "c.json"])
+        .assert()
+        .success();
+    for args in [
+        &["verify-proof", "proof.json", "case/report.txt"][..],
+        &["verify-proof", "c.json"][..],
+    ] {
+        let (code, stdout, stderr) = ws.run(args);
+        assert_eq!(code, 2, "{args:?}: {stdout}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(stderr.contains("--trust FILE"), "{stderr}");
+        let mut integrity = args.to_vec();
+        integrity.push("--integrity-only");
+        let (code, stdout, _) = ws.run(&integrity);
+        assert_eq!(code, 3, "{integrity:?}: {stdout}");
+        assert!(
+            stdout.contains("INTACT BUT SIGNER NOT AUTHENTICATED"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("VERIFIED"), "{stdout}");
+        let mut trusted = args.to_vec();
+        trusted.extend(["--trust", "signer.pub"]);
+        let (code, stdout, _) = ws.run(&trusted);
+        assert_eq!(code, 0, "{trusted:?}: {stdout}");
+        assert!(stdout.contains("VERIFIED"), "{stdout}");
+    }
+}

@@ -123,15 +123,23 @@ impl Signers {
                 ));
                 continue;
             }
-            let successor = LineageKey {
-                trusted: TrustedKey {
-                    key: event.key.clone(),
-                    ..old.trusted.clone()
-                },
-                root: old.root,
-            };
-            if !keys.iter().any(|k| same(&k.trusted.key, &event.key)) {
-                keys.push(successor);
+            let root = old.root;
+            match keys.iter().find(|k| same(&k.trusted.key, &event.key)) {
+                // Already a key of its own (listed in the trust file, or held by the input):
+                // endorsed as this key's successor, it is this signer, not another one.
+                Some(existing) => {
+                    let merged = existing.root;
+                    for k in keys.iter_mut().filter(|k| k.root == merged) {
+                        k.root = root;
+                    }
+                }
+                None => {
+                    let trusted = TrustedKey {
+                        key: event.key.clone(),
+                        ..old.trusted.clone()
+                    };
+                    keys.push(LineageKey { trusted, root });
+                }
             }
             retirements.push(Retirement {
                 key: previous.clone(),
@@ -250,5 +258,154 @@ impl Signers {
         self.retirements.iter().any(|r| {
             same(&r.key, key) && (cp.size > r.index || r.effective.is_some_and(|e| cp.time >= e))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::digest::Digest;
+    use crate::core::key::SignerKey;
+    use crate::core::record::{key_event_message, Header};
+
+    const ORIGIN: &str = "evidentia/test/lineage";
+
+    fn key(name: &str, seed: u8) -> SignerKey {
+        SignerKey::from_seed(name, &[seed; 32]).unwrap()
+    }
+
+    fn at(time: &str) -> Timestamp {
+        Timestamp::parse_canonical(time).unwrap()
+    }
+
+    fn rotate(old: &SignerKey, new: &SignerKey, time: &str) -> KeyRecord {
+        let (previous, key) = (old.verifier(), new.verifier());
+        let message = key_event_message(ORIGIN, KeyAction::Rotate, &key, Some(&previous));
+        KeyRecord {
+            header: Header {
+                salt: [0; 16],
+                recorded_at: at(time),
+            },
+            action: KeyAction::Rotate,
+            key,
+            previous: Some(previous),
+            endorsement: Some(old.sign(&message)),
+            reason: None,
+            effective: None,
+        }
+    }
+
+    fn revoke(key: &SignerKey, time: &str, effective: &str) -> KeyRecord {
+        KeyRecord {
+            header: Header {
+                salt: [0; 16],
+                recorded_at: at(time),
+            },
+            action: KeyAction::Revoke,
+            key: key.verifier(),
+            previous: None,
+            endorsement: None,
+            reason: Some("stolen".into()),
+            effective: Some(at(effective)),
+        }
+    }
+
+    /// A checkpoint of `size` records dated `time`, signed by `keys`.
+    fn checkpoint(size: u64, time: &str, keys: &[&SignerKey]) -> (SignedNote, Checkpoint) {
+        let cp = Checkpoint {
+            origin: ORIGIN.into(),
+            size,
+            root: Digest::of(b"root"),
+            number: 1,
+            previous: None,
+            time: at(time),
+            message: None,
+        };
+        (SignedNote::sign(&cp.to_text(), keys), cp)
+    }
+
+    #[test]
+    fn a_key_and_its_successor_are_one_signer_even_where_both_may_sign() {
+        let (old, new) = (key("old", 1), key("new", 2));
+        let events = [(5, rotate(&old, &new, "2024-01-01T00:00:00Z"))];
+        let signers = Signers::new(vec![TrustedKey::new(old.verifier())], &events, ORIGIN);
+        // A checkpoint that does not cover the rotation: both signatures are valid...
+        let (note, cp) = checkpoint(5, "2024-01-02T00:00:00Z", &[&old, &new]);
+        let outcome = signers.evaluate(&note, &cp, 2, "keys in the trust file");
+        let statuses: Vec<&str> = outcome.signatures.iter().map(|s| s.status).collect();
+        assert_eq!(statuses, ["valid", "valid"]);
+        // ...but they are one lineage, not two signers.
+        assert_eq!(outcome.lineages, 1);
+        assert_eq!(outcome.problems[0].0, "signatures-insufficient");
+        assert!(outcome.problems[0].1.contains("count as one signer"));
+        assert!(signers
+            .evaluate(&note, &cp, 1, "keys in the trust file")
+            .problems
+            .is_empty());
+        // Also when the trust file lists the successor as a key of its own.
+        let listed = vec![
+            TrustedKey::new(old.verifier()),
+            TrustedKey::new(new.verifier()),
+        ];
+        let signers = Signers::new(listed, &events, ORIGIN);
+        assert_eq!(signers.evaluate(&note, &cp, 2, "keys").lineages, 1);
+        // Without the rotation they are two signers.
+        let listed = vec![
+            TrustedKey::new(old.verifier()),
+            TrustedKey::new(new.verifier()),
+        ];
+        let signers = Signers::new(listed, &[], ORIGIN);
+        assert_eq!(signers.evaluate(&note, &cp, 2, "keys").lineages, 2);
+    }
+
+    #[test]
+    fn a_revocation_dated_before_the_rotation_refuses_it_wherever_it_sits() {
+        let (old, thief) = (key("old", 1), key("thief", 3));
+        // The revocation is logged after the rotation, but says the key was compromised before.
+        let events = [
+            (2, rotate(&old, &thief, "2024-06-01T00:00:00Z")),
+            (
+                3,
+                revoke(&old, "2024-06-02T00:00:00Z", "2024-05-01T00:00:00Z"),
+            ),
+        ];
+        let signers = Signers::new(vec![TrustedKey::new(old.verifier())], &events, ORIGIN);
+        assert_eq!(signers.refused.len(), 1);
+        assert!(signers.refused[0]
+            .1
+            .contains("already revoked at record #3"));
+        let (note, cp) = checkpoint(4, "2024-06-03T00:00:00Z", &[&thief]);
+        let outcome = signers.evaluate(&note, &cp, 1, "keys in the trust file");
+        assert_eq!(outcome.signatures[0].status, "unknown-key");
+        assert_eq!(outcome.problems[0].0, "signature-missing");
+
+        // Dated after the rotation, the same revocation leaves the successor its authority.
+        let events = [
+            (2, rotate(&old, &thief, "2024-06-01T00:00:00Z")),
+            (
+                3,
+                revoke(&old, "2024-06-02T00:00:00Z", "2024-06-02T00:00:00Z"),
+            ),
+        ];
+        let signers = Signers::new(vec![TrustedKey::new(old.verifier())], &events, ORIGIN);
+        assert!(signers.refused.is_empty());
+        let outcome = signers.evaluate(&note, &cp, 1, "keys in the trust file");
+        assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    }
+
+    #[test]
+    fn a_forged_endorsement_or_an_untrusted_previous_key_moves_nothing() {
+        let (old, new, stranger) = (key("old", 1), key("new", 2), key("stranger", 4));
+        let mut forged = rotate(&old, &new, "2024-01-01T00:00:00Z");
+        forged.endorsement = Some([7; 64]);
+        let events = [
+            (1, forged),
+            (2, rotate(&stranger, &new, "2024-01-01T00:00:00Z")),
+        ];
+        let signers = Signers::new(vec![TrustedKey::new(old.verifier())], &events, ORIGIN);
+        let (note, cp) = checkpoint(3, "2024-01-02T00:00:00Z", &[&new, &old]);
+        let outcome = signers.evaluate(&note, &cp, 1, "keys in the trust file");
+        let statuses: Vec<&str> = outcome.signatures.iter().map(|s| s.status).collect();
+        assert_eq!(statuses, ["unknown-key", "valid"], "old was never retired");
     }
 }

@@ -299,8 +299,8 @@ fn self_check(out: &mut String, v: &BundleReport) {
          <p class=\"state\">Sender's self-check at export: {state}</p>\n<p>{lede} See \
          <a href=\"#how-to-verify\">How to verify</a>.</p>\n"
     );
-    bullet_list(out, "What the checks prove", &v.proven);
-    bullet_list(out, "What they do not prove", &v.not_proven);
+    bullet_list(out, "What the sender's check found", &v.proven);
+    bullet_list(out, "What it does not show", &v.not_proven);
     if !v.problems.is_empty() {
         put!(out, "<h4>Problems ({})</h4>\n", v.problems.len());
         table_head(out, "", &["Item", "Code", "Detail"]);
