@@ -121,3 +121,22 @@ fn verify_refuses_without_trust_and_integrity_only_is_not_verified() {
     assert_eq!(code, 0);
     assert_eq!(report["unsealed_records"], 1);
 }
+
+#[test]
+fn an_empty_archive_is_not_provable_never_verified() {
+    // Nothing is signed, so no signer was authenticated: exit 4, not 0.
+    let ws = Workspace::new();
+    let (code, stdout, _) = ws.run(&["verify", "--trust", "signer.pub"]);
+    assert_eq!(code, 4, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("NOT PROVABLE: "),
+        "{stdout}"
+    );
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 4, "{report}");
+    assert_eq!(report["verdict"], "not-provable");
+}

@@ -196,6 +196,10 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     }
     report.ok = report.problems.is_empty();
     report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
+    if report.verdict == Verdict::Verified && report.checkpoints.is_empty() {
+        // An empty archive: no signer vouched for anything, so no signer was authenticated.
+        report.verdict = Verdict::NotProvable;
+    }
     Ok(report)
 }
 
