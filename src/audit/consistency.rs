@@ -104,6 +104,7 @@ pub struct ConsistencyReport {
     pub signatures_to: Vec<SignatureReport>,
     pub signers_authenticated: bool,
     pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
     pub equivocation: Option<Equivocation>,
 }
 
@@ -157,8 +158,18 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
             detail,
         })
     };
-    let from_sigs = signers.evaluate(&from_note, &from, require.max(1), whose);
-    let to_sigs = signers.evaluate(&to_note, &to, require.max(1), whose);
+    // `--require` applies to the checkpoint relied on, the later one; the earlier one needs a
+    // valid signature, and fewer signers on it is history, reported as a warning.
+    let required = require.max(1);
+    let from_sigs = signers.evaluate(&from_note, &from, 1, whose);
+    let to_sigs = signers.evaluate(&to_note, &to, required, whose);
+    let mut warnings = Vec::new();
+    if from_sigs.lineages >= 1 && from_sigs.lineages < required {
+        warnings.push(format!(
+            "checkpoint {} is signed by {} independent signer(s), fewer than the {required} required of the later checkpoint {}",
+            from.number, from_sigs.lineages, to.number
+        ));
+    }
     for (code, detail) in from_sigs.problems {
         push("from", code, detail);
     }
@@ -209,6 +220,7 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
         signatures_to: to_sigs.signatures,
         signers_authenticated: matches!(trust, Trust::Keys(_)),
         problems,
+        warnings,
         equivocation,
     })
 }

@@ -261,6 +261,9 @@ pub fn verify_consistency(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
             report.from.0, report.from.1, report.to.0, report.to.1, report.origin
         );
+        for w in &report.warnings {
+            println!("WARNING: {w}");
+        }
         for p in &report.problems {
             println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
         }

@@ -298,3 +298,62 @@ fn earlier_checkpoint_sealed_by_fewer_signers_is_history_not_failure() {
         )]
     );
 }
+
+#[test]
+fn consistency_proof_from_one_signer_to_two_meets_require_two() {
+    let ws = Workspace::new();
+    generate_key(&ws, "second");
+    ws.write("a.txt", "Witness A.\n");
+    add_one(&ws, &["a.txt"]);
+    ws.seal();
+    ws.write("b.txt", "Witness B.\n");
+    add_one(&ws, &["b.txt"]);
+    ok(&ws, &["seal", "--key", "signer.key", "--key", "second.key"]);
+    let both = format!("{}\n{}\n", read_pub(&ws, "signer"), read_pub(&ws, "second"));
+    ws.write("both.trust", both);
+    ok(
+        &ws,
+        &["prove", "consistency", "1", "2", "--out", "c12.json"],
+    );
+    let (code, stdout, _) = ws.run(&[
+        "verify-proof",
+        "c12.json",
+        "--json",
+        "--trust",
+        "both.trust",
+        "--require",
+        "2",
+    ]);
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("checkpoint 1 is signed by 1"),
+        "{report}"
+    );
+    // The later checkpoint is the one relied on: sealed by one key, --require 2 fails.
+    ws.write("c.txt", "Witness C.\n");
+    add_one(&ws, &["c.txt"]);
+    ws.seal();
+    ok(
+        &ws,
+        &["prove", "consistency", "2", "3", "--out", "c23.json"],
+    );
+    let (code, stdout, _) = ws.run(&[
+        "verify-proof",
+        "c23.json",
+        "--json",
+        "--trust",
+        "both.trust",
+        "--require",
+        "2",
+    ]);
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        problems(&report),
+        [("signatures-insufficient".to_string(), "to".to_string())]
+    );
+}
