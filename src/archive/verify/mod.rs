@@ -11,6 +11,7 @@ pub(crate) mod checkpoints;
 mod packs;
 pub mod recipient;
 mod records;
+mod refs;
 
 use serde::Serialize;
 

@@ -22,6 +22,8 @@ pub struct LogFacts {
     pub size: u64,
     /// Key records, with their log index, in log order (introductions, rotations, revocations).
     pub key_events: Vec<(u64, KeyRecord)>,
+    /// The records' subjects, for the format-2 reference-map check of each checkpoint.
+    pub refs: std::cell::RefCell<super::refs::RefsReplay>,
 }
 
 /// What one record contributed, as found on disk.
@@ -83,6 +85,7 @@ pub fn check_log(
     // contents are the keys of `contents`.
     let mut kinds: HashMap<Digest, &'static str> = HashMap::with_capacity(digests.len());
     let mut key_events = Vec::new();
+    let mut refs = super::refs::RefsReplay::default();
     for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
         if let Some((item, code, detail)) = check.problem {
             report.problem(item, code, detail);
@@ -105,6 +108,7 @@ pub fn check_log(
             (None, None) => Digest([0; 32]),
         };
         tree.push(leaf);
+        refs.record(i as u64, &leaf, check.record.as_ref());
         if let Some(record) = check.record {
             let item = format!("record #{i} ({id})");
             for why in dangling_references(&record, &contents, &kinds) {
@@ -193,7 +197,11 @@ pub fn check_log(
             Err(e) => report.problem("log/tree", "tree-unreadable", e.to_string()),
         }
     }
-    Ok(LogFacts { size, key_events })
+    Ok(LogFacts {
+        size,
+        key_events,
+        refs: std::cell::RefCell::new(refs),
+    })
 }
 
 fn kind_label(record: &Record) -> &'static str {

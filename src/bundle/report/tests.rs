@@ -141,6 +141,7 @@ fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> Str
         number: 3,
         previous: Some(Digest::of(b"previous")),
         time: Timestamp::parse_canonical("2024-03-02T00:00:00Z").unwrap(),
+        refs: None,
         message: Some(HOSTILE.into()),
     };
     let signatures = vec![NoteSignature {
