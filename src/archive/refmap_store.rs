@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::core::digest::Digest;
-use crate::core::refmap::{bit, leaf_hash, node_hash, MapProof, Terminal, ZERO};
+use crate::core::refmap::{bit, leaf_hash, node_hash, MapProof, MultiProof, Step, Terminal, ZERO};
 use crate::error::{Error, Result};
 
 const NODE: u64 = 88;
@@ -242,6 +242,41 @@ impl MapStore {
         }
     }
 
+    /// One proof for all of `keys` (sorted, distinct) in `version`.
+    pub fn prove_many(&self, version: &MapVersion, keys: &[Digest]) -> Result<MultiProof> {
+        let mut proof = MultiProof::default();
+        self.prove_node(version, (version.root_node, version.root), 0, keys, &mut proof.steps)?;
+        Ok(proof)
+    }
+
+    fn prove_node(
+        &self,
+        version: &MapVersion,
+        (ptr, hash): (u64, Digest),
+        depth: usize,
+        keys: &[Digest],
+        steps: &mut Vec<Step>,
+    ) -> Result<()> {
+        if keys.is_empty() {
+            steps.push(Step::Hash(hash));
+            return Ok(());
+        }
+        if ptr == NULL {
+            steps.push(Step::Empty);
+            return Ok(());
+        }
+        match self.read(ptr, &hash, version.nodes)? {
+            Node::Leaf(key, value) => steps.push(Step::Leaf { key, value }),
+            Node::Inner { left, right } => {
+                steps.push(Step::Inner);
+                let split = keys.partition_point(|k| !bit(k, depth));
+                self.prove_node(version, left, depth + 1, &keys[..split], steps)?;
+                self.prove_node(version, right, depth + 1, &keys[split..], steps)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a new version: `base` with `updates` (new values by key) applied, reflecting
     /// `covered` records. Durable when this returns.
     pub fn commit(
@@ -409,6 +444,12 @@ mod tests {
             assert_eq!(proof.verify(&latest.root, &key).unwrap(), memory.get(&key));
             assert_eq!(store.get(&latest, &key).unwrap(), memory.get(&key));
         }
+        let keys: Vec<Digest> = {
+            let mut k: Vec<Digest> = (0..45u32).map(|n| Digest::of(&n.to_be_bytes())).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(store.prove_many(&latest, &keys).unwrap(), memory.prove_many(&keys));
     }
 
     #[test]

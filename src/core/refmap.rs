@@ -175,6 +175,103 @@ impl MapProof {
     }
 }
 
+/// One step of a [`MultiProof`], in depth-first, left-to-right order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// An inner node on the path of some proven key: its two children follow.
+    Inner,
+    /// An empty subtree on the path of some proven key.
+    Empty,
+    /// The only leaf of a subtree on the path of some proven key.
+    Leaf { key: Digest, value: Digest },
+    /// The hash of a subtree that no proven key's path enters.
+    Hash(Digest),
+}
+
+/// A proof for several keys at once: the union of their paths, each shared node given once.
+/// For k keys of a map of n it holds about k·log₂(n/k) hashes, so disclosing everything costs
+/// about the map's size, not k·log₂ n.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MultiProof {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MultiProofError {
+    #[error("the proof ends early or has {0} step(s) left over")]
+    Shape(usize),
+    #[error("the proof descends deeper than 256 levels")]
+    TooDeep,
+    #[error("a leaf in the proof does not lie on the path of the keys it stands for")]
+    WrongPath,
+    #[error("the proof does not lead to the signed reference-map root")]
+    RootMismatch,
+}
+
+impl MultiProof {
+    /// Checks the proof for `keys` (any order, duplicates allowed) against `root`; returns each
+    /// key's value, `None` for keys provably absent.
+    pub fn verify(
+        &self,
+        root: &Digest,
+        keys: &[Digest],
+    ) -> Result<BTreeMap<Digest, Option<Digest>>, MultiProofError> {
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let mut found = BTreeMap::new();
+        let mut at = 0usize;
+        let hash = self.walk(&mut at, 0, &sorted, &mut found)?;
+        if at != self.steps.len() {
+            return Err(MultiProofError::Shape(self.steps.len() - at));
+        }
+        if hash != *root {
+            return Err(MultiProofError::RootMismatch);
+        }
+        Ok(found)
+    }
+
+    fn walk(
+        &self,
+        at: &mut usize,
+        depth: usize,
+        keys: &[Digest],
+        found: &mut BTreeMap<Digest, Option<Digest>>,
+    ) -> Result<Digest, MultiProofError> {
+        let step = self.steps.get(*at).ok_or(MultiProofError::Shape(0))?;
+        *at += 1;
+        match step {
+            Step::Hash(h) if keys.is_empty() => Ok(*h),
+            Step::Hash(_) => Err(MultiProofError::WrongPath),
+            Step::Empty => {
+                for k in keys {
+                    found.insert(*k, None);
+                }
+                Ok(ZERO)
+            }
+            Step::Leaf { key, value } => {
+                for k in keys {
+                    if (0..depth).any(|d| bit(k, d) != bit(key, d)) {
+                        return Err(MultiProofError::WrongPath);
+                    }
+                    found.insert(*k, (k == key).then_some(*value));
+                }
+                Ok(leaf_hash(key, value))
+            }
+            Step::Inner if keys.is_empty() => Err(MultiProofError::WrongPath),
+            Step::Inner => {
+                if depth >= MAX_DEPTH {
+                    return Err(MultiProofError::TooDeep);
+                }
+                let split = keys.partition_point(|k| !bit(k, depth));
+                let left = self.walk(at, depth + 1, &keys[..split], found)?;
+                let right = self.walk(at, depth + 1, &keys[split..], found)?;
+                Ok(node_hash(&left, &right))
+            }
+        }
+    }
+}
+
 /// An in-memory map: the reference implementation, used by `verify` (which rebuilds the map of
 /// every checkpoint from the records) and by the tests. Hashes are recomputed lazily, so a root
 /// after a batch of updates costs O(changed keys × depth).
@@ -302,6 +399,33 @@ impl MemoryMap {
     }
 }
 
+impl MemoryMap {
+    /// A proof for every key of `keys` (sorted, distinct).
+    pub fn prove_many(&mut self, keys: &[Digest]) -> MultiProof {
+        self.root.hash();
+        let mut proof = MultiProof::default();
+        prove_node(&self.root, 0, keys, &mut proof.steps);
+        proof
+    }
+}
+
+fn prove_node(node: &Node, depth: usize, keys: &[Digest], steps: &mut Vec<Step>) {
+    if keys.is_empty() {
+        steps.push(Step::Hash(cached_hash(node)));
+        return;
+    }
+    match node {
+        Node::Empty => steps.push(Step::Empty),
+        Node::Leaf(k, v) => steps.push(Step::Leaf { key: *k, value: *v }),
+        Node::Inner(left, right, _) => {
+            steps.push(Step::Inner);
+            let split = keys.partition_point(|k| !bit(k, depth));
+            prove_node(left, depth + 1, &keys[..split], steps);
+            prove_node(right, depth + 1, &keys[split..], steps);
+        }
+    }
+}
+
 /// The hash of a node whose hashes were all computed by the caller.
 fn cached_hash(node: &Node) -> Digest {
     match node {
@@ -408,6 +532,47 @@ mod tests {
         let mut short = map.prove(&key(9));
         short.siblings.pop();
         assert!(short.verify(&root, &key(9)).is_err());
+    }
+
+    #[test]
+    fn multiproofs() {
+        let mut map = MemoryMap::new();
+        for n in 0..200u32 {
+            map.insert(key(n), Digest::of(&n.to_be_bytes()));
+        }
+        let root = map.root();
+        let mut keys: Vec<Digest> = [3u32, 4, 150, 250, 251, 999].iter().map(|n| key(*n)).collect();
+        keys.sort();
+        let proof = map.prove_many(&keys);
+        let found = proof.verify(&root, &keys).unwrap();
+        assert_eq!(found[&key(3)], Some(Digest::of(&3u32.to_be_bytes())));
+        assert_eq!(found[&key(250)], None);
+        assert_eq!(found.len(), keys.len());
+        // Everything at once is about the size of the map, not k·log n.
+        let mut all: Vec<Digest> = (0..200u32).map(key).collect();
+        all.sort();
+        let full = map.prove_many(&all);
+        assert!(full.steps.len() < 3 * 200, "{}", full.steps.len());
+        assert_eq!(full.verify(&root, &all).unwrap().len(), 200);
+        // A proof for fewer keys does not prove more; a changed step fails.
+        assert!(proof.verify(&root, &all).is_err());
+        let mut forged = proof.clone();
+        if let Some(Step::Leaf { value, .. }) =
+            forged.steps.iter_mut().find(|s| matches!(s, Step::Leaf { .. }))
+        {
+            *value = ZERO;
+        }
+        assert_eq!(
+            forged.verify(&root, &keys),
+            Err(MultiProofError::RootMismatch)
+        );
+        let mut extra = proof.clone();
+        extra.steps.push(Step::Empty);
+        assert!(extra.verify(&root, &keys).is_err());
+        // The empty map.
+        let mut empty = MemoryMap::new();
+        let p = empty.prove_many(&keys);
+        assert_eq!(p.verify(&ZERO, &keys).unwrap()[&key(3)], None);
     }
 
     #[test]

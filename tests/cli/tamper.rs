@@ -205,9 +205,10 @@ fn record_replaced_with_tree_rewritten() {
     records[2] = forged;
     leaves[2] = leaf_hash(&forged_bytes);
     ws.rewrite_log(&records, &leaves);
-    // The log is self-consistent now; only the signed root of checkpoint 2 betrays it.
+    // The log is self-consistent now; only the signed roots of checkpoint 2 betray it: the
+    // tree root, and the reference map (the forged document sits under another path).
     let codes = assert_problem(&ws, "root-mismatch", "checkpoint 2");
-    assert_eq!(codes, vec!["root-mismatch"]);
+    assert_eq!(codes, vec!["root-mismatch", "refs-mismatch"]);
     // `ls` shows the forged path: the read-only commands do not check signatures.
     let (code, stdout, _) = ws.run(&["ls"]);
     assert_eq!(code, 0);
