@@ -115,7 +115,10 @@ impl MapStore {
             return Some(MapVersion::EMPTY);
         }
         let i = self.versions.partition_point(|v| v.covered < covered);
-        self.versions.get(i).filter(|v| v.covered == covered).copied()
+        self.versions
+            .get(i)
+            .filter(|v| v.covered == covered)
+            .copied()
     }
 
     fn damaged(&self, why: String) -> Error {
@@ -166,9 +169,7 @@ impl MapStore {
             _ => return Err(self.damaged(format!("node {ptr} has an unknown type"))),
         };
         if hash != *expect {
-            return Err(self.damaged(format!(
-                "node {ptr} does not hash to what its parent holds"
-            )));
+            return Err(self.damaged(format!("node {ptr} does not hash to what its parent holds")));
         }
         Ok(node)
     }
@@ -245,7 +246,13 @@ impl MapStore {
     /// One proof for all of `keys` (sorted, distinct) in `version`.
     pub fn prove_many(&self, version: &MapVersion, keys: &[Digest]) -> Result<MultiProof> {
         let mut proof = MultiProof::default();
-        self.prove_node(version, (version.root_node, version.root), 0, keys, &mut proof.steps)?;
+        self.prove_node(
+            version,
+            (version.root_node, version.root),
+            0,
+            keys,
+            &mut proof.steps,
+        )?;
         Ok(proof)
     }
 
@@ -288,8 +295,7 @@ impl MapStore {
         let committed = self.latest().nodes;
         self.pending.clear();
         let sorted: Vec<(Digest, Digest)> = updates.iter().map(|(k, v)| (*k, *v)).collect();
-        let (root_node, root) =
-            self.update(committed, (base.root_node, base.root), 0, &sorted)?;
+        let (root_node, root) = self.update(committed, (base.root_node, base.root), 0, &sorted)?;
         let version = MapVersion {
             covered,
             nodes: committed + self.pending.len() as u64,
@@ -367,7 +373,12 @@ impl MapStore {
     }
 
     /// A new subtree holding exactly `entries` (sorted, distinct keys).
-    fn build(&mut self, committed: u64, depth: usize, entries: &[(Digest, Digest)]) -> (u64, Digest) {
+    fn build(
+        &mut self,
+        committed: u64,
+        depth: usize,
+        entries: &[(Digest, Digest)],
+    ) -> (u64, Digest) {
         match entries {
             [] => (NULL, ZERO),
             [(k, v)] => self.write(committed, &Node::Leaf(*k, *v)),
@@ -449,7 +460,10 @@ mod tests {
             k.sort();
             k
         };
-        assert_eq!(store.prove_many(&latest, &keys).unwrap(), memory.prove_many(&keys));
+        assert_eq!(
+            store.prove_many(&latest, &keys).unwrap(),
+            memory.prove_many(&keys)
+        );
     }
 
     #[test]

@@ -85,7 +85,9 @@ pub fn parse_step(text: &str) -> Option<Step> {
 
 /// The subjects a recipient of these disclosed records must see complete: every disclosed
 /// record (what refers to it), every disclosed document's content and path, and the key state.
-pub fn required_subjects<'a>(records: impl Iterator<Item = (&'a Digest, &'a Record)>) -> BTreeSet<Subject> {
+pub fn required_subjects<'a>(
+    records: impl Iterator<Item = (&'a Digest, &'a Record)>,
+) -> BTreeSet<Subject> {
     let mut out = BTreeSet::from([Subject::Keys]);
     for (id, record) in records {
         out.insert(Subject::About(*id));
@@ -151,7 +153,12 @@ pub struct Outcome {
 }
 
 /// Checks the section against the signed reference-map root `refs` and the disclosed records.
-pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_size: u64) -> Outcome {
+pub fn check(
+    section: &Completeness,
+    refs: &Digest,
+    disclosed: &[Proven],
+    tree_size: u64,
+) -> Outcome {
     let mut out = Outcome::default();
     let mut bad = |item: &str, code: &'static str, why: String| {
         out.problems.push((item.to_string(), code, why));
@@ -161,7 +168,11 @@ pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_s
     let mut listed: BTreeMap<Subject, Vec<ChainEntry>> = BTreeMap::new();
     for s in &section.subjects {
         let Some(subject) = parse_subject(&s.subject) else {
-            bad("completeness", "bad-manifest", format!("'{}' is not a subject", s.subject));
+            bad(
+                "completeness",
+                "bad-manifest",
+                format!("'{}' is not a subject", s.subject),
+            );
             continue;
         };
         let mut entries = Vec::new();
@@ -181,11 +192,16 @@ pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_s
             bad(
                 &s.subject,
                 "completeness-invalid",
-                "entries must be in strictly increasing log order, inside the checkpoint's tree".into(),
+                "entries must be in strictly increasing log order, inside the checkpoint's tree"
+                    .into(),
             );
         }
         if listed.insert(subject, entries).is_some() {
-            bad(&s.subject, "bad-manifest", "the subject is listed twice".into());
+            bad(
+                &s.subject,
+                "bad-manifest",
+                "the subject is listed twice".into(),
+            );
         }
     }
     for subject in required.iter().filter(|s| !listed.contains_key(s)) {
@@ -205,7 +221,11 @@ pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_s
             return out;
         }
         None => {
-            bad("completeness", "bad-manifest", "a proof step is malformed".into());
+            bad(
+                "completeness",
+                "bad-manifest",
+                "a proof step is malformed".into(),
+            );
             return out;
         }
     };
@@ -227,13 +247,30 @@ pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_s
         }
         for e in entries {
             if let Some(p) = by_index.get(&e.index) {
-                if p.leaf != e.leaf || p.record.kind() != e.kind || !subjects_of(p.record).contains(subject) {
-                    bad(&item, "completeness-invalid", format!("entry #{} does not match the disclosed record at that index", e.index));
+                if p.leaf != e.leaf
+                    || p.record.kind() != e.kind
+                    || !subjects_of(p.record).contains(subject)
+                {
+                    bad(
+                        &item,
+                        "completeness-invalid",
+                        format!(
+                            "entry #{} does not match the disclosed record at that index",
+                            e.index
+                        ),
+                    );
                 }
             } else if matches!(subject, Subject::Keys) {
                 bad(&item, "key-record-withheld", format!("key record #{} is not in the bundle: the key state shown is incomplete (a revocation or rotation may be hidden)", e.index));
             } else if e.kind == "retraction" && matches!(subject, Subject::About(_)) {
-                bad(&item, "retraction-withheld", format!("retraction #{} of a disclosed item is not in the bundle", e.index));
+                bad(
+                    &item,
+                    "retraction-withheld",
+                    format!(
+                        "retraction #{} of a disclosed item is not in the bundle",
+                        e.index
+                    ),
+                );
             }
         }
     }
@@ -242,7 +279,14 @@ pub fn check(section: &Completeness, refs: &Digest, disclosed: &[Proven], tree_s
         for subject in subjects_of(p.record) {
             if let Some(entries) = listed.get(&subject) {
                 if !entries.iter().any(|e| e.index == p.index) {
-                    bad(&subject.describe(), "completeness-invalid", format!("the disclosed record #{} is about it but is not listed", p.index));
+                    bad(
+                        &subject.describe(),
+                        "completeness-invalid",
+                        format!(
+                            "the disclosed record #{} is about it but is not listed",
+                            p.index
+                        ),
+                    );
                 }
             }
         }
@@ -259,14 +303,19 @@ fn summarise(
 ) {
     let mut withheld_total: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     for p in disclosed {
-        let Record::Document(doc) = p.record else { continue };
+        let Record::Document(doc) = p.record else {
+            continue;
+        };
         let mut about: BTreeMap<u64, &str> = BTreeMap::new();
         for subject in [Subject::About(doc.content), Subject::About(p.id)] {
             for e in listed.get(&subject).into_iter().flatten() {
                 about.insert(e.index, &e.kind);
             }
         }
-        let withheld: Vec<(&u64, &&str)> = about.iter().filter(|(i, _)| !by_index.contains_key(i)).collect();
+        let withheld: Vec<(&u64, &&str)> = about
+            .iter()
+            .filter(|(i, _)| !by_index.contains_key(i))
+            .collect();
         for (i, kind) in &withheld {
             withheld_total.entry(kind).or_default().insert(**i);
         }
@@ -286,7 +335,16 @@ fn summarise(
             line.push_str(&format!(
                 "; {later} later version(s) of '{}' exist{}",
                 doc.path,
-                if listed.get(&Subject::Path(doc.path.clone())).into_iter().flatten().any(|e| e.index > p.index && !by_index.contains_key(&e.index)) { " (not all disclosed)" } else { "" }
+                if listed
+                    .get(&Subject::Path(doc.path.clone()))
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.index > p.index && !by_index.contains_key(&e.index))
+                {
+                    " (not all disclosed)"
+                } else {
+                    ""
+                }
             ));
         }
         out.per_document.insert(p.id, line);
@@ -296,7 +354,10 @@ fn summarise(
         listed.get(&Subject::Keys).map_or(0, Vec::len)
     ));
     if !withheld_total.is_empty() {
-        let parts: Vec<String> = withheld_total.iter().map(|(k, v)| format!("{} {k}(s)", v.len())).collect();
+        let parts: Vec<String> = withheld_total
+            .iter()
+            .map(|(k, v)| format!("{} {k}(s)", v.len()))
+            .collect();
         out.not_proven.push(format!(
             "the content of the records about disclosed documents that were withheld ({}): only their existence and kind are proven",
             parts.join(", ")
@@ -325,7 +386,11 @@ pub fn for_checkpoint(
     let covered: Vec<(u64, Digest, &Record)> = all
         .iter()
         .filter(|r| r.index < size)
-        .filter_map(|r| leaves.get(r.index as usize).map(|l| (r.index, *l, &r.record)))
+        .filter_map(|r| {
+            leaves
+                .get(r.index as usize)
+                .map(|l| (r.index, *l, &r.record))
+        })
         .collect();
     let subjects = required_subjects(disclosed.iter().map(|(id, r)| (id, *r)));
     let from_store = |keys: &[Digest]| -> crate::error::Result<MultiProof> {

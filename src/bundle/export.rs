@@ -100,13 +100,8 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     let root = staging.path();
 
     let ids: Vec<(Digest, &Record)> = disclosed.iter().map(|r| (r.id, &r.record)).collect();
-    let completeness = super::completeness::for_checkpoint(
-        archive,
-        &log,
-        &stored.checkpoint,
-        &ids,
-        &records,
-    )?;
+    let completeness =
+        super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &ids, &records)?;
     let manifest = write_payload(
         archive,
         &log,

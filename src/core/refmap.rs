@@ -541,7 +541,10 @@ mod tests {
             map.insert(key(n), Digest::of(&n.to_be_bytes()));
         }
         let root = map.root();
-        let mut keys: Vec<Digest> = [3u32, 4, 150, 250, 251, 999].iter().map(|n| key(*n)).collect();
+        let mut keys: Vec<Digest> = [3u32, 4, 150, 250, 251, 999]
+            .iter()
+            .map(|n| key(*n))
+            .collect();
         keys.sort();
         let proof = map.prove_many(&keys);
         let found = proof.verify(&root, &keys).unwrap();
@@ -557,8 +560,10 @@ mod tests {
         // A proof for fewer keys does not prove more; a changed step fails.
         assert!(proof.verify(&root, &all).is_err());
         let mut forged = proof.clone();
-        if let Some(Step::Leaf { value, .. }) =
-            forged.steps.iter_mut().find(|s| matches!(s, Step::Leaf { .. }))
+        if let Some(Step::Leaf { value, .. }) = forged
+            .steps
+            .iter_mut()
+            .find(|s| matches!(s, Step::Leaf { .. }))
         {
             *value = ZERO;
         }
@@ -595,7 +600,10 @@ mod tests {
     #[test]
     fn subject_keys_are_domain_separated() {
         let d = Digest::of(b"case/a.txt");
-        assert_ne!(Subject::About(d).key(), Subject::Path("case/a.txt".into()).key());
+        assert_ne!(
+            Subject::About(d).key(),
+            Subject::Path("case/a.txt".into()).key()
+        );
         assert_ne!(Subject::Keys.key(), Subject::About(ZERO).key());
     }
 }

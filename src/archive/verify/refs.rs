@@ -3,8 +3,8 @@
 //! each checkpoint's size, so the whole check costs O(records × depth).
 
 use crate::core::digest::Digest;
-use crate::core::refmap::{chain_step, subjects_of, ChainEntry, MemoryMap, ZERO};
 use crate::core::record::Record;
+use crate::core::refmap::{chain_step, subjects_of, ChainEntry, MemoryMap, ZERO};
 
 struct Event {
     index: u64,

@@ -394,7 +394,10 @@ fn v1_sample_archive_still_verifies() {
             .as_array()
             .expect("warnings")
             .iter()
-            .any(|w| w.as_str().unwrap_or("").contains("completeness NOT PROVABLE")),
+            .any(|w| w
+                .as_str()
+                .unwrap_or("")
+                .contains("completeness NOT PROVABLE")),
         "{report}"
     );
     assert!(

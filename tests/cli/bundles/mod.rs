@@ -16,6 +16,7 @@ use evidentia::core::digest::Digest;
 
 use crate::common::{added, Workspace};
 
+mod completeness;
 mod disclosure;
 mod export;
 mod hostile;
