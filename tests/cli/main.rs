@@ -13,6 +13,7 @@ mod handcheck;
 mod hostile;
 mod packs;
 mod proofs;
+mod refmap_vectors;
 mod tamper;
 mod timestamps;
 mod vectors;
