@@ -163,23 +163,34 @@ fn advance_refmap(
     if base.covered == size {
         return Ok(base);
     }
+    use rayon::prelude::*;
     let ids = log.record_digests(base.covered, size)?;
     let leaves = log.leaf_hashes(base.covered, size)?;
     let mut updates = std::collections::BTreeMap::new();
-    for (i, (id, leaf)) in ids.iter().zip(&leaves).enumerate() {
-        let record = super::query::read_record(archive, id)?;
-        for subject in subjects_of(&record) {
-            let key = subject.key();
-            let previous = match updates.get(&key) {
-                Some(v) => *v,
-                None => store.get(&base, &key)?.unwrap_or(ZERO),
-            };
-            let entry = ChainEntry {
-                index: base.covered + i as u64,
-                leaf: *leaf,
-                kind: record.kind().to_string(),
-            };
-            updates.insert(key, chain_step(&previous, &entry));
+    // Records are read and decoded in parallel, a bounded chunk at a time (a first seal of a
+    // large archive replays every record), and applied in log order.
+    const CHUNK: usize = 1 << 16;
+    for (c, chunk) in ids.chunks(CHUNK).enumerate() {
+        let records: Vec<crate::core::record::Record> = chunk
+            .par_iter()
+            .map(|id| super::query::read_record(archive, id))
+            .collect::<Result<_>>()?;
+        for (j, record) in records.iter().enumerate() {
+            let i = c * CHUNK + j;
+            let leaf = &leaves[i];
+            for subject in subjects_of(record) {
+                let key = subject.key();
+                let previous = match updates.get(&key) {
+                    Some(v) => *v,
+                    None => store.get(&base, &key)?.unwrap_or(ZERO),
+                };
+                let entry = ChainEntry {
+                    index: base.covered + i as u64,
+                    leaf: *leaf,
+                    kind: record.kind().to_string(),
+                };
+                updates.insert(key, chain_step(&previous, &entry));
+            }
         }
     }
     store.commit(&base, &updates, size)
