@@ -18,6 +18,7 @@ use crate::common::{added, Workspace};
 
 mod disclosure;
 mod export;
+mod format_rules;
 mod hostile;
 mod hostile_tar;
 
