@@ -140,7 +140,7 @@ pub fn copy_verified(
 
 /// One stored copy of an object: a loose file, or an entry of a pack.
 pub enum ObjectCopy {
-    Loose(PathBuf, Digest),
+    Loose(Digest),
     Packed(Arc<Pack>, Entry),
 }
 
@@ -148,25 +148,8 @@ impl ObjectCopy {
     /// The digest the copy is stored under (what its bytes should hash to).
     pub fn digest(&self) -> Digest {
         match self {
-            ObjectCopy::Loose(_, digest) => *digest,
+            ObjectCopy::Loose(digest) => *digest,
             ObjectCopy::Packed(_, entry) => entry.digest,
-        }
-    }
-
-    /// Hashes the copy's bytes: (what they hash to, how many there are).
-    pub fn hash(&self) -> Result<(Digest, u64)> {
-        let sink = Path::new("<check>");
-        match self {
-            ObjectCopy::Loose(path, _) => {
-                let mut file = File::open(path).map_err(Error::io(path))?;
-                hash_stream(&mut file, &path.to_string_lossy(), &mut io::sink(), sink)
-            }
-            ObjectCopy::Packed(pack, entry) => hash_stream(
-                &mut pack.reader(entry)?,
-                &pack.pack_path.to_string_lossy(),
-                &mut io::sink(),
-                sink,
-            ),
         }
     }
 }
@@ -225,7 +208,7 @@ impl FsObjectStore {
                 out.extend(
                     self.loose_with_prefix(&prefix)?
                         .into_iter()
-                        .map(|digest| ObjectCopy::Loose(self.path_of(&digest), digest)),
+                        .map(ObjectCopy::Loose),
                 );
             }
         }
@@ -237,6 +220,24 @@ impl FsObjectStore {
             );
         }
         Ok(out)
+    }
+
+    /// Hashes one copy's bytes: (what they hash to, how many there are).
+    pub fn hash_copy(&self, copy: &ObjectCopy) -> Result<(Digest, u64)> {
+        let sink = Path::new("<check>");
+        match copy {
+            ObjectCopy::Loose(digest) => {
+                let path = self.path_of(digest);
+                let mut file = File::open(&path).map_err(Error::io(&path))?;
+                hash_stream(&mut file, &path.to_string_lossy(), &mut io::sink(), sink)
+            }
+            ObjectCopy::Packed(pack, entry) => hash_stream(
+                &mut pack.reader(entry)?,
+                &pack.pack_path.to_string_lossy(),
+                &mut io::sink(),
+                sink,
+            ),
+        }
     }
 
     /// The committed packs, opened (and re-listed when `refresh`).

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::core::digest::Digest;
 use crate::error::Result;
 
-use super::super::objects::ObjectCopy;
+use super::super::objects::{FsObjectStore, ObjectCopy};
 use super::VerifyReport;
 
 /// One copy's check: its digest, how many copies there are, the copy's item, what it hashes to.
@@ -27,38 +27,44 @@ enum Role {
 /// record or of a document's content is a problem naming the copy; of an unreferenced object, a
 /// warning (like other leftovers).
 pub fn check_copies(
+    store: &FsObjectStore,
     report: &mut VerifyReport,
-    copies: Vec<ObjectCopy>,
+    mut copies: Vec<ObjectCopy>,
     records: &[Digest],
     contents: &BTreeMap<Digest, u64>,
 ) {
-    let mut by_digest: HashMap<Digest, Vec<ObjectCopy>> = HashMap::new();
-    for copy in copies {
-        by_digest.entry(copy.digest()).or_default().push(copy);
-    }
-    let mut repeated: Vec<(Digest, Vec<ObjectCopy>)> = by_digest
-        .into_iter()
-        .filter(|(_, copies)| copies.len() > 1)
+    // Sorting, not a map of every copy: an archive holds millions of objects, few repeated.
+    copies.sort_unstable_by_key(ObjectCopy::digest);
+    let repeated: Vec<&[ObjectCopy]> = copies
+        .chunk_by(|a, b| a.digest() == b.digest())
+        .filter(|group| group.len() > 1)
         .collect();
     if repeated.is_empty() {
         return;
     }
-    repeated.sort_by_key(|(digest, _)| *digest);
-    let positions: HashMap<&Digest, usize> =
-        records.iter().enumerate().map(|(i, d)| (d, i)).collect();
+    let mut positions: HashMap<Digest, usize> = repeated
+        .iter()
+        .map(|group| (group[0].digest(), usize::MAX))
+        .collect();
+    for (i, digest) in records.iter().enumerate() {
+        if let Some(at) = positions.get_mut(digest) {
+            *at = (*at).min(i);
+        }
+    }
     let checked: Vec<CopyCheck> = repeated
         .par_iter()
-        .flat_map_iter(|(digest, copies)| {
-            copies
-                .iter()
-                .map(move |copy| (*digest, copies.len(), describe(copy), copy.hash()))
+        .flat_map_iter(|group| {
+            group.iter().map(|copy| {
+                let hashed = store.hash_copy(copy);
+                (copy.digest(), group.len(), describe(copy), hashed)
+            })
         })
         .collect();
     for (digest, count, item, result) in checked {
         let role = match positions.get(&digest) {
-            Some(&i) => Role::Record(i),
-            None if contents.contains_key(&digest) => Role::Content,
-            None => Role::Unreferenced,
+            Some(&i) if i != usize::MAX => Role::Record(i),
+            _ if contents.contains_key(&digest) => Role::Content,
+            _ => Role::Unreferenced,
         };
         let what = match role {
             Role::Record(i) => format!("record #{i} ({digest})"),
@@ -90,7 +96,7 @@ pub fn check_copies(
 /// The copy as a person finds it in the archive directory.
 fn describe(copy: &ObjectCopy) -> String {
     match copy {
-        ObjectCopy::Loose(_, digest) => {
+        ObjectCopy::Loose(digest) => {
             let hex = digest.to_hex();
             format!("objects/sha256/{}/{}", &hex[..2], &hex[2..])
         }

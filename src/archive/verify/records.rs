@@ -320,7 +320,7 @@ fn check_unreferenced(
         .collect();
     unreferenced.sort();
     unreferenced.dedup();
-    check_copies(report, copies, records, contents);
+    check_copies(archive.fs_store(), report, copies, records, contents);
     if unreferenced.is_empty() {
         return Ok(());
     }
