@@ -108,20 +108,21 @@ fn references_to_the_wrong_kind_of_record_are_dangling() {
     for (what, build) in wrong {
         let c = case();
         let id = append(&c.ws, &[build(&c)])[0];
-        c.ws.seal();
-        let (code, report) = c.ws.verify_json();
-        assert_eq!(code, 1, "{what}: {report}");
-        assert_eq!(
-            Workspace::problem_codes(&report),
-            vec!["dangling-reference"],
-            "{what}: {report}"
-        );
-        assert_eq!(
-            report["problems"][0]["item"],
-            format!("record #3 ({id})"),
-            "{what}: {report}"
-        );
+        assert_only_dangling(&c.ws, &format!("record #3 ({id})"), what);
     }
+}
+
+/// Seals, then expects verify to fail (exit 1) with one `dangling-reference`, for `item`.
+fn assert_only_dangling(ws: &Workspace, item: &str, what: &str) {
+    ws.seal();
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 1, "{what}: {report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        vec!["dangling-reference"],
+        "{what}: {report}"
+    );
+    assert_eq!(report["problems"][0]["item"], item, "{what}: {report}");
 }
 
 #[test]
@@ -134,18 +135,7 @@ fn references_to_later_records_are_dangling() {
     let citing = annotation(c.content, &[(Relation::Corroborates, later_id)]);
     let ids = append(&c.ws, &[citing, later]);
     assert_eq!(ids[1], later_id);
-    c.ws.seal();
-    let (code, report) = c.ws.verify_json();
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(
-        Workspace::problem_codes(&report),
-        vec!["dangling-reference"],
-        "{report}"
-    );
-    assert_eq!(
-        report["problems"][0]["item"],
-        format!("record #3 ({})", ids[0])
-    );
+    assert_only_dangling(&c.ws, &format!("record #3 ({})", ids[0]), "a later record");
 }
 
 #[test]
