@@ -52,3 +52,54 @@ fn non_canonical_exported_at_is_refused() {
     rebag(&bundle);
     assert_bundle_ok(&ws, &bundle);
 }
+
+#[test]
+fn a_tag_file_that_is_not_utf8_is_refused() {
+    let (ws, bundle, _) = exported();
+    fs::write(bundle.join("bagit.txt"), b"BagIt-Version: 1.0\n\xff\xfe\n").expect("write");
+    retag(&bundle);
+    assert_bundle_problem(&ws, &bundle, "bad-tag-file", &["bagit.txt"]);
+}
+
+#[test]
+fn an_altered_consistency_proof_is_refused() {
+    let (ws, _, _) = exported();
+    ws.write("case/d.txt", "Statement of witness D, 2022-03-12.\n");
+    ws.add(&["case/d.txt"]);
+    ws.seal();
+    let bundle = ws.path("bundle-2");
+    export(&ws, &bundle, &["--select", "case/a.txt"]);
+    assert_bundle_ok(&ws, &bundle);
+    let original = read_manifest(&bundle);
+    assert_eq!(original["consistency"][0]["checkpoint"], 1, "{original}");
+    // A proof hash, or the earlier root it starts from, altered (as a forger claiming another
+    // history would), with every checksum recomputed.
+    for field in ["proof", "root"] {
+        let mut manifest = original.clone();
+        let entry = &mut manifest["consistency"][0];
+        let hex = match field {
+            "proof" => entry["proof"][0].as_str(),
+            _ => entry["root"].as_str(),
+        }
+        .expect("hex")
+        .to_string();
+        let flipped = format!(
+            "{}{}",
+            if hex.starts_with('0') { "1" } else { "0" },
+            &hex[1..]
+        );
+        match field {
+            "proof" => entry["proof"][0] = Value::from(flipped),
+            _ => entry["root"] = Value::from(flipped),
+        }
+        write_manifest(&bundle, &manifest);
+        rebag(&bundle);
+        let codes = assert_bundle_problem(
+            &ws,
+            &bundle,
+            "consistency-invalid",
+            &["consistency from checkpoint 1"],
+        );
+        assert_eq!(codes, vec!["consistency-invalid"], "{field}");
+    }
+}
