@@ -175,6 +175,20 @@ fn a_trust_file_naming_an_attribute_twice_is_unusable() {
         assert!(stderr.contains("twice.trust line 2"), "{stderr}");
         assert!(stderr.contains("given twice"), "{stderr}");
     }
+    // The other malformations §8 lists make the file unusable too.
+    for attributes in [
+        "colour=blue",
+        "signer",
+        "signer=\"M. Duval",
+        "signer=\"\"",
+        "signer=\"M.\u{7}Duval\"",
+        "signer=\"M. Duval\"x",
+    ] {
+        ws.write("bad.trust", format!("{key} {attributes}\n"));
+        let (code, stdout, stderr) = ws.run(&["verify", "--trust", "bad.trust"]);
+        assert_eq!(code, 2, "{attributes:?}: {stdout}{stderr}");
+        assert!(stderr.contains("bad.trust line 1"), "{stderr}");
+    }
     // Each attribute once is fine.
     ws.write(
         "once.trust",
