@@ -22,6 +22,7 @@ use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
+use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
 
@@ -174,6 +175,13 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             format!("unknown format '{}'", manifest.format),
         );
         return Ok(finish(report));
+    }
+    if let Err(e) = Timestamp::parse_canonical(&manifest.exported_at) {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            format!("exported_at: {e}"),
+        );
     }
     report.origin = Some(manifest.origin.clone());
 

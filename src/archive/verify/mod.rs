@@ -8,6 +8,7 @@
 //! checked. The report names each failing item.
 
 pub(crate) mod checkpoints;
+mod copies;
 mod packs;
 pub mod recipient;
 mod records;

@@ -13,8 +13,9 @@ use crate::core::merkle::{leaf_hash, MemoryTree};
 use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
 
-use super::super::objects::stream_object;
+use super::super::objects::{stream_object, ObjectCopy};
 use super::super::Archive;
+use super::copies::check_copies;
 use super::VerifyReport;
 
 /// What the checkpoint checks need to know about the log.
@@ -303,7 +304,8 @@ fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTree
 }
 
 /// Re-hashes the objects no record refers to. They are left by interrupted commands and are
-/// harmless, so they produce warnings, not problems.
+/// harmless, so they produce warnings, not problems. Also checks every copy of an object held
+/// more than once.
 fn check_unreferenced(
     archive: &Archive,
     report: &mut VerifyReport,
@@ -311,18 +313,22 @@ fn check_unreferenced(
     contents: &BTreeMap<Digest, u64>,
 ) -> Result<()> {
     let referenced: HashSet<&Digest> = records.iter().chain(contents.keys()).collect();
-    let listed = match archive.store().list() {
-        Ok(listed) => listed,
+    let copies = match archive.fs_store().copies() {
+        Ok(copies) => copies,
         Err(e) => {
             // A damaged pack index is reported by the pack checks; the log checks go on.
             report.problem("objects/", "objects-unreadable", e.to_string());
             return Ok(());
         }
     };
-    let unreferenced: Vec<Digest> = listed
-        .into_iter()
+    let mut unreferenced: Vec<Digest> = copies
+        .iter()
+        .map(ObjectCopy::digest)
         .filter(|d| !referenced.contains(d))
         .collect();
+    unreferenced.sort();
+    unreferenced.dedup();
+    check_copies(archive.fs_store(), report, copies, records, contents);
     if unreferenced.is_empty() {
         return Ok(());
     }

@@ -19,6 +19,7 @@ use crate::common::{added, Workspace};
 mod completeness;
 mod disclosure;
 mod export;
+mod format_rules;
 mod hostile;
 mod hostile_tar;
 
