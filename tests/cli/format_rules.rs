@@ -328,10 +328,14 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
     ),
     (
         "bundle verify",
-        &["src/bundle/verify.rs", "src/bundle/inspect.rs"],
-        &[17, 19, 20],
+        &[
+            "src/bundle/verify.rs",
+            "src/bundle/inspect.rs",
+            "src/bundle/completeness.rs",
+        ],
+        &[17, 19, 20, 21],
     ),
-    ("verify-proof", &["src/bundle/proof.rs"], &[18]),
+    ("verify-proof", &["src/bundle/proof.rs"], &[18, 21]),
     ("consistency proofs", &["src/audit/consistency.rs"], &[19]),
     (
         "time-stamps and recipient checks",

@@ -128,6 +128,7 @@ fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> Str
         records: Vec::new(),
         documents,
         consistency: Vec::new(),
+        completeness: None,
         withheld: Withheld {
             annotations: 2,
             custody_events: 0,
