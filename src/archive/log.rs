@@ -40,6 +40,10 @@ impl Log {
     pub fn create(dir: &Path) -> Result<()> {
         let tree = dir.join("tree");
         fs::create_dir_all(&tree).map_err(Error::io(&tree))?;
+        // Level 00 (the leaf hashes) exists from the start; higher levels appear with their
+        // first entry.
+        let leaves = tree.join("00");
+        File::create(&leaves).map_err(Error::io(&leaves))?;
         let records = dir.join("records");
         File::create(&records).map_err(Error::io(&records))?;
         fsutil::write_atomic(&dir.join("HEAD"), b"0\n")

@@ -24,6 +24,7 @@ pub mod log;
 pub mod objects;
 pub mod pack;
 pub mod query;
+pub mod refmap_store;
 pub mod seal;
 pub mod sink;
 pub mod verify;
@@ -41,12 +42,16 @@ use log::Log;
 use objects::{FsObjectStore, ObjectStore};
 
 pub const ARCHIVE_FILE: &str = "archive.txt";
-pub const FORMAT_LINE: &str = "evidentia-archive 1";
+/// The identity line of archives this version creates (format 2: checkpoints commit to the
+/// reference map). Format-1 archives are still read, verified and extended as format 1.
+pub const FORMAT_LINE: &str = "evidentia-archive 2";
+const FORMAT_LINES: [(&str, u32); 2] = [("evidentia-archive 1", 1), ("evidentia-archive 2", 2)];
 
 /// An open archive.
 pub struct Archive {
     root: PathBuf,
     origin: String,
+    version: u32,
     store: FsObjectStore,
 }
 
@@ -87,6 +92,7 @@ impl Archive {
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
         FsObjectStore::create_layout(&dir.join("objects"))?;
         Log::create(&dir.join("log"))?;
+        refmap_store::MapStore::create(&dir.join("log/refmap"))?;
         CheckpointStore::create(&dir.join("checkpoints"))?;
         PathIndex::create(&dir.join("index"))?;
         let keys = dir.join("keys");
@@ -108,15 +114,16 @@ impl Archive {
         }
         let bytes = fsutil::read_limited(&file, 4096)?;
         let text = String::from_utf8(bytes).unwrap_or_default();
-        let origin = text
-            .strip_prefix(FORMAT_LINE)
-            .and_then(|rest| rest.strip_prefix("\norigin "))
-            .and_then(|rest| rest.strip_suffix('\n'))
-            .filter(|o| check_origin(o).is_ok())
-            .map(str::to_string);
-        let origin = origin.ok_or_else(|| Error::Corrupt {
+        let parsed = FORMAT_LINES.iter().find_map(|(line, version)| {
+            text.strip_prefix(line)
+                .and_then(|rest| rest.strip_prefix("\norigin "))
+                .and_then(|rest| rest.strip_suffix('\n'))
+                .filter(|o| check_origin(o).is_ok())
+                .map(|o| (o.to_string(), *version))
+        });
+        let (origin, version) = parsed.ok_or_else(|| Error::Corrupt {
             path: file.clone(),
-            why: format!("expected '{FORMAT_LINE}' and an 'origin' line"),
+            why: format!("expected '{FORMAT_LINE}' (or format 1) and an 'origin' line"),
         })?;
         // The store works with an absolute path: temporary files under a relative one would
         // cost a getcwd each.
@@ -126,7 +133,18 @@ impl Archive {
             root: dir.to_path_buf(),
             store: FsObjectStore::new(&objects),
             origin,
+            version,
         })
+    }
+
+    /// The archive format: 1 (no reference map) or 2.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The on-disk reference map (format 2).
+    pub fn refmap(&self) -> Result<refmap_store::MapStore> {
+        refmap_store::MapStore::open(&self.root.join("log/refmap"))
     }
 
     pub fn root(&self) -> &Path {

@@ -90,15 +90,26 @@ pub fn stream_object(
     out_name: &Path,
 ) -> Result<(Digest, u64)> {
     let mut reader = store.open(digest)?;
+    hash_stream(&mut reader, &format!("object {digest}"), out, out_name)
+}
+
+/// Copies `reader` (named `in_name` in errors) into `out`, hashing as it goes; returns what the
+/// bytes hash to and how many there were.
+pub fn hash_stream(
+    reader: &mut dyn Read,
+    in_name: &str,
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<(Digest, u64)> {
     let read_err = |e| Error::Io {
-        path: PathBuf::from(format!("object {digest}")),
+        path: PathBuf::from(in_name),
         source: e,
     };
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; BLOCK];
     let mut total = 0u64;
     loop {
-        let n = fsutil::read_full(&mut reader, &mut buf).map_err(read_err)?;
+        let n = fsutil::read_full(reader, &mut buf).map_err(read_err)?;
         if n == 0 {
             break;
         }
@@ -125,6 +136,22 @@ pub fn copy_verified(
         });
     }
     Ok(total)
+}
+
+/// One stored copy of an object: a loose file, or an entry of a pack.
+pub enum ObjectCopy {
+    Loose(Digest),
+    Packed(Arc<Pack>, Entry),
+}
+
+impl ObjectCopy {
+    /// The digest the copy is stored under (what its bytes should hash to).
+    pub fn digest(&self) -> Digest {
+        match self {
+            ObjectCopy::Loose(digest) => *digest,
+            ObjectCopy::Packed(_, entry) => entry.digest,
+        }
+    }
 }
 
 /// Objects as files in a local directory: loose files `sha256/<2 hex>/<62 hex>` and packs in
@@ -164,6 +191,53 @@ impl FsObjectStore {
 
     pub fn packs_dir(&self) -> &Path {
         &self.packs_dir
+    }
+
+    /// Every stored copy of every object, loose files and pack entries alike, repeats included
+    /// (an object may be held loose and packed, or in two packs): verification checks each copy,
+    /// since a reader uses only the first it finds.
+    pub fn copies(&self) -> Result<Vec<ObjectCopy>> {
+        let mut out = Vec::new();
+        let fans = fs::read_dir(&self.root).map_err(Error::io(&self.root))?;
+        for fan in fans {
+            let fan = fan.map_err(Error::io(&self.root))?;
+            let Some(prefix) = fan.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if prefix.len() == 2 {
+                out.extend(
+                    self.loose_with_prefix(&prefix)?
+                        .into_iter()
+                        .map(ObjectCopy::Loose),
+                );
+            }
+        }
+        for pack in &self.snapshot(true)?.packs {
+            out.extend(
+                pack.entries()?
+                    .into_iter()
+                    .map(|entry| ObjectCopy::Packed(pack.clone(), entry)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Hashes one copy's bytes: (what they hash to, how many there are).
+    pub fn hash_copy(&self, copy: &ObjectCopy) -> Result<(Digest, u64)> {
+        let sink = Path::new("<check>");
+        match copy {
+            ObjectCopy::Loose(digest) => {
+                let path = self.path_of(digest);
+                let mut file = File::open(&path).map_err(Error::io(&path))?;
+                hash_stream(&mut file, &path.to_string_lossy(), &mut io::sink(), sink)
+            }
+            ObjectCopy::Packed(pack, entry) => hash_stream(
+                &mut pack.reader(entry)?,
+                &pack.pack_path.to_string_lossy(),
+                &mut io::sink(),
+                sink,
+            ),
+        }
     }
 
     /// The committed packs, opened (and re-listed when `refresh`).
@@ -689,23 +763,7 @@ impl ObjectStore for FsObjectStore {
     }
 
     fn list(&self) -> Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        let fans = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) => return Err(Error::io(&self.root)(e)),
-        };
-        for fan in fans {
-            let fan = fan.map_err(Error::io(&self.root))?;
-            let Some(prefix) = fan.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if prefix.len() == 2 {
-                out.extend(self.loose_with_prefix(&prefix)?);
-            }
-        }
-        for pack in &self.snapshot(true)?.packs {
-            out.extend(pack.entries()?.iter().map(|e| e.digest));
-        }
+        let mut out: Vec<Digest> = self.copies()?.iter().map(ObjectCopy::digest).collect();
         out.sort();
         out.dedup();
         Ok(out)

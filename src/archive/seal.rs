@@ -75,6 +75,12 @@ pub fn seal(
             });
         }
     }
+    let refs = if archive.version() >= 2 {
+        let signed = latest.as_ref().map(|l| (last_size, l.checkpoint.refs));
+        Some(update_refmap(archive, &log, signed, log.size())?)
+    } else {
+        None
+    };
     let checkpoint = Checkpoint {
         origin: archive.origin().to_string(),
         size: log.size(),
@@ -82,6 +88,7 @@ pub fn seal(
         number: last_number + 1,
         previous: latest.as_ref().map(|c| c.checkpoint.text_hash()),
         time: Timestamp::now(),
+        refs,
         message: message.map(str::to_string),
     };
     let verifiers: Vec<VerifierKey> = signers.iter().map(SignerKey::verifier).collect();
@@ -101,6 +108,92 @@ pub fn seal(
         path,
         text: note.render(),
     })
+}
+
+/// Brings the on-disk reference map up to `size` records and returns its root. The map is first
+/// checked against the latest signed checkpoint (`signed`: its size and refs root), so a damaged
+/// or planted map is never extended and signed.
+fn update_refmap(
+    archive: &Archive,
+    log: &super::log::Log,
+    signed: Option<(u64, Option<Digest>)>,
+    size: u64,
+) -> Result<Digest> {
+    let mut store = archive.refmap()?;
+    let stale = |why: String| Error::Corrupt {
+        path: archive.root().join("log/refmap"),
+        why: format!("{why}; remove log/refmap and seal again to rebuild the reference map"),
+    };
+    if store.latest().covered > size {
+        return Err(stale(format!(
+            "the reference map covers {} records but the log holds {size}",
+            store.latest().covered
+        )));
+    }
+    if let Some((signed_size, signed_refs)) = signed {
+        if store.latest().covered < signed_size {
+            advance_refmap(archive, log, &mut store, signed_size)?;
+        }
+        let at = store.at(signed_size).ok_or_else(|| {
+            stale(format!(
+                "the reference map has no version at the signed size {signed_size}"
+            ))
+        })?;
+        // A format-1 checkpoint (none) cannot be followed by a format-2 one in one archive;
+        // the archive's version decides, so here it is always present.
+        if Some(at.root) != signed_refs {
+            return Err(stale(format!(
+                "the reference map at size {signed_size} does not match the latest checkpoint"
+            )));
+        }
+    }
+    Ok(advance_refmap(archive, log, &mut store, size)?.root)
+}
+
+/// Applies records [covered, size) of the log to the map: each record is appended to the chain
+/// of every subject it is about (core::refmap).
+fn advance_refmap(
+    archive: &Archive,
+    log: &super::log::Log,
+    store: &mut super::refmap_store::MapStore,
+    size: u64,
+) -> Result<super::refmap_store::MapVersion> {
+    use crate::core::refmap::{chain_step, subjects_of, ChainEntry, ZERO};
+    let base = store.latest();
+    if base.covered == size {
+        return Ok(base);
+    }
+    use rayon::prelude::*;
+    let ids = log.record_digests(base.covered, size)?;
+    let leaves = log.leaf_hashes(base.covered, size)?;
+    let mut updates = std::collections::BTreeMap::new();
+    // Records are read and decoded in parallel, a bounded chunk at a time (a first seal of a
+    // large archive replays every record), and applied in log order.
+    const CHUNK: usize = 1 << 16;
+    for (c, chunk) in ids.chunks(CHUNK).enumerate() {
+        let records: Vec<crate::core::record::Record> = chunk
+            .par_iter()
+            .map(|id| super::query::read_record(archive, id))
+            .collect::<Result<_>>()?;
+        for (j, record) in records.iter().enumerate() {
+            let i = c * CHUNK + j;
+            let leaf = &leaves[i];
+            for subject in subjects_of(record) {
+                let key = subject.key();
+                let previous = match updates.get(&key) {
+                    Some(v) => *v,
+                    None => store.get(&base, &key)?.unwrap_or(ZERO),
+                };
+                let entry = ChainEntry {
+                    index: base.covered + i as u64,
+                    leaf: *leaf,
+                    kind: record.kind().to_string(),
+                };
+                updates.insert(key, chain_step(&previous, &entry));
+            }
+        }
+    }
+    store.commit(&base, &updates, size)
 }
 
 /// Adds the signature lines of `note_text` (a checkpoint cosigned by witnesses) that the stored

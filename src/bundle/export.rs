@@ -99,6 +99,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         .map_err(Error::io(parent))?;
     let root = staging.path();
 
+    let ids: Vec<(Digest, &Record)> = disclosed.iter().map(|r| (r.id, &r.record)).collect();
+    let completeness =
+        super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &ids, &records)?;
     let manifest = write_payload(
         archive,
         &log,
@@ -106,6 +109,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         &stored,
         &disclosed,
         withheld.clone(),
+        completeness,
         options,
     )?;
     let decoded: Vec<(u64, Digest, Record)> = disclosed
@@ -307,6 +311,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes `data/` and returns the manifest.
+#[allow(clippy::too_many_arguments)]
 fn write_payload(
     archive: &Archive,
     log: &crate::archive::log::Log,
@@ -314,6 +319,7 @@ fn write_payload(
     stored: &StoredCheckpoint,
     disclosed: &[&LoggedRecord],
     withheld: Withheld,
+    completeness: Option<super::completeness::Completeness>,
     options: &ExportOptions,
 ) -> Result<BundleManifest> {
     let size = stored.checkpoint.size;
@@ -391,7 +397,12 @@ fn write_payload(
         });
     }
     let manifest = BundleManifest {
-        format: BUNDLE_FORMAT.into(),
+        format: if completeness.is_some() {
+            BUNDLE_FORMAT
+        } else {
+            super::manifest::BUNDLE_FORMAT_1
+        }
+        .into(),
         origin: archive.origin().to_string(),
         checkpoint: stored.checkpoint.number,
         tree_size: size,
@@ -401,6 +412,7 @@ fn write_payload(
         documents,
         withheld,
         consistency,
+        completeness,
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::BadInput {
         path: root.join("data/bundle.json"),

@@ -246,16 +246,17 @@ pub(super) fn check_bag(
     report: &mut BundleReport,
 ) -> HashMap<String, String> {
     let mut hashed: HashMap<String, String> = HashMap::new();
+    // Only the declaration evidentia writes: other BagIt versions (0.97 …) differ in rules
+    // this verifier does not apply, and tag files are read as UTF-8.
     match read_text(root, files, "bagit.txt", 4096, report) {
-        Some(text)
-            if text
-                .lines()
-                .next()
-                .is_some_and(|l| l.starts_with("BagIt-Version:")) => {}
-        Some(_) => report.problem(
+        Some(text) if text == bagit::BAGIT_TXT => {}
+        Some(text) => report.problem(
             "bagit.txt",
             "bad-bag",
-            "it does not declare a BagIt-Version",
+            format!(
+                "it must read exactly 'BagIt-Version: 1.0' and 'Tag-File-Character-Encoding: UTF-8', each on its own line; found {:?}",
+                text.chars().take(120).collect::<String>()
+            ),
         ),
         None => {}
     }

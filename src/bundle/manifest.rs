@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const BUNDLE_FORMAT: &str = "evidentia-bundle/1";
+/// Bundles of format-2 checkpoints (with a `completeness` section).
+pub const BUNDLE_FORMAT: &str = "evidentia-bundle/2";
+/// Bundles of format-1 checkpoints, which commit to no reference map.
+pub const BUNDLE_FORMAT_1: &str = "evidentia-bundle/1";
 /// Largest bundle.json accepted.
 pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
 
@@ -29,6 +32,10 @@ pub struct BundleManifest {
     /// earlier checkpoint can check this version extends it (`verify --since`, `diff`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consistency: Vec<ConsistencyEntry>,
+    /// Format 2: all records about every disclosed item, and the key state, proven against
+    /// the checkpoint's reference map (`bundle::completeness`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<super::completeness::Completeness>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod bagit;
+pub mod completeness;
 pub mod export;
 mod inspect;
 pub mod manifest;

@@ -28,7 +28,10 @@ use crate::verdict::Verdict;
 
 use super::export::hash_file;
 
-pub const PROOF_FORMAT: &str = "evidentia-proof/1";
+/// Proofs of format-2 checkpoints: with retractions and a completeness section.
+pub const PROOF_FORMAT: &str = "evidentia-proof/2";
+/// Proofs of format-1 checkpoints.
+pub const PROOF_FORMAT_1: &str = "evidentia-proof/1";
 const MAX_PROOF_FILE: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +54,13 @@ pub struct ProofFile {
     pub record: ProvenRecord,
     /// Every key record in the checkpoint, for rotations and revocations.
     pub key_records: Vec<ProvenRecord>,
+    /// Every retraction of the document record that the checkpoint covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retractions: Vec<ProvenRecord>,
+    /// Format 2: all records about the document and the key state, proven against the
+    /// checkpoint's reference map (`bundle::completeness`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<super::completeness::Completeness>,
 }
 
 fn prove_record(
@@ -120,21 +130,42 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
     }
     let mut nodes = log.nodes();
     let record = prove_record(&mut nodes, archive, record_index, &record_id, size)?;
+    let all: Vec<query::LoggedRecord> = query::records(archive)?
+        .into_iter()
+        .filter(|r| r.index < size)
+        .collect();
     let mut key_records = Vec::new();
-    for logged in query::records(archive)? {
-        if logged.index < size && matches!(logged.record, Record::Key(_)) {
-            key_records.push(prove_record(
-                &mut nodes,
-                archive,
-                logged.index,
-                &logged.id,
-                size,
-            )?);
-        }
+    let mut retractions = Vec::new();
+    let mut disclosed: Vec<(Digest, &Record)> = Vec::new();
+    for logged in &all {
+        let list = match &logged.record {
+            Record::Key(_) => &mut key_records,
+            Record::Retraction(x) if x.target == record_id => &mut retractions,
+            Record::Document(_) if logged.index == record_index => {
+                disclosed.push((logged.id, &logged.record));
+                continue;
+            }
+            _ => continue,
+        };
+        list.push(prove_record(
+            &mut nodes,
+            archive,
+            logged.index,
+            &logged.id,
+            size,
+        )?);
+        disclosed.push((logged.id, &logged.record));
     }
+    let completeness =
+        super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &disclosed, &all)?;
     let checkpoint_text = fs::read_to_string(&stored.path).map_err(Error::io(&stored.path))?;
     Ok(ProofFile {
-        format: PROOF_FORMAT.into(),
+        format: if completeness.is_some() {
+            PROOF_FORMAT
+        } else {
+            PROOF_FORMAT_1
+        }
+        .into(),
         origin: archive.origin().to_string(),
         checkpoint: checkpoint_text,
         keys: archive
@@ -144,6 +175,8 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
             .collect(),
         record,
         key_records,
+        retractions,
+        completeness,
     })
 }
 
@@ -163,6 +196,8 @@ pub struct ProofReport {
     pub signers_authenticated: bool,
     pub proven: Vec<String>,
     pub not_proven: Vec<String>,
+    /// The archive withdrew this document: the reasons of its proven retractions.
+    pub retracted: Vec<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
 }
@@ -188,6 +223,7 @@ pub fn verify_proof(
         signers_authenticated: matches!(trust, Trust::Keys(_)),
         proven: Vec::new(),
         not_proven: Vec::new(),
+        retracted: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
     };
@@ -206,7 +242,7 @@ pub fn verify_proof(
         path: proof_path.to_path_buf(),
         why: format!("not an evidentia proof file: {e}"),
     })?;
-    if file.format != PROOF_FORMAT {
+    if file.format != PROOF_FORMAT && file.format != PROOF_FORMAT_1 {
         return Err(Error::BadInput {
             path: proof_path.to_path_buf(),
             why: format!("unknown proof format '{}'", file.format),
@@ -225,6 +261,8 @@ pub fn verify_proof(
             "signed for another archive".into(),
         );
     }
+    // Records whose inclusion proofs verified: (index, id, leaf hash, record).
+    let mut verified: Vec<(u64, Digest, Digest, Record)> = Vec::new();
     let check = |proven: &ProvenRecord| -> std::result::Result<(Vec<u8>, Record), String> {
         let bytes =
             hex::decode(&proven.bytes).map_err(|_| "the record bytes are not hex".to_string())?;
@@ -240,9 +278,18 @@ pub fn verify_proof(
         Ok((bytes, record))
     };
     let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
+    let mut keep = |proven: &ProvenRecord, bytes: &[u8], record: &Record| {
+        verified.push((
+            proven.index,
+            Digest::of(bytes),
+            leaf_hash(bytes),
+            record.clone(),
+        ));
+    };
     for proven in &file.key_records {
         match check(proven) {
-            Ok((_, Record::Key(key))) if key.endorsement_valid(&file.origin) => {
+            Ok((bytes, Record::Key(key))) if key.endorsement_valid(&file.origin) => {
+                keep(proven, &bytes, &Record::Key(key.clone()));
                 key_events.push((proven.index, *key))
             }
             Ok(_) => problem(
@@ -252,6 +299,33 @@ pub fn verify_proof(
                 format!("record #{} is not a valid key record", proven.index),
             ),
             Err(why) => problem(&mut report, "key record", "proof-invalid", why),
+        }
+    }
+    let document_id = match check(&file.record) {
+        Ok((bytes, record)) => {
+            keep(&file.record, &bytes, &record);
+            Some(Digest::of(&bytes))
+        }
+        Err(_) => None,
+    };
+    for proven in &file.retractions {
+        match check(proven) {
+            Ok((bytes, Record::Retraction(x))) if Some(x.target) == document_id => {
+                report
+                    .retracted
+                    .push(format!("record #{}: {}", proven.index, x.reason));
+                keep(proven, &bytes, &Record::Retraction(x));
+            }
+            Ok(_) => problem(
+                &mut report,
+                "retraction",
+                "record-invalid",
+                format!(
+                    "record #{} is not a retraction of the proven document",
+                    proven.index
+                ),
+            ),
+            Err(why) => problem(&mut report, "retraction", "proof-invalid", why),
         }
     }
     match check(&file.record) {
@@ -280,6 +354,7 @@ pub fn verify_proof(
         ),
         Err(why) => problem(&mut report, "record", "proof-invalid", why),
     }
+    let completeness = check_completeness(&file, &cp, &verified, &mut report);
     let base: Vec<TrustedKey> = match trust {
         Trust::Keys(keys) => keys.clone(),
         Trust::ArchiveKeys => file
@@ -324,8 +399,69 @@ pub fn verify_proof(
         report
             .not_proven
             .push(format!("when: '{}' is the signer's own claim", cp.time));
+        report.proven.extend(completeness.proven);
+        report.not_proven.extend(completeness.not_proven);
+        if !report.retracted.is_empty() {
+            report.proven.push(format!(
+                "RETRACTED: the archive withdrew this document before checkpoint {} ({})",
+                cp.number,
+                report.retracted.join("; ")
+            ));
+        }
     }
     report.ok = report.problems.is_empty();
     report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
     Ok(report)
+}
+
+/// The completeness section against the checkpoint's `refs` line (format 2), as for bundles:
+/// the signed checkpoint decides whether it is required.
+fn check_completeness(
+    file: &ProofFile,
+    cp: &crate::core::checkpoint::Checkpoint,
+    verified: &[(u64, Digest, Digest, Record)],
+    report: &mut ProofReport,
+) -> super::completeness::Outcome {
+    use super::completeness::{check, Outcome, Proven};
+    let mut fail = |code: &'static str, detail: &str| {
+        report.problems.push(Problem {
+            item: "proof".into(),
+            code,
+            detail: detail.into(),
+        })
+    };
+    let Some(refs) = cp.refs else {
+        if file.completeness.is_some() || file.format == PROOF_FORMAT {
+            fail(
+                "bad-manifest",
+                "a format-1 checkpoint (no reference map) cannot have a completeness section",
+            );
+        }
+        return Outcome {
+            not_proven: vec![crate::archive::verify::FORMAT1_COMPLETENESS.into()],
+            ..Outcome::default()
+        };
+    };
+    let Some(section) = &file.completeness else {
+        fail("completeness-missing", "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed");
+        return Outcome::default();
+    };
+    let proven: Vec<Proven> = verified
+        .iter()
+        .map(|(index, id, leaf, record)| Proven {
+            index: *index,
+            id: *id,
+            leaf: *leaf,
+            record,
+        })
+        .collect();
+    let outcome = check(section, &refs, &proven, cp.size);
+    for (item, code, why) in &outcome.problems {
+        report.problems.push(Problem {
+            item: item.clone(),
+            code,
+            detail: why.clone(),
+        });
+    }
+    outcome
 }

@@ -22,6 +22,7 @@ use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
+use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
 use crate::verdict::Verdict;
@@ -171,13 +172,20 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             return Ok(finish(report));
         }
     };
-    if manifest.format != BUNDLE_FORMAT {
+    if manifest.format != BUNDLE_FORMAT && manifest.format != super::manifest::BUNDLE_FORMAT_1 {
         report.problem(
             "data/bundle.json",
             "bad-manifest",
             format!("unknown format '{}'", manifest.format),
         );
         return Ok(finish(report));
+    }
+    if let Err(e) = Timestamp::parse_canonical(&manifest.exported_at) {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            format!("exported_at: {e}"),
+        );
     }
     report.origin = Some(manifest.origin.clone());
 
@@ -222,6 +230,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     let mut decoded: HashMap<Digest, Record> = HashMap::new();
     let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
     let mut indices = HashSet::new();
+    // Records whose inclusion proof verified: (index, id, leaf hash), for completeness.
+    let mut proven_leaves: Vec<(u64, Digest, Digest)> = Vec::new();
     for disclosed in &manifest.records {
         let item = format!("record #{} ({})", disclosed.index, disclosed.id);
         let file = format!("data/records/{}.cbor", disclosed.id);
@@ -275,7 +285,9 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         let proven = proof.is_some_and(|p| {
             verify_inclusion(&leaf_hash(&bytes), disclosed.index, cp.size, &p, &cp.root)
         });
-        if !proven {
+        if proven {
+            proven_leaves.push((disclosed.index, id, leaf_hash(&bytes)));
+        } else {
             report.problem(
                 &item,
                 "proof-invalid",
@@ -409,6 +421,9 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         }
     }
 
+    // Completeness (format 2): all records about each disclosed item, and the key state.
+    let completeness = check_completeness(&manifest, cp, &proven_leaves, &decoded, &mut report);
+
     // Signatures.
     let base: Vec<TrustedKey> = match &options.trust {
         Trust::Keys(keys) => keys.clone(),
@@ -536,6 +551,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                     .into(),
             );
         }
+        report.proven.extend(completeness.proven);
+        report.not_proven.extend(completeness.not_proven);
         let undisclosed = cp.size.saturating_sub(report.records_checked);
         if undisclosed > 0 {
             report.not_proven.push(format!(
@@ -561,6 +578,63 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         }
     }
     Ok(finish(report))
+}
+
+/// The format-2 completeness section against the checkpoint's `refs` line. The signed
+/// checkpoint decides the format: one that commits to a reference map requires the section, so
+/// relabelling a bundle as format 1 (or deleting the section) switches nothing off.
+fn check_completeness(
+    manifest: &BundleManifest,
+    cp: &crate::core::checkpoint::Checkpoint,
+    proven_leaves: &[(u64, Digest, Digest)],
+    decoded: &HashMap<Digest, Record>,
+    report: &mut BundleReport,
+) -> super::completeness::Outcome {
+    use super::completeness::{check, Outcome, Proven};
+    let Some(refs) = cp.refs else {
+        if manifest.completeness.is_some() || manifest.format == BUNDLE_FORMAT {
+            report.problem(
+                "data/bundle.json",
+                "bad-manifest",
+                "a format-1 checkpoint (no reference map) cannot have a completeness section",
+            );
+        }
+        return Outcome {
+            not_proven: vec![crate::archive::verify::FORMAT1_COMPLETENESS.into()],
+            ..Outcome::default()
+        };
+    };
+    let Some(section) = &manifest.completeness else {
+        report.problem(
+            "data/bundle.json",
+            "completeness-missing",
+            "the checkpoint commits to a reference map but the bundle shows no completeness section: records about the disclosed documents, or key records, may have been removed",
+        );
+        return Outcome::default();
+    };
+    if manifest.format != BUNDLE_FORMAT {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            format!("a bundle of a format-2 checkpoint must say format '{BUNDLE_FORMAT}'"),
+        );
+    }
+    let proven: Vec<Proven> = proven_leaves
+        .iter()
+        .filter_map(|(index, id, leaf)| {
+            decoded.get(id).map(|record| Proven {
+                index: *index,
+                id: *id,
+                leaf: *leaf,
+                record,
+            })
+        })
+        .collect();
+    let outcome = check(section, &refs, &proven, cp.size);
+    for (item, code, why) in &outcome.problems {
+        report.problem(item, code, why.clone());
+    }
+    outcome
 }
 
 fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) -> Vec<TrustedKey> {

@@ -7,6 +7,7 @@
 //! number <checkpoint number, decimal, from 1>
 //! previous <hex SHA-256 of the previous checkpoint's text>   (absent in checkpoint 1)
 //! time <canonical RFC 3339 UTC>
+//! refs <reference-map root, base64>                          (format 2 only)
 //! message <one line of text>                                 (optional)
 //! ```
 //!
@@ -47,6 +48,9 @@ pub struct Checkpoint {
     /// SHA-256 of the previous checkpoint's text; `None` only for checkpoint 1.
     pub previous: Option<Digest>,
     pub time: Timestamp,
+    /// Root of the reference map (format 2, `core::refmap`): which records are about each
+    /// subject, and the whole key state. `None` in format-1 checkpoints.
+    pub refs: Option<Digest>,
     pub message: Option<String>,
 }
 
@@ -88,6 +92,9 @@ impl Checkpoint {
             out.push_str(&format!("previous {previous}\n"));
         }
         out.push_str(&format!("time {}\n", self.time));
+        if let Some(refs) = &self.refs {
+            out.push_str(&format!("refs {}\n", B64.encode(refs.0)));
+        }
         if let Some(message) = &self.message {
             out.push_str(&format!("message {message}\n"));
         }
@@ -163,13 +170,29 @@ impl Checkpoint {
             line,
             what: "end of checkpoint (extra lines follow)",
         };
-        let message = match next("message") {
-            Ok((n, line)) => {
+        let mut following = next("message").ok();
+        let refs = match following {
+            Some((n, line)) if line.starts_with("refs ") => {
+                following = next("message").ok();
+                Some(
+                    line.strip_prefix("refs ")
+                        .and_then(|b| B64.decode(b).ok())
+                        .and_then(|raw| Digest::from_slice(&raw))
+                        .ok_or(CheckpointError::BadLine {
+                            line: n,
+                            what: "refs (reference-map root)",
+                        })?,
+                )
+            }
+            _ => None,
+        };
+        let message = match following {
+            Some((n, line)) => {
                 let message = line.strip_prefix("message ").ok_or(extra(n))?;
                 check_message(message)?;
                 Some(message.to_string())
             }
-            Err(_) => None,
+            None => None,
         };
         if let Ok((n, _)) = next("end") {
             return Err(extra(n));
@@ -181,6 +204,7 @@ impl Checkpoint {
             number,
             previous,
             time,
+            refs,
             message,
         };
         if (checkpoint.number == 1) != checkpoint.previous.is_none() {
@@ -219,6 +243,7 @@ mod tests {
             number: 2,
             previous: Some(Digest::of(b"prev")),
             time: Timestamp::parse_canonical("2026-11-22T10:00:00Z").unwrap(),
+            refs: None,
             message: Some("second seal".into()),
         }
     }
@@ -232,6 +257,10 @@ mod tests {
         first.previous = None;
         first.message = None;
         assert_eq!(Checkpoint::parse(&first.to_text()).unwrap(), first);
+        let mut v2 = sample();
+        v2.refs = Some(Digest::of(b"refs"));
+        assert_eq!(Checkpoint::parse(&v2.to_text()).unwrap(), v2);
+        assert!(v2.to_text().contains("\nrefs "));
     }
 
     #[test]

@@ -11,4 +11,5 @@ pub mod merkle;
 pub mod note;
 pub mod path;
 pub mod record;
+pub mod refmap;
 pub mod timestamp;

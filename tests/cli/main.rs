@@ -8,11 +8,13 @@ mod archive;
 mod audits;
 mod bundles;
 mod crash;
+mod format_rules;
 
 mod handcheck;
 mod hostile;
 mod packs;
 mod proofs;
+mod refmap_vectors;
 mod tamper;
 mod timestamps;
 mod vectors;

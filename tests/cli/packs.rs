@@ -346,11 +346,17 @@ fn a_planted_index_cannot_make_add_skip_content() {
     let (code, report) = ws.verify_json();
     assert_eq!(code, 1, "the planted index is reported: {report}");
     let codes = Workspace::problem_codes(&report);
-    assert_eq!(
-        codes,
-        vec!["pack-index-corrupt"],
-        "only the plant is at fault: {report}"
+    assert!(
+        codes.contains(&"pack-index-corrupt".to_string()),
+        "{report}"
     );
+    // Its wrong copy of the content is reported too (a reader could serve it), and nothing
+    // outside the plant is at fault.
+    assert!(codes.contains(&"content-corrupt".to_string()), "{report}");
+    for problem in report["problems"].as_array().expect("problems") {
+        let item = problem["item"].as_str().expect("item");
+        assert!(item.starts_with("objects/packs/planted."), "{report}");
+    }
     let (code, stdout, _) = ws.run(&["cat", &digest]);
     assert_eq!((code, stdout.as_bytes()), (0, content.as_slice()));
 }
@@ -390,4 +396,107 @@ fn a_cut_off_index_line_does_not_swallow_the_next_one() {
         stderr.contains("0 document(s) recorded, 1 unchanged"),
         "{stderr}"
     );
+}
+
+/// Writes a pack of `objects` (digest, bytes) as an attacker with write access could: a
+/// well-formed index named by its SHA-256, objects tiling the pack. Returns the pack's name.
+fn plant_pack(ws: &Workspace, objects: &[(Digest, Vec<u8>)]) -> String {
+    let mut sorted: Vec<&(Digest, Vec<u8>)> = objects.iter().collect();
+    sorted.sort_by_key(|(digest, _)| *digest);
+    let (mut pack, mut index) = (Vec::new(), String::new());
+    for (digest, bytes) in sorted {
+        index.push_str(&format!(
+            "{digest} {:016x} {:016x}\n",
+            pack.len(),
+            bytes.len()
+        ));
+        pack.extend_from_slice(bytes);
+    }
+    let name = Digest::of(index.as_bytes()).to_hex();
+    let packs = ws.archive().join("objects/packs");
+    fs::write(packs.join(format!("{name}.pack")), pack).expect("write pack");
+    fs::write(packs.join(format!("{name}.idx")), index).expect("write index");
+    name
+}
+
+/// The item that names one packed copy in a verify report.
+fn packed_copy(ws: &Workspace, name: &str, digest: &str) -> String {
+    let (offset, _) = locate(ws, name, digest);
+    format!("objects/packs/{name}.pack (object {digest} at offset {offset})")
+}
+
+/// The item that names one loose copy in a verify report.
+fn loose_copy(digest: &str) -> String {
+    format!("objects/sha256/{}/{}", &digest[..2], &digest[2..])
+}
+
+#[test]
+fn a_damaged_loose_copy_of_a_packed_record_is_found() {
+    // Readers fall back to the intact packed copy, so only checking every copy finds this.
+    let (ws, _, _) = packed_archive();
+    let record = ws.record_digests()[5].to_hex();
+    let good = fs::read(ws.path("bulk/doc-0005.txt")).expect("source");
+    fs::create_dir_all(ws.object_path(&record).parent().expect("fan")).expect("mkdir");
+    fs::write(ws.object_path(&record), &good).expect("plant a wrong loose copy");
+    assert_problem(&ws, "record-corrupt", &loose_copy(&record));
+}
+
+#[test]
+fn a_damaged_packed_copy_behind_a_loose_one_is_found() {
+    // Readers take the loose copy first, so the pack's damage is never read.
+    let (ws, docs, name) = packed_archive();
+    let (hex, path) = &docs[9];
+    ws.plant_object(&fs::read(ws.path(path)).expect("source"));
+    let item = packed_copy(&ws, &name, hex);
+    let (offset, len) = locate(&ws, &name, hex);
+    let pack = pack_file(&ws, &name, "pack");
+    let mut bytes = fs::read(&pack).expect("pack");
+    bytes[offset + len / 2] ^= 0x01;
+    Workspace::overwrite(&pack, bytes);
+    let (code, _, stderr) = ws.run(&["cat", hex]);
+    assert_eq!(code, 0, "the loose copy is intact and served: {stderr}");
+    assert_problem(&ws, "content-corrupt", &item);
+    let (_, report) = ws.verify_json();
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        vec!["content-corrupt"],
+        "only the damaged copy is at fault: {report}"
+    );
+}
+
+#[test]
+fn every_copy_in_a_second_pack_is_checked() {
+    let (ws, docs, _) = packed_archive();
+    let record = ws.record_digests()[3];
+    let (hex, path) = &docs[4];
+    let content = (
+        Digest::from_hex(hex).expect("digest"),
+        fs::read(ws.path(path)).expect("source"),
+    );
+    // Honest: a second pack holding intact copies is not a fault.
+    let honest_record = (record, read_record(&ws, 3));
+    let honest = plant_pack(&ws, &[honest_record.clone(), content.clone()]);
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "intact duplicate copies: {report}");
+    // Forged: the second pack's copy of the record holds other bytes of the same length.
+    for ext in ["pack", "idx"] {
+        fs::remove_file(ws.archive().join(format!("objects/packs/{honest}.{ext}"))).expect("rm");
+    }
+    let mut forged = honest_record.1.clone();
+    forged[0] ^= 0x01;
+    let name = plant_pack(&ws, &[(record, forged), content]);
+    assert_problem(
+        &ws,
+        "record-corrupt",
+        &packed_copy(&ws, &name, &record.to_hex()),
+    );
+}
+
+/// The bytes of record `index`, read through the binary's object store as `cat` gives them.
+fn read_record(ws: &Workspace, index: usize) -> Vec<u8> {
+    let hex = ws.record_digests()[index].to_hex();
+    let out = ws.cmd().args(["cat", &hex]).output().expect("cat");
+    assert_eq!(out.status.code(), Some(0), "cat of record {hex}");
+    assert_eq!(Digest::of(&out.stdout).to_hex(), hex);
+    out.stdout
 }

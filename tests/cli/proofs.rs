@@ -45,7 +45,7 @@ fn codes(report: &serde_json::Value) -> Vec<String> {
 fn a_proof_verifies_the_document_it_was_made_for() {
     let ws = sealed_workspace();
     let proof = prove(&ws);
-    assert_eq!(proof["format"], "evidentia-proof/1");
+    assert_eq!(proof["format"], "evidentia-proof/2");
     let (code, report) = verify_proof(&ws, "case/report.txt", true);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["signers_authenticated"], true);
@@ -182,4 +182,115 @@ fn verify_proof_needs_a_trust_file_or_integrity_only() {
         assert_eq!(code, 0, "{trusted:?}: {stdout}");
         assert!(stdout.contains("VERIFIED"), "{stdout}");
     }
+}
+
+fn write_proof(ws: &Workspace, proof: &serde_json::Value) {
+    fs::write(
+        ws.path("proof.json"),
+        serde_json::to_vec_pretty(proof).expect("encode"),
+    )
+    .expect("write proof");
+}
+
+#[test]
+fn a_retracted_document_is_proven_with_its_retraction_and_the_retraction_cannot_be_hidden() {
+    let ws = Workspace::new();
+    ws.write("case/report.txt", "2,442 children were taken to Belarus.\n");
+    ws.add(&["case"]);
+    ws.cmd()
+        .args([
+            "retract",
+            "case/report.txt",
+            "--reason",
+            "misattributed source",
+        ])
+        .assert()
+        .success();
+    ws.seal();
+    let proof = prove(&ws);
+    assert_eq!(proof["retractions"].as_array().map(Vec::len), Some(1));
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 0, "{report}");
+    let proven = report["proven"].to_string();
+    assert!(proven.contains("RETRACTED"), "{report}");
+    assert!(proven.contains("misattributed source"), "{report}");
+    let text = ws
+        .cmd()
+        .args([
+            "verify-proof",
+            "proof.json",
+            "case/report.txt",
+            "--trust",
+            "signer.pub",
+        ])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&text.stdout).contains("RETRACTED"));
+
+    // The forger drops the retraction: the signed reference map still lists it.
+    let mut forged = proof.clone();
+    forged["retractions"] = serde_json::json!([]);
+    write_proof(&ws, &forged);
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        codes(&report).contains(&"retraction-withheld".to_string()),
+        "{report}"
+    );
+    // ... and its completeness entry too: the chain no longer matches.
+    for subject in forged["completeness"]["subjects"]
+        .as_array_mut()
+        .expect("subjects")
+    {
+        subject["entries"]
+            .as_array_mut()
+            .expect("entries")
+            .retain(|e| e["kind"] != "retraction");
+    }
+    write_proof(&ws, &forged);
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        codes(&report).contains(&"completeness-invalid".to_string()),
+        "{report}"
+    );
+    // ... or the whole section, relabelled as format 1.
+    forged
+        .as_object_mut()
+        .expect("object")
+        .remove("completeness");
+    forged["format"] = "evidentia-proof/1".into();
+    write_proof(&ws, &forged);
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        codes(&report).contains(&"completeness-missing".to_string()),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_revocation_dropped_from_a_proof_is_caught() {
+    let ws = sealed_workspace();
+    ws.cmd()
+        .args(["key", "revoke", "signer.pub", "--reason", "stolen"])
+        .assert()
+        .success();
+    ws.write("case/late.txt", "sealed by the thief\n");
+    ws.add(&["case/late.txt"]);
+    ws.seal();
+    let mut proof = prove(&ws);
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(
+        code, 1,
+        "the revoked key's checkpoint must not verify: {report}"
+    );
+    proof["key_records"] = serde_json::json!([]);
+    write_proof(&ws, &proof);
+    let (code, report) = verify_proof(&ws, "case/report.txt", true);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        codes(&report).contains(&"key-record-withheld".to_string()),
+        "{report}"
+    );
 }

@@ -12,6 +12,7 @@ use evidentia::core::key::SignerKey;
 use evidentia::core::merkle::{leaf_hash, node_hash};
 use evidentia::core::note::SignedNote;
 use evidentia::core::record::Record;
+use evidentia::core::refmap::{chain_value, ChainEntry, MemoryMap, Subject};
 use evidentia::keyfile;
 
 use crate::common::{added, Workspace};
@@ -204,9 +205,10 @@ fn record_replaced_with_tree_rewritten() {
     records[2] = forged;
     leaves[2] = leaf_hash(&forged_bytes);
     ws.rewrite_log(&records, &leaves);
-    // The log is self-consistent now; only the signed root of checkpoint 2 betrays it.
+    // The log is self-consistent now; only the signed roots of checkpoint 2 betray it: the
+    // tree root, and the reference map (the forged document sits under another path).
     let codes = assert_problem(&ws, "root-mismatch", "checkpoint 2");
-    assert_eq!(codes, vec!["root-mismatch"]);
+    assert_eq!(codes, vec!["root-mismatch", "refs-mismatch"]);
     // `ls` shows the forged path: the read-only commands do not check signatures.
     let (code, stdout, _) = ws.run(&["ls"]);
     assert_eq!(code, 0);
@@ -399,6 +401,17 @@ fn validly_signed_checkpoint_that_does_not_extend_the_log() {
     let key = load_key(&ws, "signer.key");
     let first = Checkpoint::parse(&read_note(&ws, 1).text).expect("checkpoint 1");
     let leaves = ws.leaf_hashes();
+    // The reference map a format-2 checkpoint commits to: each document under its path.
+    let mut map = MemoryMap::new();
+    for (i, (path, leaf)) in ["a.txt", "b.txt"].iter().zip(&leaves).enumerate() {
+        let entry = ChainEntry {
+            index: i as u64,
+            leaf: *leaf,
+            kind: "document".into(),
+        };
+        map.insert(Subject::Path(path.to_string()).key(), chain_value(&[entry]));
+    }
+    let refs = Some(map.root());
     let make = |root: Digest| Checkpoint {
         origin: first.origin.clone(),
         size: 2,
@@ -406,6 +419,7 @@ fn validly_signed_checkpoint_that_does_not_extend_the_log() {
         number: 2,
         previous: Some(first.text_hash()),
         time: first.time,
+        refs,
         message: None,
     };
     // The crafting is right: with the log's true root the checkpoint verifies.

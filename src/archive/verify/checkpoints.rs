@@ -234,4 +234,47 @@ fn check_structure(
         }
         None => {}
     }
+    check_refs(archive, report, facts, item, cp);
+}
+
+/// Format 2: the checkpoint commits to the reference map of the records it covers. A format-1
+/// archive's checkpoints carry none; one that does was signed as format 2, so the archive's
+/// identity file was changed (a downgrade that would switch the completeness checks off).
+fn check_refs(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    facts: Option<&LogFacts>,
+    item: &str,
+    cp: &crate::core::checkpoint::Checkpoint,
+) {
+    match (archive.version(), cp.refs) {
+        (1, None) => {}
+        (1, Some(_)) => report.problem(
+            item,
+            "format-mismatch",
+            "the checkpoint commits to a reference map (format 2) but archive.txt says format 1: the identity file was changed",
+        ),
+        (_, None) => report.problem(
+            item,
+            "refs-missing",
+            "a format-2 checkpoint must commit to the reference map (a 'refs' line); without it no recipient can be shown complete disclosure",
+        ),
+        (_, Some(signed)) => {
+            let Some(facts) = facts else { return };
+            if cp.size > facts.size {
+                return;
+            }
+            if let Some(rebuilt) = facts.refs.borrow_mut().root_at(cp.size) {
+                if rebuilt != signed {
+                    report.problem(
+                        item,
+                        "refs-mismatch",
+                        format!(
+                            "signed reference-map root {signed} but the records give {rebuilt}: the checkpoint misstates which records are about which documents, or the key state"
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }

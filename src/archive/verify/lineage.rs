@@ -319,6 +319,7 @@ mod tests {
             number: 1,
             previous: None,
             time: at(time),
+            refs: None,
             message: None,
         };
         (SignedNote::sign(&cp.to_text(), keys), cp)

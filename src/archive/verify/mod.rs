@@ -8,10 +8,12 @@
 //! checked. The report names each failing item.
 
 pub(crate) mod checkpoints;
+mod copies;
 mod lineage;
 mod packs;
 pub mod recipient;
 mod records;
+mod refs;
 
 use serde::Serialize;
 
@@ -183,6 +185,9 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
             Trust::ArchiveKeys => report.warnings.push(detail.to_string()),
         }
     }
+    if archive.version() < 2 {
+        report.warnings.push(FORMAT1_COMPLETENESS.into());
+    }
     if !report.signers_authenticated {
         report.warnings.push(
             "signers were not authenticated: signatures were checked against the keys the archive itself holds; pass --trust FILE with the signers' public keys to prove who signed".into(),
@@ -202,6 +207,9 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     }
     Ok(report)
 }
+
+/// What a format-1 verdict must say: its checkpoints commit to no reference map.
+pub const FORMAT1_COMPLETENESS: &str = "completeness NOT PROVABLE: this is a format-1 archive; its checkpoints do not commit to which records are about each document or to the whole key state, so a withheld retraction, annotation or key revocation cannot be detected in copies or bundles of it";
 
 /// Witnesses, `--since` and `--pin` against the archive's checkpoints and rebuilt tree.
 fn check_recipient(

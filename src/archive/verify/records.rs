@@ -13,8 +13,9 @@ use crate::core::merkle::{leaf_hash, MemoryTree};
 use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
 
-use super::super::objects::stream_object;
+use super::super::objects::{stream_object, ObjectCopy};
 use super::super::Archive;
+use super::copies::check_copies;
 use super::VerifyReport;
 
 /// What the checkpoint checks need to know about the log.
@@ -22,6 +23,8 @@ pub struct LogFacts {
     pub size: u64,
     /// Key records, with their log index, in log order (introductions, rotations, revocations).
     pub key_events: Vec<(u64, KeyRecord)>,
+    /// The records' subjects, for the format-2 reference-map check of each checkpoint.
+    pub refs: std::cell::RefCell<super::refs::RefsReplay>,
 }
 
 /// What one record contributed, as found on disk.
@@ -83,6 +86,7 @@ pub fn check_log(
     // contents are the keys of `contents`.
     let mut kinds: HashMap<Digest, &'static str> = HashMap::with_capacity(digests.len());
     let mut key_events = Vec::new();
+    let mut refs = super::refs::RefsReplay::default();
     for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
         if let Some((item, code, detail)) = check.problem {
             report.problem(item, code, detail);
@@ -105,6 +109,7 @@ pub fn check_log(
             (None, None) => Digest([0; 32]),
         };
         tree.push(leaf);
+        refs.record(i as u64, &leaf, check.record.as_ref());
         if let Some(record) = check.record {
             let item = format!("record #{i} ({id})");
             for why in dangling_references(&record, &contents, &kinds) {
@@ -193,7 +198,11 @@ pub fn check_log(
             Err(e) => report.problem("log/tree", "tree-unreadable", e.to_string()),
         }
     }
-    Ok(LogFacts { size, key_events })
+    Ok(LogFacts {
+        size,
+        key_events,
+        refs: std::cell::RefCell::new(refs),
+    })
 }
 
 fn kind_label(record: &Record) -> &'static str {
@@ -295,7 +304,8 @@ fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTree
 }
 
 /// Re-hashes the objects no record refers to. They are left by interrupted commands and are
-/// harmless, so they produce warnings, not problems.
+/// harmless, so they produce warnings, not problems. Also checks every copy of an object held
+/// more than once.
 fn check_unreferenced(
     archive: &Archive,
     report: &mut VerifyReport,
@@ -303,18 +313,22 @@ fn check_unreferenced(
     contents: &BTreeMap<Digest, u64>,
 ) -> Result<()> {
     let referenced: HashSet<&Digest> = records.iter().chain(contents.keys()).collect();
-    let listed = match archive.store().list() {
-        Ok(listed) => listed,
+    let copies = match archive.fs_store().copies() {
+        Ok(copies) => copies,
         Err(e) => {
             // A damaged pack index is reported by the pack checks; the log checks go on.
             report.problem("objects/", "objects-unreadable", e.to_string());
             return Ok(());
         }
     };
-    let unreferenced: Vec<Digest> = listed
-        .into_iter()
+    let mut unreferenced: Vec<Digest> = copies
+        .iter()
+        .map(ObjectCopy::digest)
         .filter(|d| !referenced.contains(d))
         .collect();
+    unreferenced.sort();
+    unreferenced.dedup();
+    check_copies(archive.fs_store(), report, copies, records, contents);
     if unreferenced.is_empty() {
         return Ok(());
     }

@@ -104,6 +104,20 @@ fn sample() -> Vec<(u64, Digest, Record)> {
         .collect()
 }
 
+/// The checkpoint every rendered sample is proven in.
+fn sample_checkpoint() -> Checkpoint {
+    Checkpoint {
+        origin: HOSTILE.into(),
+        size: 40,
+        root: Digest::of(b"root"),
+        number: 3,
+        previous: Some(Digest::of(b"previous")),
+        time: Timestamp::parse_canonical("2024-03-02T00:00:00Z").unwrap(),
+        refs: None,
+        message: Some(HOSTILE.into()),
+    }
+}
+
 fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> String {
     let documents = records
         .iter()
@@ -128,21 +142,14 @@ fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> Str
         records: Vec::new(),
         documents,
         consistency: Vec::new(),
+        completeness: None,
         withheld: Withheld {
             annotations: 2,
             custody_events: 0,
             retractions: 0,
         },
     };
-    let checkpoint = Checkpoint {
-        origin: HOSTILE.into(),
-        size: 40,
-        root: Digest::of(b"root"),
-        number: 3,
-        previous: Some(Digest::of(b"previous")),
-        time: Timestamp::parse_canonical("2024-03-02T00:00:00Z").unwrap(),
-        message: Some(HOSTILE.into()),
-    };
+    let checkpoint = sample_checkpoint();
     let signatures = vec![NoteSignature {
         name: HOSTILE.into(),
         key_id: [1; 4],
@@ -242,17 +249,7 @@ fn the_page_says_the_sender_wrote_it_and_how_to_verify() {
         .expect("notice");
     assert!(notice < html.find("Sender's self-check").unwrap());
     // The exact command, with this checkpoint's hash, and the hash to confirm out of band.
-    let hash = Checkpoint {
-        origin: HOSTILE.into(),
-        size: 40,
-        root: Digest::of(b"root"),
-        number: 3,
-        previous: Some(Digest::of(b"previous")),
-        time: Timestamp::parse_canonical("2024-03-02T00:00:00Z").unwrap(),
-        message: Some(HOSTILE.into()),
-    }
-    .text_hash()
-    .to_hex();
+    let hash = sample_checkpoint().text_hash().to_hex();
     let command = format!(
         "evidentia verify &lt;bundle&gt; --trust &lt;your trust file&gt; --checkpoint-hash {hash}"
     );

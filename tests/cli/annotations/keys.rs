@@ -388,6 +388,18 @@ fn v1_sample_archive_still_verifies() {
     let report: Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["ok"], true, "{report}");
     assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
+    // Format 1 commits to no reference map: the verdict says completeness is not provable.
+    assert!(
+        report["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w
+                .as_str()
+                .unwrap_or("")
+                .contains("completeness NOT PROVABLE")),
+        "{report}"
+    );
     assert!(
         !report["checkpoints"]
             .as_array()

@@ -344,6 +344,14 @@ fn tar_round_trips() {
     assert_bundle_problem(&ws, &damaged, "content-corrupt", &["case/a.txt"]);
     let truncated = ws.path("truncated.tar");
     fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
-    let (code, stdout, stderr) = run(&ws, &["verify", path_str(&truncated)], &[]);
+    let (code, stdout, stderr) = run(
+        &ws,
+        &["verify", path_str(&truncated), "--trust", "signer.pub"],
+        &[],
+    );
     assert!(code == 1 || code == 2, "{code}: {stdout} {stderr}");
+    assert!(
+        !stderr.contains("--integrity-only"),
+        "refused for the tar: {stderr}"
+    );
 }

@@ -143,6 +143,14 @@ fn tar_with_device_entry_and_garbage() {
 
     // Not a tar at all: unreadable input (2) or a failed verification (1), never success.
     let garbage = ws.write("garbage.tar", vec![0x5au8; 4096]);
-    let (code, _, stderr) = run(&ws, &["verify", path_str(&garbage)], &[]);
+    let (code, _, stderr) = run(
+        &ws,
+        &["verify", path_str(&garbage), "--trust", "signer.pub"],
+        &[],
+    );
     assert!(code == 1 || code == 2, "{code}: {stderr}");
+    assert!(
+        !stderr.contains("--integrity-only"),
+        "refused for the tar: {stderr}"
+    );
 }

@@ -16,8 +16,10 @@ use evidentia::core::digest::Digest;
 
 use crate::common::{added, Workspace};
 
+mod completeness;
 mod disclosure;
 mod export;
+mod format_rules;
 mod hostile;
 mod hostile_tar;
 mod impostor;
