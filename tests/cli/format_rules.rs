@@ -321,6 +321,7 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
             "src/archive/verify/mod.rs",
             "src/archive/verify/records.rs",
             "src/archive/verify/checkpoints.rs",
+            "src/archive/verify/lineage.rs",
             "src/archive/verify/packs.rs",
             "src/archive/verify/copies.rs",
         ],
