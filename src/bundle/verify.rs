@@ -204,8 +204,11 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         );
     }
     let text_hash = cp.text_hash();
-    if let Some(pin) = options.checkpoint_hash {
-        if pin != text_hash {
+    // Every pin given is checked: `--checkpoint-hash` and `--pin` both, when both are given.
+    let pins = [options.checkpoint_hash, options.recipient.pin];
+    for (i, pin) in pins.iter().enumerate() {
+        let Some(pin) = pin else { continue };
+        if *pin != text_hash && !pins[..i].contains(&Some(*pin)) {
             report.problem(
                 "data/checkpoint",
                 "checkpoint-pin-mismatch",
@@ -521,7 +524,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                 "who signed: the signatures ({signers_text}) verify with keys the bundle itself carries, which anyone could have made; pass --trust with keys obtained from the signers"
             ));
         }
-        if options.checkpoint_hash.is_some() {
+        if options.checkpoint_hash.or(options.recipient.pin).is_some() {
             report
                 .proven
                 .push("the checkpoint is exactly the one pinned with --checkpoint-hash".into());

@@ -263,6 +263,17 @@ fn check_recipient(
             );
         }
     }
+    if let (Some(held), None) = (&checks.since, stored.last()) {
+        // Presenting no signed state at all is the furthest rollback there is.
+        report.problem(
+            "--since",
+            "rollback",
+            format!(
+                "the presented archive has no checkpoint, but you hold checkpoint {} of '{}' ({} records): an older state is being presented as the newest",
+                held.checkpoint.number, held.checkpoint.origin, held.checkpoint.size
+            ),
+        );
+    }
     if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
         let text = std::fs::read_to_string(&latest.path).unwrap_or_default();
         let log_size = facts.map_or(0, |f| f.size);
