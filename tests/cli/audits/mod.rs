@@ -19,6 +19,7 @@ use evidentia::core::record::Record;
 
 use crate::common::{added, Workspace};
 
+mod authenticated;
 mod diff;
 mod forks;
 mod proofs;
