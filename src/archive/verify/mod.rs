@@ -264,15 +264,23 @@ fn check_recipient(
         }
     }
     if let (Some(held), None) = (&checks.since, stored.last()) {
-        // Presenting no signed state at all is the furthest rollback there is.
-        report.problem(
-            "--since",
-            "rollback",
-            format!(
+        // Presenting no signed state at all is the furthest rollback there is (for an archive
+        // of the held checkpoint's origin; another archive shows nothing either way).
+        let (code, why) = if held.checkpoint.origin == archive.origin() {
+            ("rollback", format!(
                 "the presented archive has no checkpoint, but you hold checkpoint {} of '{}' ({} records): an older state is being presented as the newest",
                 held.checkpoint.number, held.checkpoint.origin, held.checkpoint.size
+            ))
+        } else {
+            (
+                "since-not-provable",
+                format!(
+                "the held checkpoint is of another archive ('{}'), and this one has no checkpoint",
+                held.checkpoint.origin
             ),
-        );
+            )
+        };
+        report.problem("--since", code, why);
     }
     if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
         let text = std::fs::read_to_string(&latest.path).unwrap_or_default();

@@ -20,6 +20,7 @@ use evidentia::core::record::Record;
 use crate::common::{added, Workspace};
 
 mod authenticated;
+mod cosigning;
 mod diff;
 mod forks;
 mod proofs;
