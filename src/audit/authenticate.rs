@@ -67,27 +67,44 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Verifies the source at `location` (before anything is read from it for the comparison);
-/// on success returns the `name+keyid` of the keys whose signatures count on its checkpoint.
+/// What verification found valid: each checkpoint's signers whose signatures count.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    checkpoints: Vec<(u64, Vec<String>)>,
+}
+
+impl Verified {
+    /// The `name+keyid` of the keys whose signatures count on checkpoint `number` (None: the
+    /// latest).
+    pub fn signers(&self, number: Option<u64>) -> Vec<String> {
+        self.checkpoints
+            .iter()
+            .rfind(|(n, _)| number.is_none_or(|wanted| *n == wanted))
+            .map(|(_, signers)| signers.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Verifies the source at `location` as a whole, before anything is read from it for the
+/// comparison.
 pub fn check(
     location: &Location,
     label: &str,
     auth: &Authentication,
-) -> Result<std::result::Result<Vec<String>, Refusal>> {
+) -> Result<std::result::Result<Verified, Refusal>> {
     let (trust, require) = auth.trust();
-    let (problems, signatures) = match location {
-        Location::Archive { root, number } => {
+    let (problems, checkpoints) = match location {
+        Location::Archive { root, .. } => {
             let archive = Archive::open(root)?;
             let mut options = VerifyOptions::new(trust);
             options.require = require;
             let report = verify::verify(&archive, &options)?;
-            let signatures = report
+            let checkpoints = report
                 .checkpoints
                 .iter()
-                .rfind(|c| number.is_none_or(|n| c.number == n))
-                .map(|c| c.signatures.clone())
-                .unwrap_or_default();
-            (report.problems, signatures)
+                .map(|c| (c.number, valid(&c.signatures)))
+                .collect();
+            (report.problems, checkpoints)
         }
         Location::Bundle(path) => {
             let options = BundleVerifyOptions {
@@ -97,8 +114,11 @@ pub fn check(
                 recipient: Default::default(),
             };
             let report = verify_bundle(path, &options)?;
-            let signatures = report.checkpoint.map(|c| c.signatures).unwrap_or_default();
-            (report.problems, signatures)
+            let checkpoints = report
+                .checkpoint
+                .map(|c| vec![(c.number, valid(&c.signatures))])
+                .unwrap_or_default();
+            (report.problems, checkpoints)
         }
     };
     if !problems.is_empty() {
@@ -107,7 +127,7 @@ pub fn check(
             problems,
         }));
     }
-    Ok(Ok(valid(&signatures)))
+    Ok(Ok(Verified { checkpoints }))
 }
 
 fn valid(signatures: &[SignatureReport]) -> Vec<String> {

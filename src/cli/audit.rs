@@ -166,9 +166,9 @@ fn authenticate_side(
     label: &str,
     auth: &Authentication,
     json: bool,
-) -> Result<Result<Vec<String>, ExitCode>> {
+) -> Result<Result<authenticate::Verified, ExitCode>> {
     match authenticate::check(location, label, auth)? {
-        Ok(signers) => Ok(Ok(signers)),
+        Ok(verified) => Ok(Ok(verified)),
         Err(refusal) if json => {
             let report = serde_json::json!({
                 "format": "evidentia-diff-report/1",
@@ -207,19 +207,29 @@ pub fn diff(
         source::locate(archive_dir, from)?,
         source::locate(archive_dir, to)?,
     );
-    let from_signers = match authenticate_side(&from_at, from, &auth, json)? {
-        Ok(signers) => signers,
+    let from_verified = match authenticate_side(&from_at, from, &auth, json)? {
+        Ok(verified) => verified,
         Err(code) => return Ok(code),
     };
-    let to_signers = match authenticate_side(&to_at, to, &auth, json)? {
-        Ok(signers) => signers,
-        Err(code) => return Ok(code),
+    // Two checkpoints of one archive: it is verified as a whole once.
+    let same_archive = matches!(
+        (&from_at, &to_at),
+        (source::Location::Archive { root: a, .. }, source::Location::Archive { root: b, .. })
+            if a == b
+    );
+    let to_verified = if same_archive {
+        from_verified.clone()
+    } else {
+        match authenticate_side(&to_at, to, &auth, json)? {
+            Ok(verified) => verified,
+            Err(code) => return Ok(code),
+        }
     };
     let mut from = source::load(&from_at, from)?;
     let mut to = source::load(&to_at, to)?;
     let signed = diff::Signed {
-        from: from_signers,
-        to: to_signers,
+        from: from_verified.signers(Some(from.checkpoint.number)),
+        to: to_verified.signers(Some(to.checkpoint.number)),
     };
     let report = diff::diff(&mut from, &mut to, &auth, &signed)?;
     let code = match (report.append_only, report.signers_authenticated) {

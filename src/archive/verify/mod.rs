@@ -299,8 +299,16 @@ fn check_recipient(
                 report.problem("--since", "since-not-provable", why)
             }
             recipient::SinceOutcome::Fork(evidence, why) => {
+                // Evidence against the signer only if the trust file authenticated it.
+                let authenticated = report.signers_authenticated
+                    && !report
+                        .problems
+                        .iter()
+                        .any(|p| p.code.starts_with("signature"));
                 report.problem("--since", "equivocation", why);
-                report.equivocation = Some(*evidence);
+                if authenticated {
+                    report.equivocation = Some(*evidence);
+                }
             }
         }
     }

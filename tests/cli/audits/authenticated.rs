@@ -131,6 +131,18 @@ fn a_conflict_between_unauthenticated_versions_accuses_nobody() {
     assert_eq!(code, 1, "{stdout}");
     assert!(!stdout.contains("VIOLATED"), "{stdout}");
     assert!(!stdout.contains("EQUIVOCATION"), "{stdout}");
+    // verify --since without a trust file: the fork fails the check, but no report accuses.
+    let held = "arc/checkpoints/0000000003";
+    let args = ["--archive", "fork", "verify", "--json", "--since", held];
+    let (code, stdout, stderr) = ws.run(&args);
+    let report = parse_json(&args, &stdout, &stderr);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["equivocation"],
+        "{report}"
+    );
+    assert_eq!(report["equivocation"], Value::Null, "{report}");
 }
 
 #[test]

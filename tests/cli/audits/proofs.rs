@@ -91,6 +91,11 @@ fn consistency_proof_files() {
     let (_, text, _) = ws.run(&["verify-proof", "same-size.json", "--trust", "signer.pub"]);
     assert!(text.contains("EQUIVOCATION REPORT"), "{text}");
     assert!(text.contains("Signed both: signer+"), "{text}");
+    // Without a trust file the signers are not authenticated: the conflict fails the check
+    // but accuses nobody.
+    let (code, text, _) = ws.run(&["verify-proof", "same-size.json"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(!text.contains("EQUIVOCATION"), "{text}");
 }
 
 #[test]
