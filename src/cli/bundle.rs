@@ -115,7 +115,7 @@ pub fn verify(
         &BundleVerifyOptions {
             trust,
             require: require.max(1),
-            checkpoint_hash: pin.or(recipient.pin),
+            checkpoint_hash: pin,
             recipient,
         },
     )?;
