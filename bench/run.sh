@@ -11,7 +11,7 @@
 #   BENCH_1M=0                      1: also build and measure the 1,000,000-record archive
 #   BENCH_BATCH=50000               files per `add` when populating the archives of part (c)
 #   BENCH_C_RECORDS=100000          records of the smaller archive of part (c)
-#   BENCH_PARTS="a b c m"           which parts to run (m: memory vs file size, needs a)
+#   BENCH_PARTS="a b c d m"         which parts to run (d: proof sizes; m: memory vs file size, needs a)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
 #
 # Every evidentia run writes into a NEW directory and nothing is deleted until the end: on an
@@ -29,7 +29,7 @@ RUN_1M=${BENCH_1M:-0}
 BATCH=${BENCH_BATCH:-50000}
 C_RECORDS=${BENCH_C_RECORDS:-100000}
 KEEP=${BENCH_KEEP:-0}
-PARTS=" ${BENCH_PARTS:-a b c m} "
+PARTS=" ${BENCH_PARTS:-a b c d m} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 
 for tool in sha256sum openssl python3 awk xargs; do
@@ -265,6 +265,43 @@ if part c; then
     else
         VERDICTS+=("SKIP (c) 1,000,000 records: set BENCH_1M=1")
     fi
+fi
+
+# ---------------------------------------------------------------- (d) size of a bundle's proofs
+
+# The completeness section (FORMAT.md §21) of a bundle disclosing k of 10,000 documents (each
+# with one annotation and one custody event): entries for every subject plus one multiproof,
+# which shares every node between the disclosed subjects. Inclusion proofs are listed apart.
+if part d; then
+    echo "== (d) proof sizes of bundles as a function of what they disclose" >&2
+    mkdir -p d
+    "$EV" init d/arc >/dev/null
+    "$EV" key generate --out d/signer --unencrypted >/dev/null 2>>"$LOG"
+    python3 "$ROOT/bench/mkfiles.py" d/base 10000 64 256 1000 7 >/dev/null
+    "$EV" --archive d/arc add d/base >/dev/null
+    for k in 1 10 100 1000; do
+        python3 "$ROOT/bench/mkfiles.py" "d/k$k" "$k" 64 256 1000 "$k" >/dev/null
+        "$EV" --archive d/arc add "d/k$k" --tag "k$k" >/dev/null
+        "$EV" --archive d/arc custody "k$k/d0000/f0000000.bin" --event accessed --actor bench >/dev/null
+        "$EV" --archive d/arc annotate "k$k/d0000/f0000000.bin" --body "note" >/dev/null
+    done
+    "$EV" --archive d/arc seal --key d/signer.key >/dev/null
+    for k in 1 10 100 1000; do
+        "$EV" --archive d/arc export --out "d/bundle-$k" --select "tag:k$k" >/dev/null 2>>"$LOG"
+        read -r entries proof inclusion subjects < <(python3 - "d/bundle-$k/data/bundle.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+c = m["completeness"]
+entries = len(json.dumps(c["subjects"]))
+proof = len(json.dumps(c["proof"]))
+inclusion = len(json.dumps([r["proof"] for r in m["records"]]))
+print(entries, proof, inclusion, len(c["subjects"]))
+PY
+)
+        row "(d) bundle of $k document(s) of 10,000+" "" "" "" \
+            "completeness: $subjects subjects, lists $entries B + map proof $proof B ($((proof / k)) B per document); inclusion proofs $inclusion B"
+    done
+    VERDICTS+=("INFO (d) proof sizes: see the (d) rows; the map proof grows about as k·log2(n/k), not k·log2(n)")
 fi
 
 # ---------------------------------------------------------------- memory constant in file size

@@ -17,7 +17,7 @@ use evidentia::archive::Archive;
 use evidentia::core::record::Collection;
 use evidentia::core::timestamp::Timestamp;
 use evidentia::keyfile::{self, Passphrase};
-use evidentia::{verdict, Error};
+use evidentia::{trust, verdict, Error};
 
 mod annotate;
 mod audit;
@@ -64,8 +64,12 @@ enum Command {
         )]
         keys: Vec<PathBuf>,
         /// A checkpoint cosigned by a witness: add its cosignatures to the stored checkpoint
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", requires = "witness_trust")]
         cosigned: Vec<PathBuf>,
+        /// Witness public keys (one per line, as .pub files): only their valid cosignatures
+        /// are added
+        #[arg(long, value_name = "FILE")]
+        witness_trust: Option<PathBuf>,
         /// One line stored in the checkpoint
         #[arg(long)]
         message: Option<String>,
@@ -103,6 +107,8 @@ enum Command {
         from: String,
         /// A checkpoint number of this archive, or the path of an archive copy or a bundle
         to: String,
+        #[command(flatten)]
+        auth: audit::DiffAuthArgs,
         #[arg(long)]
         json: bool,
     },
@@ -343,14 +349,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Seal {
             keys,
             cosigned,
+            witness_trust,
             message,
             passphrase,
         } => {
             let archive = Archive::open(&archive_dir)?;
+            let witnesses: Vec<_> = match &witness_trust {
+                Some(path) => trust::load(path)?.into_iter().map(|t| t.key).collect(),
+                None => Vec::new(),
+            };
             for file in &cosigned {
                 let text = std::fs::read_to_string(file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
-                let (number, added) = seal::collect_cosignatures(&archive, &text)?;
+                let (number, added) = seal::collect_cosignatures(&archive, &text, &witnesses)?;
                 println!("checkpoint {number}: {added} cosignature line(s) added from {}", file.display());
             }
             if keys.is_empty() {
@@ -395,7 +406,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Export(args) => bundle::export(&Archive::open(&archive_dir)?, args)?,
-        Command::Diff { from, to, json } => return audit::diff(&archive_dir, &from, &to, json),
+        Command::Diff {
+            from,
+            to,
+            auth,
+            json,
+        } => return audit::diff(&archive_dir, &from, &to, &auth, json),
         Command::Witness(command) => return audit::witness(&archive_dir, command),
         Command::Timestamp(command) => audit::timestamp(&Archive::open(&archive_dir)?, command)?,
         Command::Verify {

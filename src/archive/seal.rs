@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::core::checkpoint::{check_message, Checkpoint};
+use crate::core::cosignature::verify_cosignature;
 use crate::core::digest::Digest;
 use crate::core::key::{SignerKey, VerifierKey};
 use crate::core::note::SignedNote;
@@ -196,10 +197,18 @@ fn advance_refmap(
     store.commit(&base, &updates, size)
 }
 
-/// Adds the signature lines of `note_text` (a checkpoint cosigned by witnesses) that the stored
-/// checkpoint with the same text lacks. The signed text is unchanged, so the chain of
-/// checkpoints is too. Returns the checkpoint number and how many lines were added.
-pub fn collect_cosignatures(archive: &Archive, note_text: &str) -> Result<(u64, usize)> {
+/// Adds the witness cosignatures in `note_text` (a checkpoint cosigned by witnesses) that the
+/// stored checkpoint with the same text lacks. Every signature line the stored checkpoint does
+/// not already hold must be a valid C2SP cosignature/v1 of its text by one of `witnesses`, or
+/// nothing is added: one bad line would otherwise make the stored checkpoint unreadable or
+/// change its sealed bytes. Cosignature lines are not part of the sealed bytes (FORMAT.md
+/// §20), so time-stamp imprints and `previous` hashes are unchanged. Returns the checkpoint
+/// number and how many lines were added.
+pub fn collect_cosignatures(
+    archive: &Archive,
+    note_text: &str,
+    witnesses: &[VerifierKey],
+) -> Result<(u64, usize)> {
     let path = std::path::PathBuf::from("<cosigned checkpoint>");
     let incoming = SignedNote::parse(note_text).map_err(|source| Error::Note {
         path: path.clone(),
@@ -231,11 +240,26 @@ pub fn collect_cosignatures(archive: &Archive, note_text: &str) -> Result<(u64, 
     }
     let mut merged = stored.note.clone();
     let mut added = 0;
-    for sig in incoming.signatures {
-        if !merged.signatures.contains(&sig) {
-            merged.signatures.push(sig);
-            added += 1;
+    for (line, sig) in incoming.signatures.into_iter().enumerate() {
+        if merged.signatures.contains(&sig) {
+            continue;
         }
+        let by_witness = witnesses
+            .iter()
+            .any(|w| verify_cosignature(w, &incoming.text, &sig).is_some());
+        if !by_witness {
+            return Err(Error::BadInput {
+                path,
+                why: format!(
+                    "signature line {} ('— {}') is not a valid cosignature of checkpoint {} by a witness key in --witness-trust; nothing was added",
+                    line + 1,
+                    sig.name,
+                    checkpoint.number
+                ),
+            });
+        }
+        merged.signatures.push(sig);
+        added += 1;
     }
     if added > 0 {
         super::fsutil::write_atomic(&stored_path, merged.render().as_bytes())?;

@@ -170,6 +170,10 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
             from.number, from_sigs.lineages, to.number
         ));
     }
+    // An accusation needs two checkpoints whose signers the user's trust file authenticated.
+    let both_authenticated = matches!(trust, Trust::Keys(_))
+        && from_sigs.problems.is_empty()
+        && to_sigs.problems.is_empty();
     for (code, detail) in from_sigs.problems {
         push("from", code, detail);
     }
@@ -197,9 +201,10 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
                 .to_string()
         };
         push("proof", "consistency-invalid", reason.clone());
-        // Two signed trees of one size with different roots conflict whatever the proof
-        // says; otherwise a failing proof shows nothing about the signer (it may be altered).
-        if from.size == to.size && from.root != to.root {
+        // Two authenticated signed trees of one size with different roots conflict whatever
+        // the proof says; otherwise a failing proof shows nothing about the signer (it may be
+        // altered).
+        if both_authenticated && from.size == to.size && from.root != to.root {
             equivocation = Some(Equivocation::new(
                 &file.origin,
                 ("from", &from, &from_note, &file.from),

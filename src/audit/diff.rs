@@ -7,13 +7,12 @@ use serde::Serialize;
 
 use crate::archive::query::LoggedRecord;
 use crate::core::digest::Digest;
-use crate::core::key::VerifierKey;
 use crate::core::merkle;
 use crate::core::record::Record;
 use crate::error::{Error, Result};
 
-use super::consistency::proof_between;
-use super::equivocation::{valid_signers, Equivocation};
+use super::authenticate::Authentication;
+use super::equivocation::Equivocation;
 use super::source::Version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,62 +70,143 @@ pub struct DiffReport {
     pub from: VersionSummary,
     pub to: VersionSummary,
     pub append_only: AppendOnly,
+    /// True when both versions' signers were authenticated by the user's trust file; false
+    /// with `--integrity-only` (the verdict then holds for the presented data only).
+    pub signers_authenticated: bool,
     /// How the verdict was reached.
     pub detail: String,
     pub equivocation: Option<Equivocation>,
     pub added: Added,
     /// True when TO is a bundle: only disclosed records are listed.
     pub partial: bool,
+    /// Records TO lists that are not proven to be in its signed tree: not listed as added.
+    pub unproven_records: u64,
 }
 
-fn summary(v: &Version, keys: &[VerifierKey]) -> VersionSummary {
+/// The valid signers of each side, as its verification found them.
+pub struct Signed {
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+}
+
+fn summary(v: &Version, signers: &[String]) -> VersionSummary {
     VersionSummary {
         label: v.label.clone(),
         checkpoint: v.checkpoint.number,
         size: v.checkpoint.size,
         root: v.checkpoint.root.to_hex(),
         time: v.checkpoint.time.to_string(),
-        signers: valid_signers(&v.note, keys),
+        signers: signers.to_vec(),
     }
 }
 
-/// FROM's root at an earlier size `n`, when FROM can show it: from its log when it is an
-/// archive, from a consistency proof it carries when it is a bundle.
-fn root_at(from: &Version, n: u64) -> Option<Digest> {
-    if let Some(archive) = &from.archive {
-        return archive.log().ok()?.root(n).ok();
-    }
-    let entry = from
-        .bundle
-        .as_ref()?
-        .consistency
-        .iter()
-        .find(|c| c.size == n)?;
-    let root = Digest::from_hex(&entry.root)?;
-    let proof: Vec<Digest> = entry
-        .proof
-        .iter()
-        .map(|h| Digest::from_hex(h))
-        .collect::<Option<_>>()?;
-    let (m, r1) = (from.checkpoint.size, from.checkpoint.root);
-    merkle::verify_consistency(n, m, &root, &r1, &proof).then_some(root)
-}
-
-/// The first leaf where two full logs differ, within the first `upto` leaves.
+/// The first leaf where two full histories differ, within the first `upto` leaves.
 fn first_divergent_leaf(a: &Version, b: &Version, upto: u64) -> Option<u64> {
-    let (Some(x), Some(y)) = (&a.archive, &b.archive) else {
+    let (Some(x), Some(y)) = (&a.tree, &b.tree) else {
         return None;
     };
-    let (x, y) = (x.log().ok()?, y.log().ok()?);
-    let upto = upto.min(x.size()).min(y.size());
-    let (xs, ys) = (x.leaf_hashes(0, upto).ok()?, y.leaf_hashes(0, upto).ok()?);
-    xs.iter()
-        .zip(&ys)
+    let upto = usize::try_from(upto).ok()?;
+    x.level(0)
+        .iter()
+        .zip(y.level(0))
+        .take(upto)
         .position(|(p, q)| p != q)
         .map(|i| i as u64)
 }
 
-pub fn diff(from: &Version, to: &Version) -> Result<DiffReport> {
+/// What comparing the two signed trees shows.
+enum Outcome {
+    Proven(String),
+    NotProvable(String),
+    /// The two signed checkpoints cannot both be true.
+    Conflict(String, Option<u64>),
+}
+
+fn compare(from: &mut Version, to: &mut Version) -> Result<Outcome> {
+    let (m, r1) = (from.checkpoint.size, from.checkpoint.root);
+    let (n, r2) = (to.checkpoint.size, to.checkpoint.root);
+    if m > n {
+        // FROM is the later one. If it shows its own state at TO's size, that tells an older
+        // version (arguments reversed: nothing is wrong) from a fork; otherwise ask for the
+        // arguments in order, where TO's proofs can decide.
+        return match from.root_at(n) {
+            Some(root) if root != r2 => Ok(Outcome::Conflict(
+                format!("TO ({n} records) is not an earlier version of FROM ({m} records): at {n} records FROM's signed history has root {root}, TO signs {r2}"),
+                first_divergent_leaf(from, to, n),
+            )),
+            _ => Err(Error::InvalidOption {
+                option: "FROM TO",
+                value: format!("{} {}", from.label, to.label),
+                why: format!(
+                    "FROM is newer than TO ({m} records against {n}); diff shows what a later version adds to an earlier one: did you mean `diff {} {}`?",
+                    to.label, from.label
+                ),
+            }),
+        };
+    }
+    if m == n {
+        return Ok(if r1 == r2 {
+            Outcome::Proven(format!("both versions are the same tree of {n} records"))
+        } else {
+            Outcome::Conflict(
+                format!("both versions have {n} records but different roots"),
+                first_divergent_leaf(from, to, n),
+            )
+        });
+    }
+    if let Some(tree) = &mut to.tree {
+        // TO's tree was rebuilt from its records and equals its signed root.
+        let proof = tree
+            .consistency_proof(m, n)
+            .map_err(|e| Error::InvalidOption {
+                option: "FROM TO",
+                value: format!("{m}..{n}"),
+                why: format!("no consistency proof: {e:?}"),
+            })?;
+        return Ok(if merkle::verify_consistency(m, n, &r1, &r2, &proof) {
+            Outcome::Proven(format!(
+                "consistency proof checked: the signed tree of {n} records contains the signed tree of {m} records unchanged ({} hashes)",
+                proof.len()
+            ))
+        } else {
+            Outcome::Conflict(
+                format!("no consistency: TO's first {m} records are not FROM's {m} records"),
+                first_divergent_leaf(from, to, m),
+            )
+        });
+    }
+    let has_entry = to
+        .bundle
+        .as_ref()
+        .is_some_and(|b| b.consistency.iter().any(|c| c.size == m));
+    // The bundle's earlier root is not signed: it counts only through a proof that reaches
+    // TO's signed root.
+    Ok(match to.root_at(m) {
+        Some(root) if root == r1 => Outcome::Proven(format!(
+            "the bundle's consistency proof from {m} to {n} records checked"
+        )),
+        Some(_) => Outcome::Conflict(
+            format!("the bundle proves that its own earlier version of {m} records has a different root than FROM"),
+            None,
+        ),
+        None if has_entry => Outcome::NotProvable(format!(
+            "the bundle's consistency proof from {m} to {n} records does not hold (a damaged or altered bundle): append-only is not shown"
+        )),
+        None => Outcome::NotProvable(format!(
+            "TO is a bundle that carries no consistency proof from a tree of {m} records"
+        )),
+    })
+}
+
+/// Compares two versions that have each been verified (see [`super::authenticate`]). A
+/// conflict is an accusation (VIOLATED, with an equivocation report) only when both signers
+/// were authenticated; otherwise it is reported as not provable.
+pub fn diff(
+    from: &mut Version,
+    to: &mut Version,
+    auth: &Authentication,
+    signed: &Signed,
+) -> Result<DiffReport> {
     if from.origin != to.origin {
         return Err(Error::BadInput {
             path: to.label.clone().into(),
@@ -136,123 +216,40 @@ pub fn diff(from: &Version, to: &Version) -> Result<DiffReport> {
             ),
         });
     }
-    let mut keys: Vec<VerifierKey> = from.keys.clone();
-    keys.extend(to.keys.iter().cloned());
-    let (m, r1) = (from.checkpoint.size, from.checkpoint.root);
-    let (n, r2) = (to.checkpoint.size, to.checkpoint.root);
-    let mut equivocation = None;
-    let conflict = |reason: String, leaf: Option<u64>| {
-        Some(Equivocation::new(
-            &from.origin,
-            (&from.label, &from.checkpoint, &from.note, &from.note_text),
-            (&to.label, &to.checkpoint, &to.note, &to.note_text),
-            &keys,
-            reason,
-            leaf,
-        ))
+    let authenticated = auth.authenticated();
+    let (verdict, detail, equivocation) = match compare(from, to)? {
+        Outcome::Proven(detail) => (AppendOnly::Proven, detail, None),
+        Outcome::NotProvable(detail) => (AppendOnly::NotProvable, detail, None),
+        Outcome::Conflict(reason, leaf) if authenticated => {
+            let evidence = Equivocation::new(
+                &from.origin,
+                (&from.label, &from.checkpoint, &from.note, &from.note_text),
+                (&to.label, &to.checkpoint, &to.note, &to.note_text),
+                &auth.trusted_keys(),
+                reason.clone(),
+                leaf,
+            );
+            (AppendOnly::Violated, reason, Some(evidence))
+        }
+        Outcome::Conflict(reason, _) => (
+            AppendOnly::NotProvable,
+            format!("{reason}; the signers are NOT AUTHENTICATED (--integrity-only), so this accuses nobody: run again with --trust FILE"),
+            None,
+        ),
     };
-    let (verdict, detail) = if m > n {
-        // Only FROM's own tree at n records can tell an older version from a fork; without it
-        // there is no evidence of equivocation to report.
-        match root_at(from, n) {
-            Some(root) if root == r2 => (
-                AppendOnly::Violated,
-                format!("TO ({n} records) is an older version of FROM ({m} records): a rollback"),
-            ),
-            Some(_) => {
-                let reason = format!("TO ({n} records) is smaller than FROM ({m}) and is not one of its earlier versions");
-                equivocation = conflict(reason.clone(), first_divergent_leaf(from, to, n));
-                (AppendOnly::Violated, reason)
-            }
-            None => (
-                AppendOnly::Violated,
-                format!("TO ({n} records) is smaller than FROM ({m}); FROM carries no proof of its state at {n} records, so whether TO is an older version or a fork is not shown"),
-            ),
-        }
-    } else if m == n {
-        if r1 == r2 {
-            (
-                AppendOnly::Proven,
-                format!("both versions are the same tree of {n} records"),
-            )
-        } else {
-            let reason = format!("both versions have {n} records but different roots");
-            equivocation = conflict(reason.clone(), first_divergent_leaf(from, to, n));
-            (AppendOnly::Violated, reason)
-        }
-    } else if let Some(archive) = &to.archive {
-        let own_root = archive.log()?.root(n)?;
-        if own_root != r2 {
-            return Err(Error::Corrupt {
-                path: archive.root().join("log"),
-                why: "TO's log does not match its own checkpoint; run `evidentia verify` on it"
-                    .into(),
-            });
-        }
-        let proof = proof_between(archive, m, n)?;
-        if merkle::verify_consistency(m, n, &r1, &r2, &proof) {
-            (AppendOnly::Proven, format!(
-                "consistency proof checked: the tree of {n} records contains the tree of {m} records unchanged ({} hashes)",
-                proof.len()
-            ))
-        } else {
-            let reason =
-                format!("no consistency: TO's first {m} records are not FROM's {m} records");
-            equivocation = conflict(reason.clone(), first_divergent_leaf(from, to, m));
-            (AppendOnly::Violated, reason)
-        }
-    } else {
-        match to
-            .bundle
-            .as_ref()
-            .and_then(|b| b.consistency.iter().find(|c| c.size == m))
-        {
-            Some(entry) => {
-                // The bundle's earlier root is not signed: it counts only through its proof.
-                let root = Digest::from_hex(&entry.root);
-                let proof: Option<Vec<Digest>> =
-                    entry.proof.iter().map(|h| Digest::from_hex(h)).collect();
-                match (root, proof) {
-                    (Some(root), Some(p)) if merkle::verify_consistency(m, n, &root, &r2, &p) => {
-                        if root == r1 {
-                            (
-                                AppendOnly::Proven,
-                                format!("the bundle's consistency proof from {m} to {n} records checked"),
-                            )
-                        } else {
-                            let reason = format!(
-                                "the bundle proves that its own earlier version of {m} records has a different root than FROM"
-                            );
-                            equivocation = conflict(reason.clone(), None);
-                            (AppendOnly::Violated, reason)
-                        }
-                    }
-                    _ => (
-                        AppendOnly::NotProvable,
-                        format!("the bundle's consistency proof from {m} to {n} records does not hold (a damaged or altered bundle): append-only is not shown"),
-                    ),
-                }
-            }
-            None => (
-                AppendOnly::NotProvable,
-                format!(
-                    "TO is a bundle that carries no consistency proof from a tree of {m} records"
-                ),
-            ),
-        }
-    };
-
-    let added = additions(from, to, &keys);
+    let added = additions(from, to, signed);
     Ok(DiffReport {
         format: "evidentia-diff-report/1",
         origin: from.origin.clone(),
-        from: summary(from, &keys),
-        to: summary(to, &keys),
+        from: summary(from, &signed.from),
+        to: summary(to, &signed.to),
         append_only: verdict,
+        signers_authenticated: authenticated,
         detail,
         equivocation,
         added,
         partial: !to.complete(),
+        unproven_records: to.unproven,
     })
 }
 
@@ -264,7 +261,7 @@ fn change(r: &LoggedRecord, summary: String) -> Change {
     }
 }
 
-fn additions(from: &Version, to: &Version, keys: &[VerifierKey]) -> Added {
+fn additions(from: &Version, to: &Version, signed: &Signed) -> Added {
     let m = from.checkpoint.size;
     let mut seen_paths: HashMap<String, Digest> = HashMap::new();
     let mut seen_contents: HashSet<Digest> = HashSet::new();
@@ -321,8 +318,7 @@ fn additions(from: &Version, to: &Version, keys: &[VerifierKey]) -> Added {
             Record::Unknown { kind, .. } => added.other.push(change(r, format!("kind '{kind}'"))),
         }
     }
-    let before = valid_signers(&from.note, keys);
-    let after = valid_signers(&to.note, keys);
+    let (before, after) = (&signed.from, &signed.to);
     added.signers_added = after
         .iter()
         .filter(|s| !before.contains(s))

@@ -2,6 +2,7 @@
 //! witness cosigning, and evidence of equivocation (two signed histories that cannot both be
 //! true).
 
+pub mod authenticate;
 pub mod consistency;
 pub mod diff;
 pub mod equivocation;

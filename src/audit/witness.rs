@@ -1,8 +1,9 @@
 //! `witness cosign`: an independent party countersigns a checkpoint only after checking that
-//! it extends the last checkpoint it cosigned for the same origin. Its memory is a state
-//! directory: `<state>/<SHA-256 of the origin, hex>.checkpoint` holds the last cosigned signed
-//! checkpoint; `<state>/lock` serialises witnesses sharing it. A rollback or a fork is refused
-//! with an equivocation report.
+//! the log's keys signed it and that it extends the last checkpoint it cosigned for the same
+//! origin. Its memory is a state directory: `<state>/<SHA-256 of the origin, hex>.checkpoint`
+//! holds the last cosigned signed checkpoint; `<state>/lock` serialises witnesses sharing it.
+//! An older checkpoint is refused as stale; an equivocation report is written only when two
+//! checkpoints validly signed by the log's keys conflict.
 
 use std::fs::{self, OpenOptions};
 use std::path::Path;
@@ -50,7 +51,7 @@ pub fn cosign_checkpoint(
     checkpoint_file: &Path,
     witness: &SignerKey,
     state: &Path,
-    log_keys: Option<&[VerifierKey]>,
+    log_keys: &[VerifierKey],
     source: ProofSource,
 ) -> Result<Cosigned> {
     let bytes = fsutil::read_limited(checkpoint_file, 1 << 20)?;
@@ -59,15 +60,15 @@ pub fn cosign_checkpoint(
         why: "not UTF-8 text".into(),
     })?;
     let (note, cp) = parse(checkpoint_file, &text)?;
-    if let Some(keys) = log_keys {
-        if !note.check(keys).contains(&SignatureStatus::Valid) {
-            return Err(Error::WitnessRefused {
-                origin: cp.origin.clone(),
-                reason: "the checkpoint has no valid signature by the log keys the witness trusts"
-                    .into(),
-                evidence: text,
-            });
-        }
+    // Nothing is cosigned, stored or compared before the log's own signature is checked: an
+    // unsigned or forged checkpoint must never become the witness's state.
+    let signed_by_log = |note: &SignedNote| note.check(log_keys).contains(&SignatureStatus::Valid);
+    if !signed_by_log(&note) {
+        return Err(Error::WitnessRefused {
+            origin: cp.origin.clone(),
+            reason: "the checkpoint has no valid signature by the log keys given with --log-trust; nothing was cosigned or stored".into(),
+            evidence: String::new(),
+        });
     }
     fs::create_dir_all(state).map_err(Error::io(state))?;
     let lock_path = state.join("lock");
@@ -84,13 +85,20 @@ pub fn cosign_checkpoint(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(&state_file)(e)),
     };
+    // Two checkpoints conflict: an accusation only if both are validly signed by the log.
     let refuse = |reason: String, prev: &(SignedNote, Checkpoint), prev_text: &str| {
-        let keys: Vec<VerifierKey> = log_keys.map(<[VerifierKey]>::to_vec).unwrap_or_default();
+        if !signed_by_log(&prev.0) {
+            return Error::WitnessRefused {
+                origin: cp.origin.clone(),
+                reason: format!("{reason}; the last cosigned checkpoint in the witness's state is not signed by the log keys given, so this accuses nobody"),
+                evidence: String::new(),
+            };
+        }
         let report = Equivocation::new(
             &cp.origin,
             ("last cosigned", &prev.1, &prev.0, prev_text),
             ("presented", &cp, &note, &text),
-            &keys,
+            log_keys,
             reason.clone(),
             None,
         );
@@ -104,11 +112,13 @@ pub fn cosign_checkpoint(
     if let Some((prev, prev_text)) = &previous {
         let (m, r1) = (prev.1.size, prev.1.root);
         if cp.size < m {
-            return Err(refuse(
-                format!("rollback: the presented checkpoint has {} records, fewer than the {m} already cosigned", cp.size),
-                prev,
-                prev_text,
-            ));
+            // An older checkpoint is what an honest client with a stale view sends: refuse
+            // it as stale, accusing nobody.
+            return Err(Error::WitnessRefused {
+                origin: cp.origin.clone(),
+                reason: format!("STALE: the presented checkpoint has {} records, fewer than the {m} already cosigned; the witness only cosigns checkpoints at least as new as its last one (ask the log for its latest checkpoint)", cp.size),
+                evidence: String::new(),
+            });
         }
         if cp.size == m && cp.root != r1 {
             return Err(refuse(
@@ -142,12 +152,13 @@ pub fn cosign_checkpoint(
                             why: "the archive given is of another origin".into(),
                         });
                     }
+                    // The archive copy is nobody's signed statement: if it is not the tree
+                    // the checkpoint signs, it is unusable, not evidence of a fork.
                     if archive.log()?.root(cp.size)? != cp.root {
-                        return Err(refuse(
-                            "the archive's own tree at this size has a different root than the presented checkpoint".into(),
-                            prev,
-                            prev_text,
-                        ));
+                        return Err(Error::BadInput {
+                            path: archive.root().to_path_buf(),
+                            why: format!("the archive's tree at {} records is not the tree the presented checkpoint signs; give the log's own archive or a consistency proof (--proof)", cp.size),
+                        });
                     }
                     proof_between(archive, m, cp.size)?
                 }

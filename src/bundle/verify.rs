@@ -216,8 +216,11 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         );
     }
     let text_hash = cp.text_hash();
-    if let Some(pin) = options.checkpoint_hash {
-        if pin != text_hash {
+    // Every pin given is checked: `--checkpoint-hash` and `--pin` both, when both are given.
+    let pins = [options.checkpoint_hash, options.recipient.pin];
+    for (i, pin) in pins.iter().enumerate() {
+        let Some(pin) = pin else { continue };
+        if *pin != text_hash && !pins[..i].contains(&Some(*pin)) {
             report.problem(
                 "data/checkpoint",
                 "checkpoint-pin-mismatch",
@@ -495,8 +498,16 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                 report.problem("--since", "since-not-provable", why)
             }
             recipient::SinceOutcome::Fork(evidence, why) => {
+                // Evidence against the signer only if the trust file authenticated it.
+                let authenticated = report.signers_authenticated
+                    && !report
+                        .problems
+                        .iter()
+                        .any(|p| p.code.starts_with("signature"));
                 report.problem("--since", "equivocation", why);
-                report.equivocation = Some(*evidence);
+                if authenticated {
+                    report.equivocation = Some(*evidence);
+                }
             }
         }
     }
@@ -541,7 +552,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
                 "who signed: the signatures ({signers_text}) verify with keys the bundle itself carries, which anyone could have made; pass --trust with keys obtained from the signers"
             ));
         }
-        if options.checkpoint_hash.is_some() {
+        if options.checkpoint_hash.or(options.recipient.pin).is_some() {
             report
                 .proven
                 .push("the checkpoint is exactly the one pinned with --checkpoint-hash".into());

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use evidentia::archive::verify::recipient::{HeldCheckpoint, RecipientChecks};
 use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
+use evidentia::audit::authenticate::{self, Authentication};
 use evidentia::audit::consistency;
 use evidentia::audit::diff::{self, AppendOnly, Change};
 use evidentia::audit::source;
@@ -103,9 +104,9 @@ pub enum WitnessCommand {
         /// [default: computed from the archive given by --archive]
         #[arg(long, value_name = "FILE")]
         proof: Option<PathBuf>,
-        /// Log keys the checkpoint must be signed by (recommended)
+        /// The log's public keys (a trust file): the checkpoint must be validly signed by one
         #[arg(long, value_name = "FILE")]
-        log_trust: Option<PathBuf>,
+        log_trust: PathBuf,
         /// Write the cosigned checkpoint here [default: standard output]
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -124,23 +125,126 @@ fn print_changes(title: &str, changes: &[Change]) {
     }
 }
 
-pub fn diff(archive_dir: &Path, from: &str, to: &str, json: bool) -> Result<ExitCode> {
-    let from = source::open(archive_dir, from)?;
-    let to = source::open(archive_dir, to)?;
-    let report = diff::diff(&from, &to)?;
-    let ok = report.append_only == AppendOnly::Proven;
+#[derive(Args, Debug)]
+pub struct DiffAuthArgs {
+    /// Public keys that may sign (one per line, as in a .pub file): both versions must verify
+    /// with them
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// Each checkpoint needs valid signatures by at least N distinct trusted keys
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "trust")]
+    require: usize,
+    /// Compare without authenticating the signers (signatures checked against the keys the
+    /// versions carry): the verdict holds for the presented data only, exit code 3
+    #[arg(long, conflicts_with = "trust")]
+    integrity_only: bool,
+}
+
+impl DiffAuthArgs {
+    fn authentication(&self) -> Result<Authentication, Error> {
+        Ok(match &self.trust {
+            Some(path) => Authentication::Trusted {
+                keys: trust::load(path)?,
+                require: self.require,
+            },
+            None if self.integrity_only => Authentication::IntegrityOnly,
+            None => return Err(Error::InvalidOption {
+                option: "--trust",
+                value: String::new(),
+                why: "diff authenticates both versions before it compares them: give --trust FILE with the signers' public keys (as for verify), or --integrity-only to compare without authenticating them (exit code 3 when the data is consistent)".into(),
+            }),
+        })
+    }
+}
+
+/// Verifies one side; a side that does not verify ends the diff (exit 1) with the findings.
+fn authenticate_side(
+    location: &source::Location,
+    label: &str,
+    auth: &Authentication,
+    json: bool,
+) -> Result<Result<authenticate::Verified, ExitCode>> {
+    match authenticate::check(location, label, auth)? {
+        Ok(verified) => Ok(Ok(verified)),
+        Err(refusal) if json => {
+            let report = serde_json::json!({
+                "format": "evidentia-diff-report/1",
+                "append_only": "not-compared",
+                "signers_authenticated": auth.authenticated(),
+                "refused": refusal,
+            });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(Err(ExitCode::from(1)))
+        }
+        Err(refusal) => {
+            println!("{refusal}");
+            println!(
+                "append-only: NOT COMPARED ({} does not verify{})",
+                refusal.label,
+                if auth.authenticated() {
+                    " with the keys of the trust file"
+                } else {
+                    ""
+                }
+            );
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
+pub fn diff(
+    archive_dir: &Path,
+    from: &str,
+    to: &str,
+    auth: &DiffAuthArgs,
+    json: bool,
+) -> Result<ExitCode> {
+    let auth = auth.authentication()?;
+    let (from_at, to_at) = (
+        source::locate(archive_dir, from)?,
+        source::locate(archive_dir, to)?,
+    );
+    let from_verified = match authenticate_side(&from_at, from, &auth, json)? {
+        Ok(verified) => verified,
+        Err(code) => return Ok(code),
+    };
+    // Two checkpoints of one archive: it is verified as a whole once.
+    let same_archive = matches!(
+        (&from_at, &to_at),
+        (source::Location::Archive { root: a, .. }, source::Location::Archive { root: b, .. })
+            if a == b
+    );
+    let to_verified = if same_archive {
+        from_verified.clone()
+    } else {
+        match authenticate_side(&to_at, to, &auth, json)? {
+            Ok(verified) => verified,
+            Err(code) => return Ok(code),
+        }
+    };
+    let mut from = source::load(&from_at, from)?;
+    let mut to = source::load(&to_at, to)?;
+    let signed = diff::Signed {
+        from: from_verified.signers(Some(from.checkpoint.number)),
+        to: to_verified.signers(Some(to.checkpoint.number)),
+    };
+    let report = diff::diff(&mut from, &mut to, &auth, &signed)?;
+    let code = match (report.append_only, report.signers_authenticated) {
+        (AppendOnly::Proven, true) => ExitCode::SUCCESS,
+        (AppendOnly::Proven, false) => ExitCode::from(Verdict::IntactUnauthenticated.exit_code()),
+        _ => ExitCode::from(1),
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
+        return Ok(code);
     }
-    let verdict = match report.append_only {
-        AppendOnly::Proven => "append-only: proven",
-        AppendOnly::Violated => "append-only: VIOLATED",
-        AppendOnly::NotProvable => "append-only: NOT PROVABLE",
+    let verdict = match (report.append_only, report.signers_authenticated) {
+        (AppendOnly::Proven, true) => "append-only: proven",
+        (AppendOnly::Proven, false) => {
+            "append-only: proven for the presented data, signers NOT AUTHENTICATED"
+        }
+        (AppendOnly::Violated, _) => "append-only: VIOLATED",
+        (AppendOnly::NotProvable, _) => "append-only: NOT PROVABLE",
     };
     println!("{verdict} ({})", report.detail);
     if let Some(evidence) = &report.equivocation {
@@ -174,6 +278,12 @@ pub fn diff(archive_dir: &Path, from: &str, to: &str, json: bool) -> Result<Exit
             ""
         }
     );
+    if report.unproven_records > 0 {
+        println!(
+            "{} record(s) that TO lists are not proven to be in its signed tree and are not listed",
+            report.unproven_records
+        );
+    }
     print_changes("new documents", &a.documents_new);
     print_changes(
         "changed documents (same path, new content)",
@@ -216,11 +326,7 @@ pub fn diff(archive_dir: &Path, from: &str, to: &str, json: bool) -> Result<Exit
             }
         );
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(code)
 }
 
 pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) -> Result<()> {
@@ -305,10 +411,10 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
             .map(zeroize::Zeroizing::new)
             .ok_or(Error::NoPassphrase { path: key.clone() }),
     })?;
-    let log_keys = log_trust
-        .as_deref()
-        .map(|p| trust::load(p).map(|keys| keys.into_iter().map(|t| t.key).collect::<Vec<_>>()))
-        .transpose()?;
+    let log_keys: Vec<_> = trust::load(&log_trust)?
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
     let proof_file = proof.as_deref().map(consistency::read_file).transpose()?;
     let archive = if proof_file.is_none() {
         Archive::open(archive_dir).ok()
@@ -320,8 +426,7 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         (None, Some(archive)) => ProofSource::Archive(archive),
         (None, None) => ProofSource::None,
     };
-    let done =
-        witness::cosign_checkpoint(&checkpoint, &signer, &state, log_keys.as_deref(), source)?;
+    let done = witness::cosign_checkpoint(&checkpoint, &signer, &state, &log_keys, source)?;
     match out {
         Some(path) => {
             std::fs::write(&path, &done.note)

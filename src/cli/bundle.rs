@@ -111,7 +111,7 @@ pub fn verify(
         &BundleVerifyOptions {
             trust,
             require: require.max(1),
-            checkpoint_hash: pin.or(recipient.pin),
+            checkpoint_hash: pin,
             recipient,
         },
     )?;

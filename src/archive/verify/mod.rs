@@ -281,6 +281,25 @@ fn check_recipient(
             );
         }
     }
+    if let (Some(held), None) = (&checks.since, stored.last()) {
+        // Presenting no signed state at all is the furthest rollback there is (for an archive
+        // of the held checkpoint's origin; another archive shows nothing either way).
+        let (code, why) = if held.checkpoint.origin == archive.origin() {
+            ("rollback", format!(
+                "the presented archive has no checkpoint, but you hold checkpoint {} of '{}' ({} records): an older state is being presented as the newest",
+                held.checkpoint.number, held.checkpoint.origin, held.checkpoint.size
+            ))
+        } else {
+            (
+                "since-not-provable",
+                format!(
+                "the held checkpoint is of another archive ('{}'), and this one has no checkpoint",
+                held.checkpoint.origin
+            ),
+            )
+        };
+        report.problem("--since", code, why);
+    }
     if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
         let text = std::fs::read_to_string(&latest.path).unwrap_or_default();
         let log_size = facts.map_or(0, |f| f.size);
@@ -298,8 +317,16 @@ fn check_recipient(
                 report.problem("--since", "since-not-provable", why)
             }
             recipient::SinceOutcome::Fork(evidence, why) => {
+                // Evidence against the signer only if the trust file authenticated it.
+                let authenticated = report.signers_authenticated
+                    && !report
+                        .problems
+                        .iter()
+                        .any(|p| p.code.starts_with("signature"));
                 report.problem("--since", "equivocation", why);
-                report.equivocation = Some(*evidence);
+                if authenticated {
+                    report.equivocation = Some(*evidence);
+                }
             }
         }
     }

@@ -60,7 +60,14 @@ fn diff_lists_every_kind_of_change_across_seals() {
     ok(&ws, &["key", "introduce", "--key", "second.key"]);
     ok(&ws, &["seal", "--key", "signer.key", "--key", "second.key"]);
 
-    let (code, report) = diff_json(&ws, "1", "2");
+    // Both signers are in the trust file: the second was introduced in the log.
+    let both = format!(
+        "{}{}",
+        fs::read_to_string(ws.path("signer.pub")).unwrap(),
+        fs::read_to_string(ws.path("second.pub")).unwrap()
+    );
+    ws.write("both.pub", both);
+    let (code, report) = diff_json_trusting(&ws, "1", "2", "both.pub");
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["append_only"], "proven", "{report}");
     assert_eq!(report["equivocation"], Value::Null);
@@ -121,7 +128,8 @@ fn diff_lists_every_kind_of_change_across_seals() {
     );
     assert_eq!(a["signers_removed"], serde_json::json!([]));
 
-    let (code, text) = diff_text(&ws, "1", "2");
+    let (code, stdout, stderr) = ws.run(&["diff", "1", "2", "--trust", "both.pub"]);
+    let text = format!("{stdout}{stderr}");
     assert_eq!(code, 0, "{text}");
     for expected in [
         "append-only: proven",
@@ -162,7 +170,7 @@ fn diff_lists_every_kind_of_change_across_seals() {
         append_records(&archive, &lock, &mut log, &[Record::Document(again)]).expect("append");
     }
     ws.seal();
-    let (code, report) = diff_json(&ws, "2", "3");
+    let (code, report) = diff_json_trusting(&ws, "2", "3", "both.pub");
     assert_eq!(code, 0, "{report}");
     let a = &report["added"];
     assert_eq!(a["records"], 1, "{a}");
@@ -282,45 +290,41 @@ fn diff_between_archive_copies_and_to_later_bundles() {
     );
     entry["proof"][0] = Value::String(flipped);
     Workspace::overwrite(&manifest, serde_json::to_vec_pretty(&json).unwrap());
-    // An unsigned proof that fails shows nothing about the signer: not provable, and no
-    // equivocation is alleged.
+    crate::bundles::rebag(&ws.path("bundle-bad"));
+    // A bundle whose own proof fails does not verify: it is not compared at all, and no
+    // equivocation is alleged (an unsigned proof shows nothing about the signer).
     let (code, report) = diff_json(&ws, "1", "bundle-bad");
     assert_eq!(code, 1, "{report}");
-    assert_eq!(report["append_only"], "not-provable", "{report}");
-    assert_eq!(report["equivocation"], Value::Null, "{report}");
+    assert_eq!(report["append_only"], "not-compared", "{report}");
+    assert_eq!(report["refused"]["label"], "bundle-bad", "{report}");
+    let codes: Vec<&str> = report["refused"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["consistency-invalid"], "{report}");
     let (code, text) = diff_text(&ws, "1", "bundle-bad");
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("append-only: NOT PROVABLE"), "{text}");
-    assert!(text.contains("does not hold"), "{text}");
+    assert!(text.contains("append-only: NOT COMPARED"), "{text}");
     assert!(!text.contains("EQUIVOCATION"), "{text}");
-    // The untouched proofs still hold.
-    let (code, report) = diff_json(&ws, "2", "bundle-bad");
-    assert_eq!(code, 0, "{report}");
 
-    // An older checkpoint after a bundle: the bundle's own proofs show it is a rollback.
-    let (code, report) = diff_json(&ws, "bundle", "1");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["append_only"], "violated", "{report}");
-    assert!(
-        report["detail"].as_str().unwrap().contains("a rollback"),
-        "{report}"
-    );
-    assert_eq!(report["equivocation"], Value::Null, "{report}");
+    // An older checkpoint after a bundle: the arguments are reversed, which is no rollback.
+    let (code, stdout, stderr) = ws.run(&["diff", "bundle", "1", "--trust", "signer.pub"]);
+    assert_eq!(code, 2, "{stdout} {stderr}");
+    assert!(stderr.contains("did you mean `diff 1 bundle`"), "{stderr}");
+    assert!(!stdout.contains("VIOLATED"), "{stdout}");
 
-    // Without the proofs, append-only cannot be shown, and nor can a fork.
+    // Without the proofs (manifests recomputed), append-only cannot be shown, nor a fork.
     json["consistency"] = serde_json::json!([]);
     Workspace::overwrite(&manifest, serde_json::to_vec_pretty(&json).unwrap());
+    crate::bundles::rebag(&ws.path("bundle-bad"));
     let (code, report) = diff_json(&ws, "1", "bundle-bad");
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["append_only"], "not-provable", "{report}");
     let (_, text) = diff_text(&ws, "1", "bundle-bad");
     assert!(text.contains("append-only: NOT PROVABLE"), "{text}");
-    let (code, report) = diff_json(&ws, "bundle-bad", "1");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["append_only"], "violated", "{report}");
-    assert!(
-        report["detail"].as_str().unwrap().contains("is not shown"),
-        "{report}"
-    );
-    assert_eq!(report["equivocation"], Value::Null, "{report}");
+    let (code, _, stderr) = ws.run(&["diff", "bundle-bad", "1", "--trust", "signer.pub"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("FROM is newer than TO"), "{stderr}");
 }

@@ -191,23 +191,18 @@ fn rollbacks_are_refused() {
     ws.add(&["c.txt"]);
     ws.seal();
 
-    // diff NEW OLD
-    let (code, report) = diff_json(&ws, "3", "1");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["append_only"], "violated", "{report}");
-    assert!(
-        report["detail"].as_str().unwrap().contains("rollback"),
-        "{report}"
-    );
-    assert_eq!(
-        report["equivocation"],
-        Value::Null,
-        "an older version is no fork"
-    );
-    let (code, text) = diff_text(&ws, "arc", "old-copy");
-    assert_eq!(code, 1, "{text}");
-    assert!(text.contains("append-only: VIOLATED"), "{text}");
-    assert!(text.contains("a rollback"), "{text}");
+    // diff NEW OLD of one honest history: arguments reversed, never called a rollback.
+    for (from, to) in [("3", "1"), ("arc", "old-copy")] {
+        let (code, stdout, stderr) = ws.run(&["diff", from, to, "--trust", "signer.pub"]);
+        assert_eq!(code, 2, "{stdout} {stderr}");
+        assert!(
+            stderr.contains(&format!("did you mean `diff {to} {from}`")),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("VIOLATED"), "{stdout}");
+        assert!(!stdout.contains("rollback"), "{stdout}");
+        assert!(!stdout.contains("EQUIVOCATION"), "{stdout}");
+    }
 
     // verify --since on an older copy
     let held = "arc/checkpoints/0000000003";
@@ -239,7 +234,7 @@ fn rollbacks_are_refused() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("PROBLEM [rollback] --since: "), "{stdout}");
 
-    // A witness presented an older checkpoint after a newer one.
+    // A witness asked to cosign an older checkpoint after a newer one.
     keygen(&ws, "witness");
     let (code, _, stderr) = cosign(&ws, "witness.key", "state", held, &[]);
     assert_eq!(code, 0, "{stderr}");
@@ -251,8 +246,9 @@ fn rollbacks_are_refused() {
         "arc/checkpoints/0000000001",
         &[],
     );
+    // An older checkpoint of the same history is stale, not a fork: refused, no accusation.
     assert_eq!(code, 1, "{stdout} {stderr}");
-    assert!(stderr.contains("rollback"), "{stderr}");
-    assert!(stderr.contains("EQUIVOCATION REPORT"), "{stderr}");
+    assert!(stderr.contains("STALE"), "{stderr}");
+    assert!(!stderr.contains("EQUIVOCATION REPORT"), "{stderr}");
     assert_eq!(snapshot(&ws.path("state")), before);
 }

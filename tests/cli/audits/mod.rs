@@ -19,6 +19,8 @@ use evidentia::core::record::Record;
 
 use crate::common::{added, Workspace};
 
+mod authenticated;
+mod cosigning;
 mod diff;
 mod forks;
 mod proofs;
@@ -37,16 +39,21 @@ fn parse_json(args: &[&str], stdout: &str, stderr: &str) -> Value {
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout} {stderr}"))
 }
 
-/// `diff FROM TO --json`; returns (exit code, report).
+/// `diff FROM TO --json --trust signer.pub`; returns (exit code, report).
 fn diff_json(ws: &Workspace, from: &str, to: &str) -> (i32, Value) {
-    let args = ["diff", from, to, "--json"];
+    diff_json_trusting(ws, from, to, "signer.pub")
+}
+
+/// `diff FROM TO --json --trust TRUST`; returns (exit code, report).
+fn diff_json_trusting(ws: &Workspace, from: &str, to: &str, trust: &str) -> (i32, Value) {
+    let args = ["diff", from, to, "--json", "--trust", trust];
     let (code, stdout, stderr) = ws.run(&args);
     (code, parse_json(&args, &stdout, &stderr))
 }
 
-/// `diff FROM TO` in human form; returns (exit code, stdout and stderr).
+/// `diff FROM TO --trust signer.pub` in human form; returns (exit code, stdout and stderr).
 fn diff_text(ws: &Workspace, from: &str, to: &str) -> (i32, String) {
-    let (code, stdout, stderr) = ws.run(&["diff", from, to]);
+    let (code, stdout, stderr) = ws.run(&["diff", from, to, "--trust", "signer.pub"]);
     (code, format!("{stdout}{stderr}"))
 }
 

@@ -91,6 +91,11 @@ fn consistency_proof_files() {
     let (_, text, _) = ws.run(&["verify-proof", "same-size.json", "--trust", "signer.pub"]);
     assert!(text.contains("EQUIVOCATION REPORT"), "{text}");
     assert!(text.contains("Signed both: signer+"), "{text}");
+    // Without a trust file the signers are not authenticated: the conflict fails the check
+    // but accuses nobody.
+    let (code, text, _) = ws.run(&["verify-proof", "same-size.json", "--integrity-only"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(!text.contains("EQUIVOCATION"), "{text}");
 }
 
 #[test]
@@ -119,6 +124,94 @@ fn verify_pin() {
     let (code, report) = verify_with(&ws, &["--pin", &file_hash.to_hex()]);
     assert_eq!(code, 1, "{report}");
     // Not hex: bad usage.
-    let (code, _, stderr) = ws.run(&["verify", "--pin", "xyz"]);
+    let (code, _, stderr) = ws.run(&["verify", "--trust", "signer.pub", "--pin", "xyz"]);
     assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--pin"), "{stderr}");
+}
+
+#[test]
+fn every_pin_given_to_a_bundle_is_checked() {
+    let ws = three_seals();
+    ok(&ws, &["export", "--out", "bundle", "--all"]);
+    let right = checkpoint_in(&ws.checkpoint_path(3)).text_hash().to_hex();
+    let wrong = checkpoint_in(&ws.checkpoint_path(2)).text_hash().to_hex();
+    let verify_pins = |checkpoint_hash: &str, pin: &str| {
+        verify_with(
+            &ws,
+            &["bundle", "--checkpoint-hash", checkpoint_hash, "--pin", pin],
+        )
+    };
+    // Control: both pins right.
+    let (code, report) = verify_pins(&right, &right);
+    assert_eq!(code, 0, "{report}");
+    // Either one wrong fails, whichever option it was given with.
+    for (checkpoint_hash, pin) in [(&right, &wrong), (&wrong, &right)] {
+        let (code, report) = verify_pins(checkpoint_hash, pin);
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(
+            Workspace::problem_codes(&report),
+            ["checkpoint-pin-mismatch"],
+            "{report}"
+        );
+    }
+    // Alone, --pin is checked too.
+    let (code, report) = verify_with(&ws, &["bundle", "--pin", &wrong]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["checkpoint-pin-mismatch"]
+    );
+}
+
+#[test]
+fn verify_since_refuses_an_archive_rolled_back_to_no_checkpoint() {
+    let ws = three_seals();
+    let held = ws.write(
+        "held.checkpoint",
+        fs::read(ws.checkpoint_path(2)).expect("checkpoint 2"),
+    );
+    let held = held.to_str().expect("UTF-8");
+    // Every checkpoint removed; the records stay (as if never sealed).
+    copy_dir(&ws, "arc", "rolled");
+    for n in 1..=3 {
+        fs::remove_file(ws.path(&format!("rolled/checkpoints/{n:010}"))).expect("remove");
+    }
+    for extra in [&["--integrity-only"][..], &["--trust", "signer.pub"][..]] {
+        let args = [
+            &["--archive", "rolled", "verify", "--json", "--since", held][..],
+            extra,
+        ]
+        .concat();
+        let (code, stdout, stderr) = ws.run(&args);
+        let report = parse_json(&args, &stdout, &stderr);
+        assert_eq!(code, 1, "{report}");
+        assert!(
+            Workspace::problem_codes(&report).contains(&"rollback".to_string()),
+            "{report}"
+        );
+        assert_eq!(report["equivocation"], Value::Null, "{report}");
+    }
+    // A fresh archive (another origin, even under the same name) does not pass either.
+    let (code, _, stderr) = ws.run(&["init", "empty", "--name", "test"]);
+    assert_eq!(code, 0, "{stderr}");
+    let args = [
+        "--archive",
+        "empty",
+        "verify",
+        "--json",
+        "--integrity-only",
+        "--since",
+        held,
+    ];
+    let (code, stdout, stderr) = ws.run(&args);
+    let report = parse_json(&args, &stdout, &stderr);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["since-not-provable"],
+        "{report}"
+    );
+    // Control: the archive itself extends the held checkpoint.
+    let (code, report) = verify_with(&ws, &["--since", held]);
+    assert_eq!(code, 0, "{report}");
 }

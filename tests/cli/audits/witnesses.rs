@@ -65,6 +65,8 @@ fn witness_state_survives_restarts() {
         "witness.key",
         "--state",
         "state",
+        "--log-trust",
+        "signer.pub",
     ]);
     let out = no_archive.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -84,6 +86,8 @@ fn witness_state_survives_restarts() {
         "witness.key",
         "--state",
         "state",
+        "--log-trust",
+        "signer.pub",
         "--proof",
         "p12.json",
     ]);
@@ -114,6 +118,8 @@ fn witness_state_survives_restarts() {
         "witness.key",
         "--state",
         "state",
+        "--log-trust",
+        "signer.pub",
         "--proof",
         "p23-bad.json",
     ]);
@@ -138,6 +144,8 @@ fn witness_state_survives_restarts() {
         "witness.key",
         "--state",
         "state",
+        "--log-trust",
+        "signer.pub",
         "--proof",
         "p23.json",
     ]);
@@ -225,6 +233,8 @@ fn k_of_n_witnesses() {
             "w1.cosigned",
             "--cosigned",
             "w2.cosigned",
+            "--witness-trust",
+            "both.txt",
         ],
     );
     assert!(
@@ -233,7 +243,16 @@ fn k_of_n_witnesses() {
     );
     assert!(stdout.contains("from w2.cosigned"), "{stdout}");
     // Collecting again adds nothing.
-    let stdout = ok(&ws, &["seal", "--cosigned", "w1.cosigned"]);
+    let stdout = ok(
+        &ws,
+        &[
+            "seal",
+            "--cosigned",
+            "w1.cosigned",
+            "--witness-trust",
+            "both.txt",
+        ],
+    );
     assert!(stdout.contains("0 cosignature line(s) added"), "{stdout}");
     // The archive still verifies as before.
     let (code, report) = ws.verify_json();

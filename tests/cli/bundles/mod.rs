@@ -251,7 +251,7 @@ fn payload_files(bundle: &Path) -> Vec<(String, String)> {
 
 /// Rewrites the BagIt manifests, SHA256SUMS and Payload-Oxum to match the payload as it now
 /// is, as a careful forger would, so only evidentia's own checks can catch the change.
-fn rebag(bundle: &Path) {
+pub(crate) fn rebag(bundle: &Path) {
     let payload = payload_files(bundle);
     fs::write(
         bundle.join("manifest-sha256.txt"),

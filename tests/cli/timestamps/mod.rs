@@ -26,13 +26,13 @@ mod round_trip;
 mod trust;
 
 /// An archive with checkpoints 1 and 2, a root CA and a TSA certified by it.
-struct Setup {
-    ws: Workspace,
-    ca: Ca,
-    tsa: Tsa,
+pub(crate) struct Setup {
+    pub(crate) ws: Workspace,
+    pub(crate) ca: Ca,
+    pub(crate) tsa: Tsa,
 }
 
-fn setup() -> Option<Setup> {
+pub(crate) fn setup() -> Option<Setup> {
     if !tsa::openssl_present() {
         return None;
     }
@@ -127,13 +127,13 @@ fn verify(ws: &Workspace, target: Option<&Path>, extra: &[&str]) -> (i32, Value)
     (code, report)
 }
 
-fn verify_roots(ws: &Workspace, roots: &Path) -> (i32, Value) {
+pub(crate) fn verify_roots(ws: &Workspace, roots: &Path) -> (i32, Value) {
     verify(ws, None, &["--tsa-roots", s(roots)])
 }
 
 /// The `timestamps` of checkpoint `number` in an archive report (`checkpoints[].timestamps`)
 /// or a bundle report (top-level `timestamps`, for the bundle's `checkpoint`).
-fn timestamps(report: &Value, number: u64) -> Vec<Value> {
+pub(crate) fn timestamps(report: &Value, number: u64) -> Vec<Value> {
     let list = match report["checkpoints"].as_array() {
         Some(all) => &all
             .iter()
@@ -178,7 +178,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// request → `openssl ts -reply` → attach, for checkpoint `number`; returns (tsq, tsr).
-fn stamp(setup: &Setup, tsa: &Tsa, number: u64, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn stamp(setup: &Setup, tsa: &Tsa, number: u64, name: &str) -> (PathBuf, PathBuf) {
     let tsq = setup.ws.path(&format!("{name}.tsq"));
     let tsr = setup.ws.path(&format!("{name}.tsr"));
     request(&setup.ws, Some(number), &tsq);
