@@ -27,6 +27,7 @@ use crate::trust::TrustedKey;
 
 use super::export::hash_file;
 use super::inspect::{check_bag, extract_tar, read_bytes, read_text, safe_relative, walk};
+use super::layout;
 use super::manifest::{BundleManifest, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
 
 #[derive(Debug, Clone)]
@@ -58,6 +59,9 @@ pub struct ItemReport {
     pub size: u64,
     pub file: String,
     pub ok: bool,
+    /// Which version of its path this is ("older version 1 of …, replaced by …"); empty for
+    /// the only disclosed version of a path.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -334,11 +338,18 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             );
             ok = false;
         }
-        if !doc.file.starts_with("data/documents/") || safe_relative(&doc.file).is_none() {
+        let in_area =
+            doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
+        if !in_area || safe_relative(&doc.file).is_none() {
             report.problem(
                 &doc.path,
                 "unsafe-path",
-                format!("document file '{}' is outside data/documents/", doc.file),
+                format!(
+                    "document file '{}' is outside {} and {}",
+                    doc.file,
+                    layout::CURRENT_AREA,
+                    layout::OTHER_AREA
+                ),
             );
             ok = false;
         } else if !files.contains(&doc.file) {
@@ -387,7 +398,30 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             size: doc.size,
             file: doc.file.clone(),
             ok,
+            version: String::new(),
         });
+    }
+    let mut in_log_order: Vec<(u64, Digest, &crate::core::record::DocumentRecord)> = manifest
+        .records
+        .iter()
+        .filter_map(|r| {
+            let id = Digest::from_hex(&r.id)?;
+            match decoded.get(&id) {
+                Some(Record::Document(d)) => Some((r.index, id, d.as_ref())),
+                _ => None,
+            }
+        })
+        .collect();
+    in_log_order.sort_by_key(|(index, _, _)| *index);
+    in_log_order.dedup_by_key(|(_, id, _)| *id);
+    let docs: Vec<(Digest, &crate::core::record::DocumentRecord)> =
+        in_log_order.iter().map(|(_, id, d)| (*id, *d)).collect();
+    let placed = layout::check(&manifest, &docs, &files, &mut report);
+    for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
+        if let Some(place) = placed.get(&doc.record) {
+            item.version = place.label(&doc.path);
+            item.ok &= place.file == doc.file;
+        }
     }
     for (id, record) in &decoded {
         if let Record::Document(d) = record {
