@@ -225,7 +225,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     for disclosed in &manifest.records {
         let item = format!("record #{} ({})", disclosed.index, disclosed.id);
         let file = format!("data/records/{}.cbor", disclosed.id);
-        let Some(id) = Digest::from_hex(&disclosed.id) else {
+        let Some(id) = hex_digest(&disclosed.id) else {
             report.problem(
                 &item,
                 "bad-manifest",
@@ -267,11 +267,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             );
             continue;
         }
-        let proof: Option<Vec<Digest>> = disclosed
-            .proof
-            .iter()
-            .map(|h| Digest::from_hex(h))
-            .collect();
+        let proof: Option<Vec<Digest>> = disclosed.proof.iter().map(|h| hex_digest(h)).collect();
         let proven = proof.is_some_and(|p| {
             verify_inclusion(&leaf_hash(&bytes), disclosed.index, cp.size, &p, &cp.root)
         });
@@ -326,7 +322,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
 
     // Documents: bytes must match their record.
     for doc in &manifest.documents {
-        let record = Digest::from_hex(&doc.record).and_then(|id| decoded.get(&id));
+        let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
             if d.content.to_hex() == doc.content && d.size == doc.size && d.path == doc.path);
         let mut ok = true;
@@ -405,7 +401,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         .records
         .iter()
         .filter_map(|r| {
-            let id = Digest::from_hex(&r.id)?;
+            let id = hex_digest(&r.id)?;
             match decoded.get(&id) {
                 Some(Record::Document(d)) => Some((r.index, id, d.as_ref())),
                 _ => None,
@@ -466,8 +462,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     // Consistency proofs from earlier versions, and what the recipient brings.
     let mut earlier_roots: HashMap<u64, Digest> = HashMap::new();
     for entry in &manifest.consistency {
-        let root = Digest::from_hex(&entry.root);
-        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| Digest::from_hex(h)).collect();
+        let root = hex_digest(&entry.root);
+        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| hex_digest(h)).collect();
         let holds = matches!((&root, &proof), (Some(r), Some(p)) if merkle::verify_consistency(entry.size, cp.size, r, &cp.root, p));
         match (holds, root) {
             (true, Some(root)) => {
@@ -606,6 +602,12 @@ fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) 
         }
     }
     keys
+}
+
+/// A digest in data/bundle.json: exactly 64 lowercase hex digits, as export writes it, so that
+/// one digest has one spelling (no "sha256:" prefix, no capitals) for every verifier.
+fn hex_digest(text: &str) -> Option<Digest> {
+    Digest::from_lower_hex(text.as_bytes())
 }
 
 fn finish(mut report: BundleReport) -> BundleReport {

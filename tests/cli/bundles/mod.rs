@@ -16,6 +16,7 @@ use evidentia::core::digest::Digest;
 
 use crate::common::{added, Workspace};
 
+pub(crate) mod differential;
 mod disclosure;
 mod export;
 mod hostile;
@@ -134,6 +135,8 @@ fn assert_bundle_ok(ws: &Workspace, bundle: &Path) -> Value {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("VERIFIED"), "{text}");
     assert_unchanged(bundle, &before);
+    differential::assert_script_agrees(ws, bundle, 0, &[]);
+    assert_unchanged(bundle, &before);
     report
 }
 
@@ -176,7 +179,10 @@ fn assert_bundle_problem_env(
     assert!(text.contains("FAILED"), "{text}");
     assert!(!text.contains("VERIFIED"), "{text}");
     assert_unchanged(bundle, &before);
-    Workspace::problem_codes(&report)
+    let codes = Workspace::problem_codes(&report);
+    differential::assert_script_agrees(ws, bundle, 1, &codes);
+    assert_unchanged(bundle, &before);
+    codes
 }
 
 /// What verify must not change: every entry's kind, bytes (regular files), link target
