@@ -130,12 +130,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             .iter()
             .map(|p| format!("[{}] {}: {}", p.code, p.item, p.detail))
             .collect();
-        return Err(Error::Corrupt {
-            path: options.out.clone(),
-            why: format!(
-                "the bundle failed its own verification ({}); nothing was written; run `evidentia verify` on the archive",
-                found.join("; ")
-            ),
+        return Err(Error::ExportSelfCheck {
+            out: options.out.clone(),
+            problems: found.join("; "),
         });
     }
     write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;

@@ -37,3 +37,96 @@ pub(crate) fn assert_script_agrees(
         bundle.display()
     );
 }
+
+/// A checkpoint signed by a trusted key that the bundle's own key records revoke: the
+/// signature counts for nothing, in both verifiers (the script once passed it).
+#[test]
+fn signer_revoked_by_the_bundles_own_key_record() {
+    let ws = Workspace::new();
+    ws.cmd()
+        .args([
+            "key",
+            "generate",
+            "--out",
+            "other",
+            "--signer",
+            "other",
+            "--unencrypted",
+        ])
+        .assert()
+        .success();
+    ws.cmd()
+        .args(["key", "introduce", "--key", "other.key"])
+        .assert()
+        .success();
+    ws.write("case/a.txt", "Statement of witness A.\n");
+    ws.add(&["case"]);
+    ws.cmd()
+        .args(["seal", "--key", "signer.key", "--key", "other.key"])
+        .assert()
+        .success();
+    // Revoked from a future date: only the revocation's place in the log retires the key.
+    ws.cmd()
+        .args(["key", "revoke", "signer.pub", "--reason", "stolen"])
+        .args(["--effective", "2099-01-01T00:00:00Z"])
+        .assert()
+        .success();
+    ws.cmd()
+        .args(["seal", "--key", "signer.key", "--key", "other.key"])
+        .assert()
+        .success();
+    let bundle = ws.path("bundle");
+    // The archive's own keys still authenticate `other`, so export's self-check passes.
+    export(&ws, &bundle, &["--all"]);
+    let codes = assert_bundle_problem(&ws, &bundle, "signature-missing", &["checkpoint 2"]);
+    assert_eq!(codes, ["signature-missing"]);
+}
+
+/// bundle.json with a member given twice: which one a reader takes is up to its JSON library,
+/// so both verifiers refuse it, in the top object and in a nested one.
+#[test]
+fn bundle_json_with_a_duplicate_member() {
+    let (ws, bundle, _) = exported();
+    let text = fs::read_to_string(bundle.join("data/bundle.json")).expect("read");
+    let doubled = text.replacen("\"tree_size\"", "\"tree_size\": 1,\n  \"tree_size\"", 1);
+    fs::write(bundle.join("data/bundle.json"), doubled).expect("write");
+    rebag(&bundle);
+    let codes = assert_bundle_problem(&ws, &bundle, "bad-manifest", &["data/bundle.json"]);
+    assert_eq!(codes, ["bad-manifest"]);
+
+    let (ws, bundle, _) = exported();
+    let text = fs::read_to_string(bundle.join("data/bundle.json")).expect("read");
+    let first = record_id(&bundle, 0);
+    let doubled = text.replacen(
+        &format!("\"id\": \"{first}\""),
+        &format!(
+            "\"id\": \"{}\",\n      \"id\": \"{first}\"",
+            record_id(&bundle, 1)
+        ),
+        1,
+    );
+    assert_ne!(doubled, text);
+    fs::write(bundle.join("data/bundle.json"), doubled).expect("write");
+    rebag(&bundle);
+    assert_bundle_problem(&ws, &bundle, "bad-manifest", &["data/bundle.json"]);
+}
+
+/// Digests in bundle.json have one spelling: a capitalised or prefixed id is refused by both.
+#[test]
+fn bundle_json_digest_in_another_spelling() {
+    let (ws, bundle, _) = exported();
+    let first = record_id(&bundle, 0);
+    let mut manifest = read_manifest(&bundle);
+    manifest["records"][0]["proof"][0] = serde_json::json!(manifest["records"][0]["proof"][0]
+        .as_str()
+        .expect("hash")
+        .to_uppercase());
+    write_manifest(&bundle, &manifest);
+    rebag(&bundle);
+    assert_bundle_problem(
+        &ws,
+        &bundle,
+        "proof-invalid",
+        &[&format!("record #0 ({first})")],
+    );
+}

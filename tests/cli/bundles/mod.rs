@@ -21,6 +21,7 @@ mod disclosure;
 mod export;
 mod hostile;
 mod hostile_tar;
+mod layout;
 
 /// The undisclosed document's distinctive content and metadata.
 const SECRET: &str = "SECRET-WITNESS-NAME: Olena K., born 1987, Bucha\n";
