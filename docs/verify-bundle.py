@@ -833,8 +833,9 @@ def check_documents(root, files, manifest, decoded, rep):
         if want is not None and want != doc["file"]:
             rep.problem(doc["path"], "document-misplaced",
                         f"its record puts its bytes at '{want}', but data/bundle.json names '{doc['file']}'")
+    dictated_files = set(dictated.values())
     for name in sorted(files):
-        if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated.values():
+        if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated_files:
             rep.problem(name, "unlisted-document",
                         "a file in a document area where no disclosed document record puts one")
 
