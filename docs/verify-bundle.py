@@ -893,8 +893,8 @@ def endorsement_valid(event, origin):
 
 
 def key_state(trusted, key_events, origin):
-    """The signer set and retirements, from the trust file and the bundle's key records in the
-    order data/bundle.json lists them: a rotation by a key in the set (whole key compared) with a
+    """The signer set and retirements, from the trust file and the bundle's key records in log
+    order: a rotation by a key in the set (whole key compared) with a
     valid endorsement adds the new key with the old one's attributes and retires the old one at
     the rotation's index; a revocation retires its key (by name and id) at its index and from its
     effective time. Returns (keys, retirements)."""
@@ -944,6 +944,10 @@ def check_signatures(cp, keys, retired, required, rep):
 def check_records(root, files, hashed, manifest, cp, rep):
     """Checks 10-11. Returns {record id: (index, kind, fields)} and the key events in order."""
     decoded, key_events, indices = {}, [], set()
+    order = [r["index"] for r in manifest["records"]]
+    if any(a > b for a, b in zip(order, order[1:])):
+        # Key records take effect in log order: a list out of order could skip a rotation.
+        rep.problem("data/bundle.json", "bad-manifest", "the records are not listed in log order")
     for rec in manifest["records"]:
         item = f"record #{rec['index']} ({rec['id']})"
         name = f"data/records/{rec['id']}.cbor"
@@ -1029,7 +1033,7 @@ def main(root, trusted, pin, rep):
                     f"its text hashes to {text_hash}, not the pinned {pin}")
     decoded, key_events = check_records(root, files, hashed, manifest, cp, rep)
     check_documents(root, files, manifest, decoded, rep)
-    keys, retired = key_state(trusted, key_events, manifest["origin"])
+    keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
     check_signatures(cp, keys, retired, 1, rep)
     check_consistency(manifest, cp, rep)
     # Room for format v2: the completeness commitment's map proofs are checked here.

@@ -222,6 +222,14 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     let mut decoded: HashMap<Digest, Record> = HashMap::new();
     let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
     let mut indices = HashSet::new();
+    // Key records take effect in log order: a list out of order could skip a rotation.
+    if manifest.records.windows(2).any(|w| w[0].index > w[1].index) {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            "the records are not listed in log order",
+        );
+    }
     for disclosed in &manifest.records {
         let item = format!("record #{} ({})", disclosed.index, disclosed.id);
         let file = format!("data/records/{}.cbor", disclosed.id);
@@ -440,6 +448,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         Trust::Keys(keys) => keys.clone(),
         Trust::ArchiveKeys => bundle_keys(root, &files, &mut report),
     };
+    key_events.sort_by_key(|(index, _)| *index);
     let signers = Signers::new(base, &key_events, &manifest.origin);
     let whose = match options.trust {
         Trust::Keys(_) => "keys in the trust file",

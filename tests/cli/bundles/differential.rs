@@ -130,3 +130,61 @@ fn bundle_json_digest_in_another_spelling() {
         &[&format!("record #0 ({first})")],
     );
 }
+
+/// Key records take effect in log order. A bundle.json listing them out of order must not
+/// skip a rotation and so revive a rotated-out key: here B, rotated out to C, signs with an
+/// untrusted D; listed in reverse, B->C would come before A->B made B known.
+#[test]
+fn key_records_listed_out_of_log_order() {
+    let ws = Workspace::new();
+    for name in ["b", "c", "d"] {
+        ws.cmd()
+            .args([
+                "key",
+                "generate",
+                "--out",
+                name,
+                "--signer",
+                name,
+                "--unencrypted",
+            ])
+            .assert()
+            .success();
+    }
+    ws.cmd()
+        .args(["key", "rotate", "--old", "signer.key", "--new", "b.pub"])
+        .assert()
+        .success();
+    ws.cmd()
+        .args(["key", "rotate", "--old", "b.key", "--new", "c.pub"])
+        .assert()
+        .success();
+    ws.cmd()
+        .args(["key", "introduce", "--key", "d.key"])
+        .assert()
+        .success();
+    ws.write("case/a.txt", "Statement of witness A.\n");
+    ws.add(&["case"]);
+    ws.cmd()
+        .args(["seal", "--key", "b.key", "--key", "d.key"])
+        .assert()
+        .success();
+    let bundle = ws.path("bundle");
+    export(&ws, &bundle, &["--all"]);
+    // Honest order: B is rotated out, D is not trusted.
+    let codes = assert_bundle_problem(&ws, &bundle, "signature-missing", &["checkpoint 1"]);
+    assert_eq!(codes, ["signature-missing"]);
+
+    let mut manifest = read_manifest(&bundle);
+    manifest["records"]
+        .as_array_mut()
+        .expect("records")
+        .reverse();
+    write_manifest(&bundle, &manifest);
+    rebag(&bundle);
+    let codes = assert_bundle_problem(&ws, &bundle, "bad-manifest", &["data/bundle.json"]);
+    assert!(
+        codes.contains(&"signature-missing".to_string()),
+        "{codes:?}"
+    );
+}
