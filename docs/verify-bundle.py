@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Check an evidentia hand-over bundle by hand, independently of evidentia's code.
 
-Usage: python3 verify-bundle.py BUNDLE_DIR TRUST_FILE [CHECKPOINT_SHA256]
+Usage: python3 verify-bundle.py BUNDLE TRUST_FILE [CHECKPOINT_SHA256]    (a directory or a tar)
 
 Needs only Python 3.8+ (standard library) and the `openssl` command (for Ed25519). Applies the
 checks of docs/FORMAT.md section 17 in the order of its table, with the same problem codes as
 `evidentia verify BUNDLE --trust TRUST_FILE`: each problem is printed as
 `PROBLEM [code] item: detail`. Not done here: RFC 3161 time-stamp tokens, witness cosignatures
-and `--since` (they need inputs this script does not take), and tar files (unpack first).
+and `--since` (they need inputs this script does not take).
 Exit status: 0 all checks passed, 1 a problem was found, 2 bad usage, an unusable trust file or
 no openssl.
 """
@@ -525,6 +525,47 @@ def walk(root, rep):
                 lower[name.lower()] = name
                 files.add(name)
     return files
+
+
+MAX_ENTRIES = 1_000_000
+
+
+def extract_tar(path, into, rep):
+    """Unpacks a bundle tar into `into` as evidentia does: only plain files and directories at
+    safe paths, no name twice (ignoring case), and never within 256 MiB of filling the disk."""
+    import tarfile
+    seen, unpacked = set(), 0
+    free = os.statvfs(into)
+    budget = max(free.f_bavail * free.f_frsize - (256 << 20), 0)
+    with tarfile.open(path, "r:") as tar:
+        for count, entry in enumerate(tar):
+            if count >= MAX_ENTRIES:
+                return rep.problem("tar", "too-many-entries", f"more than {MAX_ENTRIES} entries")
+            name = entry.name
+            if entry.isdir() and name and all(p in ("", ".") for p in name.split("/")):
+                continue
+            rel = safe_relative(name)
+            if rel is None:
+                rep.problem(name, "unsafe-path", "an entry's path escapes the bundle or is not plain")
+            elif entry.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE):
+                rep.problem(name, "unsafe-entry",
+                            "only plain files and directories are allowed (no links or devices)")
+            elif not entry.isdir() and rel.lower() in seen:
+                rep.problem(name, "duplicate-name",
+                            "two entries have this name (perhaps differing only in case)")
+            elif entry.isdir():
+                os.makedirs(os.path.join(into, rel), exist_ok=True)
+            else:
+                seen.add(rel.lower())
+                unpacked += entry.size
+                if unpacked > budget:
+                    return rep.problem(name, "too-large", "unpacking the tar would nearly fill "
+                                       "the temporary file system; unpack it yourself")
+                target = os.path.join(into, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with tar.extractfile(entry) as src, open(target, "wb") as out:
+                    for chunk in iter(lambda: src.read(1 << 20), b""):
+                        out.write(chunk)
 
 
 def read_limited(path, limit):
@@ -1053,14 +1094,23 @@ if __name__ == "__main__":
     except (OSError, UnicodeDecodeError, Bad) as e:
         print(f"error: {sys.argv[2]}: {e}", file=sys.stderr)
         sys.exit(2)
-    if not os.path.isdir(sys.argv[1]) or os.path.islink(sys.argv[1]):
-        print(f"error: {sys.argv[1]} is not a bundle directory (unpack a tar first)", file=sys.stderr)
-        sys.exit(2)
-    report = Report()
-    try:
-        main(sys.argv[1], trusted, sys.argv[3] if len(sys.argv) == 4 else None, report)
-    except Exception as e:  # a damaged bundle must give a verdict, not a traceback
-        report.problem("bundle", "unreadable", f"{type(e).__name__}: {e}")
+    report, bundle, pin = Report(), sys.argv[1], sys.argv[3] if len(sys.argv) == 4 else None
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            if os.path.isfile(bundle) and not os.path.islink(bundle):
+                extract_tar(bundle, scratch, report)
+                bundle = scratch
+            elif not os.path.isdir(bundle) or os.path.islink(bundle):
+                print(f"error: {bundle} is not a bundle directory or tar file", file=sys.stderr)
+                sys.exit(2)
+        except (OSError, EOFError, __import__("tarfile").TarError) as e:
+            print(f"error: {sys.argv[1]}: not a readable tar file: {e}", file=sys.stderr)
+            sys.exit(2)
+        try:
+            if not report.problems:
+                main(bundle, trusted, pin, report)
+        except Exception as e:  # a damaged bundle must give a verdict, not a traceback
+            report.problem("bundle", "unreadable", f"{type(e).__name__}: {e}")
     if report.problems:
         print(f"FAILED: {len(report.problems)} problem(s) found; do not rely on this bundle as it stands")
         sys.exit(1)

@@ -9,8 +9,8 @@ use super::*;
 use crate::common::{hand_check, hand_check_codes, script_tools_present};
 
 /// Runs the script on `bundle` with the workspace key trusted and asserts the same exit code
-/// and the same set of problem codes as evidentia's (`rust_exit`, `rust_codes`). A tar bundle
-/// is skipped with a notice: the script reads directories only.
+/// and the same set of problem codes as evidentia's (`rust_exit`, `rust_codes`), for a bundle
+/// directory or tar file.
 pub(crate) fn assert_script_agrees(
     ws: &Workspace,
     bundle: &Path,
