@@ -226,11 +226,16 @@ fn names_that_collide_are_placed_apart_and_verify() {
         .args(["add", "two/case", "--relative-to", "two"])
         .assert()
         .success();
-    let case_sensitive = !ws.path("two/case/X.TXT").exists();
+    ws.write("three/cases/Note.txt", "a note\n");
+    ws.cmd()
+        .args(["add", "three/cases", "--relative-to", "three"])
+        .assert()
+        .success();
+    let case_sensitive = !ws.path("three/cases/NOTE.txt").exists();
     if case_sensitive {
-        ws.write("three/case/X.TXT", "the same name in capitals\n");
+        ws.write("four/cases/NOTE.txt", "the same name in capitals\n");
         ws.cmd()
-            .args(["add", "three/case", "--relative-to", "three"])
+            .args(["add", "four/cases", "--relative-to", "four"])
             .assert()
             .success();
     }
@@ -255,7 +260,12 @@ fn names_that_collide_are_placed_apart_and_verify() {
     assert!(file_of("case/x.txt").starts_with("data/versions/"));
     let labels = report["documents"].to_string();
     assert!(labels.contains("collides with 'case'"), "{report}");
+    assert_eq!(file_of("cases/Note.txt"), "data/documents/cases/Note.txt");
     if case_sensitive {
-        assert!(file_of("case/X.TXT").starts_with("data/versions/"));
+        assert!(file_of("cases/NOTE.txt").starts_with("data/versions/"));
+        assert!(
+            labels.contains("collides with 'cases/Note.txt'"),
+            "{report}"
+        );
     }
 }
