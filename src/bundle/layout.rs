@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::core::digest::Digest;
-use crate::core::record::DocumentRecord;
+use crate::core::record::{DocumentRecord, Record};
 
 use super::manifest::BundleManifest;
 use super::verify::BundleReport;
@@ -155,11 +155,27 @@ impl Names {
 /// record id, for the report's version labels.
 pub(super) fn check(
     manifest: &BundleManifest,
-    documents: &[(Digest, &DocumentRecord)],
+    decoded: &HashMap<Digest, Record>,
     files: &HashSet<String>,
     report: &mut BundleReport,
 ) -> HashMap<String, Placement> {
-    let placed: HashMap<String, Placement> = place(documents)
+    // The disclosed document records in log order, each once.
+    let mut in_log_order: Vec<(u64, Digest, &DocumentRecord)> = manifest
+        .records
+        .iter()
+        .filter_map(|r| {
+            let id = Digest::from_lower_hex(r.id.as_bytes())?;
+            match decoded.get(&id) {
+                Some(Record::Document(d)) => Some((r.index, id, d.as_ref())),
+                _ => None,
+            }
+        })
+        .collect();
+    in_log_order.sort_by_key(|(index, _, _)| *index);
+    in_log_order.dedup_by_key(|(_, id, _)| *id);
+    let documents: Vec<(Digest, &DocumentRecord)> =
+        in_log_order.iter().map(|(_, id, d)| (*id, *d)).collect();
+    let placed: HashMap<String, Placement> = place(&documents)
         .into_iter()
         .map(|p| (p.record.to_hex(), p))
         .collect();

@@ -405,22 +405,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             version: String::new(),
         });
     }
-    let mut in_log_order: Vec<(u64, Digest, &crate::core::record::DocumentRecord)> = manifest
-        .records
-        .iter()
-        .filter_map(|r| {
-            let id = hex_digest(&r.id)?;
-            match decoded.get(&id) {
-                Some(Record::Document(d)) => Some((r.index, id, d.as_ref())),
-                _ => None,
-            }
-        })
-        .collect();
-    in_log_order.sort_by_key(|(index, _, _)| *index);
-    in_log_order.dedup_by_key(|(_, id, _)| *id);
-    let docs: Vec<(Digest, &crate::core::record::DocumentRecord)> =
-        in_log_order.iter().map(|(_, id, d)| (*id, *d)).collect();
-    let placed = layout::check(&manifest, &docs, &files, &mut report);
+    let placed = layout::check(&manifest, &decoded, &files, &mut report);
     for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
         if let Some(place) = placed.get(&doc.record) {
             item.version = place.label(&doc.path);
