@@ -188,3 +188,43 @@ fn key_records_listed_out_of_log_order() {
         "{codes:?}"
     );
 }
+
+/// JSON that readers take differently: each is refused by both verifiers, and the optional
+/// members may be left out by both.
+#[test]
+fn bundle_json_that_json_libraries_read_differently() {
+    let compact = |bundle: &Path| serde_json::to_string(&read_manifest(bundle)).expect("encode");
+    let refused: [(&str, fn(String) -> String); 6] = [
+        ("a float index", |t| {
+            t.replacen("\"index\":0", "\"index\":0.0", 1)
+        }),
+        ("an exponent", |t| {
+            t.replacen("\"index\":1", "\"index\":1e0", 1)
+        }),
+        ("a boolean index", |t| {
+            t.replacen("\"index\":0", "\"index\":false", 1)
+        }),
+        ("NaN", |t| t.replacen("{", "{\"x\":NaN,", 1)),
+        ("a byte-order mark", |t| format!("\u{feff}{t}")),
+        ("a lone surrogate", |t| {
+            t.replacen("\"exported_at\":\"", "\"exported_at\":\"\\ud800", 1)
+        }),
+    ];
+    for (what, edit) in refused {
+        let (ws, bundle, _) = exported();
+        let text = compact(&bundle);
+        let edited = edit(text.clone());
+        assert_ne!(edited, text, "{what}");
+        fs::write(bundle.join("data/bundle.json"), edited).expect("write");
+        rebag(&bundle);
+        assert_bundle_problem(&ws, &bundle, "bad-manifest", &["data/bundle.json"]);
+    }
+    let (ws, bundle, _) = exported();
+    let mut manifest = read_manifest(&bundle);
+    let members = manifest.as_object_mut().expect("object");
+    members.remove("recipient");
+    members.remove("consistency");
+    write_manifest(&bundle, &manifest);
+    rebag(&bundle);
+    assert_bundle_ok(&ws, &bundle);
+}
