@@ -194,7 +194,8 @@ fn key_records_listed_out_of_log_order() {
 #[test]
 fn bundle_json_that_json_libraries_read_differently() {
     let compact = |bundle: &Path| serde_json::to_string(&read_manifest(bundle)).expect("encode");
-    let refused: [(&str, fn(String) -> String); 6] = [
+    type Edit = fn(String) -> String;
+    let refused: [(&str, Edit); 6] = [
         ("a float index", |t| {
             t.replacen("\"index\":0", "\"index\":0.0", 1)
         }),
