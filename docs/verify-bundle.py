@@ -14,7 +14,8 @@ no openssl.
 import base64, hashlib, json, os, re, stat, subprocess, sys, tempfile, unicodedata
 
 H = lambda b: hashlib.sha256(b).digest()
-BUNDLE_FORMAT = "evidentia-bundle/1"
+BUNDLE_FORMAT = "evidentia-bundle/2"
+BUNDLE_FORMAT_1 = "evidentia-bundle/1"
 CURRENT_AREA, OTHER_AREA = "data/documents/", "data/versions/"
 # Rust's char::is_whitespace (Unicode White_Space), so text splits exactly as evidentia's do.
 WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
@@ -326,7 +327,7 @@ def selector(v):
 
 
 def annotation(f):
-    bytes_of(f.pop(3, None), 3, 32)
+    about = [bytes_of(f.pop(3, None), 3, 32)]
     if 4 in f:
         order = [selector(s) for s in array_of(f.pop(4), 4, 6)]
         if any(a >= b for a, b in zip(order, order[1:])):
@@ -350,14 +351,14 @@ def annotation(f):
             rel = text_of(link[0][1], 8, 32)
             if rel not in ("corroborates", "contradicts", "duplicates", "derived-from", "supersedes"):
                 raise Bad(f"unknown relation '{rel}'")
-            bytes_of(link[1][1], 8, 32)
+            about.append(bytes_of(link[1][1], 8, 32))
     if 9 in f:
         text_of(f.pop(9), 9, 4096)
+    return {"about": about}
 
 
 def custody(f):
-    for t in array_of(f.pop(3, None), 3, 10000):
-        bytes_of(t, 3, 32)
+    about = [bytes_of(t, 3, 32) for t in array_of(f.pop(3, None), 3, 10000)]
     event = text_of(f.pop(4, None), 4, 32)
     if event not in ("received", "transferred", "accessed", "copied", "redacted", "other",
                      "ingested", "exported"):
@@ -370,6 +371,7 @@ def custody(f):
         text_of(f.pop(8), 8, 65536, True)
     if 9 in f:
         timestamp(text_of(f.pop(9), 9, 64))
+    return {"about": about}
 
 
 def document(f):
@@ -410,8 +412,9 @@ def key_event(f):
 
 
 def retraction(f):
-    bytes_of(f.pop(3, None), 3, 32)
+    about = [bytes_of(f.pop(3, None), 3, 32)]
     text_of(f.pop(4, None), 4, 65536, True)
+    return {"about": about}
 
 
 KINDS = {"document": document, "annotation": annotation, "retraction": retraction,
@@ -642,8 +645,9 @@ def check_bag(root, files, rep):
     """Checks 3-7: the BagIt manifests, Payload-Oxum and SHA256SUMS. Returns the hashed payload."""
     hashed = {}
     text = read_text(root, files, "bagit.txt", 4096, rep)
-    if text is not None and not (lines(text) or [""])[0].startswith("BagIt-Version:"):
-        rep.problem("bagit.txt", "bad-bag", "it does not declare a BagIt-Version")
+    if text is not None and text != "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n":
+        rep.problem("bagit.txt", "bad-bag",
+                    "it must read exactly 'BagIt-Version: 1.0' and 'Tag-File-Character-Encoding: UTF-8'")
     text = read_text(root, files, "manifest-sha256.txt", 256 << 20, rep)
     if text is None:
         return hashed
@@ -712,8 +716,10 @@ MANIFEST_MEMBERS = {
     "recipient": (STR, None), "records": [RECORD_MEMBERS], "documents": [DOCUMENT_MEMBERS],
     "withheld": {"annotations": U64, "custody_events": U64, "retractions": U64},
     "consistency": [{"checkpoint": U64, "size": U64, "root": STR, "proof": [STR]}],
+    "completeness": {"subjects": [{"subject": STR, "entries": [{"index": U64, "leaf": STR, "kind": STR}]}],
+                     "proof": [STR]},
 }
-OPTIONAL = {"recipient": None, "consistency": []}
+OPTIONAL = {"recipient": None, "consistency": [], "completeness": None}
 
 
 def conforms(value, shape, where):
@@ -803,6 +809,11 @@ def parse_checkpoint(note):
     if not rest or not rest[0].startswith("time "):
         raise Bad("no time line")
     time = timestamp(rest.pop(0)[5:])
+    refs = None
+    if rest and rest[0].startswith("refs "):
+        refs = b64(rest.pop(0)[5:])
+        if len(refs) != 32:
+            raise Bad("bad refs line")
     if rest:
         message = rest.pop(0)
         if not message.startswith("message ") or rest:
@@ -812,7 +823,7 @@ def parse_checkpoint(note):
                 or any(is_control(c) for c in message):
             raise Bad("bad message line")
     return {"origin": origin, "size": size, "root": root, "number": number, "time": time,
-            "text": text.encode(), "signatures": signatures}
+            "refs": refs, "text": text.encode(), "signatures": signatures}
 
 
 # ---- Documents (check 12): the bytes, the record, and the place the record dictates ----
@@ -984,7 +995,7 @@ def check_signatures(cp, keys, retired, required, rep):
 
 def check_records(root, files, hashed, manifest, cp, rep):
     """Checks 10-11. Returns {record id: (index, kind, fields)} and the key events in order."""
-    decoded, key_events, indices = {}, [], set()
+    decoded, key_events, indices, proven = {}, [], set(), {}
     order = [r["index"] for r in manifest["records"]]
     if any(a > b for a, b in zip(order, order[1:])):
         # Key records take effect in log order: a list out of order could skip a rotation.
@@ -1011,7 +1022,9 @@ def check_records(root, files, hashed, manifest, cp, rep):
             rep.problem(item, "record-corrupt", "the file's SHA-256 is not its name")
             continue
         proof = [hex32(p) for p in rec["proof"]]
-        if None in proof or not fold_proof(H(b"\x00" + data), rec["index"], cp["size"], proof, cp["root"]):
+        leaf = H(b"\x00" + data)
+        if None in proof or not fold_proof(leaf, rec["index"], cp["size"], proof, cp["root"]):
+            leaf = None
             rep.problem(item, "proof-invalid",
                         f"the inclusion proof does not lead to checkpoint {cp['number']}'s root")
         try:
@@ -1026,10 +1039,12 @@ def check_records(root, files, hashed, manifest, cp, rep):
                 rep.problem(item, "key-endorsement-invalid", "the key record's endorsement does not verify")
             key_events.append((rec["index"], fields))
         decoded[rec["id"]] = (rec["index"], kind, fields)
+        if leaf is not None:
+            proven[rec["index"]] = (bytes.fromhex(rec["id"]), leaf, kind, fields)
     listed = {f"data/records/{r['id']}.cbor" for r in manifest["records"]}
     for name in sorted(f for f in files if f.startswith("data/records/") and f not in listed):
         rep.problem(name, "unlisted-record", "a record file that data/bundle.json does not list")
-    return decoded, key_events
+    return decoded, key_events, proven
 
 
 def check_consistency(manifest, cp, rep):
@@ -1038,6 +1053,185 @@ def check_consistency(manifest, cp, rep):
         if root is None or None in proof or not consistent(entry["size"], cp["size"], root, cp["root"], proof):
             rep.problem(f"consistency from checkpoint {entry['checkpoint']}", "consistency-invalid",
                         "the proof does not show this version contains that earlier one")
+
+
+# ---- Completeness (check 12a, FORMAT.md section 21): format 2's reference map ----
+
+KEYS_SUBJECT = ("keys",)
+
+
+def subjects_of(kind, fields):
+    if kind == "document":
+        return {("path", fields["path"])}
+    if kind == "key":
+        return {KEYS_SUBJECT}
+    return {("about", d) for d in fields.get("about", [])}
+
+
+def subject_key(subject):
+    if subject[0] == "about":
+        return H(b"\x00" + subject[1])
+    if subject[0] == "path":
+        return H(b"\x01" + subject[1].encode("utf-8"))
+    return H(b"\x02")
+
+
+def describe(subject):
+    if subject[0] == "about":
+        return f"records about sha256:{subject[1].hex()}"
+    if subject[0] == "path":
+        return f"versions of '{subject[1]}'"
+    return "the key records"
+
+
+def parse_subject(text):
+    if text == "keys":
+        return KEYS_SUBJECT
+    if text.startswith("about ") and re.fullmatch(r"[0-9a-f]{64}", text[6:]):
+        return ("about", bytes.fromhex(text[6:]))
+    if text.startswith("path "):
+        logical_path(text[5:])
+        return ("path", text[5:])
+    raise Bad(f"'{text}' is not a subject")
+
+
+def chain_value(entries):
+    v = bytes(32)
+    for index, leaf, kind in entries:
+        v = H(b"\x12" + v + index.to_bytes(8, "big") + leaf + kind.encode("utf-8"))
+    return v
+
+
+def bit(key, depth):
+    return (key[depth // 8] >> (7 - depth % 8)) & 1
+
+
+def multiproof(steps, root, keys):
+    """Section 21, "Multiproof": {key: value or None} for the sorted keys, or raises Bad."""
+    found, at = {}, [0]
+
+    def walk(depth, ks):
+        if at[0] >= len(steps):
+            raise Bad("the proof ends early")
+        step = steps[at[0]].split(" ")
+        at[0] += 1
+        if step[0] == "hash" and len(step) == 2 and re.fullmatch(r"[0-9a-f]{64}", step[1]):
+            if ks:
+                raise Bad("a pruned subtree on a proven key's path")
+            return bytes.fromhex(step[1])
+        if step == ["empty"]:
+            for k in ks:
+                found[k] = None
+            return bytes(32)
+        if step[0] == "leaf" and len(step) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", x) for x in step[1:]):
+            key, value = bytes.fromhex(step[1]), bytes.fromhex(step[2])
+            for k in ks:
+                if any(bit(k, d) != bit(key, d) for d in range(depth)):
+                    raise Bad("a leaf off the path of its keys")
+                found[k] = value if k == key else None
+            return H(b"\x10" + key + value)
+        if step == ["inner"]:
+            if not ks or depth >= 256:
+                raise Bad("an inner node off every proven path, or too deep")
+            left = walk(depth + 1, [k for k in ks if bit(k, depth) == 0])
+            right = walk(depth + 1, [k for k in ks if bit(k, depth) == 1])
+            return H(b"\x11" + left + right)
+        raise MalformedStep()
+
+    top = walk(0, sorted(set(keys)))
+    if at[0] != len(steps):
+        raise Bad("steps left over")
+    if top != root:
+        raise Bad("the proof does not lead to the signed reference-map root")
+    return found
+
+
+class MalformedStep(Exception):
+    pass
+
+
+def check_completeness(manifest, cp, proven, rep):
+    section = manifest["completeness"]
+    if cp["refs"] is None:
+        if section is not None or manifest["format"] == BUNDLE_FORMAT:
+            rep.problem("data/bundle.json", "bad-manifest",
+                        "a format-1 checkpoint (no reference map) cannot have a completeness section")
+        else:
+            info("completeness NOT PROVABLE: a format-1 checkpoint commits to no reference map")
+        return
+    if section is None:
+        rep.problem("data/bundle.json", "completeness-missing",
+                    "the checkpoint commits to a reference map but the bundle shows no completeness section")
+        return
+    if manifest["format"] != BUNDLE_FORMAT:
+        rep.problem("data/bundle.json", "bad-manifest", f"a bundle of a format-2 checkpoint must say format '{BUNDLE_FORMAT}'")
+    required = {KEYS_SUBJECT}
+    for rid, _, kind, fields in proven.values():
+        required.add(("about", rid))
+        if kind == "document":
+            required.add(("about", fields["content"]))
+            required.add(("path", fields["path"]))
+    listed = {}
+    for s in section["subjects"]:
+        try:
+            subject = parse_subject(s["subject"])
+        except Bad as e:
+            rep.problem("completeness", "bad-manifest", str(e))
+            continue
+        entries = []
+        for e in s["entries"]:
+            leaf = hex32(e["leaf"])
+            if leaf is None:
+                rep.problem(s["subject"], "bad-manifest", "a leaf hash is not hex")
+            else:
+                entries.append((e["index"], leaf, e["kind"]))
+        idx = [e[0] for e in entries]
+        if any(a >= b for a, b in zip(idx, idx[1:])) or (idx and idx[-1] >= cp["size"]):
+            rep.problem(s["subject"], "completeness-invalid",
+                        "entries must be in strictly increasing log order, inside the checkpoint's tree")
+        if subject in listed:
+            rep.problem(s["subject"], "bad-manifest", "the subject is listed twice")
+        listed[subject] = entries
+    for subject in sorted(required - set(listed), key=describe):
+        rep.problem(describe(subject), "completeness-missing",
+                    "the bundle does not show all records about it, which the signed checkpoint commits to")
+    try:
+        values = multiproof(section["proof"], cp["refs"], [subject_key(s) for s in listed])
+    except MalformedStep:
+        rep.problem("completeness", "bad-manifest", "a proof step is malformed")
+        return
+    except Bad as e:
+        rep.problem("completeness", "completeness-invalid", str(e))
+        return
+    for subject, entries in listed.items():
+        item = describe(subject)
+        signed = values.get(subject_key(subject))
+        if signed != (chain_value(entries) if entries else None):
+            rep.problem(item, "completeness-invalid",
+                        "the records listed are not the ones the signed reference map holds")
+            continue
+        for index, leaf, kind in entries:
+            if index in proven:
+                _, p_leaf, p_kind, p_fields = proven[index]
+                if p_leaf != leaf or p_kind != kind or subject not in subjects_of(p_kind, p_fields):
+                    rep.problem(item, "completeness-invalid", f"entry #{index} does not match the disclosed record")
+            elif subject == KEYS_SUBJECT:
+                rep.problem(item, "key-record-withheld", f"key record #{index} is not in the bundle")
+            elif kind == "retraction" and subject[0] == "about":
+                rep.problem(item, "retraction-withheld", f"retraction #{index} of a disclosed item is not in the bundle")
+    for index, (_, _, kind, fields) in proven.items():
+        for subject in subjects_of(kind, fields):
+            if subject in listed and all(e[0] != index for e in listed[subject]):
+                rep.problem(describe(subject), "completeness-invalid",
+                            f"the disclosed record #{index} is about it but is not listed")
+    for rid, index_kind in ((r, (i, k)) for i, (r, _, k, _) in proven.items()):
+        if index_kind[1] == "document":
+            about = {e[0] for s in (("about", rid),) for e in listed.get(s, [])}
+            content = proven[index_kind[0]][3]["content"]
+            about |= {e[0] for e in listed.get(("about", content), [])}
+            withheld = len([i for i in about if i not in proven])
+            info(f"record #{index_kind[0]}: all {len(about)} record(s) about it: "
+                 f"{len(about) - withheld} disclosed, {withheld} withheld")
 
 
 def main(root, trusted, pin, rep):
@@ -1051,7 +1245,11 @@ def main(root, trusted, pin, rep):
     except (Bad, ValueError, RecursionError) as e:
         rep.problem("data/bundle.json", "bad-manifest", str(e))
         return
-    if manifest["format"] != BUNDLE_FORMAT:
+    try:
+        timestamp(manifest["exported_at"])
+    except Bad as e:
+        rep.problem("data/bundle.json", "bad-manifest", f"exported_at: {e}")
+    if manifest["format"] not in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
         rep.problem("data/bundle.json", "bad-manifest", f"unknown format '{manifest['format']}'")
         return
     if "data/checkpoint" not in files:
@@ -1072,12 +1270,12 @@ def main(root, trusted, pin, rep):
     if pin is not None and pin.lower() != text_hash:
         rep.problem("data/checkpoint", "checkpoint-pin-mismatch",
                     f"its text hashes to {text_hash}, not the pinned {pin}")
-    decoded, key_events = check_records(root, files, hashed, manifest, cp, rep)
+    decoded, key_events, proven = check_records(root, files, hashed, manifest, cp, rep)
     check_documents(root, files, manifest, decoded, rep)
     keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
     check_signatures(cp, keys, retired, 1, rep)
     check_consistency(manifest, cp, rep)
-    # Room for format v2: the completeness commitment's map proofs are checked here.
+    check_completeness(manifest, cp, proven, rep)
 
 
 if __name__ == "__main__":
