@@ -1,57 +1,455 @@
 #!/usr/bin/env python3
 """Check an evidentia hand-over bundle by hand, independently of evidentia's code.
 
-Usage: python3 verify-bundle.py BUNDLE_DIR TRUST_FILE [CHECKPOINT_SHA256]
+Usage: python3 verify-bundle.py BUNDLE TRUST_FILE [CHECKPOINT_SHA256]    (a directory or a tar)
 
-Needs only Python 3's standard library and the `openssl` command (for Ed25519). Follows
-docs/FORMAT.md and docs/VERIFYING.md. It does NOT parse CBOR: canonical encoding and the field
-rules of each record (FORMAT.md sections 3-6) are left to `evidentia verify`. It ties each
-document to its signed record by finding the record's content, size and path bytes in it.
-Trust-file attributes (valid-after, valid-before, ...) are not applied.
-Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or no openssl.
+Needs only Python 3.8+ (standard library) and the `openssl` command (for Ed25519). Applies the
+checks of docs/FORMAT.md section 17 in the order of its table, with the same problem codes as
+`evidentia verify BUNDLE --trust TRUST_FILE`: each problem is printed as
+`PROBLEM [code] item: detail`. Not done here: RFC 3161 time-stamp tokens, witness cosignatures
+and `--since` (they need inputs this script does not take).
+Exit status: 0 all checks passed, 1 a problem was found, 2 bad usage, an unusable trust file or
+no openssl.
 """
-import base64, hashlib, json, os, subprocess, sys, tempfile
+import base64, hashlib, json, os, re, stat, subprocess, sys, tempfile, unicodedata
 
 H = lambda b: hashlib.sha256(b).digest()
-failures = []
+BUNDLE_FORMAT = "evidentia-bundle/2"
+BUNDLE_FORMAT_1 = "evidentia-bundle/1"
+CURRENT_AREA, OTHER_AREA = "data/documents/", "data/versions/"
+# Rust's char::is_whitespace (Unicode White_Space), so text splits exactly as evidentia's do.
+WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-    return ok
+class Bad(Exception):
+    """A value breaks a rule; the message says which."""
 
 
-def safe_path(root, rel):
-    """The file under root that a bundle-relative path names, or None if it could escape."""
-    parts = rel.split("/")
-    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
-        return None
-    return os.path.join(root, *parts)
+class Report:
+    def __init__(self):
+        self.problems = []
+
+    def problem(self, item, code, detail):
+        self.problems.append((item, code, detail))
+        print(f"PROBLEM [{code}] {item}: {detail}")
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+def info(text):
+    print("      " + text)
+
+
+def is_control(c):
+    return unicodedata.category(c) == "Cc"
+
+
+def lines(text):
+    """Rust's str::lines: split at LF, drop one trailing CR per line and a final empty line."""
+    out = text.split("\n")
+    if out and out[-1] == "":
+        out.pop()
+    return [l[:-1] if l.endswith("\r") else l for l in out]
 
 
 def b64(text):
     """Strict base64 (FORMAT.md section 1): it must re-encode to the same text."""
     raw = base64.b64decode(text, validate=True)
     if base64.b64encode(raw).decode() != text:
-        raise ValueError("non-canonical base64")
+        raise Bad("non-canonical base64")
     return raw
 
 
-def cbor_head(major, n):
-    """Canonical CBOR head of major type `major` and argument n (FORMAT.md section 3)."""
-    if n < 24:
-        return bytes([major << 5 | n])
-    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if n < 1 << (8 * size):
-            return bytes([major << 5 | ai]) + n.to_bytes(size, "big")
+# ---- Timestamps (FORMAT.md section 6), compared as (seconds since 0000-03-01, nanoseconds) ----
 
+def days_from_civil(y, m, d):
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy
+
+
+TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
+
+
+def timestamp(text, canonical=True):
+    m = TS.match(text if canonical else text.strip(WS))
+    if not m:
+        raise Bad(f"'{text}' is not an RFC 3339 date-time")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not (1 <= mo <= 12 and 1 <= d <= days[mo - 1] and h < 24 and mi < 60 and s < 60):
+        raise Bad(f"'{text}' is not a valid date and time")
+    frac = m.group(7) or ""
+    if len(frac) > 10:
+        raise Bad(f"'{text}' has more than 9 fraction digits")
+    nanos = int((frac[1:] + "000000000")[:9]) if frac else 0
+    off = m.group(8)
+    shift = 0 if off in "Zz" else (1 if off[0] == "+" else -1) * (int(off[1:3]) * 3600 + int(off[4:]) * 60)
+    secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - shift
+    if canonical:
+        digits = f"{nanos:09d}".rstrip("0")
+        want = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}" + (f".{digits}" if digits else "") + "Z"
+        if want != text:
+            raise Bad(f"'{text}' is not in canonical form; expected {want}")
+    return (secs, nanos)
+
+
+# ---- Ed25519: openssl verifies; the strict checks of verify_strict are done here ----
+
+P = 2 ** 255 - 19
+L = 2 ** 252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def point_add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    A, B = (y1 - x1) * (y2 - x2) % P, (y1 + x1) * (y2 + x2) % P
+    C, Dd = 2 * t1 * t2 * D % P, 2 * z1 * z2 % P
+    E, F, G, Hh = B - A, Dd - C, Dd + C, B + A
+    return (E * F % P, G * Hh % P, F * G % P, E * Hh % P)
+
+
+def decode_point(raw):
+    """The point of a 32-byte encoding, or None if it is not one (RFC 8032 section 5.1.3)."""
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    sign = raw[31] >> 7
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P or (x == 0 and sign):
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y, 1, x * y % P)
+
+
+def small_order(point):
+    for _ in range(3):
+        point = point_add(point, point)
+    x, y, z, _ = point
+    return x % P == 0 and (y - z) % P == 0
+
+
+def ed25519_verify(public, message, signature):
+    """verify_strict: canonical S, R and the key not of small order, then openssl's check."""
+    key, r = decode_point(public), decode_point(signature[:32])
+    if len(signature) != 64 or key is None or r is None or small_order(key) or small_order(r):
+        return False
+    if int.from_bytes(signature[32:], "little") >= L:
+        return False
+    der = bytes.fromhex("302a300506032b6570032100") + public
+    pem = "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
+    pem %= base64.b64encode(der).decode()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in (("key.pem", pem.encode()), ("message", message), ("sig", signature)):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
+        run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem",
+                              "-rawin", "-in", "message", "-sigfile", "sig"],
+                             cwd=tmp, capture_output=True)
+    return run.returncode == 0
+
+
+def check_name(name):
+    if not name or len(name) > 64 or any(c in WS or is_control(c) or c == "+" for c in name):
+        raise Bad(f"bad signer name '{name}'")
+
+
+def verifier_key(text):
+    """A verifier key text (FORMAT.md section 8) -> (name, key id, public key)."""
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise Bad("a verifier key is name+keyid+base64")
+    name, key_id, raw = parts[0], parts[1], b64(parts[2])
+    check_name(name)
+    if not re.fullmatch(r"[0-9a-f]{8}", key_id):
+        raise Bad("the key id is not 8 lowercase hex digits")
+    if len(raw) != 33 or raw[0] != 1:
+        raise Bad("not an Ed25519 key")
+    point = decode_point(raw[1:])
+    if point is None or small_order(point):
+        raise Bad("not a valid Ed25519 public key, or a weak one")
+    if H(name.encode() + b"\n" + raw)[:4].hex() != key_id:
+        raise Bad("the key id does not match the name and key")
+    return (name, bytes.fromhex(key_id), raw[1:])
+
+
+# ---- Canonical CBOR (FORMAT.md section 3) and records (section 4) ----
+
+MAX_RECORD = 1 << 20
+
+
+class CMap(list):
+    """A decoded CBOR map: its (key, value) pairs in order (keys may be unhashable)."""
+
+
+def cbor_item(data, at, depth):
+    if depth > 16:
+        raise Bad("nested too deeply")
+    if at >= len(data):
+        raise Bad("truncated")
+    major, ai = data[at] >> 5, data[at] & 31
+    at += 1
+    if ai < 24:
+        n = ai
+    elif ai <= 27:
+        size = 1 << (ai - 24)
+        if at + size > len(data):
+            raise Bad("truncated")
+        n = int.from_bytes(data[at:at + size], "big")
+        at += size
+        if n < (24 if size == 1 else 1 << (4 * size)):
+            raise Bad("not the shortest head")
+    else:
+        raise Bad("indefinite length or reserved head")
+    if major > 5:
+        raise Bad("tags, floats and simple values are not allowed")
+    if major == 0:
+        return n, at
+    if major == 1:
+        return -1 - n, at
+    if major in (2, 3):
+        if at + n > len(data):
+            raise Bad("truncated")
+        raw = data[at:at + n]
+        return (bytes(raw) if major == 2 else raw.decode("utf-8")), at + n
+    items = []
+    for _ in range(n):
+        if major == 4:
+            item, at = cbor_item(data, at, depth + 1)
+            items.append(item)
+        else:
+            start = at
+            key, at = cbor_item(data, at, depth + 1)
+            encoded = data[start:at]
+            value, at = cbor_item(data, at, depth + 1)
+            if items and encoded <= items[-1][2]:
+                raise Bad("map keys repeated or not in bytewise order")
+            items.append((key, value, encoded))
+    return (items if major == 4 else CMap((k, v) for k, v, _ in items)), at
+
+
+def cbor(data):
+    if len(data) > MAX_RECORD:
+        raise Bad("larger than 1 MiB")
+    try:
+        value, end = cbor_item(data, 0, 0)
+    except UnicodeDecodeError:
+        raise Bad("a text string is not UTF-8")
+    if end != len(data):
+        raise Bad("bytes follow the data item")
+    return value
+
+
+def text_of(v, key, limit, prose=False):
+    if not isinstance(v, str):
+        raise Bad(f"field {key}: expected a text string")
+    if not v or len(v.encode()) > limit:
+        raise Bad(f"field {key}: empty or longer than {limit} bytes")
+    if any(is_control(c) and not (prose and c in "\n\t") for c in v):
+        raise Bad(f"field {key}: contains a control character")
+    return v
+
+
+def bytes_of(v, key, size):
+    if not isinstance(v, bytes) or len(v) != size:
+        raise Bad(f"field {key}: expected {size} bytes")
+    return v
+
+
+def uint_of(v, key):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise Bad(f"field {key}: expected an unsigned integer")
+    return v
+
+
+def array_of(v, key, most):
+    if not isinstance(v, list) or isinstance(v, CMap) or not 1 <= len(v) <= most:
+        raise Bad(f"field {key}: expected 1 to {most} items")
+    return v
+
+
+def tags_of(v, key):
+    for tag in array_of(v, key, 256):
+        if any(c in WS for c in text_of(tag, key, 256)):
+            raise Bad(f"field {key}: a tag contains whitespace")
+
+
+def logical_path(p):
+    parts = p.split("/")
+    if p.startswith("/") or "\\" in p or any(is_control(c) for c in p) \
+            or any(x in ("", ".", "..") or len(x.encode()) > 255 for x in parts) \
+            or not unicodedata.is_normalized("NFC", p):
+        raise Bad(f"'{p}' is not a logical path (FORMAT.md section 5)")
+
+
+def media_type(t):
+    kind, _, sub = t.partition("/")
+    if not kind or not sub or "/" in sub or any(c in WS or is_control(c) for c in t):
+        raise Bad(f"'{t}' is not a type/subtype media type")
+
+
+SELECTORS = {"text-quote": 0, "text-position": 1, "byte-range": 2, "page": 3, "time-range": 4,
+             "rectangle": 5}
+
+
+def selector(v):
+    if not isinstance(v, CMap) or any(isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in v):
+        raise Bad("a selector is not a map with unsigned keys")
+    f = dict(v)
+    kind = text_of(f.pop(0, None), 0, 32)
+    if kind not in SELECTORS:
+        raise Bad(f"unknown selector type '{kind}'")
+    if kind == "text-quote":
+        text_of(f.pop(1, None), 1, 65536, True)
+        for k in (2, 3):
+            if k in f:
+                text_of(f.pop(k), k, 4096, True)
+    else:
+        want = {"page": 1, "rectangle": 4}.get(kind, 2)
+        nums = [uint_of(f.pop(k, None), k) for k in range(1, want + 1)]
+        if kind == "page" and nums[0] < 1:
+            raise Bad("pages are numbered from 1")
+        if kind == "rectangle" and (nums[2] < 1 or nums[3] < 1):
+            raise Bad("a rectangle needs a non-zero width and height")
+        if want == 2 and nums[0] >= nums[1]:
+            raise Bad(f"{kind} {nums[0]}..{nums[1]} is empty")
+    if f:
+        raise Bad(f"field {min(f)} is not defined for selectors")
+    return SELECTORS[kind]
+
+
+def annotation(f):
+    about = [bytes_of(f.pop(3, None), 3, 32)]
+    if 4 in f:
+        order = [selector(s) for s in array_of(f.pop(4), 4, 6)]
+        if any(a >= b for a, b in zip(order, order[1:])):
+            raise Bad("selectors must be in canonical order with at most one of each type")
+    text_of(f.pop(5, None), 5, 65536, True)
+    if 6 in f:
+        tags_of(f.pop(6), 6)
+    if 7 in f:
+        claim = f.pop(7)
+        if not isinstance(claim, CMap) or not 1 <= len(claim) <= 64:
+            raise Bad("field 7: expected 1 to 64 entries")
+        for k, v in claim:
+            text_of(k, 7, 64)
+            if not all(c.isalnum() or c in "-_." for c in k):
+                raise Bad(f"claim key '{k}' must be 1-64 letters, digits, '-', '_' or '.'")
+            text_of(v, 7, 4096)
+    if 8 in f:
+        for link in array_of(f.pop(8), 8, 64):
+            if not isinstance(link, CMap) or [k for k, _ in link] != [0, 1]:
+                raise Bad("a link is {0: relation, 1: target}")
+            rel = text_of(link[0][1], 8, 32)
+            if rel not in ("corroborates", "contradicts", "duplicates", "derived-from", "supersedes"):
+                raise Bad(f"unknown relation '{rel}'")
+            about.append(bytes_of(link[1][1], 8, 32))
+    if 9 in f:
+        text_of(f.pop(9), 9, 4096)
+    return {"about": about}
+
+
+def custody(f):
+    about = [bytes_of(t, 3, 32) for t in array_of(f.pop(3, None), 3, 10000)]
+    event = text_of(f.pop(4, None), 4, 32)
+    if event not in ("received", "transferred", "accessed", "copied", "redacted", "other",
+                     "ingested", "exported"):
+        raise Bad(f"unknown custody event '{event}'")
+    text_of(f.pop(5, None), 5, 4096)
+    for k in (6, 7):
+        if k in f:
+            text_of(f.pop(k), k, 4096)
+    if 8 in f:
+        text_of(f.pop(8), 8, 65536, True)
+    if 9 in f:
+        timestamp(text_of(f.pop(9), 9, 64))
+    return {"about": about}
+
+
+def document(f):
+    out = {"content": bytes_of(f.pop(3, None), 3, 32), "size": uint_of(f.pop(4, None), 4)}
+    media_type(text_of(f.pop(5, None), 5, 4096))
+    out["path"] = text_of(f.pop(6, None), 6, 4096)
+    logical_path(out["path"])
+    text_of(f.pop(7, None), 7, 4096)
+    for k in (8, 10, 11):
+        if k in f:
+            text_of(f.pop(k), k, 4096)
+    if 9 in f:
+        timestamp(text_of(f.pop(9), 9, 64))
+    if 12 in f:
+        text_of(f.pop(12), 12, 65536, True)
+    if 13 in f:
+        tags_of(f.pop(13), 13)
+    return out
+
+
+def key_event(f):
+    action = text_of(f.pop(3, None), 3, 32)
+    if action not in ("introduce", "rotate", "revoke"):
+        raise Bad(f"unknown key action '{action}'")
+    out = {"action": action, "key_text": text_of(f.pop(4, None), 4, 256)}
+    out["key"] = verifier_key(out["key_text"])
+    out["previous_text"] = text_of(f.pop(5), 5, 256) if 5 in f else None
+    out["previous"] = verifier_key(out["previous_text"]) if out["previous_text"] else None
+    out["endorsement"] = bytes_of(f.pop(6), 6, 64) if 6 in f else None
+    reason = text_of(f.pop(7), 7, 65536, True) if 7 in f else None
+    out["effective"] = timestamp(text_of(f.pop(8), 8, 64)) if 8 in f else None
+    shape = (out["previous"] is not None, out["endorsement"] is not None, reason is not None,
+             out["effective"] is not None)
+    if shape != {"introduce": (False, True, False, False), "rotate": (True, True, False, False),
+                 "revoke": (False, False, True, True)}[action]:
+        raise Bad(f"a '{action}' key record has the wrong fields")
+    return out
+
+
+def retraction(f):
+    about = [bytes_of(f.pop(3, None), 3, 32)]
+    text_of(f.pop(4, None), 4, 65536, True)
+    return {"about": about}
+
+
+KINDS = {"document": document, "annotation": annotation, "retraction": retraction,
+         "custody": custody, "key": key_event}
+
+
+def record(data):
+    """Decodes a record (FORMAT.md section 4) -> (kind, fields the bundle checks use)."""
+    value = cbor(data)
+    if not isinstance(value, CMap):
+        raise Bad("a record is a map")
+    if any(isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in value):
+        raise Bad("a record's keys are unsigned integers")
+    f = dict(value)
+    kind = text_of(f.pop(0, None), 0, 64)
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", kind):
+        raise Bad(f"'{kind}' is not a kind name")
+    bytes_of(f.pop(1, None), 1, 16)
+    recorded_at = timestamp(text_of(f.pop(2, None), 2, 64))
+    if kind not in KINDS:
+        return kind, {}
+    fields = KINDS[kind](f) or {}
+    if kind == "key":
+        fields["recorded_at"] = recorded_at
+    if f:
+        raise Bad(f"field {min(f)} is not defined for '{kind}' records")
+    return kind, fields
+
+
+def hex32(text):
+    """A digest in data/bundle.json: exactly 64 lowercase hex digits, or None."""
+    return bytes.fromhex(text) if re.fullmatch(r"[0-9a-f]{64}", text) else None
+
+
+# ---- Merkle proofs (FORMAT.md section 7, RFC 9162 section 2.1.3) ----
 
 def fold_proof(leaf, index, size, proof, root):
     """RFC 9162 section 2.1.3.2: does `proof` take leaf `index` to `root` of tree `size`?"""
@@ -71,123 +469,836 @@ def fold_proof(leaf, index, size, proof, root):
     return sn == 0 and r == root
 
 
+def consistent(size1, size2, root1, root2, proof):
+    """RFC 9162 section 2.1.4.2: does `proof` show tree `size2` extends tree `size1`?"""
+    if size1 > size2:
+        return False
+    if size1 == 0:
+        return not proof and root1 == H(b"")
+    if size1 == size2:
+        return not proof and root1 == root2
+    if not proof:
+        return False
+    if size1 & (size1 - 1) == 0:
+        proof = [root1] + proof
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = H(b"\x01" + c + fr), H(b"\x01" + c + sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = H(b"\x01" + sr + c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == root1 and sr == root2
+
+
+# ---- Reading the bundle: nothing but plain files and directories is opened (checks 1-2) ----
+
+def walk(root, rep):
+    """Every regular file under root (relative, '/'-separated); anything else is a problem."""
+    files, lower = set(), {}
+    stack = [b""]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.path.join(os.fsencode(root), rel_dir)) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
+            try:
+                name = rel.decode("utf-8")
+            except UnicodeDecodeError:
+                rep.problem(rel.decode("utf-8", "replace"), "unsafe-path", "the name is not UTF-8")
+                continue
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                rep.problem(name, "unsafe-entry",
+                            "symbolic links are not allowed in a bundle; it was not followed")
+            elif stat.S_ISDIR(mode):
+                stack.append(rel)
+            elif not stat.S_ISREG(mode):
+                rep.problem(name, "unsafe-entry", "not a regular file (device, fifo or socket)")
+            else:
+                if name.lower() in lower:
+                    rep.problem(name, "case-collision",
+                                f"differs from '{lower[name.lower()]}' only in case")
+                lower[name.lower()] = name
+                files.add(name)
+    return files
+
+
+MAX_ENTRIES = 1_000_000
+
+
+def extract_tar(path, into, rep):
+    """Unpacks a bundle tar into `into` as evidentia does: only plain files and directories at
+    safe paths, no name twice (ignoring case), and never within 256 MiB of filling the disk."""
+    import tarfile
+    seen, unpacked = set(), 0
+    free = os.statvfs(into)
+    budget = max(free.f_bavail * free.f_frsize - (256 << 20), 0)
+    with tarfile.open(path, "r:") as tar:
+        for count, entry in enumerate(tar):
+            if count >= MAX_ENTRIES:
+                return rep.problem("tar", "too-many-entries", f"more than {MAX_ENTRIES} entries")
+            name = entry.name
+            if entry.isdir() and name and all(p in ("", ".") for p in name.split("/")):
+                continue
+            rel = safe_relative(name)
+            if rel is None:
+                rep.problem(name, "unsafe-path", "an entry's path escapes the bundle or is not plain")
+            elif entry.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE):
+                rep.problem(name, "unsafe-entry",
+                            "only plain files and directories are allowed (no links or devices)")
+            elif not entry.isdir() and rel.lower() in seen:
+                rep.problem(name, "duplicate-name",
+                            "two entries have this name (perhaps differing only in case)")
+            elif entry.isdir():
+                os.makedirs(os.path.join(into, rel), exist_ok=True)
+            else:
+                seen.add(rel.lower())
+                unpacked += entry.size
+                if unpacked > budget:
+                    return rep.problem(name, "too-large", "unpacking the tar would nearly fill "
+                                       "the temporary file system; unpack it yourself")
+                target = os.path.join(into, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with tar.extractfile(entry) as src, open(target, "wb") as out:
+                    for chunk in iter(lambda: src.read(1 << 20), b""):
+                        out.write(chunk)
+
+
+def read_limited(path, limit):
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Bad(f"larger than {limit} bytes")
+    return data
+
+
+def read_bytes(root, files, name, limit, rep):
+    if name not in files:
+        rep.problem(name, "missing-file",
+                    "not a regular file in the bundle (absent, or a link or special file, not opened)")
+        return None
+    try:
+        return read_limited(os.path.join(root, name), limit)
+    except (OSError, Bad) as e:
+        rep.problem(name, "missing-file", str(e))
+        return None
+
+
+def read_text(root, files, name, limit, rep):
+    data = read_bytes(root, files, name, limit, rep)
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        rep.problem(name, "bad-tag-file", "not UTF-8 text")
+        return None
+
+
+def safe_relative(rel):
+    """Like evidentia: normal components only ('.' skipped), no backslash or control character."""
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if rel.startswith("/") or ".." in rel.split("/") or not parts:
+        return None
+    if any("\\" in p or any(is_control(c) for c in p) for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def hash_file(root, name):
+    h = hashlib.sha256()
+    with open(os.path.join(root, name), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_manifest(text):
+    """BagIt manifest lines -> [(hex, path)], '%25', '%0D', '%0A' decoded (RFC 8493 2.1.3)."""
+    out = []
+    for n, line in enumerate(lines(text), 1):
+        if not line.strip(WS):
+            continue
+        cut = next((i for i, c in enumerate(line) if c in WS), None)
+        if cut is None:
+            raise Bad(f"line {n}: expected 'checksum path'")
+        digest, path = line[:cut], line[cut + 1:].lstrip(" \t")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            raise Bad(f"line {n}: the checksum is not 64 hex digits")
+        pieces = path.split("%")
+        decoded = pieces[0]
+        for piece in pieces[1:]:
+            code = {"25": "%", "0D": "\r", "0A": "\n"}.get(piece[:2].upper())
+            if code is None or len(piece) < 2:
+                raise Bad(f"line {n}: bad percent-encoding")
+            decoded += code + piece[2:]
+        out.append((digest.lower(), decoded))
+    return out
+
+
+def check_bag(root, files, rep):
+    """Checks 3-7: the BagIt manifests, Payload-Oxum and SHA256SUMS. Returns the hashed payload."""
+    hashed = {}
+    text = read_text(root, files, "bagit.txt", 4096, rep)
+    if text is not None and text != "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n":
+        rep.problem("bagit.txt", "bad-bag",
+                    "it must read exactly 'BagIt-Version: 1.0' and 'Tag-File-Character-Encoding: UTF-8'")
+    text = read_text(root, files, "manifest-sha256.txt", 256 << 20, rep)
+    if text is None:
+        return hashed
+    try:
+        entries = parse_manifest(text)
+    except Bad as e:
+        rep.problem("manifest-sha256.txt", "bad-bag", str(e))
+        return hashed
+    listed_bytes = 0
+    for digest, path in entries:
+        if safe_relative(path) is None or not path.startswith("data/"):
+            rep.problem(path, "unsafe-path", "a manifest path escapes the payload directory")
+        elif path in hashed:
+            rep.problem(path, "duplicate-name", "listed twice in manifest-sha256.txt")
+        elif path not in files:
+            rep.problem(path, "missing-file", "listed in manifest-sha256.txt but not in the bundle")
+        elif hash_file(root, path) != digest:
+            rep.problem(path, "payload-corrupt", f"the file does not hash to {digest}")
+        else:
+            listed_bytes += os.path.getsize(os.path.join(root, path))
+            hashed[path] = digest
+    listed = {p for _, p in entries}
+    for name in sorted(f for f in files if f.startswith("data/") and f not in listed):
+        rep.problem(name, "unlisted-payload",
+                    "a payload file that no manifest lists; it is not part of the evidence")
+    text = read_text(root, files, "bag-info.txt", 1 << 20, rep)
+    if text is not None:
+        oxum = next((l[len("Payload-Oxum:"):].strip(WS) for l in lines(text)
+                     if l.startswith("Payload-Oxum:")), None)
+        m = re.fullmatch(r"\+?(\d+)\.\+?(\d+)", oxum or "")
+        if m is None:
+            rep.problem("bag-info.txt", "bad-bag", "no Payload-Oxum")
+        elif (int(m.group(1)), int(m.group(2))) != (listed_bytes, len(entries)):
+            rep.problem("bag-info.txt", "bad-bag",
+                        f"Payload-Oxum says {oxum}, the payload is {listed_bytes}.{len(entries)}")
+    text = read_text(root, files, "tagmanifest-sha256.txt", 1 << 20, rep)
+    if text is not None:
+        try:
+            for digest, name in parse_manifest(text):
+                if safe_relative(name) is None or name.startswith("data/") or name not in files:
+                    rep.problem(name, "bad-bag",
+                                "tagmanifest-sha256.txt lists a missing or misplaced tag file")
+                elif hash_file(root, name) != digest:
+                    rep.problem(name, "tag-file-corrupt", "does not match tagmanifest-sha256.txt")
+        except Bad as e:
+            rep.problem("tagmanifest-sha256.txt", "bad-bag", str(e))
+    text = read_text(root, files, "SHA256SUMS", 256 << 20, rep)
+    if text is not None:
+        try:
+            sums = {p: d for d, p in parse_manifest(text)}
+            if len(sums) != len(entries) or any(sums.get(p) != d for d, p in entries):
+                rep.problem("SHA256SUMS", "checksums-disagree",
+                            "SHA256SUMS and manifest-sha256.txt do not list the same files and digests")
+        except Bad as e:
+            rep.problem("SHA256SUMS", "checksums-disagree", str(e))
+    return hashed
+
+
+# ---- data/bundle.json (check 8): exactly the members of FORMAT.md section 17 ----
+
+U64, STR, HEX = "u64", "str", "hex"
+RECORD_MEMBERS = {"index": U64, "id": STR, "kind": STR, "proof": [STR]}
+DOCUMENT_MEMBERS = {"record": STR, "content": STR, "size": U64, "path": STR, "file": STR}
+MANIFEST_MEMBERS = {
+    "format": STR, "origin": STR, "checkpoint": U64, "tree_size": U64, "exported_at": STR,
+    "recipient": (STR, None), "records": [RECORD_MEMBERS], "documents": [DOCUMENT_MEMBERS],
+    "withheld": {"annotations": U64, "custody_events": U64, "retractions": U64},
+    "consistency": [{"checkpoint": U64, "size": U64, "root": STR, "proof": [STR]}],
+    "completeness": {"subjects": [{"subject": STR, "entries": [{"index": U64, "leaf": STR, "kind": STR}]}],
+                     "proof": [STR]},
+}
+OPTIONAL = {"recipient": None, "consistency": [], "completeness": None}
+
+
+def conforms(value, shape, where):
+    if shape == U64:
+        ok = type(value) is int and 0 <= value < 1 << 64
+    elif shape == STR:
+        ok = isinstance(value, str)
+        if ok:
+            value.encode("utf-8")  # a lone surrogate escape is not text
+    elif isinstance(shape, tuple):
+        ok = value is None or isinstance(value, str)
+    elif isinstance(shape, list):
+        ok = isinstance(value, list)
+        for i, item in enumerate(value if ok else []):
+            conforms(item, shape[0], f"{where}[{i}]")
+    else:
+        ok = isinstance(value, dict)
+        if ok:
+            extra = set(value) - set(shape)
+            missing = set(shape) - set(value) - (set(OPTIONAL) if shape is MANIFEST_MEMBERS else set())
+            if extra or missing:
+                raise Bad(f"{where}: unknown member(s) {sorted(extra)} or missing {sorted(missing)}")
+            for key, sub in shape.items():
+                if key in value:
+                    conforms(value[key], sub, f"{where}.{key}")
+    if not ok:
+        raise Bad(f"{where}: wrong type")
+
+
+def no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise Bad(f"a JSON object repeats a member ({sorted(k for k in keys if keys.count(k) > 1)[0]})")
+    return dict(pairs)
+
+
+def refuse_constant(name):
+    raise Bad(f"{name} is not JSON")
+
+
+def load_manifest(data):
+    text = data.decode("utf-8")
+    manifest = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=refuse_constant,
+                          parse_float=lambda f: refuse_constant(f"the float {f}"))
+    conforms(manifest, MANIFEST_MEMBERS, "bundle.json")
+    for key, default in OPTIONAL.items():
+        manifest.setdefault(key, default)
+    return manifest
+
+
+# ---- data/checkpoint (check 9): a signed note (section 9) holding a checkpoint (section 10) ----
+
+def parse_checkpoint(note):
+    if len(note) > 1 << 20:
+        raise Bad("larger than 1 MiB")
+    note = note.decode("utf-8")
+    if any(is_control(c) and c != "\n" for c in note) or not note.endswith("\n"):
+        raise Bad("a control character, or no final newline")
+    split = note.rfind("\n\n")
+    if split < 0 or not note[split + 2:]:
+        raise Bad("no signature block")
+    text, block = note[:split + 1], note[split + 2:]
+    signatures = []
+    for line in block[:-1].split("\n"):
+        if len(signatures) == 100 or not line.startswith("\u2014 ") or " " not in line[2:]:
+            raise Bad(f"bad signature line {line[:40]!r}")
+        name, sig = line[2:].split(" ", 1)
+        check_name(name)
+        raw = b64(sig)
+        if len(raw) < 5:
+            raise Bad("a signature shorter than a key id")
+        signatures.append((name, raw[:4], raw[4:]))
+    parts = text[:-1].split("\n")
+    if len(parts) < 5 or not re.fullmatch(r"0|[1-9][0-9]*", parts[1]):
+        raise Bad("not a checkpoint")
+    origin, size, root = parts[0], int(parts[1]), b64(parts[2])
+    if not origin or len(origin.encode()) > 256 or any(c in WS or is_control(c) for c in origin):
+        raise Bad(f"bad origin '{origin}'")
+    m = re.fullmatch(r"number ([1-9][0-9]*)", parts[3])
+    if not m or len(root) != 32 or size >= 1 << 64 or int(m.group(1)) >= 1 << 64:
+        raise Bad("bad size, root or number line")
+    number, rest = int(m.group(1)), parts[4:]
+    if (number == 1) == rest[0].startswith("previous "):
+        raise Bad("previous line required after checkpoint 1, absent in checkpoint 1")
+    if number > 1 and not re.fullmatch(r"previous [0-9a-f]{64}", rest.pop(0)):
+        raise Bad("bad previous line")
+    if not rest or not rest[0].startswith("time "):
+        raise Bad("no time line")
+    time = timestamp(rest.pop(0)[5:])
+    refs = None
+    if rest and rest[0].startswith("refs "):
+        refs = b64(rest.pop(0)[5:])
+        if len(refs) != 32:
+            raise Bad("bad refs line")
+    if rest:
+        message = rest.pop(0)
+        if not message.startswith("message ") or rest:
+            raise Bad("extra lines")
+        message = message[8:]
+        if not message or len(message.encode()) > 1000 or message.strip(WS) != message \
+                or any(is_control(c) for c in message):
+            raise Bad("bad message line")
+    return {"origin": origin, "size": size, "root": root, "number": number, "time": time,
+            "refs": refs, "text": text.encode(), "signatures": signatures}
+
+
+# ---- Documents (check 12): the bytes, the record, and the place the record dictates ----
+
+def place(documents):
+    """FORMAT.md section 17, "Layout": [(record id, path)] in log order -> {record id: file}."""
+    versions = {}
+    for rid, path in documents:
+        versions.setdefault(path, []).append(rid)
+    taken_files, taken_dirs, out = set(), set(), {}
+    for rid, path in documents:
+        name = path.replace("%", "\uff05")
+        other = f"{OTHER_AREA}{rid}/{name}"
+        if versions[path][-1] != rid:
+            out[rid] = other
+            continue
+        file = f"{CURRENT_AREA}{name}"
+        low = file.lower()
+        ancestors = [low[:i] for i, c in enumerate(low) if c == "/"]
+        if low in taken_files or low in taken_dirs or any(a in taken_files for a in ancestors):
+            out[rid] = other
+            continue
+        taken_files.add(low)
+        taken_dirs.update(ancestors)
+        out[rid] = file
+    return out
+
+
+def check_documents(root, files, manifest, decoded, rep):
+    for doc in manifest["documents"]:
+        rec = decoded.get(doc["record"], (None, None, {}))[2]
+        if (rec.get("content", b"").hex(), rec.get("size"), rec.get("path")) != \
+                (doc["content"], doc["size"], doc["path"]):
+            rep.problem(doc["path"], "document-mismatch",
+                        "no disclosed document record has this path, digest and size")
+        f = doc["file"]
+        if not f.startswith((CURRENT_AREA, OTHER_AREA)) or safe_relative(f) is None:
+            rep.problem(doc["path"], "unsafe-path", f"document file '{f}' is outside the document areas")
+        elif f not in files:
+            rep.problem(doc["path"], "content-missing", f"{f} is not a regular file in the bundle")
+        elif hash_file(root, f) != doc["content"]:
+            rep.problem(doc["path"], "content-corrupt", f"the file does not hash to {doc['content']}")
+        elif os.path.getsize(os.path.join(root, f)) != doc["size"]:
+            rep.problem(doc["path"], "content-corrupt", f"the record says {doc['size']} bytes")
+    listed = {d["record"] for d in manifest["documents"]}
+    in_order = sorted((index, rid) for rid, (index, kind, _) in decoded.items() if kind == "document")
+    for _, rid in in_order:
+        if rid not in listed:
+            rep.problem(decoded[rid][2]["path"], "document-missing",
+                        "a disclosed document record whose content is not in the bundle")
+    dictated = place([(rid, decoded[rid][2]["path"]) for _, rid in in_order])
+    seen = set()
+    for doc in manifest["documents"]:
+        if doc["record"] in seen:
+            rep.problem(doc["path"], "bad-manifest", f"document record {doc['record']} is listed twice")
+            continue
+        seen.add(doc["record"])
+        want = dictated.get(doc["record"])
+        if want is not None and want != doc["file"]:
+            rep.problem(doc["path"], "document-misplaced",
+                        f"its record puts its bytes at '{want}', but data/bundle.json names '{doc['file']}'")
+    dictated_files = set(dictated.values())
+    for name in sorted(files):
+        if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated_files:
+            rep.problem(name, "unlisted-document",
+                        "a file in a document area where no disclosed document record puts one")
+
+
+# ---- Keys (check 13). The key-state rules live here alone (FORMAT.md section 13). ----
+
 def load_trust(path):
-    """Trust file lines `name+keyid+base64(0x01 || key) [attributes]` -> {(name, id): key}."""
-    keys = {}
-    for n, line in enumerate(read(path).decode("utf-8").splitlines(), 1):
-        line = line.strip()
+    """Trust file (FORMAT.md section 8) -> [{key, valid_after, valid_before}]; Bad if unusable."""
+    keys = []
+    data = read_limited(path, 1 << 20).decode("utf-8")
+    for n, line in enumerate(lines(data), 1):
+        line = line.strip(WS)
         if not line or line.startswith("#"):
             continue
-        fields = line.split()[0].split("+", 2)
+        cut = next((i for i, c in enumerate(line) if c in WS), len(line))
         try:
-            name, key_id, raw = fields[0], fields[1], b64(fields[2])
-            ok = len(raw) == 33 and raw[0] == 1
-            ok = ok and H(name.encode() + b"\n" + raw)[:4].hex() == key_id
-        except (ValueError, IndexError):
-            ok = False
-        if check(ok, f"trust file line {n}: key {'+'.join(fields[:2])} is well-formed"):
-            keys[(name, bytes.fromhex(key_id))] = raw[1:]
+            entry = {"key": verifier_key(line[:cut]), "valid_after": None, "valid_before": None}
+            rest, seen = line[cut:].lstrip(WS), set()
+            while rest:
+                name, eq, after = rest.partition("=")
+                if not eq or not name or any(c in WS for c in name) or name in seen:
+                    raise Bad(f"bad or repeated attribute near '{rest[:20]}'")
+                if after.startswith('"'):
+                    end = after.find('"', 1)
+                    if end < 0 or (after[end + 1:] and after[end + 1] not in WS):
+                        raise Bad(f"attribute {name}: bad quoting")
+                    value, rest = after[1:end], after[end + 1:]
+                else:
+                    end = next((i for i, c in enumerate(after) if c in WS), len(after))
+                    value, rest = after[:end], after[end:]
+                if not value or any(is_control(c) for c in value):
+                    raise Bad(f"attribute {name}: empty or a control character")
+                if name not in ("signer", "valid-after", "valid-before", "roles"):
+                    raise Bad(f"unknown attribute '{name}'")
+                if name.startswith("valid-"):
+                    entry[name.replace("-", "_")] = timestamp(value, canonical=False)
+                seen.add(name)
+                rest = rest.lstrip(WS)
+        except Bad as e:
+            raise Bad(f"trust file line {n}: {e}")
+        keys.append(entry)
+    if not keys:
+        raise Bad("the trust file holds no key")
     return keys
 
 
-def ed25519_verify(public, message, signature):
-    """Ed25519 with the openssl command: PEM = DER prefix for Ed25519 SPKI + the raw 32 bytes."""
-    der = bytes.fromhex("302a300506032b6570032100") + public
-    pem = "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
-    pem %= base64.b64encode(der).decode()
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, data in (("key.pem", pem.encode()), ("message", message), ("sig", signature)):
-            with open(os.path.join(tmp, name), "wb") as f:
-                f.write(data)
-        run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem",
-                              "-rawin", "-in", "message", "-sigfile", "sig"],
-                             cwd=tmp, capture_output=True)
-    return run.returncode == 0
+def endorsement_valid(event, origin):
+    if event["action"] == "revoke":
+        return True
+    message = f"evidentia key endorsement v1\n{origin}\n{event['action']}\n{event['key_text']}\n"
+    if event["action"] == "rotate":
+        message += event["previous_text"] + "\n"
+    signer = event["key"] if event["action"] == "introduce" else event["previous"]
+    return ed25519_verify(signer[2], message.encode(), event["endorsement"])
 
 
-def main(root, trust_path, pin=None):
-    # 1. Transport integrity: every line of SHA256SUMS (as `sha256sum -c SHA256SUMS` does),
-    # and no payload file left out of it. Only failures are listed one by one.
-    listed, bad = set(), 0
-    for line in read(os.path.join(root, "SHA256SUMS")).decode("utf-8").splitlines():
-        digest, _, rel = line.partition("  ")
-        path = safe_path(root, rel)
-        listed.add(rel)
-        if not (path and os.path.isfile(path) and H(read(path)).hex() == digest):
-            bad += 1
-            check(False, f"SHA256SUMS: {rel} is missing or its SHA-256 differs")
-    check(bad == 0 and listed, f"SHA256SUMS: {len(listed) - bad} of {len(listed)} file(s) match")
-    for dirpath, _, names in os.walk(os.path.join(root, "data")):
-        for name in names:
-            rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
-            if rel not in listed:
-                check(False, f"{rel} is not listed in SHA256SUMS")
-
-    # 2. The checkpoint: lines 1-3 are origin, tree size, base64 root (FORMAT.md section 10).
-    manifest = json.loads(read(os.path.join(root, "data", "bundle.json")))
-    note = read(os.path.join(root, "data", "checkpoint"))
-    split = note.rfind(b"\n\n")
-    text, block = note[: split + 1], note[split + 2 :]
-    lines = text.decode("utf-8").split("\n")
-    check(split > 0 and note.endswith(b"\n") and len(lines) >= 5,
-          "data/checkpoint is a signed note")
-    origin, size, root_hash = lines[0], int(lines[1]), b64(lines[2])
-    check(origin == manifest["origin"] and size == manifest["tree_size"]
-          and lines[3] == f"number {manifest['checkpoint']}",
-          f"checkpoint {manifest['checkpoint']} of {origin}: {size} records, "
-          f"root {root_hash.hex()} (matches data/bundle.json)")
-    text_hash = H(text).hex()
-    print(f"      checkpoint text SHA-256: {text_hash}")
-    if pin is not None:
-        check(text_hash == pin.lower(), f"checkpoint text SHA-256 equals the pinned {pin}")
-
-    # 3. Signatures (FORMAT.md sections 8 and 9), against keys obtained out of band.
-    keys, valid = load_trust(trust_path), 0
-    for line in block.decode("utf-8").splitlines():
-        if not line.startswith("\u2014 ") or line.count(" ") != 2:
-            check(False, f"signature line {line[:40]!r} is well-formed")
+def key_state(trusted, key_events, origin):
+    """The signer set, its lineages and retirements (FORMAT.md section 13), from the trust file
+    and the bundle's key records. Each trust-file key starts a lineage (its root; a key listed
+    twice is one root). Every revocation retires its key (by name and id) at its index and from
+    its effective time. Then, in log order, a rotation by a key in the set (whole key compared)
+    with a valid endorsement is refused if that key is already retired (at an earlier index, or
+    by a revocation effective at or before the rotation's recorded-at): a retired key endorses
+    nothing, so authority passes to at most one successor. Otherwise the new key joins the old
+    key's lineage with its attributes (a key already in the set has its lineage merged) and the
+    old key is retired at the rotation's index. Returns (keys, retirements)."""
+    keys = []
+    for k in trusted:
+        root = next((o["root"] for o in keys if o["key"] == k["key"]), len(keys))
+        keys.append(dict(k, root=root))
+    retired = [(e["key"][:2], i, e["effective"]) for i, e in key_events if e["action"] == "revoke"]
+    for index, event in key_events:
+        if event["action"] != "rotate":
             continue
-        name, sig_b64 = line.split(" ")[1:]
-        raw = b64(sig_b64)
-        key = keys.get((name, raw[:4]))
+        old = next((k for k in keys if k["key"] == event["previous"]), None)
+        if old is None or not endorsement_valid(event, origin):
+            continue
+        if any(who == event["previous"][:2] and
+               (at < index or (eff is not None and event["recorded_at"] >= eff))
+               for who, at, eff in retired):
+            info(f"key-rotation-refused (record #{index}): {event['previous_text']} was already "
+                 f"retired, so it endorses nothing; {event['key_text']} gains no trust")
+            continue
+        existing = next((k for k in keys if k["key"][:2] == event["key"][:2]), None)
+        if existing is None:
+            keys.append(dict(old, key=event["key"]))
+        else:
+            merged = existing["root"]
+            for k in keys:
+                if k["root"] == merged:
+                    k["root"] = old["root"]
+        retired.append((event["previous"][:2], index, None))
+    return keys, retired
+
+
+def check_signatures(cp, keys, retired, required, rep):
+    valid, rejected = set(), []
+    for name, key_id, sig in cp["signatures"]:
+        key = next((k for k in keys if k["key"][:2] == (name, key_id)), None)
+        label = f"{name}+{key_id.hex()}"
         if key is None:
-            print(f"      signature by {name}+{raw[:4].hex()}: not in the trust file, ignored")
-            continue
-        if check(len(raw) == 68 and ed25519_verify(key, text, raw[4:]),
-                 f"signature by {name}+{raw[:4].hex()} verifies"):
-            valid += 1
-    check(valid > 0, f"the checkpoint has {valid} valid signature(s) by trusted keys")
+            info(f"signature by {label}: not in the trust file, ignored")
+        elif not ed25519_verify(key["key"][2], cp["text"], sig):
+            rep.problem(f"checkpoint {cp['number']}", "signature-invalid",
+                        f"the signature by {name} (key {key_id.hex()}) does not verify")
+        elif any(who == (name, key_id) and (cp["size"] > at or (eff is not None and cp["time"] >= eff))
+                 for who, at, eff in retired):
+            rejected.append(f"{label} (revoked or rotated out)")
+        elif (key["valid_after"] is not None and cp["time"] < key["valid_after"]) or \
+                (key["valid_before"] is not None and cp["time"] >= key["valid_before"]):
+            rejected.append(f"{label} (outside its validity window)")
+        else:
+            info(f"signature by {label} verifies")
+            valid.add(key["root"])
+    # --require counts lineages: keys rotated from one trusted key are one signer.
+    why = f"; rejected: {', '.join(rejected)}" if rejected else ""
+    if not valid:
+        rep.problem(f"checkpoint {cp['number']}", "signature-missing",
+                    f"no valid signature by keys in the trust file{why}")
+    elif len(valid) < required:
+        rep.problem(f"checkpoint {cp['number']}", "signatures-insufficient",
+                    f"{len(valid)} independent signer(s), {required} required{why}")
 
-    # 4. Records: named by their SHA-256, and proven in the signed tree (FORMAT.md sections 2, 7).
-    records = {}
+
+# ---- The checks in the order of FORMAT.md section 17's table ----
+
+def check_records(root, files, hashed, manifest, cp, rep):
+    """Checks 10-11. Returns {record id: (index, kind, fields)} and the key events in order."""
+    decoded, key_events, indices, proven = {}, [], set(), {}
+    order = [r["index"] for r in manifest["records"]]
+    if any(a > b for a, b in zip(order, order[1:])):
+        # Key records take effect in log order: a list out of order could skip a rotation.
+        rep.problem("data/bundle.json", "bad-manifest", "the records are not listed in log order")
     for rec in manifest["records"]:
-        rid, index = rec["id"], rec["index"]
-        path = safe_path(root, f"data/records/{rid}.cbor")
-        data = read(path) if path and os.path.isfile(path) else b""
-        if not check(H(data).hex() == rid,
-                     f"record #{index} ({rec['kind']}): SHA-256 is its name {rid}"):
+        item = f"record #{rec['index']} ({rec['id']})"
+        name = f"data/records/{rec['id']}.cbor"
+        if hex32(rec["id"]) is None:
+            rep.problem(item, "bad-manifest", "the record id is not a SHA-256 digest")
             continue
-        records[rid] = data
-        proof = [bytes.fromhex(p) for p in rec["proof"]]
-        check(fold_proof(H(b"\x00" + data), index, size, proof, root_hash),
-              f"record #{index}: inclusion proof leads to the checkpoint's root")
+        if rec["index"] in indices or rec["index"] >= cp["size"]:
+            rep.problem(item, "proof-invalid", "the index is repeated or outside the checkpoint's tree")
+            continue
+        indices.add(rec["index"])
+        if name not in hashed:
+            rep.problem(item, "missing-file", f"{name} is missing or failed its manifest check")
+            continue
+        try:
+            data = read_limited(os.path.join(root, name), MAX_RECORD)
+        except Bad as e:
+            rep.problem(item, "record-unreadable", str(e))
+            continue
+        if H(data).hex() != rec["id"]:
+            rep.problem(item, "record-corrupt", "the file's SHA-256 is not its name")
+            continue
+        proof = [hex32(p) for p in rec["proof"]]
+        leaf = H(b"\x00" + data)
+        if None in proof or not fold_proof(leaf, rec["index"], cp["size"], proof, cp["root"]):
+            leaf = None
+            rep.problem(item, "proof-invalid",
+                        f"the inclusion proof does not lead to checkpoint {cp['number']}'s root")
+        try:
+            kind, fields = record(data)
+        except Bad as e:
+            rep.problem(item, "record-invalid", str(e))
+            continue
+        if kind != rec["kind"]:
+            rep.problem(item, "bad-manifest", "the kind in data/bundle.json differs from the record")
+        if kind == "key":
+            if not endorsement_valid(fields, manifest["origin"]):
+                rep.problem(item, "key-endorsement-invalid", "the key record's endorsement does not verify")
+            key_events.append((rec["index"], fields))
+        decoded[rec["id"]] = (rec["index"], kind, fields)
+        if leaf is not None:
+            proven[rec["index"]] = (bytes.fromhex(rec["id"]), leaf, kind, fields)
+    listed = {f"data/records/{r['id']}.cbor" for r in manifest["records"]}
+    for name in sorted(f for f in files if f.startswith("data/records/") and f not in listed):
+        rep.problem(name, "unlisted-record", "a record file that data/bundle.json does not list")
+    return decoded, key_events, proven
 
-    # 5. Documents: bytes match bundle.json, and bundle.json matches the signed record.
-    for doc in manifest["documents"]:
-        path, content, length = safe_path(root, doc["file"]), doc["content"], doc["size"]
-        data = read(path) if path and os.path.isfile(path) else None
-        check(data is not None and doc["file"].startswith("data/documents/")
-              and H(data).hex() == content and len(data) == length,
-              f"document {doc['path']}: {length} bytes, SHA-256 {content}")
-        record = records.get(doc["record"], b"")
-        name = doc["path"].encode("utf-8")
-        # In a document record, key 3 (content, 32 bytes) is followed by key 4 (size), and
-        # key 6 (path) by key 7; texts cannot hold these bytes (no control characters).
-        digest_size = b"\x03\x58\x20" + bytes.fromhex(content) + b"\x04" + cbor_head(0, length)
-        check(record[1:11] == b"\x00\x68document" and digest_size in record
-              and b"\x06" + cbor_head(3, len(name)) + name + b"\x07" in record,
-              f"document {doc['path']}: its digest, size and path are in record "
-              f"{doc['record'][:16]}...")
+
+def check_consistency(manifest, cp, rep):
+    for entry in manifest["consistency"]:
+        root, proof = hex32(entry["root"]), [hex32(p) for p in entry["proof"]]
+        if root is None or None in proof or not consistent(entry["size"], cp["size"], root, cp["root"], proof):
+            rep.problem(f"consistency from checkpoint {entry['checkpoint']}", "consistency-invalid",
+                        "the proof does not show this version contains that earlier one")
+
+
+# ---- Completeness (check 12a, FORMAT.md section 21): format 2's reference map ----
+
+KEYS_SUBJECT = ("keys",)
+
+
+def subjects_of(kind, fields):
+    if kind == "document":
+        return {("path", fields["path"])}
+    if kind == "key":
+        return {KEYS_SUBJECT}
+    return {("about", d) for d in fields.get("about", [])}
+
+
+def subject_key(subject):
+    if subject[0] == "about":
+        return H(b"\x00" + subject[1])
+    if subject[0] == "path":
+        return H(b"\x01" + subject[1].encode("utf-8"))
+    return H(b"\x02")
+
+
+def describe(subject):
+    if subject[0] == "about":
+        return f"records about sha256:{subject[1].hex()}"
+    if subject[0] == "path":
+        return f"versions of '{subject[1]}'"
+    return "the key records"
+
+
+def parse_subject(text):
+    if text == "keys":
+        return KEYS_SUBJECT
+    if text.startswith("about ") and re.fullmatch(r"[0-9a-f]{64}", text[6:]):
+        return ("about", bytes.fromhex(text[6:]))
+    if text.startswith("path "):
+        logical_path(text[5:])
+        return ("path", text[5:])
+    raise Bad(f"'{text}' is not a subject")
+
+
+def chain_value(entries):
+    v = bytes(32)
+    for index, leaf, kind in entries:
+        v = H(b"\x12" + v + index.to_bytes(8, "big") + leaf + kind.encode("utf-8"))
+    return v
+
+
+def bit(key, depth):
+    return (key[depth // 8] >> (7 - depth % 8)) & 1
+
+
+def multiproof(steps, root, keys):
+    """Section 21, "Multiproof": {key: value or None} for the sorted keys, or raises Bad."""
+    found, at = {}, [0]
+
+    def walk(depth, ks):
+        if at[0] >= len(steps):
+            raise Bad("the proof ends early")
+        step = steps[at[0]].split(" ")
+        at[0] += 1
+        if step[0] == "hash" and len(step) == 2 and re.fullmatch(r"[0-9a-f]{64}", step[1]):
+            if ks:
+                raise Bad("a pruned subtree on a proven key's path")
+            return bytes.fromhex(step[1])
+        if step == ["empty"]:
+            for k in ks:
+                found[k] = None
+            return bytes(32)
+        if step[0] == "leaf" and len(step) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", x) for x in step[1:]):
+            key, value = bytes.fromhex(step[1]), bytes.fromhex(step[2])
+            for k in ks:
+                if any(bit(k, d) != bit(key, d) for d in range(depth)):
+                    raise Bad("a leaf off the path of its keys")
+                found[k] = value if k == key else None
+            return H(b"\x10" + key + value)
+        if step == ["inner"]:
+            if not ks or depth >= 256:
+                raise Bad("an inner node off every proven path, or too deep")
+            left = walk(depth + 1, [k for k in ks if bit(k, depth) == 0])
+            right = walk(depth + 1, [k for k in ks if bit(k, depth) == 1])
+            return H(b"\x11" + left + right)
+        raise MalformedStep()
+
+    top = walk(0, sorted(set(keys)))
+    if at[0] != len(steps):
+        raise Bad("steps left over")
+    if top != root:
+        raise Bad("the proof does not lead to the signed reference-map root")
+    return found
+
+
+class MalformedStep(Exception):
+    pass
+
+
+def check_completeness(manifest, cp, proven, rep):
+    section = manifest["completeness"]
+    if cp["refs"] is None:
+        if section is not None or manifest["format"] == BUNDLE_FORMAT:
+            rep.problem("data/bundle.json", "bad-manifest",
+                        "a format-1 checkpoint (no reference map) cannot have a completeness section")
+        else:
+            info("completeness NOT PROVABLE: a format-1 checkpoint commits to no reference map")
+        return
+    if section is None:
+        rep.problem("data/bundle.json", "completeness-missing",
+                    "the checkpoint commits to a reference map but the bundle shows no completeness section")
+        return
+    if manifest["format"] != BUNDLE_FORMAT:
+        rep.problem("data/bundle.json", "bad-manifest", f"a bundle of a format-2 checkpoint must say format '{BUNDLE_FORMAT}'")
+    required = {KEYS_SUBJECT}
+    for rid, _, kind, fields in proven.values():
+        required.add(("about", rid))
+        if kind == "document":
+            required.add(("about", fields["content"]))
+            required.add(("path", fields["path"]))
+    listed = {}
+    for s in section["subjects"]:
+        try:
+            subject = parse_subject(s["subject"])
+        except Bad as e:
+            rep.problem("completeness", "bad-manifest", str(e))
+            continue
+        entries = []
+        for e in s["entries"]:
+            leaf = hex32(e["leaf"])
+            if leaf is None:
+                rep.problem(s["subject"], "bad-manifest", "a leaf hash is not hex")
+            else:
+                entries.append((e["index"], leaf, e["kind"]))
+        idx = [e[0] for e in entries]
+        if any(a >= b for a, b in zip(idx, idx[1:])) or (idx and idx[-1] >= cp["size"]):
+            rep.problem(s["subject"], "completeness-invalid",
+                        "entries must be in strictly increasing log order, inside the checkpoint's tree")
+        if subject in listed:
+            rep.problem(s["subject"], "bad-manifest", "the subject is listed twice")
+        listed[subject] = entries
+    for subject in sorted(required - set(listed), key=describe):
+        rep.problem(describe(subject), "completeness-missing",
+                    "the bundle does not show all records about it, which the signed checkpoint commits to")
+    try:
+        values = multiproof(section["proof"], cp["refs"], [subject_key(s) for s in listed])
+    except MalformedStep:
+        rep.problem("completeness", "bad-manifest", "a proof step is malformed")
+        return
+    except Bad as e:
+        rep.problem("completeness", "completeness-invalid", str(e))
+        return
+    for subject, entries in listed.items():
+        item = describe(subject)
+        signed = values.get(subject_key(subject))
+        if signed != (chain_value(entries) if entries else None):
+            rep.problem(item, "completeness-invalid",
+                        "the records listed are not the ones the signed reference map holds")
+            continue
+        for index, leaf, kind in entries:
+            if index in proven:
+                _, p_leaf, p_kind, p_fields = proven[index]
+                if p_leaf != leaf or p_kind != kind or subject not in subjects_of(p_kind, p_fields):
+                    rep.problem(item, "completeness-invalid", f"entry #{index} does not match the disclosed record")
+            elif subject == KEYS_SUBJECT:
+                rep.problem(item, "key-record-withheld", f"key record #{index} is not in the bundle")
+            elif kind == "retraction" and subject[0] == "about":
+                rep.problem(item, "retraction-withheld", f"retraction #{index} of a disclosed item is not in the bundle")
+    for index, (_, _, kind, fields) in proven.items():
+        for subject in subjects_of(kind, fields):
+            if subject in listed and all(e[0] != index for e in listed[subject]):
+                rep.problem(describe(subject), "completeness-invalid",
+                            f"the disclosed record #{index} is about it but is not listed")
+    for rid, index_kind in ((r, (i, k)) for i, (r, _, k, _) in proven.items()):
+        if index_kind[1] == "document":
+            about = {e[0] for s in (("about", rid),) for e in listed.get(s, [])}
+            content = proven[index_kind[0]][3]["content"]
+            about |= {e[0] for e in listed.get(("about", content), [])}
+            withheld = len([i for i in about if i not in proven])
+            info(f"record #{index_kind[0]}: all {len(about)} record(s) about it: "
+                 f"{len(about) - withheld} disclosed, {withheld} withheld")
+
+
+def main(root, trusted, pin, rep):
+    files = walk(root, rep)
+    hashed = check_bag(root, files, rep)
+    data = read_bytes(root, files, "data/bundle.json", 64 << 20, rep)
+    if data is None:
+        return
+    try:
+        manifest = load_manifest(data)
+    except (Bad, ValueError, RecursionError) as e:
+        rep.problem("data/bundle.json", "bad-manifest", str(e))
+        return
+    try:
+        timestamp(manifest["exported_at"])
+    except Bad as e:
+        rep.problem("data/bundle.json", "bad-manifest", f"exported_at: {e}")
+    if manifest["format"] not in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
+        rep.problem("data/bundle.json", "bad-manifest", f"unknown format '{manifest['format']}'")
+        return
+    if "data/checkpoint" not in files:
+        rep.problem("data/checkpoint", "checkpoint-unreadable", "not a regular file in the bundle")
+        return
+    try:
+        cp = parse_checkpoint(read_limited(os.path.join(root, "data/checkpoint"), 1 << 20))
+    except (Bad, ValueError) as e:
+        rep.problem("data/checkpoint", "checkpoint-unreadable", str(e))
+        return
+    if (cp["origin"], cp["number"], cp["size"]) != \
+            (manifest["origin"], manifest["checkpoint"], manifest["tree_size"]):
+        rep.problem("data/checkpoint", "checkpoint-mismatch",
+                    "the checkpoint's origin, number or size differ from data/bundle.json")
+    text_hash = H(cp["text"]).hex()
+    info(f"checkpoint {cp['number']} of {cp['origin']}: {cp['size']} records, root {cp['root'].hex()}")
+    info(f"checkpoint text SHA-256: {text_hash}")
+    if pin is not None and pin.lower() != text_hash:
+        rep.problem("data/checkpoint", "checkpoint-pin-mismatch",
+                    f"its text hashes to {text_hash}, not the pinned {pin}")
+    decoded, key_events, proven = check_records(root, files, hashed, manifest, cp, rep)
+    check_documents(root, files, manifest, decoded, rep)
+    keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
+    check_signatures(cp, keys, retired, 1, rep)
+    check_consistency(manifest, cp, rep)
+    check_completeness(manifest, cp, proven, rep)
 
 
 if __name__ == "__main__":
@@ -200,10 +1311,28 @@ if __name__ == "__main__":
         print("the openssl command is needed", file=sys.stderr)
         sys.exit(2)
     try:
-        main(*sys.argv[1:])
-    except Exception as e:  # a damaged bundle must give a verdict, not a traceback
-        check(False, f"the bundle could not be read: {type(e).__name__}: {e}")
-    if failures:
-        print(f"{len(failures)} CHECK(S) FAILED:\n  " + "\n  ".join(failures))
+        trusted = load_trust(sys.argv[2])
+    except (OSError, UnicodeDecodeError, Bad) as e:
+        print(f"error: {sys.argv[2]}: {e}", file=sys.stderr)
+        sys.exit(2)
+    report, bundle, pin = Report(), sys.argv[1], sys.argv[3] if len(sys.argv) == 4 else None
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            if os.path.isfile(bundle) and not os.path.islink(bundle):
+                extract_tar(bundle, scratch, report)
+                bundle = scratch
+            elif not os.path.isdir(bundle) or os.path.islink(bundle):
+                print(f"error: {bundle} is not a bundle directory or tar file", file=sys.stderr)
+                sys.exit(2)
+        except (OSError, EOFError, __import__("tarfile").TarError) as e:
+            print(f"error: {sys.argv[1]}: not a readable tar file: {e}", file=sys.stderr)
+            sys.exit(2)
+        try:
+            if not report.problems:
+                main(bundle, trusted, pin, report)
+        except Exception as e:  # a damaged bundle must give a verdict, not a traceback
+            report.problem("bundle", "unreadable", f"{type(e).__name__}: {e}")
+    if report.problems:
+        print(f"FAILED: {len(report.problems)} problem(s) found; do not rely on this bundle as it stands")
         sys.exit(1)
-    print("ALL CHECKS PASSED")
+    print("VERIFIED: every check of FORMAT.md section 17 passed with the keys of your trust file")

@@ -30,6 +30,9 @@ pub enum Error {
     #[error("archive file {} is damaged: {why}; run `evidentia verify` for a full report", path.display())]
     Corrupt { path: PathBuf, why: String },
 
+    #[error("no bundle written at {}: the bundle failed its own verification ({problems}); run `evidentia verify` on the archive and fix what it reports", out.display())]
+    ExportSelfCheck { out: PathBuf, problems: String },
+
     #[error(
         "object {digest} is missing from the archive; run `evidentia verify` for a full report"
     )]
@@ -160,6 +163,7 @@ impl Error {
         matches!(
             self,
             Error::Corrupt { .. }
+                | Error::ExportSelfCheck { .. }
                 | Error::ObjectMissing { .. }
                 | Error::ObjectCorrupt { .. }
                 | Error::Record { .. }

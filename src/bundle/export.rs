@@ -20,16 +20,16 @@ use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::{Digest, Hasher};
 use crate::core::merkle;
-use crate::core::record::{CustodyEvent, CustodyRecord, Header, Record};
+use crate::core::record::{CustodyEvent, CustodyRecord, DocumentRecord, Header, Record};
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 
-use super::bagit;
 use super::manifest::{
     BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
+use super::{bagit, layout};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BundleFormat {
@@ -127,6 +127,18 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             recipient: Default::default(),
         },
     )?;
+    if !verdict.ok {
+        // Nothing is left at --out: the staging directory is removed when it drops.
+        let found: Vec<String> = verdict
+            .problems
+            .iter()
+            .map(|p| format!("[{}] {}: {}", p.code, p.item, p.detail))
+            .collect();
+        return Err(Error::ExportSelfCheck {
+            out: options.out.clone(),
+            problems: found.join("; "),
+        });
+    }
     write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;
     fsutil::sync_filesystem(root)?;
 
@@ -239,6 +251,25 @@ fn select(
             why: "nothing selected: give --select ID|PATH|tag:TAG (repeatable) or --all".into(),
         });
     }
+    // A version is never handed over without the versions of its path that replace it, so the
+    // latest disclosed version of a path is its current one in this checkpoint (FORMAT.md §17).
+    // Repeated until nothing changes: a content pulled in may also sit at an earlier path.
+    loop {
+        let before = wanted.len();
+        let mut later_paths: HashSet<&str> = HashSet::new();
+        for r in records {
+            if let Record::Document(d) = &r.record {
+                if wanted.contains(&d.content) {
+                    later_paths.insert(&d.path);
+                } else if later_paths.contains(d.path.as_str()) {
+                    wanted.insert(d.content);
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
     let mut ordered = Vec::new();
     for content in sealed {
         if wanted.contains(&content) && !ordered.contains(&content) {
@@ -299,7 +330,12 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
-    let mut file = File::create(to).map_err(Error::io(to))?;
+    // Never over another document: every name a bundle uses is dictated to one record.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(Error::io(to))?;
     copy_verified(archive.store(), digest, &mut file, to)
 }
 
@@ -337,8 +373,6 @@ fn write_payload(
     }
     let mut nodes = log.nodes();
     let mut records = Vec::new();
-    let mut documents = Vec::new();
-    let mut used_paths: HashSet<String> = HashSet::new();
     for r in disclosed {
         let bytes = archive
             .store()
@@ -359,28 +393,25 @@ fn write_payload(
             kind: r.record.kind().to_string(),
             proof: proof.iter().map(Digest::to_hex).collect(),
         });
-        if let Record::Document(doc) = &r.record {
-            // One file per logical path; a second version (or a name that differs only in
-            // case) goes under versions/<digest>/ so nothing collides on any file system.
-            // '%' is written as U+FF05 in file names: RFC 8493 has manifests encode it as %25,
-            // which bagit.py and most BagIt tools do not decode (bagit-python issue #157), so
-            // the bag would fail their validation. The true path stays in bundle.json and the
-            // record.
-            let name = doc.path.replace('%', "\u{ff05}");
-            let file = if used_paths.insert(name.to_lowercase()) {
-                format!("data/documents/{name}")
-            } else {
-                format!("data/documents/versions/{}/{name}", doc.content)
-            };
-            copy_object(archive, &doc.content, &root.join(&file))?;
-            documents.push(DisclosedDocument {
-                record: r.id.to_hex(),
-                content: doc.content.to_hex(),
-                size: doc.size,
-                path: doc.path.clone(),
-                file,
-            });
-        }
+    }
+    // Each document goes where its record dictates (layout.rs), which the verifier recomputes.
+    let docs: Vec<(Digest, &DocumentRecord)> = disclosed
+        .iter()
+        .filter_map(|r| match &r.record {
+            Record::Document(doc) => Some((r.id, doc.as_ref())),
+            _ => None,
+        })
+        .collect();
+    let mut documents = Vec::new();
+    for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
+        copy_object(archive, &doc.content, &root.join(&place.file))?;
+        documents.push(DisclosedDocument {
+            record: place.record.to_hex(),
+            content: doc.content.to_hex(),
+            size: doc.size,
+            path: doc.path.clone(),
+            file: place.file,
+        });
     }
     let mut consistency = Vec::new();
     for earlier in crate::archive::query::checkpoints(archive)? {

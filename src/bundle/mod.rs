@@ -13,14 +13,17 @@
 //! data/checkpoint                 the signed checkpoint (signed-note text)
 //! data/keys/<name>+<id>.pub       the signers' public keys
 //! data/records/<hex>.cbor         each disclosed record, named by its SHA-256
-//! data/documents/<logical path>   each disclosed document's exact bytes ('%' in a file name is
-//!                                 written as U+FF05, since bagit.py does not decode %25)
+//! data/documents/<logical path>   the current version of each disclosed path ('%' in a file name
+//!                                 is written as U+FF05, since bagit.py does not decode %25)
+//! data/versions/<record id>/<path>  older versions, and current ones whose name is taken
+//!                                 case-insensitively (layout.rs dictates every place)
 //! ```
 
 pub mod bagit;
 pub mod completeness;
 pub mod export;
 mod inspect;
+pub mod layout;
 pub mod manifest;
 pub mod proof;
 pub mod report;

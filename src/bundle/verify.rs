@@ -29,6 +29,7 @@ use crate::verdict::Verdict;
 
 use super::export::hash_file;
 use super::inspect::{check_bag, extract_tar, read_bytes, read_text, safe_relative, walk};
+use super::layout;
 use super::manifest::{BundleManifest, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
 
 #[derive(Debug, Clone)]
@@ -60,6 +61,9 @@ pub struct ItemReport {
     pub size: u64,
     pub file: String,
     pub ok: bool,
+    /// Which version of its path this is ("older version 1 of …, replaced by …"); empty for
+    /// the only disclosed version of a path.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,12 +237,20 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     let mut decoded: HashMap<Digest, Record> = HashMap::new();
     let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
     let mut indices = HashSet::new();
+    // Key records take effect in log order: a list out of order could skip a rotation.
+    if manifest.records.windows(2).any(|w| w[0].index > w[1].index) {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            "the records are not listed in log order",
+        );
+    }
     // Records whose inclusion proof verified: (index, id, leaf hash), for completeness.
     let mut proven_leaves: Vec<(u64, Digest, Digest)> = Vec::new();
     for disclosed in &manifest.records {
         let item = format!("record #{} ({})", disclosed.index, disclosed.id);
         let file = format!("data/records/{}.cbor", disclosed.id);
-        let Some(id) = Digest::from_hex(&disclosed.id) else {
+        let Some(id) = hex_digest(&disclosed.id) else {
             report.problem(
                 &item,
                 "bad-manifest",
@@ -280,11 +292,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             );
             continue;
         }
-        let proof: Option<Vec<Digest>> = disclosed
-            .proof
-            .iter()
-            .map(|h| Digest::from_hex(h))
-            .collect();
+        let proof: Option<Vec<Digest>> = disclosed.proof.iter().map(|h| hex_digest(h)).collect();
         let proven = proof.is_some_and(|p| {
             verify_inclusion(&leaf_hash(&bytes), disclosed.index, cp.size, &p, &cp.root)
         });
@@ -341,7 +349,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
 
     // Documents: bytes must match their record.
     for doc in &manifest.documents {
-        let record = Digest::from_hex(&doc.record).and_then(|id| decoded.get(&id));
+        let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
             if d.content.to_hex() == doc.content && d.size == doc.size && d.path == doc.path);
         let mut ok = true;
@@ -353,11 +361,18 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             );
             ok = false;
         }
-        if !doc.file.starts_with("data/documents/") || safe_relative(&doc.file).is_none() {
+        let in_area =
+            doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
+        if !in_area || safe_relative(&doc.file).is_none() {
             report.problem(
                 &doc.path,
                 "unsafe-path",
-                format!("document file '{}' is outside data/documents/", doc.file),
+                format!(
+                    "document file '{}' is outside {} and {}",
+                    doc.file,
+                    layout::CURRENT_AREA,
+                    layout::OTHER_AREA
+                ),
             );
             ok = false;
         } else if !files.contains(&doc.file) {
@@ -406,7 +421,15 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             size: doc.size,
             file: doc.file.clone(),
             ok,
+            version: String::new(),
         });
+    }
+    let placed = layout::check(&manifest, &decoded, &files, &mut report);
+    for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
+        if let Some(place) = placed.get(&doc.record) {
+            item.version = place.label(&doc.path);
+            item.ok &= place.file == doc.file;
+        }
     }
     for (id, record) in &decoded {
         if let Record::Document(d) = record {
@@ -432,6 +455,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         Trust::Keys(keys) => keys.clone(),
         Trust::ArchiveKeys => bundle_keys(root, &files, &mut report),
     };
+    key_events.sort_by_key(|(index, _)| *index);
     let signers = Signers::new(base, &key_events, &manifest.origin);
     report.warnings.extend(signers.refusal_warnings());
     let whose = match options.trust {
@@ -455,8 +479,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     // Consistency proofs from earlier versions, and what the recipient brings.
     let mut earlier_roots: HashMap<u64, Digest> = HashMap::new();
     for entry in &manifest.consistency {
-        let root = Digest::from_hex(&entry.root);
-        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| Digest::from_hex(h)).collect();
+        let root = hex_digest(&entry.root);
+        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| hex_digest(h)).collect();
         let holds = matches!((&root, &proof), (Some(r), Some(p)) if merkle::verify_consistency(entry.size, cp.size, r, &cp.root, p));
         match (holds, root) {
             (true, Some(root)) => {
@@ -662,6 +686,12 @@ fn bundle_keys(root: &Path, files: &HashSet<String>, report: &mut BundleReport) 
         }
     }
     keys
+}
+
+/// A digest in data/bundle.json: exactly 64 lowercase hex digits, as export writes it, so that
+/// one digest has one spelling (no "sha256:" prefix, no capitals) for every verifier.
+fn hex_digest(text: &str) -> Option<Digest> {
+    Digest::from_lower_hex(text.as_bytes())
 }
 
 fn finish(mut report: BundleReport) -> BundleReport {

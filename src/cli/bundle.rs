@@ -152,6 +152,9 @@ fn print_report(path: &Path, report: &BundleReport) {
             doc.size,
             doc.path
         );
+        if !doc.version.is_empty() {
+            println!("         {}", doc.version);
+        }
     }
     for t in &report.timestamps {
         println!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);

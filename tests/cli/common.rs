@@ -259,3 +259,60 @@ fn write_entries(path: &Path, entries: &[Digest]) {
     let bytes: Vec<u8> = entries.iter().flat_map(|d| d.0).collect();
     fs::write(path, bytes).expect("write log file");
 }
+
+/// True when python3 and openssl (what docs/verify-bundle.py needs) are installed. Prints a
+/// notice when they are not; under CI=true their absence fails the test instead, since a skip
+/// would hide a missing install step in .ci/run.
+#[allow(dead_code)]
+pub fn script_tools_present() -> bool {
+    let found = |tool: &str, arg: &str| {
+        std::process::Command::new(tool)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let all = found("python3", "--version") && found("openssl", "version");
+    if !all {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but python3 or openssl is missing"
+        );
+        eprintln!("NOTICE: python3 or openssl is missing; docs/verify-bundle.py not run");
+    }
+    all
+}
+
+/// Runs `python3 docs/verify-bundle.py BUNDLE TRUST [PIN]`; returns (exit code, stdout and
+/// stderr). Fails the test if the script crashed or ran for more than two minutes.
+#[allow(dead_code)]
+pub fn hand_check(bundle: &Path, trust: &Path, pin: Option<&str>) -> (i32, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify-bundle.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(bundle)
+        .arg(trust)
+        .args(pin)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("Traceback"), "the script crashed:\n{text}");
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("verify-bundle.py was killed (timeout or signal):\n{text}"));
+    (code, text)
+}
+
+/// The problem codes the script printed (`PROBLEM [code] item: detail` lines).
+#[allow(dead_code)]
+pub fn hand_check_codes(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("PROBLEM [")?.split_once(']'))
+        .map(|(code, _)| code.to_string())
+        .collect()
+}

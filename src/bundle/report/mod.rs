@@ -15,6 +15,7 @@ use crate::core::record::{
 };
 use crate::core::timestamp::Timestamp;
 
+use super::layout;
 use super::manifest::BundleManifest;
 use super::verify::BundleReport;
 
@@ -129,6 +130,8 @@ struct Ctx<'a> {
     retractions: HashMap<Digest, Vec<(u64, &'a RetractionRecord)>>,
     /// Annotation ids superseded, with the leaf indexes of the annotations that supersede them.
     superseded: HashMap<Digest, Vec<u64>>,
+    /// Which version of its path each document record is ("older version 1 of …").
+    versions: HashMap<Digest, String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -140,6 +143,7 @@ impl<'a> Ctx<'a> {
             by_id: HashMap::new(),
             retractions: HashMap::new(),
             superseded: HashMap::new(),
+            versions: HashMap::new(),
         };
         for (index, id, record) in input.records {
             ctx.by_id.insert(*id, (*index, record));
@@ -159,7 +163,20 @@ impl<'a> Ctx<'a> {
                 _ => {}
             }
         }
+        let docs: Vec<(Digest, &DocumentRecord)> =
+            ctx.documents().map(|(_, id, d)| (*id, d)).collect();
+        for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
+            ctx.versions.insert(place.record, place.label(&doc.path));
+        }
         ctx
+    }
+
+    /// The version label of a document record, as escaped HTML ("" for a path's only version).
+    fn version(&self, id: &Digest) -> String {
+        match self.versions.get(id) {
+            Some(label) if !label.is_empty() => format!(" {}", muted(&format!("({label})"))),
+            _ => String::new(),
+        }
     }
 
     fn documents(&self) -> impl Iterator<Item = (u64, &'a Digest, &'a DocumentRecord)> {
@@ -306,9 +323,10 @@ fn contents(out: &mut String, ctx: &Ctx) {
     for (index, id, doc) in ctx.documents() {
         put!(
             out,
-            "<li><a href=\"#r{index}\">{}</a> {}{}</li>\n",
+            "<li><a href=\"#r{index}\">{}</a> {}{}{}</li>\n",
             esc(&doc.path),
             muted(&format!("({}, {})", doc.media_type, bytes(doc.size))),
+            ctx.version(id),
             ctx.retracted_flag(id)
         );
     }
@@ -356,6 +374,9 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         esc(&doc.path),
         ctx.retracted_flag(id)
     );
+    if let Some(label) = ctx.versions.get(id).filter(|l| !l.is_empty()) {
+        put!(out, "<p><strong>{}</strong></p>\n", esc(label));
+    }
     for (rindex, r) in ctx.retractions.get(id).into_iter().flatten() {
         retraction_banner(out, "RETRACTED", *rindex, r);
     }

@@ -4,6 +4,7 @@
 //! checked in the archive, in a bundle exported from it and in a single-document proof.
 
 use super::*;
+use crate::common::{hand_check, hand_check_codes, script_tools_present};
 
 /// Whether a report's warnings mention a refused rotation.
 fn rotation_refused(report: &Value) -> bool {
@@ -14,10 +15,11 @@ fn rotation_refused(report: &Value) -> bool {
         .any(|w| w.as_str().unwrap_or("").starts_with("key-rotation-refused"))
 }
 
-/// Exports every document into `bundle/` and verifies it with `trust`, `--require N`.
+/// Exports every document into `bundle/` and verifies it with `trust`, `--require N`; with one
+/// signature required, docs/verify-bundle.py must reach the same exit code and problem codes.
 fn verify_exported_bundle(ws: &Workspace, trust: &str, require: usize) -> (i32, Value) {
     ok(ws, &["export", "--out", "bundle", "--all"]);
-    let require = require.to_string();
+    let required = require.to_string();
     let (code, stdout, stderr) = ws.run(&[
         "verify",
         "bundle",
@@ -25,10 +27,18 @@ fn verify_exported_bundle(ws: &Workspace, trust: &str, require: usize) -> (i32, 
         "--trust",
         trust,
         "--require",
-        &require,
+        &required,
     ]);
-    let report = serde_json::from_str(&stdout)
+    let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("verify printed no JSON ({e}): {stdout} {stderr}"));
+    if require == 1 && script_tools_present() {
+        let (script_exit, text) = hand_check(&ws.path("bundle"), &ws.path(trust), None);
+        assert_eq!(
+            (script_exit, hand_check_codes(&text)),
+            (code, Workspace::problem_codes(&report)),
+            "verify-bundle.py and evidentia disagree (left: the script):\n{text}"
+        );
+    }
     (code, report)
 }
 

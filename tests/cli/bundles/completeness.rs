@@ -45,38 +45,80 @@ fn index_of_kind(bundle: &Path, kind: &str) -> u64 {
 
 #[test]
 fn deleting_a_revocation_from_a_bundle_is_caught() {
+    // Two signers; one key is revoked (stolen) but still signs next to the honest one. A
+    // recipient who requires both signers must be refused: the revoked key does not count.
     let ws = Workspace::new();
+    let (code, _, stderr) = run(
+        &ws,
+        &[
+            "key",
+            "generate",
+            "--out",
+            "officer",
+            "--signer",
+            "officer",
+            "--unencrypted",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    fs::write(
+        ws.path("both.trust"),
+        format!(
+            "{}{}",
+            fs::read_to_string(ws.path("signer.pub")).expect("signer.pub"),
+            fs::read_to_string(ws.path("officer.pub")).expect("officer.pub")
+        ),
+    )
+    .expect("write trust file");
     ws.write("case/a.txt", "Statement of witness A.\n");
     ws.add(&["case"]);
     let (code, _, stderr) = run(
         &ws,
-        &["key", "revoke", "signer.pub", "--reason", "laptop stolen"],
+        &["key", "revoke", "officer.pub", "--reason", "laptop stolen"],
         &[],
     );
     assert_eq!(code, 0, "{stderr}");
-    // The thief seals with the revoked key.
-    ws.seal();
+    let (code, _, stderr) = run(
+        &ws,
+        &["seal", "--key", "signer.key", "--key", "officer.key"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
     let bundle = ws.path("bundle");
     export(&ws, &bundle, &["--select", "case/a.txt"]);
-    // Honest bundle: the revocation is in it, so the thief's signature does not count.
-    let (exit, report) = verify_json(&ws, &bundle, &TRUST);
-    assert_eq!(exit, 1, "{report}");
-    assert!(Workspace::problem_codes(&report).contains(&"signature-missing".to_string()));
+    let both = ["--trust", "both.trust", "--require", "2"];
+    let (exit, report) = verify_json(&ws, &bundle, &both);
+    assert_eq!(exit, 1, "the revoked officer must not count: {report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["signatures-insufficient"],
+        "{report}"
+    );
     let revocation = index_of_kind(&bundle, "key");
 
     // Forgery 1: the revocation's file and manifest entry are gone.
     let forged = ws.path("forged-1");
     copy_dir(&bundle, &forged);
     remove_record(&forged, revocation, false);
-    let codes = assert_bundle_problem(&ws, &forged, "key-record-withheld", &["the key records"]);
-    assert!(
-        !codes.contains(&"signature-missing".to_string()),
-        "{codes:?}"
+    let (exit, report) = verify_json(&ws, &forged, &both);
+    assert_eq!(exit, 1, "{report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["key-record-withheld"],
+        "only the signed key state betrays the deletion: {report}"
     );
+    assert_bundle_problem(&ws, &forged, "key-record-withheld", &["the key records"]);
     // Forgery 2: its completeness entry is gone too; the chain no longer matches the signed map.
     let forged = ws.path("forged-2");
     copy_dir(&bundle, &forged);
     remove_record(&forged, revocation, true);
+    let (exit, report) = verify_json(&ws, &forged, &both);
+    assert_eq!(exit, 1, "{report}");
+    assert!(
+        Workspace::problem_codes(&report).contains(&"completeness-invalid".to_string()),
+        "{report}"
+    );
     assert_bundle_problem(&ws, &forged, "completeness-invalid", &["the key records"]);
 }
 

@@ -355,3 +355,49 @@ fn tar_round_trips() {
         "refused for the tar: {stderr}"
     );
 }
+
+/// An archive whose latest checkpoint its own keys do not authenticate (signed only by a key
+/// its log revokes): the bundle would fail verification, so export writes nothing.
+#[test]
+fn export_fails_and_leaves_nothing_when_its_self_check_fails() {
+    let ws = Workspace::new();
+    ws.write("case/a.txt", "Statement of witness A.\n");
+    ws.add(&["case"]);
+    ws.seal();
+    ws.cmd()
+        .args(["key", "revoke", "signer.pub", "--reason", "stolen"])
+        .args(["--effective", "2099-01-01T00:00:00Z"])
+        .assert()
+        .success();
+    let sealed = ws
+        .cmd()
+        .args(["seal", "--key", "signer.key"])
+        .output()
+        .expect("seal");
+    if !sealed.status.success() {
+        // seal refuses to sign with a revoked key: nothing to export then.
+        return;
+    }
+    let before = ws.log_size();
+    let out = ws.path("bundle");
+    let (code, stdout, stderr) = run(&ws, &["export", "--out", path_str(&out), "--all"], &[]);
+    assert_eq!(code, 1, "{stdout} {stderr}");
+    assert!(stderr.contains("failed its own verification"), "{stderr}");
+    assert!(stderr.contains("signature-missing"), "{stderr}");
+    assert!(!out.exists(), "a failed export left {}", out.display());
+    let leftovers: Vec<_> = fs::read_dir(ws.path(""))
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".evidentia-export-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+    assert_eq!(
+        ws.log_size(),
+        before,
+        "a failed export logged a custody record"
+    );
+}

@@ -65,6 +65,7 @@ fn bundle_resigned_by_an_impostor_claiming_the_signers_name() {
         report["checkpoint"]["signatures"][0]["status"], "unknown-key",
         "{report}"
     );
+    differential::assert_script_agrees(&ws, &bundle, 1, &Workspace::problem_codes(&report));
 
     // Integrity only: the bundle is intact under the keys it carries, which says nothing
     // about who signed: exit 3, never 0, never VERIFIED.

@@ -17,12 +17,14 @@ use evidentia::core::digest::Digest;
 use crate::common::{added, Workspace};
 
 mod completeness;
+pub(crate) mod differential;
 mod disclosure;
 mod export;
 mod format_rules;
 mod hostile;
 mod hostile_tar;
 mod impostor;
+mod layout;
 
 /// The undisclosed document's distinctive content and metadata.
 const SECRET: &str = "SECRET-WITNESS-NAME: Olena K., born 1987, Bucha\n";
@@ -137,6 +139,8 @@ fn assert_bundle_ok(ws: &Workspace, bundle: &Path) -> Value {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("VERIFIED"), "{text}");
     assert_unchanged(bundle, &before);
+    differential::assert_script_agrees(ws, bundle, 0, &[]);
+    assert_unchanged(bundle, &before);
     report
 }
 
@@ -179,7 +183,10 @@ fn assert_bundle_problem_env(
     assert!(text.contains("FAILED"), "{text}");
     assert!(!text.contains("VERIFIED"), "{text}");
     assert_unchanged(bundle, &before);
-    Workspace::problem_codes(&report)
+    let codes = Workspace::problem_codes(&report);
+    differential::assert_script_agrees(ws, bundle, 1, &codes);
+    assert_unchanged(bundle, &before);
+    codes
 }
 
 /// What verify must not change: every entry's kind, bytes (regular files), link target
