@@ -64,6 +64,9 @@ pub struct ItemReport {
     /// Which version of its path this is ("older version 1 of …, replaced by …"); empty for
     /// the only disclosed version of a path.
     pub version: String,
+    /// Format 2: "all N record(s) about it: k disclosed, m withheld", from the completeness
+    /// section proven against the signed reference map; empty otherwise.
+    pub about: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -422,6 +425,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             file: doc.file.clone(),
             ok,
             version: String::new(),
+            about: String::new(),
         });
     }
     let placed = layout::check(&manifest, &decoded, &files, &mut report);
@@ -449,6 +453,13 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
 
     // Completeness (format 2): all records about each disclosed item, and the key state.
     let completeness = check_completeness(&manifest, cp, &proven_leaves, &decoded, &mut report);
+    for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
+        if let Some(line) =
+            hex_digest(&doc.record).and_then(|id| completeness.per_document.get(&id))
+        {
+            item.about = line.clone();
+        }
+    }
 
     // Signatures.
     let base: Vec<TrustedKey> = match &options.trust {

@@ -155,6 +155,9 @@ fn print_report(path: &Path, report: &BundleReport) {
         if !doc.version.is_empty() {
             println!("         {}", doc.version);
         }
+        if !doc.about.is_empty() {
+            println!("         {}", doc.about);
+        }
     }
     for t in &report.timestamps {
         println!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);

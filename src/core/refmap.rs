@@ -607,3 +607,33 @@ mod tests {
         assert_ne!(Subject::Keys.key(), Subject::About(ZERO).key());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn step() -> impl Strategy<Value = Step> {
+        let d = any::<[u8; 32]>().prop_map(Digest);
+        prop_oneof![
+            Just(Step::Inner),
+            Just(Step::Empty),
+            d.clone().prop_map(Step::Hash),
+            (d.clone(), d).prop_map(|(key, value)| Step::Leaf { key, value }),
+        ]
+    }
+
+    proptest! {
+        /// Any list of steps is refused or accepted without panicking, and never proves a key
+        /// against a root it does not hash to.
+        #[test]
+        fn arbitrary_multiproofs_never_panic(
+            steps in proptest::collection::vec(step(), 0..300),
+            keys in proptest::collection::vec(any::<[u8; 32]>().prop_map(Digest), 0..8),
+        ) {
+            let proof = MultiProof { steps };
+            let _ = proof.verify(&ZERO, &keys);
+            let _ = proof.verify(&Digest::of(b"some root"), &keys);
+        }
+    }
+}

@@ -214,6 +214,39 @@ fn withheld_records_are_counted_not_accused_and_later_versions_are_shown() {
     assert!(not_proven.contains("1 annotation(s)"), "{report}");
     let proven = strings(&report["proven"]).join("\n");
     assert!(proven.contains("complete disclosure"), "{report}");
+    assert_eq!(
+        report["documents"][0]["about"], "all 1 record(s) about it: 0 disclosed, 1 withheld",
+        "{report}"
+    );
+    // A later version of the path, not selected, is brought along and labelled.
+    ws.write("case/a.txt", "Statement of witness A, corrected.\n");
+    ws.add(&["case"]);
+    ws.seal();
+    let bundle = ws.path("bundle-2");
+    export(
+        &ws,
+        &bundle,
+        &[
+            "--select",
+            &format!(
+                "sha256:{}",
+                read_manifest(&ws.path("bundle"))["documents"][0]["content"]
+                    .as_str()
+                    .expect("content")
+            ),
+        ],
+    );
+    let report = assert_bundle_ok(&ws, &bundle);
+    let abouts: Vec<String> = report["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| d["about"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        abouts[0].contains("1 later version(s) of 'case/a.txt' exist"),
+        "{report}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
