@@ -1233,6 +1233,7 @@ def check_completeness(manifest, cp, proven, rep):
             rep.problem(item, "completeness-invalid",
                         "the records listed are not the ones the signed reference map holds")
             continue
+        first = next((e[0] for e in entries if subject[0] == "path" and e[0] in proven), None)
         for index, leaf, kind in entries:
             if index in proven:
                 _, p_leaf, p_kind, p_fields = proven[index]
@@ -1240,6 +1241,8 @@ def check_completeness(manifest, cp, proven, rep):
                     rep.problem(item, "completeness-invalid", f"entry #{index} does not match the disclosed record")
             elif subject == KEYS_SUBJECT:
                 rep.problem(item, "key-record-withheld", f"key record #{index} is not in the bundle")
+            elif first is not None and index > first:
+                rep.problem(item, "version-withheld", f"a later version (record #{index}) is not in the bundle")
             elif kind == "retraction" and subject[0] == "about":
                 rep.problem(item, "retraction-withheld", f"retraction #{index} of a disclosed item is not in the bundle")
     for index, (_, _, kind, fields) in proven.items():

@@ -153,11 +153,14 @@ pub struct Outcome {
 }
 
 /// Checks the section against the signed reference-map root `refs` and the disclosed records.
+/// `whole_paths`: every later version of a disclosed path must be disclosed too (bundles); a
+/// single-document proof of an older version only reports them.
 pub fn check(
     section: &Completeness,
     refs: &Digest,
     disclosed: &[Proven],
     tree_size: u64,
+    whole_paths: bool,
 ) -> Outcome {
     let mut out = Outcome::default();
     let mut bad = |item: &str, code: &'static str, why: String| {
@@ -245,6 +248,16 @@ pub fn check(
             );
             continue;
         }
+        // The first disclosed version of a path: every later version must be disclosed too, so
+        // that the file at the path is provably the current one.
+        let first_disclosed = entries
+            .iter()
+            .find(|e| {
+                whole_paths
+                    && matches!(subject, Subject::Path(_))
+                    && by_index.contains_key(&e.index)
+            })
+            .map(|e| e.index);
         for e in entries {
             if let Some(p) = by_index.get(&e.index) {
                 if p.leaf != e.leaf
@@ -262,6 +275,15 @@ pub fn check(
                 }
             } else if matches!(subject, Subject::Keys) {
                 bad(&item, "key-record-withheld", format!("key record #{} is not in the bundle: the key state shown is incomplete (a revocation or rotation may be hidden)", e.index));
+            } else if first_disclosed.is_some_and(|first| e.index > first) {
+                bad(
+                    &item,
+                    "version-withheld",
+                    format!(
+                        "a later version (record #{}) of a disclosed document is not in the bundle: the disclosed one is not the current version",
+                        e.index
+                    ),
+                );
             } else if e.kind == "retraction" && matches!(subject, Subject::About(_)) {
                 bad(
                     &item,

@@ -400,6 +400,12 @@ pub fn verify_proof(
             .not_proven
             .push(format!("when: '{}' is the signer's own claim", cp.time));
         report.proven.extend(completeness.proven);
+        report.proven.extend(
+            completeness
+                .per_document
+                .values()
+                .map(|l| format!("the document: {l}")),
+        );
         report.not_proven.extend(completeness.not_proven);
         if !report.retracted.is_empty() {
             report.proven.push(format!(
@@ -455,7 +461,7 @@ fn check_completeness(
             record,
         })
         .collect();
-    let outcome = check(section, &refs, &proven, cp.size);
+    let outcome = check(section, &refs, &proven, cp.size, false);
     for (item, code, why) in &outcome.problems {
         report.problems.push(Problem {
             item: item.clone(),

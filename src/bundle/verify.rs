@@ -676,7 +676,7 @@ fn check_completeness(
             })
         })
         .collect();
-    let outcome = check(section, &refs, &proven, cp.size);
+    let outcome = check(section, &refs, &proven, cp.size, true);
     for (item, code, why) in &outcome.problems {
         report.problem(item, code, why.clone());
     }

@@ -294,3 +294,30 @@ fn a_revocation_dropped_from_a_proof_is_caught() {
         "{report}"
     );
 }
+
+#[test]
+fn a_proof_of_an_older_version_says_a_later_one_exists() {
+    let ws = sealed_workspace();
+    fs::copy(ws.path("case/report.txt"), ws.path("old-report.txt")).expect("keep v1");
+    ws.write(
+        "case/report.txt",
+        "2,442 children; corrected figure follows.\n",
+    );
+    ws.add(&["case"]);
+    ws.seal();
+    // A proof of version 1 against the latest checkpoint: valid, and it says v1 was replaced.
+    let old = fs::read(ws.path("old-report.txt")).expect("v1");
+    let digest = evidentia::core::digest::Digest::of(&old);
+    ws.cmd()
+        .args(["prove", &digest.to_hex(), "--out", "proof.json"])
+        .assert()
+        .success();
+    let (code, report) = verify_proof(&ws, "old-report.txt", true);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["proven"]
+            .to_string()
+            .contains("1 later version(s) of 'case/report.txt' exist"),
+        "{report}"
+    );
+}

@@ -260,3 +260,55 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn withholding_a_later_version_and_promoting_the_older_one_is_caught() {
+    let ws = Workspace::new();
+    ws.write("case/a.txt", "Statement of witness A.\n");
+    let first = added(&ws.add(&["case"]));
+    ws.seal();
+    ws.write("case/a.txt", "Statement of witness A, corrected.\n");
+    ws.add(&["case"]);
+    ws.seal();
+    let bundle = ws.path("bundle");
+    export(
+        &ws,
+        &bundle,
+        &["--select", &format!("sha256:{}", first[0].0)],
+    );
+    let report = assert_bundle_ok(&ws, &bundle);
+    assert_eq!(
+        report["documents"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+
+    // The forger drops version 2 and puts version 1 where the current version belongs.
+    let mut manifest = read_manifest(&bundle);
+    let docs = manifest["documents"].as_array().expect("documents").clone();
+    let (old, new) = (&docs[0], &docs[1]);
+    let new_record = new["record"].as_str().expect("record").to_string();
+    fs::remove_file(bundle.join(new["file"].as_str().expect("file"))).expect("remove v2");
+    fs::rename(
+        bundle.join(old["file"].as_str().expect("file")),
+        bundle.join(new["file"].as_str().expect("file")),
+    )
+    .expect("promote v1");
+    fs::remove_file(bundle.join(format!("data/records/{new_record}.cbor"))).expect("record");
+    manifest["records"]
+        .as_array_mut()
+        .expect("records")
+        .retain(|r| r["id"] != new_record.as_str());
+    let mut promoted = old.clone();
+    promoted["file"] = new["file"].clone();
+    manifest["documents"] = serde_json::json!([promoted]);
+    write_manifest(&bundle, &manifest);
+    let _ = fs::remove_dir_all(bundle.join("data/versions"));
+    rebag(&bundle);
+    assert_bundle_problem(
+        &ws,
+        &bundle,
+        "version-withheld",
+        &["versions of 'case/a.txt'"],
+    );
+}
