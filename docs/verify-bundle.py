@@ -1245,9 +1245,10 @@ def check_completeness(manifest, cp, proven, rep):
                 rep.problem(item, "version-withheld", f"a later version (record #{index}) is not in the bundle")
             elif kind == "retraction" and subject[0] == "about":
                 rep.problem(item, "retraction-withheld", f"retraction #{index} of a disclosed item is not in the bundle")
+    indices = {s: {e[0] for e in entries} for s, entries in listed.items()}
     for index, (_, _, kind, fields) in proven.items():
         for subject in subjects_of(kind, fields):
-            if subject in listed and all(e[0] != index for e in listed[subject]):
+            if subject in indices and index not in indices[subject]:
                 rep.problem(describe(subject), "completeness-invalid",
                             f"the disclosed record #{index} is about it but is not listed")
     for rid, index_kind in ((r, (i, k)) for i, (r, _, k, _) in proven.items()):
