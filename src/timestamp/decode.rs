@@ -280,6 +280,16 @@ pub fn decode_token(token: &[u8]) -> Result<Token, Flaw> {
             version as u8
         )));
     }
+    if let Some(odd) = digest_algorithms
+        .iter()
+        .chain([&signer.digest_alg])
+        .find(|a| !plain_digest_identifier(a))
+    {
+        return Err(malformed(format!(
+            "digest algorithm {} carries parameters; RFC 5754 §2 allows none or NULL",
+            odd.oid
+        )));
+    }
     let digest_algorithms: Vec<ObjectIdentifier> =
         digest_algorithms.iter().map(|a| a.oid).collect();
     if !digest_algorithms.contains(&signer.digest_alg.oid) {
@@ -300,6 +310,13 @@ pub fn decode_token(token: &[u8]) -> Result<Token, Flaw> {
         certificates,
         signer,
     })
+}
+
+/// A digest AlgorithmIdentifier's parameters are absent or NULL.
+fn plain_digest_identifier(alg: &AlgorithmIdentifierOwned) -> bool {
+    alg.parameters
+        .as_ref()
+        .is_none_or(|p| p.tag() == Tag::Null && p.value().is_empty())
 }
 
 /// The [0] IMPLICIT CertificateSet: each element must be an X.509 certificate in DER.
