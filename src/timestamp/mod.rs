@@ -13,6 +13,8 @@
 mod decode;
 mod ess;
 mod pki;
+#[cfg(test)]
+mod tests;
 pub mod token;
 
 use std::fs;

@@ -347,6 +347,11 @@ fn chains_to_roots(
 
 /// Parses PEM certificates (a roots file).
 pub fn parse_pem_certificates(text: &str) -> Result<Vec<Certificate>, String> {
+    // x509-cert's chain loader subtracts 1 from the length left after trailing line ends: an
+    // empty file would underflow there.
+    if text.trim_end_matches(['\r', '\n']).is_empty() {
+        return Err("no certificate in the file".into());
+    }
     let certs = Certificate::load_pem_chain(text.as_bytes()).map_err(|e| e.to_string())?;
     if certs.is_empty() {
         return Err("no certificate in the file".into());
