@@ -493,14 +493,31 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             );
         }
         TimestampCommand::Fetch { tsas, checkpoint } => {
+            // Every TSA is asked, whatever the others did: one TSA down must not cost the
+            // tokens of the rest. Each result is reported; any failure makes the exit code 2.
+            let mut failed = Vec::new();
             for url in &tsas {
-                let attached = ts::fetch(archive, url, checkpoint)?;
-                println!(
-                    "checkpoint {}: time-stamped by {} at {} ({})",
-                    attached.number,
-                    attached.tsa,
-                    attached.time,
-                    attached.path.display()
+                match ts::fetch(archive, url, checkpoint) {
+                    Ok(attached) => println!(
+                        "{url}: checkpoint {}: time-stamped by {} at {} ({})",
+                        attached.number,
+                        attached.tsa,
+                        attached.time,
+                        attached.path.display()
+                    ),
+                    Err(e) => {
+                        eprintln!("{url}: failed: {e}");
+                        failed.push(url.as_str());
+                    }
+                }
+            }
+            if !failed.is_empty() {
+                anyhow::bail!(
+                    "{} of {} TSAs gave no token ({}); the tokens of the others are kept; \
+                     retry the failed ones with `evidentia timestamp fetch --tsa URL`",
+                    failed.len(),
+                    tsas.len(),
+                    failed.join(", ")
                 );
             }
         }

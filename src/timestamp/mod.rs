@@ -10,6 +10,11 @@
 //! matched), `timestamps/<N>/<SHA-256 of the token, hex>.tst` (tokens, DER, as the TSA sent them,
 //! with the certificates they carry); `<N>` is the 10-digit checkpoint number.
 
+mod decode;
+mod ess;
+mod pki;
+#[cfg(test)]
+mod tests;
 pub mod token;
 
 use std::fs;

@@ -3,7 +3,9 @@
 //! (valid, chain unchecked), fetch over HTTP from loopback TSAs, interoperability with
 //! `openssl ts -verify`, bundles carrying tokens, and every refusal and failure: replies for
 //! another checkpoint, unknown nonces, rejections, garbage, tampered tokens, untrusted,
-//! expired and non-TSA signers. Skipped with a notice when openssl is missing (not under CI=true).
+//! expired and non-TSA signers, tokens that break DER or CMS rules, fractional-second genTimes,
+//! ESS signing-certificate bindings and key-id signers. Skipped with a notice when openssl is
+//! missing (not under CI=true).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,6 +25,7 @@ use tsa::{openssl, openssl_status, s, Ca, Profile, Tsa};
 mod bundles;
 mod refusals;
 mod round_trip;
+mod strict;
 mod trust;
 
 /// An archive with checkpoints 1 and 2, a root CA and a TSA certified by it.
@@ -208,10 +211,9 @@ fn assert_timestamp_problem(report: (i32, Value), number: u64, codes: &[&str]) -
     Workspace::problem_codes(&report)
 }
 
-/// Writes the token of reply `tsr` into the archive as a stored token of checkpoint `number`
-/// (the layout of src/timestamp: `timestamps/<10-digit N>/<SHA-256 hex>.tst`).
-fn plant_token(ws: &Workspace, number: u64, tsr: &Path) {
-    let token = ws.path("planted.der");
+/// The token (TimeStampToken DER) inside reply `tsr`, as openssl extracts it.
+pub(crate) fn token_bytes(ws: &Workspace, tsr: &Path) -> Vec<u8> {
+    let token = ws.path("extracted-token.der");
     openssl(
         &ws.path(""),
         &[
@@ -224,12 +226,21 @@ fn plant_token(ws: &Workspace, number: u64, tsr: &Path) {
             s(&token),
         ],
     );
-    let bytes = fs::read(&token).expect("token");
+    fs::read(&token).expect("token")
+}
+
+/// Writes the token of reply `tsr` into the archive as a stored token of checkpoint `number`
+/// (the layout of src/timestamp: `timestamps/<10-digit N>/<SHA-256 hex>.tst`).
+fn plant_token(ws: &Workspace, number: u64, tsr: &Path) {
+    plant_bytes(ws, number, &token_bytes(ws, tsr));
+}
+
+/// Stores `token` as a token of checkpoint `number` under its own SHA-256, as an attacker
+/// with write access would (so the content address holds); returns its path.
+pub(crate) fn plant_bytes(ws: &Workspace, number: u64, token: &[u8]) -> PathBuf {
     let dir = ws.archive().join(format!("timestamps/{number:010}"));
     fs::create_dir_all(&dir).expect("dir");
-    fs::write(
-        dir.join(format!("{}.tst", Digest::of(&bytes).to_hex())),
-        bytes,
-    )
-    .expect("plant");
+    let path = dir.join(format!("{}.tst", Digest::of(token).to_hex()));
+    fs::write(&path, token).expect("plant");
+    path
 }

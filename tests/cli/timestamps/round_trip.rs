@@ -225,3 +225,51 @@ fn fetch_from_an_unreachable_tsa_fails_cleanly() {
     assert!(!stderr.trim().is_empty());
     assert!(token_files(ws).is_empty());
 }
+
+#[test]
+fn fetch_asks_every_tsa_and_reports_each() {
+    let Some(setup) = setup() else { return };
+    let ws = &setup.ws;
+    let down = format!(
+        "http://127.0.0.1:{}/tsa",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("address")
+            .port()
+    );
+    let up = tsa::serve(&setup.tsa);
+    // The failing TSA first: the one after it must still be asked.
+    let out = ws
+        .cmd()
+        .args(["timestamp", "fetch", "--tsa", &down, "--tsa", &up.url])
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .env("NO_PROXY", "127.0.0.1")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run fetch");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout} {stderr}");
+    assert_eq!(
+        up.received.lock().expect("lock").len(),
+        1,
+        "the second TSA was asked"
+    );
+    assert!(
+        stdout.contains(&up.url) && stdout.contains("time-stamped by"),
+        "the success is reported: {stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("{down}: failed")) && stderr.contains("1 of 2 TSAs"),
+        "the failure is reported: {stderr}"
+    );
+    assert_eq!(token_files(ws).len(), 1, "the token obtained is kept");
+    let (code, report) = verify_roots(ws, &setup.ca.cert);
+    assert_eq!(code, 0, "{report}");
+}

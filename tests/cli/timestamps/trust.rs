@@ -215,3 +215,21 @@ fn token_signed_without_the_timestamping_eku_fails() {
     assert_timestamp_problem(verify_roots(ws, &setup.ca.cert), 1, &["timestamp-not-tsa"]);
     assert_timestamp_problem(verify(ws, None, &[]), 1, &["timestamp-not-tsa"]);
 }
+
+#[test]
+fn an_empty_roots_file_is_refused_not_a_crash() {
+    let Some(setup) = setup() else { return };
+    let ws = &setup.ws;
+    stamp(&setup, &setup.tsa, 1, "one");
+    for (name, text) in [("empty.pem", ""), ("blank.pem", "\n\r\n")] {
+        let roots = ws.write(name, text);
+        let (code, stdout, stderr) =
+            ws.run(&["verify", "--trust", "signer.pub", "--tsa-roots", s(&roots)]);
+        assert_eq!(code, 2, "{name}: {stdout} {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains("no certificate"),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

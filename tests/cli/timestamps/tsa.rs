@@ -208,6 +208,53 @@ impl Ca {
     }
 }
 
+impl Ca {
+    /// A second certificate from this CA for `tsa`'s key and subject (another serial number):
+    /// the key certified twice. Returns the certificate (PEM).
+    pub fn reissue(&self, tsa: &Tsa, name: &str) -> PathBuf {
+        let cert = tsa.dir.join(format!("{name}.pem"));
+        let ca_config = self.dir.join("ca.cnf");
+        let (csr, ext) = (tsa.dir.join("tsa.csr"), tsa.dir.join("tsa.ext"));
+        let args = [
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            s(&ca_config),
+            "-in",
+            s(&csr),
+            "-out",
+            s(&cert),
+            "-extfile",
+            s(&ext),
+            "-days",
+            "365",
+        ];
+        openssl(&tsa.dir, &args);
+        cert
+    }
+}
+
+/// A certificate's DER, from its PEM file.
+pub fn cert_der(dir: &Path, pem: &Path) -> Vec<u8> {
+    openssl(dir, &["x509", "-in", s(pem), "-outform", "DER"])
+}
+
+/// A certificate's serial number, as the DER INTEGER (tag, length, value).
+pub fn serial_der(dir: &Path, pem: &Path) -> Vec<u8> {
+    let text = String::from_utf8(openssl(dir, &["x509", "-in", s(pem), "-noout", "-serial"]))
+        .expect("UTF-8");
+    let hex = text.trim().trim_start_matches("serial=");
+    let mut value: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex serial"))
+        .collect();
+    if value[0] & 0x80 != 0 {
+        value.insert(0, 0);
+    }
+    der(0x02, &value)
+}
+
 /// A TSA: certificate, key and `openssl ts` configuration.
 #[derive(Clone)]
 pub struct Tsa {
@@ -230,7 +277,11 @@ impl Tsa {
             counter: Arc::new(AtomicUsize::new(0)),
         };
         fs::write(dir.join("serial"), "01\n").expect("TSA serial");
-        fs::write(tsa.config_path(), tsa.config("sha256, sha384, sha512")).expect("TSA config");
+        fs::write(
+            tsa.config_path(),
+            tsa.config("sha256, sha384, sha512", "sha256", 0),
+        )
+        .expect("TSA config");
         tsa
     }
 
@@ -238,9 +289,11 @@ impl Tsa {
         self.dir.join("ts.cnf")
     }
 
-    /// An `openssl ts` configuration accepting the `digests` listed. The token carries the TSA
-    /// certificate (certReq) and the CA certificate (`certs`).
-    fn config(&self, digests: &str) -> String {
+    /// An `openssl ts` configuration accepting the `digests` listed, naming the signer
+    /// certificate in the ESS attribute by an `ess_cert_id_alg` hash (sha1: signingCertificate,
+    /// else signingCertificateV2) and giving genTime `clock_digits` fractional digits. The token
+    /// carries the TSA certificate (certReq) and the CA certificate (`certs`).
+    fn config(&self, digests: &str, ess_cert_id_alg: &str, clock_digits: u8) -> String {
         format!(
             "[ tsa ]\ndefault_tsa = tsa_config\n\
              [ tsa_config ]\n\
@@ -256,7 +309,8 @@ impl Tsa {
              ordering = no\n\
              tsa_name = yes\n\
              ess_cert_id_chain = no\n\
-             ess_cert_id_alg = sha256\n",
+             ess_cert_id_alg = {ess_cert_id_alg}\n\
+             clock_precision_digits = {clock_digits}\n",
             serial = s(&self.dir.join("serial")),
             cert = s(&self.cert),
             ca = s(&self.ca_cert),
@@ -285,11 +339,28 @@ impl Tsa {
         );
     }
 
+    /// A reply whose ESS attribute uses `ess_cert_id_alg` and whose genTime has `clock_digits`
+    /// fractional digits.
+    pub fn reply_configured(
+        &self,
+        tsq: &Path,
+        tsr: &Path,
+        ess_cert_id_alg: &str,
+        clock_digits: u8,
+    ) {
+        let config = self
+            .dir
+            .join(format!("ts-{ess_cert_id_alg}-{clock_digits}.cnf"));
+        let text = self.config("sha256, sha384, sha512", ess_cert_id_alg, clock_digits);
+        fs::write(&config, text).expect("config");
+        self.reply_with(&config, tsq, tsr);
+    }
+
     /// A reply with status rejection: the same TSA configured to accept SHA-384 only, so a
     /// SHA-256 query is refused (badAlg). Checks that openssl did reject it.
     pub fn reject(&self, tsq: &Path, tsr: &Path) {
         let config = self.dir.join("ts-sha384-only.cnf");
-        fs::write(&config, self.config("sha384")).expect("config");
+        fs::write(&config, self.config("sha384", "sha256", 0)).expect("config");
         self.reply_with(&config, tsq, tsr);
         let text = self.reply_text(tsr);
         assert!(text.contains("Status: Rejected"), "{text}");
@@ -342,6 +413,12 @@ impl Tsa {
     /// TimeStampResp. This is how a token signed by a certificate `openssl ts -reply` refuses
     /// to use (no timeStamping EKU) is made.
     pub fn resign(&self, tsr: &Path, signer: &Tsa, out: &Path) {
+        self.resign_with(tsr, signer, out, &[]);
+    }
+
+    /// As `resign`, with more `openssl cms -sign` arguments (`-keyid`: the SignerInfo names
+    /// the signer by subject key identifier).
+    pub fn resign_with(&self, tsr: &Path, signer: &Tsa, out: &Path, extra: &[&str]) {
         let token = self.dir.join("resign-token.der");
         let tst_info = self.dir.join("resign-tstinfo.der");
         let signed = self.dir.join("resign-signed.der");
@@ -372,38 +449,80 @@ impl Tsa {
                 s(&tst_info),
             ],
         );
-        openssl(
-            &self.dir,
-            &[
-                "cms",
-                "-sign",
-                "-binary",
-                "-nodetach",
-                "-cades",
-                "-md",
-                "sha256",
-                "-econtent_type",
-                TST_INFO_OID,
-                "-in",
-                s(&tst_info),
-                "-signer",
-                s(&signer.cert),
-                "-inkey",
-                s(&signer.key),
-                "-certfile",
-                s(&signer.ca_cert),
-                "-outform",
-                "DER",
-                "-out",
-                s(&signed),
-            ],
-        );
+        let mut sign = vec![
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-cades",
+            "-md",
+            "sha256",
+            "-econtent_type",
+            TST_INFO_OID,
+            "-in",
+            s(&tst_info),
+            "-signer",
+            s(&signer.cert),
+            "-inkey",
+            s(&signer.key),
+            "-certfile",
+            s(&signer.ca_cert),
+            "-outform",
+            "DER",
+            "-out",
+            s(&signed),
+        ];
+        sign.extend_from_slice(extra);
+        openssl(&self.dir, &sign);
         let token = fs::read(&signed).expect("read signed token");
-        // TimeStampResp ::= SEQUENCE { status PKIStatusInfo (SEQUENCE { INTEGER 0 }), token }
-        let mut body = der(0x30, &[0x02, 0x01, 0x00]);
-        body.extend_from_slice(&token);
-        fs::write(out, der(0x30, &body)).expect("write reply");
+        fs::write(out, granted_reply(&token)).expect("write reply");
     }
+}
+
+/// A granted TimeStampResp carrying `token`:
+/// SEQUENCE { status PKIStatusInfo (SEQUENCE { INTEGER 0 }), token }.
+pub fn granted_reply(token: &[u8]) -> Vec<u8> {
+    let mut body = der(0x30, &[0x02, 0x01, 0x00]);
+    body.extend_from_slice(token);
+    der(0x30, &body)
+}
+
+/// (header length, content length) of the DER TLV at `at` (one-byte tags).
+pub fn tlv(bytes: &[u8], at: usize) -> (usize, usize) {
+    let first = bytes[at + 1];
+    if first < 0x80 {
+        return (2, usize::from(first));
+    }
+    let count = usize::from(first & 0x7f);
+    let len = bytes[at + 2..at + 2 + count]
+        .iter()
+        .fold(0usize, |n, b| (n << 8) | usize::from(*b));
+    (2 + count, len)
+}
+
+/// `bytes` (a DER TLV, or TLVs in sequence) with the `old_len` bytes at `at` replaced by `new`
+/// and the length of every constructed TLV around them rewritten: what an attacker does to
+/// swap one part of a token for another of a different size.
+pub fn splice(bytes: &[u8], at: usize, old_len: usize, new: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let (head, len) = tlv(bytes, pos);
+        let end = pos + head + len;
+        let inside = pos < at && at + old_len <= end && at >= pos + head;
+        if inside && bytes[pos] & 0x20 != 0 {
+            let content = &bytes[pos + head..end];
+            let inner = splice(content, at - pos - head, old_len, new);
+            out.extend(der(bytes[pos], &inner));
+        } else if pos == at && end == at + old_len {
+            out.extend_from_slice(new);
+        } else {
+            assert!(!inside, "cannot splice inside primitive TLV at {pos}");
+            out.extend_from_slice(&bytes[pos..end]);
+        }
+        pos = end;
+    }
+    out
 }
 
 /// A DER TLV with definite length.
