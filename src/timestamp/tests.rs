@@ -1,6 +1,6 @@
 //! Token checks against a fixed token made by `openssl ts` (fixtures/timestamps/README.md):
 //! fractional seconds read, and every single-byte change outside the carried root certificate
-//! makes the token invalid, without a panic.
+//! makes the token invalid, and random edits never panic.
 
 use super::token::{check_token, parse_pem_certificates};
 use crate::core::digest::Digest;
@@ -62,4 +62,28 @@ fn truncations_and_extensions_are_unreadable_not_panics() {
     }
     let longer = [TOKEN, &[0u8]].concat();
     assert_eq!(check_token(&longer, &imprint(), None).status, "invalid");
+}
+
+proptest::proptest! {
+    /// Several edits at once (changes, insertions, removals) never panic, and an edited token
+    /// is never reported as anything but decoded and checked.
+    #[test]
+    fn edited_tokens_never_panic(
+        edits in proptest::collection::vec((0usize..TOKEN.len(), 0u8..=255, 0u8..3), 1..6)
+    ) {
+        let mut forged = TOKEN.to_vec();
+        for (at, byte, kind) in edits {
+            let at = at.min(forged.len().saturating_sub(1));
+            match kind {
+                0 => forged[at] = byte,
+                1 => forged.insert(at, byte),
+                _ if !forged.is_empty() => {
+                    forged.remove(at);
+                }
+                _ => {}
+            }
+        }
+        let check = check_token(&forged, &imprint(), None);
+        proptest::prop_assert!(check.status == "invalid" || check.problems.is_empty());
+    }
 }

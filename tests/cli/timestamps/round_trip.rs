@@ -151,6 +151,21 @@ fn openssl_verifies_our_query_with_its_reply() {
     assert!(ok && text.contains("Verification: OK"), "{text}");
 }
 
+/// `timestamp fetch ARGS` straight to loopback (no proxy), within two minutes.
+fn fetch(ws: &Workspace, args: &[&str]) -> std::process::Output {
+    ws.cmd()
+        .args(["timestamp", "fetch"])
+        .args(args)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .env("NO_PROXY", "127.0.0.1")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run fetch")
+}
+
 #[test]
 fn fetch_from_two_tsas_keeps_both_tokens() {
     let Some(setup) = setup() else { return };
@@ -160,26 +175,10 @@ fn fetch_from_two_tsas_keeps_both_tokens() {
         .issue_tsa("tsa2", "Evidentia Second TSA", Profile::Tsa);
     let one = tsa::serve(&setup.tsa);
     let two = tsa::serve(&second);
-    let out = ws
-        .cmd()
-        .args([
-            "timestamp",
-            "fetch",
-            "--tsa",
-            &one.url,
-            "--tsa",
-            &two.url,
-            "--checkpoint",
-            "1",
-        ])
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("all_proxy")
-        .env_remove("ALL_PROXY")
-        .env("NO_PROXY", "127.0.0.1")
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("run fetch");
+    let out = fetch(
+        ws,
+        &["--tsa", &one.url, "--tsa", &two.url, "--checkpoint", "1"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -240,17 +239,7 @@ fn fetch_asks_every_tsa_and_reports_each() {
     );
     let up = tsa::serve(&setup.tsa);
     // The failing TSA first: the one after it must still be asked.
-    let out = ws
-        .cmd()
-        .args(["timestamp", "fetch", "--tsa", &down, "--tsa", &up.url])
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("all_proxy")
-        .env_remove("ALL_PROXY")
-        .env("NO_PROXY", "127.0.0.1")
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("run fetch");
+    let out = fetch(ws, &["--tsa", &down, "--tsa", &up.url]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

@@ -179,6 +179,22 @@ impl Ca {
         }
         let ext = dir.join("tsa.ext");
         fs::write(&ext, extensions).expect("extensions file");
+        let validity: &[&str] = if profile == Profile::Expired {
+            &[
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20210101000000Z",
+            ]
+        } else {
+            &["-days", "365"]
+        };
+        self.sign(&dir, &csr, &ext, &cert, validity);
+        Tsa::with_files(&dir, &cert, &key, &self.cert)
+    }
+
+    /// `openssl ca`: certifies the request `csr` with the extensions in `ext` into `cert`.
+    fn sign(&self, dir: &Path, csr: &Path, ext: &Path, cert: &Path, validity: &[&str]) {
         let ca_config = self.dir.join("ca.cnf");
         let mut args = vec![
             "ca",
@@ -187,24 +203,14 @@ impl Ca {
             "-config",
             s(&ca_config),
             "-in",
-            s(&csr),
+            s(csr),
             "-out",
-            s(&cert),
+            s(cert),
             "-extfile",
-            s(&ext),
+            s(ext),
         ];
-        if profile == Profile::Expired {
-            args.extend([
-                "-startdate",
-                "20200101000000Z",
-                "-enddate",
-                "20210101000000Z",
-            ]);
-        } else {
-            args.extend(["-days", "365"]);
-        }
-        openssl(&dir, &args);
-        Tsa::with_files(&dir, &cert, &key, &self.cert)
+        args.extend_from_slice(validity);
+        openssl(dir, &args);
     }
 }
 
@@ -213,24 +219,8 @@ impl Ca {
     /// the key certified twice. Returns the certificate (PEM).
     pub fn reissue(&self, tsa: &Tsa, name: &str) -> PathBuf {
         let cert = tsa.dir.join(format!("{name}.pem"));
-        let ca_config = self.dir.join("ca.cnf");
         let (csr, ext) = (tsa.dir.join("tsa.csr"), tsa.dir.join("tsa.ext"));
-        let args = [
-            "ca",
-            "-batch",
-            "-notext",
-            "-config",
-            s(&ca_config),
-            "-in",
-            s(&csr),
-            "-out",
-            s(&cert),
-            "-extfile",
-            s(&ext),
-            "-days",
-            "365",
-        ];
-        openssl(&tsa.dir, &args);
+        self.sign(&tsa.dir, &csr, &ext, &cert, &["-days", "365"]);
         cert
     }
 }
