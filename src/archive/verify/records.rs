@@ -153,7 +153,7 @@ pub fn check_log(
                     }
                     key_events.push((i as u64, *key));
                 }
-                Record::Unknown { kind, .. } => report.warnings.push(format!(
+                Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
                     "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
                 )),
             }
@@ -337,14 +337,16 @@ fn check_unreferenced(
         .filter(|d| !matches!(hash_object(archive, d), Ok((found, _)) if found == **d))
         .copied()
         .collect();
-    report.warnings.push(format!(
+    report.warn("objects/", "unreferenced-objects", format!(
         "{} stored object(s) are not referenced by any record (left by an interrupted command; harmless)",
         unreferenced.len()
     ));
     for digest in damaged {
-        report.warnings.push(format!(
-            "unreferenced object {digest} does not match its name"
-        ));
+        report.warn(
+            format!("object {digest}"),
+            "unreferenced-object-corrupt",
+            format!("unreferenced object {digest} does not match its name"),
+        );
     }
     Ok(())
 }
