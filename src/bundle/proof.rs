@@ -443,32 +443,14 @@ fn state_proven(
     }
 }
 
-/// The completeness section against the checkpoint's `refs` line (format 2), as for bundles:
-/// the signed checkpoint decides whether it is required.
+/// The completeness section against the checkpoint's `refs` line (format 2), as for bundles.
 fn check_completeness(
     file: &ProofFile,
     cp: &Checkpoint,
     verified: &[(u64, Digest, Digest, Record)],
     report: &mut ProofReport,
 ) -> super::completeness::Outcome {
-    use super::completeness::{check, Outcome, Proven};
-    let mut fail = |code: &'static str, detail: &str| report.core.problem("proof", code, detail);
-    let Some(refs) = cp.refs else {
-        if file.completeness.is_some() || file.format == PROOF_FORMAT {
-            fail(
-                "bad-manifest",
-                "a format-1 checkpoint (no reference map) cannot have a completeness section",
-            );
-        }
-        return Outcome {
-            not_proven: vec![crate::verification::FORMAT1_COMPLETENESS.into()],
-            ..Outcome::default()
-        };
-    };
-    let Some(section) = &file.completeness else {
-        fail("completeness-missing", "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed");
-        return Outcome::default();
-    };
+    use super::completeness::{check_against_checkpoint, Holder, Proven};
     let proven: Vec<Proven> = verified
         .iter()
         .map(|(index, id, leaf, record)| Proven {
@@ -478,9 +460,11 @@ fn check_completeness(
             record,
         })
         .collect();
-    let outcome = check(section, &refs, &proven, cp.size);
-    for (item, code, why) in &outcome.problems {
-        report.core.problem(item.clone(), code, why.clone());
-    }
-    outcome
+    let holder = Holder {
+        item: "proof",
+        claims_format_2: file.format == PROOF_FORMAT,
+        missing: "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed",
+    };
+    let section = file.completeness.as_ref();
+    check_against_checkpoint(section, holder, cp, &proven, &mut report.core)
 }

@@ -395,38 +395,16 @@ fn state_proven(
     }
 }
 
-/// The format-2 completeness section against the checkpoint's `refs` line. The signed
-/// checkpoint decides the format: one that commits to a reference map requires the section, so
-/// relabelling a bundle as format 1 (or deleting the section) switches nothing off.
+/// The format-2 completeness section against the checkpoint's `refs` line; each disclosed
+/// document's line: all records about it, k disclosed, m withheld.
 fn check_completeness(
     manifest: &BundleManifest,
     cp: &Checkpoint,
     found: &disclosed::Disclosed,
     report: &mut BundleReport,
 ) -> super::completeness::Outcome {
-    use super::completeness::{check, Outcome, Proven};
-    let Some(refs) = cp.refs else {
-        if manifest.completeness.is_some() || manifest.format == BUNDLE_FORMAT {
-            report.problem(
-                "data/bundle.json",
-                "bad-manifest",
-                "a format-1 checkpoint (no reference map) cannot have a completeness section",
-            );
-        }
-        return Outcome {
-            not_proven: vec![crate::verification::FORMAT1_COMPLETENESS.into()],
-            ..Outcome::default()
-        };
-    };
-    let Some(section) = &manifest.completeness else {
-        report.problem(
-            "data/bundle.json",
-            "completeness-missing",
-            "the checkpoint commits to a reference map but the bundle shows no completeness section: records about the disclosed documents, or key records, may have been removed",
-        );
-        return Outcome::default();
-    };
-    if manifest.format != BUNDLE_FORMAT {
+    use super::completeness::{check_against_checkpoint, Holder, Proven};
+    if cp.refs.is_some() && manifest.completeness.is_some() && manifest.format != BUNDLE_FORMAT {
         report.problem(
             "data/bundle.json",
             "bad-manifest",
@@ -445,11 +423,13 @@ fn check_completeness(
             })
         })
         .collect();
-    let outcome = check(section, &refs, &proven, cp.size);
-    for (item, code, why) in &outcome.problems {
-        report.problem(item, code, why.clone());
-    }
-    // Each disclosed document's line: all records about it, k disclosed, m withheld.
+    let holder = Holder {
+        item: "data/bundle.json",
+        claims_format_2: manifest.format == BUNDLE_FORMAT,
+        missing: "the checkpoint commits to a reference map but the bundle shows no completeness section: records about the disclosed documents, or key records, may have been removed",
+    };
+    let section = manifest.completeness.as_ref();
+    let outcome = check_against_checkpoint(section, holder, cp, &proven, &mut report.core);
     for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
         if let Some(line) = hex_digest(&doc.record).and_then(|id| outcome.per_document.get(&id)) {
             item.about = line.clone();
