@@ -229,11 +229,13 @@ pub fn diff(
         to: to_verified.signers(Some(to.checkpoint.number)),
     };
     let report = diff::diff(&mut from, &mut to, &auth, &signed)?;
-    let code = match (report.append_only, report.signers_authenticated) {
-        (AppendOnly::Proven, true) => ExitCode::SUCCESS,
-        (AppendOnly::Proven, false) => ExitCode::from(Verdict::IntactUnauthenticated.exit_code()),
-        _ => ExitCode::from(1),
+    // Diff's NOT PROVABLE fails (exit 1): the user asked whether TO extends FROM.
+    let verdict = match (report.append_only, report.signers_authenticated) {
+        (AppendOnly::Proven, true) => Verdict::Verified,
+        (AppendOnly::Proven, false) => Verdict::IntactUnauthenticated,
+        _ => Verdict::Failed,
     };
+    let code = ExitCode::from(verdict.exit_code());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(code);
