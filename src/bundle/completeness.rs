@@ -165,11 +165,12 @@ pub struct Holder<'a> {
 /// A bundle's or proof's section against the checkpoint's `refs` line, reported into `core`.
 /// The signed checkpoint decides the format: one that commits to a reference map requires the
 /// section, so relabelling as format 1 (or deleting the section) switches nothing off.
-pub fn check_against_checkpoint(
+/// `disclosed`: the records whose inclusion proofs verified, as (index, id, leaf hash, record).
+pub fn check_against_checkpoint<'a>(
     section: Option<&Completeness>,
     holder: Holder,
     cp: &Checkpoint,
-    disclosed: &[Proven],
+    disclosed: impl IntoIterator<Item = (u64, Digest, Digest, &'a Record)>,
     core: &mut ReportCore,
 ) -> Outcome {
     let Some(refs) = cp.refs else {
@@ -189,7 +190,16 @@ pub fn check_against_checkpoint(
         core.problem(holder.item, "completeness-missing", holder.missing);
         return Outcome::default();
     };
-    let outcome = check(section, &refs, disclosed, cp.size);
+    let disclosed: Vec<Proven> = disclosed
+        .into_iter()
+        .map(|(index, id, leaf, record)| Proven {
+            index,
+            id,
+            leaf,
+            record,
+        })
+        .collect();
+    let outcome = check(section, &refs, &disclosed, cp.size);
     for (item, code, why) in &outcome.problems {
         core.problem(item.clone(), code, why.clone());
     }

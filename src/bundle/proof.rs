@@ -450,21 +450,15 @@ fn check_completeness(
     verified: &[(u64, Digest, Digest, Record)],
     report: &mut ProofReport,
 ) -> super::completeness::Outcome {
-    use super::completeness::{check_against_checkpoint, Holder, Proven};
-    let proven: Vec<Proven> = verified
+    use super::completeness::{check_against_checkpoint, Holder};
+    let proven = verified
         .iter()
-        .map(|(index, id, leaf, record)| Proven {
-            index: *index,
-            id: *id,
-            leaf: *leaf,
-            record,
-        })
-        .collect();
+        .map(|(index, id, leaf, record)| (*index, *id, *leaf, record));
     let holder = Holder {
         item: "proof",
         claims_format_2: file.format == PROOF_FORMAT,
         missing: "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed",
     };
     let section = file.completeness.as_ref();
-    check_against_checkpoint(section, holder, cp, &proven, &mut report.core)
+    check_against_checkpoint(section, holder, cp, proven, &mut report.core)
 }

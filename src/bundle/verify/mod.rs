@@ -403,7 +403,7 @@ fn check_completeness(
     found: &disclosed::Disclosed,
     report: &mut BundleReport,
 ) -> super::completeness::Outcome {
-    use super::completeness::{check_against_checkpoint, Holder, Proven};
+    use super::completeness::{check_against_checkpoint, Holder};
     if cp.refs.is_some() && manifest.completeness.is_some() && manifest.format != BUNDLE_FORMAT {
         report.problem(
             "data/bundle.json",
@@ -411,25 +411,17 @@ fn check_completeness(
             format!("a bundle of a format-2 checkpoint must say format '{BUNDLE_FORMAT}'"),
         );
     }
-    let proven: Vec<Proven> = found
-        .proven_leaves
-        .iter()
-        .filter_map(|(index, id, leaf)| {
-            found.decoded.get(id).map(|record| Proven {
-                index: *index,
-                id: *id,
-                leaf: *leaf,
-                record,
-            })
-        })
-        .collect();
+    let proven = found.proven_leaves.iter().filter_map(|(index, id, leaf)| {
+        let record = found.decoded.get(id)?;
+        Some((*index, *id, *leaf, record))
+    });
     let holder = Holder {
         item: "data/bundle.json",
         claims_format_2: manifest.format == BUNDLE_FORMAT,
         missing: "the checkpoint commits to a reference map but the bundle shows no completeness section: records about the disclosed documents, or key records, may have been removed",
     };
     let section = manifest.completeness.as_ref();
-    let outcome = check_against_checkpoint(section, holder, cp, &proven, &mut report.core);
+    let outcome = check_against_checkpoint(section, holder, cp, proven, &mut report.core);
     for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
         if let Some(line) = hex_digest(&doc.record).and_then(|id| outcome.per_document.get(&id)) {
             item.about = line.clone();
