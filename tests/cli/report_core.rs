@@ -143,10 +143,9 @@ fn findings_carry_their_severity_in_json_and_text() {
         &["--trust", "signer.pub"],
         false,
     );
-    assert!(
-        text.contains("PROBLEM [content-corrupt] case/a.txt: "),
-        "{text}"
-    );
+    // The document is named as a person knows it: logical path and digest.
+    let named = "PROBLEM [content-corrupt] case/a.txt (sha256:";
+    assert!(text.contains(named), "{text}");
     assert!(
         text.lines()
             .last()

@@ -171,6 +171,15 @@ fn check_record(
     }
 }
 
+/// A document as a person knows it in findings: its logical path and its content digest.
+pub(in crate::bundle) fn document_item(path: &str, content_hex: &str) -> String {
+    format!("{path} (sha256:{content_hex})")
+}
+
+fn doc_item(doc: &DisclosedDocument) -> String {
+    document_item(&doc.path, &doc.content)
+}
+
 /// Every listed document's bytes against its record, its place in the layout, and no
 /// disclosed document record without its content.
 pub(super) fn check_documents(
@@ -186,7 +195,7 @@ pub(super) fn check_documents(
             if d.content.to_hex() == doc.content && d.size == doc.size && d.path == doc.path);
         if !matches_record {
             report.problem(
-                &doc.path,
+                doc_item(doc),
                 "document-mismatch",
                 "no disclosed document record has this path, digest and size",
             );
@@ -217,7 +226,7 @@ pub(super) fn check_documents(
                 .any(|doc| doc.record == id.to_hex())
             {
                 report.problem(
-                    &d.path,
+                    document_item(&d.path, &d.content.to_hex()),
                     "document-missing",
                     "a disclosed document record whose content is not in the bundle",
                 );
@@ -238,7 +247,7 @@ fn check_content(
         doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
     if !in_area || safe_relative(&doc.file).is_none() {
         report.problem(
-            &doc.path,
+            doc_item(doc),
             "unsafe-path",
             format!(
                 "document file '{}' is outside {} and {}",
@@ -252,7 +261,7 @@ fn check_content(
     if !files.contains(&doc.file) {
         // Never opened: absent, or a link or special file the walk refused.
         report.problem(
-            &doc.path,
+            doc_item(doc),
             "content-missing",
             format!("{} is not a regular file in the bundle", doc.file),
         );
@@ -265,7 +274,7 @@ fn check_content(
                 .unwrap_or(0);
             if size != doc.size {
                 report.problem(
-                    &doc.path,
+                    doc_item(doc),
                     "content-corrupt",
                     format!("{size} bytes, the record says {}", doc.size),
                 );
@@ -275,7 +284,7 @@ fn check_content(
         }
         Ok(found) => {
             report.problem(
-                &doc.path,
+                doc_item(doc),
                 "content-corrupt",
                 format!(
                     "the file hashes to {found}, the record says {}",
@@ -285,7 +294,7 @@ fn check_content(
             false
         }
         Err(e) => {
-            report.problem(&doc.path, "content-missing", e.to_string());
+            report.problem(doc_item(doc), "content-missing", e.to_string());
             false
         }
     }

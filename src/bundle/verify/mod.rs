@@ -9,6 +9,8 @@
 
 mod disclosed;
 
+pub(super) use disclosed::document_item;
+
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
