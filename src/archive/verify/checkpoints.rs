@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::trust::TrustedKey;
 
 use crate::verification::lineage::Signers;
-use crate::verification::CheckpointSummary;
+use crate::verification::{CheckpointSummary, SignatureReport};
 
 use super::super::checkpoints::{CheckpointStore, StoredCheckpoint};
 use super::super::Archive;
@@ -21,27 +21,7 @@ pub fn check_checkpoints(
     facts: Option<&LogFacts>,
     options: &VerifyOptions,
 ) -> Result<()> {
-    let carried = || {
-        let mut keys: Vec<TrustedKey> = archive
-            .known_keys()
-            .unwrap_or_else(|e| {
-                report.problem("keys/", "keys-unreadable", e.to_string());
-                Vec::new()
-            })
-            .into_iter()
-            .map(TrustedKey::new)
-            .collect();
-        // Keys introduced in the log count too; without a trust file none is authenticated.
-        for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
-            if event.action == KeyAction::Introduce
-                && event.endorsement_valid(archive.origin())
-                && !keys.iter().any(|k| k.key == event.key)
-            {
-                keys.push(TrustedKey::new(event.key.clone()));
-            }
-        }
-        keys
-    };
+    let carried = || archive_keys(archive, facts, report);
     let (base, whose) = options.trust.base_keys(carried, "keys the archive holds");
     let signers = Signers::new(
         base,
@@ -101,19 +81,10 @@ pub fn check_checkpoints(
         let cp = &stored.checkpoint;
         let relied_on = Some(number) == latest;
         let needed = if relied_on { required } else { 1 };
-        let outcome = signers.evaluate(&stored.note, cp, needed, whose);
-        if !relied_on && outcome.lineages >= 1 && outcome.lineages < required {
-            let detail = format!(
-                "{item} is signed by {} independent signer(s), fewer than the {required} required; only the latest checkpoint, which commits to every record before it, must meet --require",
-                outcome.lineages
-            );
-            report.warn(&item, "require-history", detail);
-        }
-        for (code, detail) in outcome.problems {
-            report.problem(&item, code, detail);
-        }
+        let signatures =
+            check_signatures(report, &signers, &stored, &item, needed, required, whose);
         report.checkpoints.push(CheckpointReport {
-            summary: CheckpointSummary::new(cp, outcome.signatures),
+            summary: CheckpointSummary::new(cp, signatures),
             witnesses: Vec::new(),
             timestamps: Vec::new(),
             ok: report.core.problem_count() == problems_before,
@@ -125,6 +96,58 @@ pub fn check_checkpoints(
         report.unsealed_records = facts.size.saturating_sub(report.sealed_records);
     }
     Ok(())
+}
+
+/// The keys the archive carries: `keys/` and the keys introduced in the log (without a trust
+/// file none of them is authenticated).
+fn archive_keys(
+    archive: &Archive,
+    facts: Option<&LogFacts>,
+    report: &mut VerifyReport,
+) -> Vec<TrustedKey> {
+    let mut keys: Vec<TrustedKey> = archive
+        .known_keys()
+        .unwrap_or_else(|e| {
+            report.problem("keys/", "keys-unreadable", e.to_string());
+            Vec::new()
+        })
+        .into_iter()
+        .map(TrustedKey::new)
+        .collect();
+    for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
+        if event.action == KeyAction::Introduce
+            && event.endorsement_valid(archive.origin())
+            && !keys.iter().any(|k| k.key == event.key)
+        {
+            keys.push(TrustedKey::new(event.key.clone()));
+        }
+    }
+    keys
+}
+
+/// One checkpoint's signatures: `needed` lineages (the `required` of `--require` for the
+/// checkpoint relied on, one for history, where fewer than `required` is a warning).
+fn check_signatures(
+    report: &mut VerifyReport,
+    signers: &Signers,
+    stored: &StoredCheckpoint,
+    item: &str,
+    needed: usize,
+    required: usize,
+    whose: &str,
+) -> Vec<SignatureReport> {
+    let outcome = signers.evaluate(&stored.note, &stored.checkpoint, needed, whose);
+    if needed < required && outcome.lineages >= 1 && outcome.lineages < required {
+        let detail = format!(
+            "{item} is signed by {} independent signer(s), fewer than the {required} required; only the latest checkpoint, which commits to every record before it, must meet --require",
+            outcome.lineages
+        );
+        report.warn(item, "require-history", detail);
+    }
+    for (code, detail) in outcome.problems {
+        report.problem(item, code, detail);
+    }
+    outcome.signatures
 }
 
 /// Origin, number, chain link, growth and root of one checkpoint.
