@@ -454,7 +454,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;
-            return Ok(ExitCode::from(report.verdict.exit_code()));
+            return Ok(ExitCode::from(report.core.verdict.exit_code()));
         }
         Command::Log { json } => render::log(&Archive::open(&archive_dir)?, json)?,
         Command::Ls { json } => render::ls(&Archive::open(&archive_dir)?, json)?,

@@ -17,5 +17,6 @@ pub mod keyfile;
 pub mod timestamp;
 pub mod trust;
 pub mod verdict;
+pub mod verification;
 
 pub use error::{Error, Result};

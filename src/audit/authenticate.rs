@@ -6,12 +6,13 @@
 
 use std::fmt;
 
-use crate::archive::verify::{self, Problem, SignatureReport, Trust, VerifyOptions};
+use crate::archive::verify::{self, VerifyOptions};
 use crate::archive::Archive;
 use crate::bundle::verify::{verify_bundle, BundleVerifyOptions};
 use crate::core::key::VerifierKey;
 use crate::error::Result;
 use crate::trust::TrustedKey;
+use crate::verification::{Finding, SignatureReport, Trust};
 
 use super::source::Location;
 
@@ -54,7 +55,7 @@ impl Authentication {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Refusal {
     pub label: String,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Finding>,
 }
 
 impl fmt::Display for Refusal {
@@ -93,7 +94,7 @@ pub fn check(
     auth: &Authentication,
 ) -> Result<std::result::Result<Verified, Refusal>> {
     let (trust, require) = auth.trust();
-    let (problems, checkpoints) = match location {
+    let (problems, checkpoints): (Vec<Finding>, _) = match location {
         Location::Archive { root, .. } => {
             let archive = Archive::open(root)?;
             let mut options = VerifyOptions::new(trust);
@@ -102,9 +103,9 @@ pub fn check(
             let checkpoints = report
                 .checkpoints
                 .iter()
-                .map(|c| (c.number, valid(&c.signatures)))
+                .map(|c| (c.summary.number, valid(&c.summary.signatures)))
                 .collect();
-            (report.problems, checkpoints)
+            (report.core.problems().cloned().collect(), checkpoints)
         }
         Location::Bundle(path) => {
             let options = BundleVerifyOptions {
@@ -115,10 +116,12 @@ pub fn check(
             };
             let report = verify_bundle(path, &options)?;
             let checkpoints = report
+                .core
                 .checkpoint
+                .as_ref()
                 .map(|c| vec![(c.number, valid(&c.signatures))])
                 .unwrap_or_default();
-            (report.problems, checkpoints)
+            (report.core.problems().cloned().collect(), checkpoints)
         }
     };
     if !problems.is_empty() {

@@ -6,8 +6,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::checkpoints::CheckpointStore;
-use crate::archive::verify::checkpoints::Signers;
-use crate::archive::verify::{Problem, SignatureReport, Trust};
 use crate::archive::{fsutil, Archive};
 use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
@@ -16,6 +14,8 @@ use crate::core::merkle;
 use crate::core::note::SignedNote;
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
+use crate::verification::lineage::Signers;
+use crate::verification::{CheckpointSummary, ReportCore, SignatureReport, Trust};
 
 use super::equivocation::Equivocation;
 
@@ -96,16 +96,13 @@ pub fn prove(archive: &Archive, from: u64, to: u64) -> Result<ConsistencyProofFi
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsistencyReport {
     pub format: &'static str,
-    pub ok: bool,
-    pub origin: String,
+    /// Origin, the later checkpoint, verdict, findings: the part every verifier shares.
+    #[serde(flatten)]
+    pub core: ReportCore,
     pub from: (u64, u64, String),
     pub to: (u64, u64, String),
     pub signatures_from: Vec<SignatureReport>,
     pub signatures_to: Vec<SignatureReport>,
-    pub signers_authenticated: bool,
-    pub problems: Vec<Problem>,
-    pub warnings: Vec<String>,
-    pub equivocation: Option<Equivocation>,
 }
 
 pub fn read_file(path: &Path) -> Result<ConsistencyProofFile> {
@@ -141,56 +138,45 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
         .iter()
         .filter_map(|k| VerifierKey::parse(k).ok())
         .collect();
-    let base: Vec<TrustedKey> = match trust {
-        Trust::Keys(keys) => keys.clone(),
-        Trust::ArchiveKeys => carried.iter().cloned().map(TrustedKey::new).collect(),
-    };
+    let (base, whose) = trust.base_keys(
+        || carried.iter().cloned().map(TrustedKey::new).collect(),
+        "keys the proof carries",
+    );
     let signers = Signers::new(base, &[], &file.origin);
-    let whose = match trust {
-        Trust::Keys(_) => "keys in the trust file",
-        Trust::ArchiveKeys => "keys the proof carries",
-    };
-    let mut problems = Vec::new();
-    let mut push = |item: &str, code: &'static str, detail: String| {
-        problems.push(Problem {
-            item: item.to_string(),
-            code,
-            detail,
-        })
-    };
+    let mut core = ReportCore::new(trust.authenticates());
+    core.origin = Some(file.origin.clone());
     // `--require` applies to the checkpoint relied on, the later one; the earlier one needs a
     // valid signature, and fewer signers on it is history, reported as a warning.
     let required = require.max(1);
     let from_sigs = signers.evaluate(&from_note, &from, 1, whose);
     let to_sigs = signers.evaluate(&to_note, &to, required, whose);
-    let mut warnings = Vec::new();
     if from_sigs.lineages >= 1 && from_sigs.lineages < required {
-        warnings.push(format!(
+        let detail = format!(
             "checkpoint {} is signed by {} independent signer(s), fewer than the {required} required of the later checkpoint {}",
             from.number, from_sigs.lineages, to.number
-        ));
+        );
+        core.warn("from", "require-history", detail);
     }
     // An accusation needs two checkpoints whose signers the user's trust file authenticated.
     let both_authenticated = matches!(trust, Trust::Keys(_))
         && from_sigs.problems.is_empty()
         && to_sigs.problems.is_empty();
     for (code, detail) in from_sigs.problems {
-        push("from", code, detail);
+        core.problem("from", code, detail);
     }
     for (code, detail) in to_sigs.problems {
-        push("to", code, detail);
+        core.problem("to", code, detail);
     }
     if from.origin != file.origin || to.origin != file.origin {
-        push(
+        core.problem(
             "checkpoints",
             "checkpoint-origin",
-            "the checkpoints are not both of this origin".into(),
+            "the checkpoints are not both of this origin",
         );
     }
     let proof: Option<Vec<Digest>> = file.proof.iter().map(|h| Digest::from_hex(h)).collect();
     let consistent = proof
         .is_some_and(|p| merkle::verify_consistency(from.size, to.size, &from.root, &to.root, &p));
-    let mut equivocation = None;
     if !consistent {
         let reason = if from.size > to.size {
             "the 'to' checkpoint is smaller than the 'from' checkpoint: a rollback".to_string()
@@ -200,12 +186,12 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
             "the consistency proof does not show that the later tree contains the earlier one"
                 .to_string()
         };
-        push("proof", "consistency-invalid", reason.clone());
+        core.problem("proof", "consistency-invalid", reason.clone());
         // Two authenticated signed trees of one size with different roots conflict whatever
         // the proof says; otherwise a failing proof shows nothing about the signer (it may be
         // altered).
         if both_authenticated && from.size == to.size && from.root != to.root {
-            equivocation = Some(Equivocation::new(
+            core.equivocation = Some(Equivocation::new(
                 &file.origin,
                 ("from", &from, &from_note, &file.from),
                 ("to", &to, &to_note, &file.to),
@@ -215,17 +201,14 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
             ));
         }
     }
+    core.checkpoint = Some(CheckpointSummary::new(&to, to_sigs.signatures.clone()));
+    core.decide();
     Ok(ConsistencyReport {
         format: "evidentia-consistency-verify-report/1",
-        ok: problems.is_empty(),
-        origin: file.origin.clone(),
+        core,
         from: (from.number, from.size, from.root.to_hex()),
         to: (to.number, to.size, to.root.to_hex()),
         signatures_from: from_sigs.signatures,
         signatures_to: to_sigs.signatures,
-        signers_authenticated: matches!(trust, Trust::Keys(_)),
-        problems,
-        warnings,
-        equivocation,
     })
 }

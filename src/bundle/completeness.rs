@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
 use crate::core::record::Record;
 use crate::core::refmap::{chain_value, subjects_of, ChainEntry, MultiProof, Step, Subject};
+use crate::verification::ReportCore;
 
 /// The `completeness` member of `data/bundle.json` and of a proof file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -150,6 +152,61 @@ pub struct Outcome {
     pub not_proven: Vec<String>,
     /// Per disclosed document record id: how many records are about it, disclosed and withheld.
     pub per_document: HashMap<Digest, String>,
+}
+
+/// Where a completeness section travels: the file named in findings, whether that file claims
+/// format 2, and what a missing section may hide.
+pub struct Holder<'a> {
+    pub item: &'a str,
+    pub claims_format_2: bool,
+    pub missing: &'a str,
+    /// Every later version of a disclosed path must be disclosed too (bundles); a proof of an
+    /// older version only reports them.
+    pub whole_paths: bool,
+}
+
+/// A bundle's or proof's section against the checkpoint's `refs` line, reported into `core`.
+/// The signed checkpoint decides the format: one that commits to a reference map requires the
+/// section, so relabelling as format 1 (or deleting the section) switches nothing off.
+/// `disclosed`: the records whose inclusion proofs verified, as (index, id, leaf hash, record).
+pub fn check_against_checkpoint<'a>(
+    section: Option<&Completeness>,
+    holder: Holder,
+    cp: &Checkpoint,
+    disclosed: impl IntoIterator<Item = (u64, Digest, Digest, &'a Record)>,
+    core: &mut ReportCore,
+) -> Outcome {
+    let Some(refs) = cp.refs else {
+        if section.is_some() || holder.claims_format_2 {
+            core.problem(
+                holder.item,
+                "bad-manifest",
+                "a format-1 checkpoint (no reference map) cannot have a completeness section",
+            );
+        }
+        return Outcome {
+            not_proven: vec![crate::verification::FORMAT1_COMPLETENESS.into()],
+            ..Outcome::default()
+        };
+    };
+    let Some(section) = section else {
+        core.problem(holder.item, "completeness-missing", holder.missing);
+        return Outcome::default();
+    };
+    let disclosed: Vec<Proven> = disclosed
+        .into_iter()
+        .map(|(index, id, leaf, record)| Proven {
+            index,
+            id,
+            leaf,
+            record,
+        })
+        .collect();
+    let outcome = check(section, &refs, &disclosed, cp.size, holder.whole_paths);
+    for (item, code, why) in &outcome.problems {
+        core.problem(item.clone(), code, why.clone());
+    }
+    outcome
 }
 
 /// Checks the section against the signed reference-map root `refs` and the disclosed records.

@@ -121,17 +121,17 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     let verdict = verify::verify_dir(
         root,
         &BundleVerifyOptions {
-            trust: crate::archive::verify::Trust::ArchiveKeys,
+            trust: crate::verification::Trust::ArchiveKeys,
             require: 1,
             checkpoint_hash: None,
             recipient: Default::default(),
         },
     )?;
-    if !verdict.ok {
+    if !verdict.core.ok() {
         // Nothing is left at --out: the staging directory is removed when it drops.
         let found: Vec<String> = verdict
-            .problems
-            .iter()
+            .core
+            .problems()
             .map(|p| format!("[{}] {}: {}", p.code, p.item, p.detail))
             .collect();
         return Err(Error::ExportSelfCheck {

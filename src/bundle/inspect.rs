@@ -20,8 +20,8 @@ pub fn unpack(path: &Path, into: &Path) -> Result<Vec<String>> {
     let mut report = BundleReport::new();
     extract_tar(path, into, &mut report)?;
     Ok(report
-        .problems
-        .iter()
+        .core
+        .problems()
         .map(|p| format!("{}: {}", p.item, p.detail))
         .collect())
 }

@@ -14,7 +14,7 @@ use crate::core::digest::Digest;
 use crate::core::record::{DocumentRecord, Record};
 
 use super::manifest::BundleManifest;
-use super::verify::BundleReport;
+use super::verify::{document_item, BundleReport};
 
 /// The area of current versions.
 pub const CURRENT_AREA: &str = "data/documents/";
@@ -183,7 +183,7 @@ pub(super) fn check(
     for doc in &manifest.documents {
         if !listed.insert(doc.record.as_str()) {
             report.problem(
-                &doc.path,
+                document_item(&doc.path, &doc.content),
                 "bad-manifest",
                 format!("document record {} is listed twice", doc.record),
             );
@@ -193,7 +193,7 @@ pub(super) fn check(
         if let Some(place) = placed.get(&doc.record) {
             if place.file != doc.file {
                 report.problem(
-                    &doc.path,
+                    document_item(&doc.path, &doc.content),
                     "document-misplaced",
                     format!(
                         "its record puts its bytes at '{}', but data/bundle.json names '{}'",

@@ -15,16 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::checkpoints::CheckpointStore;
 use crate::archive::query::{self, Target};
-use crate::archive::verify::checkpoints::Signers;
-use crate::archive::verify::{Problem, SignatureReport, Trust};
 use crate::archive::{fsutil, Archive};
+use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::merkle::{self, leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
-use crate::verdict::Verdict;
+use crate::verification::lineage::Signers;
+use crate::verification::{CheckpointSummary, ReportCore, Trust};
 
 use super::export::hash_file;
 
@@ -183,57 +183,102 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
 #[derive(Debug, Clone, Serialize)]
 pub struct ProofReport {
     pub format: &'static str,
-    pub ok: bool,
-    /// `verified`, `intact-unauthenticated` or `failed`: what `ok` means for authenticity.
-    pub verdict: Verdict,
+    /// Origin, checkpoint (with its signatures), verdict, findings, proven and not proven: the
+    /// part every verifier shares.
+    #[serde(flatten)]
+    pub core: ReportCore,
     pub document: String,
     pub content: Option<String>,
     pub path: Option<String>,
-    pub origin: Option<String>,
-    pub checkpoint: Option<u64>,
-    pub checkpoint_text_sha256: Option<String>,
-    pub signatures: Vec<SignatureReport>,
-    pub signers_authenticated: bool,
-    pub proven: Vec<String>,
-    pub not_proven: Vec<String>,
     /// The archive withdrew this document: the reasons of its proven retractions.
     pub retracted: Vec<String>,
-    pub problems: Vec<Problem>,
-    pub warnings: Vec<String>,
 }
 
-/// Checks a proof file against a document's bytes.
+/// Records whose inclusion proofs verified: (index, id, leaf hash, record); and the key
+/// records among them, for the signers' lineage.
+#[derive(Default)]
+struct Verified {
+    records: Vec<(u64, Digest, Digest, Record)>,
+    key_events: Vec<(u64, KeyRecord)>,
+}
+
+impl Verified {
+    fn keep(&mut self, proven: &ProvenRecord, bytes: &[u8], record: &Record) {
+        self.records.push((
+            proven.index,
+            Digest::of(bytes),
+            leaf_hash(bytes),
+            record.clone(),
+        ));
+    }
+}
+
+/// Checks a proof file against a document's bytes. The checks, in order, each reporting into
+/// the one report.
 pub fn verify_proof(
     proof_path: &Path,
     document: &Path,
     trust: &Trust,
     require: usize,
 ) -> Result<ProofReport> {
+    let file = read_proof_file(proof_path)?;
+    let stored = CheckpointStore::parse(proof_path, &file.checkpoint)?;
+    let (note, cp) = (stored.note, stored.checkpoint);
     let mut report = ProofReport {
-        format: "evidentia-proof-verify-report/1",
-        ok: false,
-        verdict: Verdict::Failed,
+        format: PROOF_REPORT_FORMAT,
+        core: ReportCore::new(trust.authenticates()),
         document: document.display().to_string(),
         content: None,
         path: None,
-        origin: None,
-        checkpoint: None,
-        checkpoint_text_sha256: None,
-        signatures: Vec::new(),
-        signers_authenticated: matches!(trust, Trust::Keys(_)),
-        proven: Vec::new(),
-        not_proven: Vec::new(),
         retracted: Vec::new(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
     };
-    let problem = |report: &mut ProofReport, item: &str, code: &'static str, detail: String| {
-        report.problems.push(Problem {
-            item: item.to_string(),
-            code,
-            detail,
-        })
+    report.core.origin = Some(file.origin.clone());
+    if cp.origin != file.origin {
+        report.core.problem(
+            "checkpoint",
+            "checkpoint-origin",
+            "signed for another archive",
+        );
+    }
+    let mut verified = Verified::default();
+    check_key_records(&file, &cp, &mut verified, &mut report);
+    let document_id = open_record(&file.record, &cp).ok().map(|(bytes, record)| {
+        verified.keep(&file.record, &bytes, &record);
+        Digest::of(&bytes)
+    });
+    check_retractions(&file, &cp, document_id, &mut verified, &mut report);
+    check_document(&file, &cp, document, &mut report)?;
+    let completeness = check_completeness(&file, &cp, &verified.records, &mut report);
+    let carried = || {
+        let keys = file.keys.iter().filter_map(|k| VerifierKey::parse(k).ok());
+        keys.map(TrustedKey::new).collect()
     };
+    let (base, whose) = trust.base_keys(carried, "keys the proof carries");
+    let signers = Signers::new(base, &verified.key_events, &file.origin);
+    report.core.findings.extend(signers.refusal_warnings());
+    let outcome = signers.evaluate(&note, &cp, require.max(1), whose);
+    for (code, detail) in outcome.problems {
+        report.core.problem("checkpoint", code, detail);
+    }
+    report.core.checkpoint = Some(CheckpointSummary::new(&cp, outcome.signatures));
+    if report.core.ok() {
+        state_proven(
+            &file,
+            &cp,
+            &outcome.valid_signers,
+            completeness,
+            &mut report,
+        );
+    }
+    report.core.decide();
+    Ok(report)
+}
+
+/// The shape of `verify-proof --json`; version 2 carries the checkpoint as an object (the
+/// shared report core's) instead of its number.
+pub const PROOF_REPORT_FORMAT: &str = "evidentia-proof-verify-report/2";
+
+fn read_proof_file(proof_path: &Path) -> Result<ProofFile> {
     let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE).map_err(|e| match e {
         Error::Corrupt { path, why } => Error::BadInput { path, why },
         other => other,
@@ -248,76 +293,68 @@ pub fn verify_proof(
             why: format!("unknown proof format '{}'", file.format),
         });
     }
-    report.origin = Some(file.origin.clone());
-    let stored = CheckpointStore::parse(proof_path, &file.checkpoint)?;
-    let (note, cp) = (stored.note, stored.checkpoint);
-    report.checkpoint = Some(cp.number);
-    report.checkpoint_text_sha256 = Some(cp.text_hash().to_hex());
-    if cp.origin != file.origin {
-        problem(
-            &mut report,
-            "checkpoint",
-            "checkpoint-origin",
-            "signed for another archive".into(),
-        );
-    }
-    // Records whose inclusion proofs verified: (index, id, leaf hash, record).
-    let mut verified: Vec<(u64, Digest, Digest, Record)> = Vec::new();
-    let check = |proven: &ProvenRecord| -> std::result::Result<(Vec<u8>, Record), String> {
-        let bytes =
-            hex::decode(&proven.bytes).map_err(|_| "the record bytes are not hex".to_string())?;
-        let path: Option<Vec<Digest>> = proven.proof.iter().map(|h| Digest::from_hex(h)).collect();
-        let path = path.ok_or("a proof hash is not 64 hex digits")?;
-        if !verify_inclusion(&leaf_hash(&bytes), proven.index, cp.size, &path, &cp.root) {
-            return Err(format!(
-                "the inclusion proof of record #{} does not lead to the checkpoint's root",
-                proven.index
-            ));
-        }
-        let record = Record::decode(&bytes).map_err(|e| e.to_string())?;
-        Ok((bytes, record))
-    };
-    let mut key_events: Vec<(u64, KeyRecord)> = Vec::new();
-    let mut keep = |proven: &ProvenRecord, bytes: &[u8], record: &Record| {
-        verified.push((
-            proven.index,
-            Digest::of(bytes),
-            leaf_hash(bytes),
-            record.clone(),
+    Ok(file)
+}
+
+/// A proven record's bytes and record, when its inclusion proof leads to the checkpoint's root.
+fn open_record(
+    proven: &ProvenRecord,
+    cp: &Checkpoint,
+) -> std::result::Result<(Vec<u8>, Record), String> {
+    let bytes =
+        hex::decode(&proven.bytes).map_err(|_| "the record bytes are not hex".to_string())?;
+    let path: Option<Vec<Digest>> = proven.proof.iter().map(|h| Digest::from_hex(h)).collect();
+    let path = path.ok_or("a proof hash is not 64 hex digits")?;
+    if !verify_inclusion(&leaf_hash(&bytes), proven.index, cp.size, &path, &cp.root) {
+        return Err(format!(
+            "the inclusion proof of record #{} does not lead to the checkpoint's root",
+            proven.index
         ));
-    };
+    }
+    let record = Record::decode(&bytes).map_err(|e| e.to_string())?;
+    Ok((bytes, record))
+}
+
+/// Every key record: proven, and endorsed for this archive.
+fn check_key_records(
+    file: &ProofFile,
+    cp: &Checkpoint,
+    verified: &mut Verified,
+    report: &mut ProofReport,
+) {
     for proven in &file.key_records {
-        match check(proven) {
+        match open_record(proven, cp) {
             Ok((bytes, Record::Key(key))) if key.endorsement_valid(&file.origin) => {
-                keep(proven, &bytes, &Record::Key(key.clone()));
-                key_events.push((proven.index, *key))
+                verified.keep(proven, &bytes, &Record::Key(key.clone()));
+                verified.key_events.push((proven.index, *key))
             }
-            Ok(_) => problem(
-                &mut report,
+            Ok(_) => report.core.problem(
                 "key record",
                 "key-record-invalid",
                 format!("record #{} is not a valid key record", proven.index),
             ),
-            Err(why) => problem(&mut report, "key record", "proof-invalid", why),
+            Err(why) => report.core.problem("key record", "proof-invalid", why),
         }
     }
-    let document_id = match check(&file.record) {
-        Ok((bytes, record)) => {
-            keep(&file.record, &bytes, &record);
-            Some(Digest::of(&bytes))
-        }
-        Err(_) => None,
-    };
+}
+
+/// Every retraction: proven, and of the proven document record.
+fn check_retractions(
+    file: &ProofFile,
+    cp: &Checkpoint,
+    document_id: Option<Digest>,
+    verified: &mut Verified,
+    report: &mut ProofReport,
+) {
     for proven in &file.retractions {
-        match check(proven) {
+        match open_record(proven, cp) {
             Ok((bytes, Record::Retraction(x))) if Some(x.target) == document_id => {
                 report
                     .retracted
                     .push(format!("record #{}: {}", proven.index, x.reason));
-                keep(proven, &bytes, &Record::Retraction(x));
+                verified.keep(proven, &bytes, &Record::Retraction(x));
             }
-            Ok(_) => problem(
-                &mut report,
+            Ok(_) => report.core.problem(
                 "retraction",
                 "record-invalid",
                 format!(
@@ -325,149 +362,110 @@ pub fn verify_proof(
                     proven.index
                 ),
             ),
-            Err(why) => problem(&mut report, "retraction", "proof-invalid", why),
+            Err(why) => report.core.problem("retraction", "proof-invalid", why),
         }
     }
-    match check(&file.record) {
+}
+
+/// The proven record is a document record, and the document's bytes are the ones it names.
+fn check_document(
+    file: &ProofFile,
+    cp: &Checkpoint,
+    document: &Path,
+    report: &mut ProofReport,
+) -> Result<()> {
+    match open_record(&file.record, cp) {
         Ok((_, Record::Document(doc))) => {
             report.content = Some(doc.content.to_hex());
             report.path = Some(doc.path.clone());
-            match hash_file(document) {
-                Ok(found) => {
-                    let size = fs::metadata(document).map(|m| m.len()).unwrap_or(0);
-                    if found != doc.content || size != doc.size {
-                        let item = report.document.clone();
-                        problem(&mut report, &item, "content-mismatch", format!(
-                            "the file hashes to {found} ({size} bytes); the proven record says {} ({} bytes)",
-                            doc.content, doc.size
-                        ));
-                    }
-                }
-                Err(e) => return Err(e),
+            let found = hash_file(document)?;
+            let size = fs::metadata(document).map(|m| m.len()).unwrap_or(0);
+            if found != doc.content || size != doc.size {
+                report.core.problem(
+                    report.document.clone(),
+                    "content-mismatch",
+                    format!(
+                        "the file hashes to {found} ({size} bytes); the proven record says {} ({} bytes)",
+                        doc.content, doc.size
+                    ),
+                );
             }
         }
-        Ok(_) => problem(
-            &mut report,
+        Ok(_) => report.core.problem(
             "record",
             "record-invalid",
-            "the proven record is not a document record".into(),
+            "the proven record is not a document record",
         ),
-        Err(why) => problem(&mut report, "record", "proof-invalid", why),
+        Err(why) => report.core.problem("record", "proof-invalid", why),
     }
-    let completeness = check_completeness(&file, &cp, &verified, &mut report);
-    let base: Vec<TrustedKey> = match trust {
-        Trust::Keys(keys) => keys.clone(),
-        Trust::ArchiveKeys => file
-            .keys
-            .iter()
-            .filter_map(|k| VerifierKey::parse(k).ok())
-            .map(TrustedKey::new)
-            .collect(),
-    };
-    let signers = Signers::new(base, &key_events, &file.origin);
-    report.warnings.extend(signers.refusal_warnings());
-    let whose = match trust {
-        Trust::Keys(_) => "keys in the trust file",
-        Trust::ArchiveKeys => "keys the proof carries",
-    };
-    let outcome = signers.evaluate(&note, &cp, require.max(1), whose);
-    for (code, detail) in outcome.problems {
-        problem(&mut report, "checkpoint", code, detail);
-    }
-    report.signatures = outcome.signatures;
-    if report.problems.is_empty() {
-        report.proven.push(format!(
-            "{} is exactly the document recorded as '{}' (SHA-256 {})",
-            report.document,
-            report.path.clone().unwrap_or_default(),
-            report.content.clone().unwrap_or_default()
-        ));
-        report.proven.push(format!(
-            "its record is included in checkpoint {} of archive '{}' (a tree of {} records)",
-            cp.number, file.origin, cp.size
-        ));
-        let names = outcome.valid_signers.join(", ");
-        if report.signers_authenticated {
-            report.proven.push(format!(
-                "the checkpoint is signed by {names}, trusted by your trust file"
-            ));
-        } else {
-            report.not_proven.push(format!(
-                "who signed: the signatures ({names}) verify with keys the proof itself carries; pass --trust with keys obtained from the signers"
-            ));
-        }
-        report
-            .not_proven
-            .push(format!("when: '{}' is the signer's own claim", cp.time));
-        report.proven.extend(completeness.proven);
-        report.proven.extend(
-            completeness
-                .per_document
-                .values()
-                .map(|l| format!("the document: {l}")),
-        );
-        report.not_proven.extend(completeness.not_proven);
-        if !report.retracted.is_empty() {
-            report.proven.push(format!(
-                "RETRACTED: the archive withdrew this document before checkpoint {} ({})",
-                cp.number,
-                report.retracted.join("; ")
-            ));
-        }
-    }
-    report.ok = report.problems.is_empty();
-    report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
-    Ok(report)
+    Ok(())
 }
 
-/// The completeness section against the checkpoint's `refs` line (format 2), as for bundles:
-/// the signed checkpoint decides whether it is required.
+/// The plain statements of what a proof that passed every check proves, and what it does not.
+fn state_proven(
+    file: &ProofFile,
+    cp: &Checkpoint,
+    valid_signers: &[String],
+    completeness: super::completeness::Outcome,
+    report: &mut ProofReport,
+) {
+    let core = &mut report.core;
+    core.proven.push(format!(
+        "{} is exactly the document recorded as '{}' (SHA-256 {})",
+        report.document,
+        report.path.clone().unwrap_or_default(),
+        report.content.clone().unwrap_or_default()
+    ));
+    core.proven.push(format!(
+        "its record is included in checkpoint {} of archive '{}' (a tree of {} records)",
+        cp.number, file.origin, cp.size
+    ));
+    let names = valid_signers.join(", ");
+    if core.signers_authenticated {
+        core.proven.push(format!(
+            "the checkpoint is signed by {names}, trusted by your trust file"
+        ));
+    } else {
+        core.not_proven.push(format!(
+            "who signed: the signatures ({names}) verify with keys the proof itself carries; pass --trust with keys obtained from the signers"
+        ));
+    }
+    core.not_proven
+        .push(format!("when: '{}' is the signer's own claim", cp.time));
+    core.proven.extend(completeness.proven);
+    core.proven.extend(
+        completeness
+            .per_document
+            .values()
+            .map(|l| format!("the document: {l}")),
+    );
+    core.not_proven.extend(completeness.not_proven);
+    if !report.retracted.is_empty() {
+        core.proven.push(format!(
+            "RETRACTED: the archive withdrew this document before checkpoint {} ({})",
+            cp.number,
+            report.retracted.join("; ")
+        ));
+    }
+}
+
+/// The completeness section against the checkpoint's `refs` line (format 2), as for bundles.
 fn check_completeness(
     file: &ProofFile,
-    cp: &crate::core::checkpoint::Checkpoint,
+    cp: &Checkpoint,
     verified: &[(u64, Digest, Digest, Record)],
     report: &mut ProofReport,
 ) -> super::completeness::Outcome {
-    use super::completeness::{check, Outcome, Proven};
-    let mut fail = |code: &'static str, detail: &str| {
-        report.problems.push(Problem {
-            item: "proof".into(),
-            code,
-            detail: detail.into(),
-        })
-    };
-    let Some(refs) = cp.refs else {
-        if file.completeness.is_some() || file.format == PROOF_FORMAT {
-            fail(
-                "bad-manifest",
-                "a format-1 checkpoint (no reference map) cannot have a completeness section",
-            );
-        }
-        return Outcome {
-            not_proven: vec![crate::archive::verify::FORMAT1_COMPLETENESS.into()],
-            ..Outcome::default()
-        };
-    };
-    let Some(section) = &file.completeness else {
-        fail("completeness-missing", "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed");
-        return Outcome::default();
-    };
-    let proven: Vec<Proven> = verified
+    use super::completeness::{check_against_checkpoint, Holder};
+    let proven = verified
         .iter()
-        .map(|(index, id, leaf, record)| Proven {
-            index: *index,
-            id: *id,
-            leaf: *leaf,
-            record,
-        })
-        .collect();
-    let outcome = check(section, &refs, &proven, cp.size, false);
-    for (item, code, why) in &outcome.problems {
-        report.problems.push(Problem {
-            item: item.clone(),
-            code,
-            detail: why.clone(),
-        });
-    }
-    outcome
+        .map(|(index, id, leaf, record)| (*index, *id, *leaf, record));
+    let holder = Holder {
+        item: "proof",
+        claims_format_2: file.format == PROOF_FORMAT,
+        missing: "the checkpoint commits to a reference map but the proof shows no completeness section: retractions or key records may have been removed",
+        whole_paths: false,
+    };
+    let section = file.completeness.as_ref();
+    check_against_checkpoint(section, holder, cp, proven, &mut report.core)
 }

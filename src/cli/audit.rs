@@ -6,8 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use evidentia::archive::verify::recipient::{HeldCheckpoint, RecipientChecks};
-use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
 use evidentia::audit::authenticate::{self, Authentication};
 use evidentia::audit::consistency;
@@ -16,6 +14,8 @@ use evidentia::audit::source;
 use evidentia::audit::witness::{self, ProofSource};
 use evidentia::core::digest::Digest;
 use evidentia::verdict::Verdict;
+use evidentia::verification::recipient::{HeldCheckpoint, RecipientChecks};
+use evidentia::verification::Trust;
 use evidentia::{keyfile, trust, Error};
 
 #[derive(Args, Debug)]
@@ -229,11 +229,13 @@ pub fn diff(
         to: to_verified.signers(Some(to.checkpoint.number)),
     };
     let report = diff::diff(&mut from, &mut to, &auth, &signed)?;
-    let code = match (report.append_only, report.signers_authenticated) {
-        (AppendOnly::Proven, true) => ExitCode::SUCCESS,
-        (AppendOnly::Proven, false) => ExitCode::from(Verdict::IntactUnauthenticated.exit_code()),
-        _ => ExitCode::from(1),
+    // Diff's NOT PROVABLE fails (exit 1): the user asked whether TO extends FROM.
+    let verdict = match (report.append_only, report.signers_authenticated) {
+        (AppendOnly::Proven, true) => Verdict::Verified,
+        (AppendOnly::Proven, false) => Verdict::IntactUnauthenticated,
+        _ => Verdict::Failed,
     };
+    let code = ExitCode::from(verdict.exit_code());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(code);
@@ -357,26 +359,22 @@ pub fn verify_consistency(
     require: usize,
     json: bool,
 ) -> Result<ExitCode> {
-    let authenticated = matches!(trust, Trust::Keys(_));
+    let authenticated = trust.authenticates();
     let report = consistency::verify(path, &trust, require)?;
-    let verdict = Verdict::decide(report.problems.len(), authenticated);
+    let verdict = report.core.verdict;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
-            report.from.0, report.from.1, report.to.0, report.to.1, report.origin
+            report.from.0,
+            report.from.1,
+            report.to.0,
+            report.to.1,
+            report.core.origin.as_deref().unwrap_or_default()
         );
-        for w in &report.warnings {
-            println!("WARNING: {w}");
-        }
-        for p in &report.problems {
-            println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
-        }
-        if let Some(evidence) = &report.equivocation {
-            print!("{evidence}");
-        }
-        if report.ok {
+        super::render::print_findings(&report.core);
+        if report.core.ok() {
             println!(
                 "{}: append-only: the later signed tree contains the earlier one{}",
                 verdict.headline(),

@@ -6,16 +6,16 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use evidentia::archive::verify::recipient::RecipientChecks;
-use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
 use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
 use evidentia::bundle::proof;
 use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
 use evidentia::core::digest::Digest;
+use evidentia::verification::recipient::RecipientChecks;
+use evidentia::verification::Trust;
 use evidentia::Error;
 
-use super::render::print_findings;
+use super::render::{print_verification, signature_list};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
@@ -120,27 +120,22 @@ pub fn verify(
     } else {
         print_report(path, &report);
     }
-    Ok(ExitCode::from(report.verdict.exit_code()))
+    Ok(ExitCode::from(report.core.verdict.exit_code()))
 }
 
 fn print_report(path: &Path, report: &BundleReport) {
     println!("bundle {}", path.display());
-    if let Some(origin) = &report.origin {
+    if let Some(origin) = &report.core.origin {
         println!("  archive {origin}");
     }
-    if let Some(cp) = &report.checkpoint {
-        let signers: Vec<String> = cp
-            .signatures
-            .iter()
-            .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
-            .collect();
+    if let Some(cp) = &report.core.checkpoint {
         println!(
             "  checkpoint {}: {} records, root sha256:{}, {}; signatures: {}",
             cp.number,
             cp.size,
             cp.root,
             cp.time,
-            signers.join(", ")
+            signature_list(&cp.signatures)
         );
         println!("  checkpoint text sha256:{}", cp.text_sha256);
     }
@@ -165,21 +160,7 @@ fn print_report(path: &Path, report: &BundleReport) {
     if !report.witnesses.is_empty() {
         println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
     }
-    print_findings(
-        &report.warnings,
-        report.equivocation.as_ref(),
-        &report.problems,
-    );
-    for line in &report.proven {
-        println!("PROVEN: {line}");
-    }
-    for line in &report.not_proven {
-        println!("NOT PROVEN: {line}");
-    }
-    println!(
-        "{}",
-        report.verdict.line("the bundle", report.problems.len())
-    );
+    print_verification(&report.core, "the bundle");
 }
 
 pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -> Result<()> {
@@ -210,25 +191,12 @@ pub fn verify_proof(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("document {}", report.document);
-        for s in &report.signatures {
-            println!("  signature {}+{} ({})", s.name, s.key_id, s.status);
+        if let Some(cp) = &report.core.checkpoint {
+            for s in &cp.signatures {
+                println!("  signature {}+{} ({})", s.name, s.key_id, s.status);
+            }
         }
-        for p in &report.problems {
-            println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
-        }
-        for line in &report.proven {
-            println!("PROVEN: {line}");
-        }
-        for line in &report.not_proven {
-            println!("NOT PROVEN: {line}");
-        }
-        for w in &report.warnings {
-            println!("WARNING: {w}");
-        }
-        println!(
-            "{}",
-            report.verdict.line("the document", report.problems.len())
-        );
+        print_verification(&report.core, "the document");
     }
-    Ok(ExitCode::from(report.verdict.exit_code()))
+    Ok(ExitCode::from(report.core.verdict.exit_code()))
 }

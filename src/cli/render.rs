@@ -4,10 +4,10 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use evidentia::archive::query::{self, LoggedRecord};
-use evidentia::archive::verify::{Problem, VerifyReport};
+use evidentia::archive::verify::VerifyReport;
 use evidentia::archive::Archive;
-use evidentia::audit::equivocation::Equivocation;
 use evidentia::core::record::{DocumentRecord, Record};
+use evidentia::verification::{ReportCore, SignatureReport};
 
 fn document_json(doc: &DocumentRecord) -> Value {
     let c = &doc.collection;
@@ -191,7 +191,8 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
 }
 
 pub fn verify_report(report: &VerifyReport) {
-    println!("archive {}", report.origin);
+    let core = &report.core;
+    println!("archive {}", core.origin.as_deref().unwrap_or_default());
     println!(
         "  {} records: {} documents ({} bytes of content), {} annotations, {} custody events, {} retractions, {} key events; {} sealed, {} not sealed",
         report.records,
@@ -205,18 +206,14 @@ pub fn verify_report(report: &VerifyReport) {
         report.unsealed_records
     );
     for cp in &report.checkpoints {
-        let signers: Vec<String> = cp
-            .signatures
-            .iter()
-            .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
-            .collect();
+        let c = &cp.summary;
         println!(
             "  checkpoint {}: {} records, root sha256:{}, {}: {}  [{}]",
-            cp.number,
-            cp.size,
-            cp.root,
-            cp.time,
-            signers.join(", "),
+            c.number,
+            c.size,
+            c.root,
+            c.time,
+            signature_list(&c.signatures),
             if cp.ok { "ok" } else { "FAILED" }
         );
     }
@@ -224,7 +221,7 @@ pub fn verify_report(report: &VerifyReport) {
         for t in &cp.timestamps {
             println!(
                 "  checkpoint {} time-stamped {} by {} [{}]",
-                cp.number, t.time, t.tsa, t.status
+                cp.summary.number, t.time, t.tsa, t.status
             );
         }
     }
@@ -235,52 +232,56 @@ pub fn verify_report(report: &VerifyReport) {
     {
         println!(
             "  checkpoint {} cosigned by witnesses: {}",
-            cp.number,
+            cp.summary.number,
             cp.witnesses.join(", ")
         );
     }
-    print_findings(
-        &report.warnings,
-        report.equivocation.as_ref(),
-        &report.problems,
-    );
-    if report.ok && report.checkpoints.is_empty() {
+    print_findings(core);
+    if core.ok() && report.checkpoints.is_empty() {
         println!(
             "{}: NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
-            report.verdict.headline(),
+            core.verdict.headline(),
             report.records
         );
     } else {
-        if report.ok {
-            println!(
-                "every object and record is intact, and the tree matches all {} checkpoint(s)",
-                report.checkpoints.len()
-            );
-        }
-        println!(
-            "{}",
-            report.verdict.line("the archive", report.problems.len())
-        );
+        println!("{}", core.verdict.line("the archive", core.problem_count()));
     }
 }
 
-/// The part of a verification report that archives and bundles share: warnings, the evidence of
-/// a fork, and every problem by item.
-pub fn print_findings(
-    warnings: &[String],
-    equivocation: Option<&Equivocation>,
-    problems: &[Problem],
-) {
-    for warning in warnings {
-        println!("warning: {warning}");
+/// A checkpoint's signature lines: `name+keyid (status)`.
+pub fn signature_list(signatures: &[SignatureReport]) -> String {
+    let lines: Vec<String> = signatures
+        .iter()
+        .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
+        .collect();
+    lines.join(", ")
+}
+
+/// The text of the part every verification report shares, the same for every command:
+/// warnings, the evidence of a fork, every problem by item, what is proven and what is not.
+pub fn print_findings(core: &ReportCore) {
+    for warning in core.warnings() {
+        println!("WARNING [{}] {}", warning.code, warning.detail);
     }
-    if let Some(evidence) = equivocation {
+    if let Some(evidence) = &core.equivocation {
         print!("{evidence}");
     }
-    for problem in problems {
+    for problem in core.problems() {
         println!(
             "PROBLEM [{}] {}: {}",
             problem.code, problem.item, problem.detail
         );
     }
+    for line in &core.proven {
+        println!("PROVEN: {line}");
+    }
+    for line in &core.not_proven {
+        println!("NOT PROVEN: {line}");
+    }
+}
+
+/// The shared part, then the verdict line about `subject` ("the bundle", "the document").
+pub fn print_verification(core: &ReportCore, subject: &str) {
+    print_findings(core);
+    println!("{}", core.verdict.line(subject, core.problem_count()));
 }

@@ -321,7 +321,7 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
             "src/archive/verify/mod.rs",
             "src/archive/verify/records.rs",
             "src/archive/verify/checkpoints.rs",
-            "src/archive/verify/lineage.rs",
+            "src/verification/lineage.rs",
             "src/archive/verify/packs.rs",
             "src/archive/verify/copies.rs",
         ],
@@ -330,7 +330,8 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
     (
         "bundle verify",
         &[
-            "src/bundle/verify.rs",
+            "src/bundle/verify/mod.rs",
+            "src/bundle/verify/disclosed.rs",
             "src/bundle/inspect.rs",
             "src/bundle/completeness.rs",
         ],
@@ -340,7 +341,7 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
     ("consistency proofs", &["src/audit/consistency.rs"], &[19]),
     (
         "time-stamps and recipient checks",
-        &["src/timestamp/token.rs", "src/archive/verify/recipient.rs"],
+        &["src/timestamp/token.rs", "src/verification/recipient.rs"],
         &[19, 20],
     ),
 ];

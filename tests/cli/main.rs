@@ -15,6 +15,7 @@ mod hostile;
 mod packs;
 mod proofs;
 mod refmap_vectors;
+mod report_core;
 mod tamper;
 mod timestamps;
 mod vectors;

@@ -6,12 +6,13 @@ use crate::core::record::KeyAction;
 use crate::error::Result;
 use crate::trust::TrustedKey;
 
+use crate::verification::lineage::Signers;
+use crate::verification::{CheckpointSummary, SignatureReport};
+
 use super::super::checkpoints::{CheckpointStore, StoredCheckpoint};
 use super::super::Archive;
 use super::records::LogFacts;
-use super::{CheckpointReport, Trust, VerifyOptions, VerifyReport};
-
-pub(crate) use super::lineage::Signers;
+use super::{CheckpointReport, VerifyOptions, VerifyReport};
 
 pub fn check_checkpoints(
     archive: &Archive,
@@ -20,41 +21,15 @@ pub fn check_checkpoints(
     facts: Option<&LogFacts>,
     options: &VerifyOptions,
 ) -> Result<()> {
-    let base = match &options.trust {
-        Trust::Keys(keys) => keys.clone(),
-        Trust::ArchiveKeys => {
-            let mut keys: Vec<TrustedKey> = archive
-                .known_keys()
-                .unwrap_or_else(|e| {
-                    report.problem("keys/", "keys-unreadable", e.to_string());
-                    Vec::new()
-                })
-                .into_iter()
-                .map(TrustedKey::new)
-                .collect();
-            // Keys introduced in the log count too; without a trust file none is authenticated.
-            for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
-                if event.action == KeyAction::Introduce
-                    && event.endorsement_valid(archive.origin())
-                    && !keys.iter().any(|k| k.key == event.key)
-                {
-                    keys.push(TrustedKey::new(event.key.clone()));
-                }
-            }
-            keys
-        }
-    };
+    let carried = || archive_keys(archive, facts, report);
+    let (base, whose) = options.trust.base_keys(carried, "keys the archive holds");
     let signers = Signers::new(
         base,
         facts.map_or(&[][..], |f| &f.key_events[..]),
         archive.origin(),
     );
-    report.warnings.extend(signers.refusal_warnings());
+    report.core.findings.extend(signers.refusal_warnings());
     let required = options.require.max(1);
-    let whose = match options.trust {
-        Trust::Keys(_) => "keys in the trust file",
-        Trust::ArchiveKeys => "keys the archive holds",
-    };
 
     // A missing or unlistable checkpoints/ is damage to report, not a reason to give no report.
     let files = archive.checkpoints().files().unwrap_or_else(|e| {
@@ -91,7 +66,7 @@ pub fn check_checkpoints(
                 continue;
             }
         };
-        let problems_before = report.problems.len();
+        let problems_before = report.core.problem_count();
         check_structure(
             archive,
             report,
@@ -106,27 +81,13 @@ pub fn check_checkpoints(
         let cp = &stored.checkpoint;
         let relied_on = Some(number) == latest;
         let needed = if relied_on { required } else { 1 };
-        let outcome = signers.evaluate(&stored.note, cp, needed, whose);
-        if !relied_on && outcome.lineages >= 1 && outcome.lineages < required {
-            report.warnings.push(format!(
-                "{item} is signed by {} independent signer(s), fewer than the {required} required; only the latest checkpoint, which commits to every record before it, must meet --require",
-                outcome.lineages
-            ));
-        }
-        for (code, detail) in outcome.problems {
-            report.problem(&item, code, detail);
-        }
-        let signatures = outcome.signatures;
+        let signatures =
+            check_signatures(report, &signers, &stored, &item, needed, required, whose);
         report.checkpoints.push(CheckpointReport {
-            number: cp.number,
-            size: cp.size,
-            root: cp.root.to_hex(),
-            time: cp.time.to_string(),
-            message: cp.message.clone(),
-            signatures,
+            summary: CheckpointSummary::new(cp, signatures),
             witnesses: Vec::new(),
             timestamps: Vec::new(),
-            ok: report.problems.len() == problems_before,
+            ok: report.core.problem_count() == problems_before,
         });
         report.sealed_records = cp.size;
         previous = Some(stored);
@@ -135,6 +96,58 @@ pub fn check_checkpoints(
         report.unsealed_records = facts.size.saturating_sub(report.sealed_records);
     }
     Ok(())
+}
+
+/// The keys the archive carries: `keys/` and the keys introduced in the log (without a trust
+/// file none of them is authenticated).
+fn archive_keys(
+    archive: &Archive,
+    facts: Option<&LogFacts>,
+    report: &mut VerifyReport,
+) -> Vec<TrustedKey> {
+    let mut keys: Vec<TrustedKey> = archive
+        .known_keys()
+        .unwrap_or_else(|e| {
+            report.problem("keys/", "keys-unreadable", e.to_string());
+            Vec::new()
+        })
+        .into_iter()
+        .map(TrustedKey::new)
+        .collect();
+    for (_, event) in facts.map_or(&[][..], |f| &f.key_events[..]) {
+        if event.action == KeyAction::Introduce
+            && event.endorsement_valid(archive.origin())
+            && !keys.iter().any(|k| k.key == event.key)
+        {
+            keys.push(TrustedKey::new(event.key.clone()));
+        }
+    }
+    keys
+}
+
+/// One checkpoint's signatures: `needed` lineages (the `required` of `--require` for the
+/// checkpoint relied on, one for history, where fewer than `required` is a warning).
+fn check_signatures(
+    report: &mut VerifyReport,
+    signers: &Signers,
+    stored: &StoredCheckpoint,
+    item: &str,
+    needed: usize,
+    required: usize,
+    whose: &str,
+) -> Vec<SignatureReport> {
+    let outcome = signers.evaluate(&stored.note, &stored.checkpoint, needed, whose);
+    if needed < required && outcome.lineages >= 1 && outcome.lineages < required {
+        let detail = format!(
+            "{item} is signed by {} independent signer(s), fewer than the {required} required; only the latest checkpoint, which commits to every record before it, must meet --require",
+            outcome.lineages
+        );
+        report.warn(item, "require-history", detail);
+    }
+    for (code, detail) in outcome.problems {
+        report.problem(item, code, detail);
+    }
+    outcome.signatures
 }
 
 /// Origin, number, chain link, growth and root of one checkpoint.
@@ -195,10 +208,11 @@ fn check_structure(
                 );
             }
             if cp.time < prev_cp.time {
-                report.warnings.push(format!(
+                let detail = format!(
                     "checkpoint {number} is dated {}, before checkpoint {} ({}); check the sealing machine's clock",
                     cp.time, prev_cp.number, prev_cp.time
-                ));
+                );
+                report.warn(item, "checkpoint-clock", detail);
             }
         }
         None if cp.previous.is_some() => report.problem(

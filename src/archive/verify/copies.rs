@@ -85,7 +85,11 @@ pub fn check_copies(
             (Role::Content, true) => "content-corrupt",
             (Role::Content, false) => "content-unreadable",
             (Role::Unreferenced, _) => {
-                report.warnings.push(format!("{item}: {damage}"));
+                report.warn(
+                    &item,
+                    "unreferenced-object-corrupt",
+                    format!("{item}: {damage}"),
+                );
                 continue;
             }
         };

@@ -9,9 +9,7 @@
 
 pub(crate) mod checkpoints;
 mod copies;
-mod lineage;
 mod packs;
-pub mod recipient;
 mod records;
 mod refs;
 
@@ -19,20 +17,12 @@ use serde::Serialize;
 
 use crate::core::merkle::MemoryTree;
 use crate::error::Result;
-use crate::trust::TrustedKey;
 use crate::verdict::Verdict;
+use crate::verification::recipient;
+use crate::verification::Trust;
+use crate::verification::{CheckpointSummary, ReportCore, FORMAT1_COMPLETENESS};
 
 use super::Archive;
-
-/// Which keys may sign.
-#[derive(Debug, Clone)]
-pub enum Trust {
-    /// Keys from a trust file: signatures by any other key do not count.
-    Keys(Vec<TrustedKey>),
-    /// No trust file: signatures are checked against the keys the archive itself holds, which
-    /// proves integrity but not who signed.
-    ArchiveKeys,
-}
 
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -53,48 +43,9 @@ impl VerifyOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    /// What is at fault: a record, object, checkpoint or archive file.
-    pub item: String,
-    /// A stable code for the kind of problem.
-    pub code: &'static str,
-    pub detail: String,
-}
-
-impl Problem {
-    pub(crate) fn new(
-        item: impl Into<String>,
-        code: &'static str,
-        detail: impl Into<String>,
-    ) -> Problem {
-        Problem {
-            item: item.into(),
-            code,
-            detail: detail.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SignatureReport {
-    pub name: String,
-    pub key_id: String,
-    /// The signer named by the trust file, if any.
-    pub signer: Option<String>,
-    /// `valid`; `invalid` (does not verify); `unknown-key` (not trusted; ignored);
-    /// `outside-validity` (trusted key, but the checkpoint's time is outside its window);
-    /// `revoked` (the key was revoked or rotated out before this checkpoint).
-    pub status: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct CheckpointReport {
-    pub number: u64,
-    pub size: u64,
-    pub root: String,
-    pub time: String,
-    pub message: Option<String>,
-    pub signatures: Vec<SignatureReport>,
+    #[serde(flatten)]
+    pub summary: CheckpointSummary,
     /// Witnesses (from --witness-trust) with a valid cosignature on this checkpoint.
     pub witnesses: Vec<String>,
     /// RFC 3161 time-stamp tokens of this checkpoint.
@@ -105,10 +56,9 @@ pub struct CheckpointReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     pub format: &'static str,
-    pub origin: String,
-    pub ok: bool,
-    /// `verified`, `intact-unauthenticated` or `failed`: what `ok` means for authenticity.
-    pub verdict: Verdict,
+    /// Origin, verdict, findings, the newest checkpoint: the part every verifier shares.
+    #[serde(flatten)]
+    pub core: ReportCore,
     pub records: u64,
     pub documents: u64,
     pub annotations: u64,
@@ -118,13 +68,8 @@ pub struct VerifyReport {
     pub content_bytes: u64,
     pub sealed_records: u64,
     pub unsealed_records: u64,
-    pub signers_authenticated: bool,
     pub required_signatures: usize,
     pub checkpoints: Vec<CheckpointReport>,
-    pub problems: Vec<Problem>,
-    pub warnings: Vec<String>,
-    /// Evidence when `--since` finds that the presented history forks from the held one.
-    pub equivocation: Option<crate::audit::equivocation::Equivocation>,
 }
 
 impl VerifyReport {
@@ -134,16 +79,26 @@ impl VerifyReport {
         code: &'static str,
         detail: impl Into<String>,
     ) {
-        self.problems.push(Problem::new(item, code, detail));
+        self.core.problem(item, code, detail);
+    }
+
+    pub(crate) fn warn(
+        &mut self,
+        item: impl Into<String>,
+        code: &'static str,
+        detail: impl Into<String>,
+    ) {
+        self.core.warn(item, code, detail);
     }
 }
 
+/// The archive's checks, in order: each reports into the one report.
 pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport> {
+    let mut core = ReportCore::new(options.trust.authenticates());
+    core.origin = Some(archive.origin().to_string());
     let mut report = VerifyReport {
         format: "evidentia-verify-report/1",
-        origin: archive.origin().to_string(),
-        ok: false,
-        verdict: Verdict::Failed,
+        core,
         records: 0,
         documents: 0,
         annotations: 0,
@@ -153,12 +108,8 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         content_bytes: 0,
         sealed_records: 0,
         unsealed_records: 0,
-        signers_authenticated: matches!(options.trust, Trust::Keys(_)),
         required_signatures: options.require.max(1),
         checkpoints: Vec::new(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        equivocation: None,
     };
     let mut tree = MemoryTree::new();
     let facts = match records::check_log(archive, &mut report, &mut tree) {
@@ -177,41 +128,57 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         facts.as_ref(),
         &options.recipient,
     )?;
-    if report.checkpoints.is_empty() && report.records > 0 {
-        let detail = "no checkpoint signs these records: nothing is sealed, so nothing is proven to come from a signer; run `evidentia seal`";
-        match options.trust {
-            // A recipient who names trusted signers expects signed statements.
-            Trust::Keys(_) => report.problem("checkpoints/", "no-checkpoint", detail),
-            Trust::ArchiveKeys => report.warnings.push(detail.to_string()),
-        }
-    }
-    if archive.version() < 2 {
-        report.warnings.push(FORMAT1_COMPLETENESS.into());
-    }
-    if !report.signers_authenticated {
-        report.warnings.push(
-            "signers were not authenticated: signatures were checked against the keys the archive itself holds; pass --trust FILE with the signers' public keys to prove who signed".into(),
-        );
-    }
-    if report.unsealed_records > 0 {
-        report.warnings.push(format!(
-            "{} record(s) are not yet sealed by any checkpoint; run `evidentia seal`",
-            report.unsealed_records
-        ));
-    }
-    report.ok = report.problems.is_empty();
-    report.verdict = Verdict::decide(report.problems.len(), report.signers_authenticated);
-    if report.verdict == Verdict::Verified && report.checkpoints.is_empty() {
+    check_sealed(archive, &mut report, &options.trust);
+    report.core.checkpoint = report.checkpoints.last().map(|c| c.summary.clone());
+    report.core.decide();
+    if report.core.verdict == Verdict::Verified && report.checkpoints.is_empty() {
         // An empty archive: no signer vouched for anything, so no signer was authenticated.
-        report.verdict = Verdict::NotProvable;
+        report.core.verdict = Verdict::NotProvable;
+    }
+    if report.core.ok() && !report.checkpoints.is_empty() {
+        report.core.proven.push(format!(
+            "every object and record is intact, and the tree matches all {} checkpoint(s)",
+            report.checkpoints.len()
+        ));
     }
     Ok(report)
 }
 
-/// What a format-1 verdict must say: its checkpoints commit to no reference map.
-pub const FORMAT1_COMPLETENESS: &str = "completeness NOT PROVABLE: this is a format-1 archive; its checkpoints do not commit to which records are about each document or to the whole key state, so a withheld retraction, annotation or key revocation cannot be detected in copies or bundles of it";
+/// What is sealed, what is not, and whether the signers were authenticated.
+fn check_sealed(archive: &Archive, report: &mut VerifyReport, trust: &Trust) {
+    if report.checkpoints.is_empty() && report.records > 0 {
+        let detail = "no checkpoint signs these records: nothing is sealed, so nothing is proven to come from a signer; run `evidentia seal`";
+        match trust {
+            // A recipient who names trusted signers expects signed statements.
+            Trust::Keys(_) => report.problem("checkpoints/", "no-checkpoint", detail),
+            Trust::ArchiveKeys => report.warn("checkpoints/", "no-checkpoint", detail),
+        }
+    }
+    if archive.version() < 2 {
+        report.warn(
+            "checkpoints/",
+            "completeness-not-provable",
+            FORMAT1_COMPLETENESS,
+        );
+    }
+    if !report.core.signers_authenticated {
+        report.warn(
+            "checkpoints/",
+            "signers-not-authenticated",
+            "signers were not authenticated: signatures were checked against the keys the archive itself holds; pass --trust FILE with the signers' public keys to prove who signed",
+        );
+    }
+    if report.unsealed_records > 0 {
+        let detail = format!(
+            "{} record(s) are not yet sealed by any checkpoint; run `evidentia seal`",
+            report.unsealed_records
+        );
+        report.warn("log", "records-unsealed", detail);
+    }
+}
 
-/// Witnesses, `--since` and `--pin` against the archive's checkpoints and rebuilt tree.
+/// Time-stamps, witnesses, `--pin` and `--since` against the archive's checkpoints and
+/// rebuilt tree.
 fn check_recipient(
     archive: &Archive,
     report: &mut VerifyReport,
@@ -221,35 +188,33 @@ fn check_recipient(
 ) -> Result<()> {
     let stored = super::query::checkpoints(archive).unwrap_or_default();
     for (cp_report, cp) in report.checkpoints.iter_mut().zip(&stored) {
-        let tokens = match crate::timestamp::tokens(archive, cp.checkpoint.number) {
+        let number = cp.checkpoint.number;
+        let tokens = match crate::timestamp::tokens(archive, number) {
             Ok(tokens) => tokens,
             Err(e) => {
-                let item = format!("checkpoint {}", cp.checkpoint.number);
-                report.problems.push(Problem {
-                    item,
-                    code: "timestamp-unreadable",
-                    detail: e.to_string(),
-                });
+                let item = format!("checkpoint {number}");
+                report
+                    .core
+                    .problem(item, "timestamp-unreadable", e.to_string());
                 continue;
             }
         };
-        let (reports, problems) =
-            recipient::check_timestamps(&tokens, &cp.note, checks.tsa_roots.as_deref());
-        for (code, detail) in problems {
-            report.problems.push(Problem {
-                item: format!("checkpoint {}", cp.checkpoint.number),
-                code,
-                detail,
-            });
-            cp_report.ok = false;
-        }
-        cp_report.timestamps = reports;
+        let before = report.core.problem_count();
+        cp_report.timestamps = recipient::report_timestamps(
+            &mut report.core,
+            number,
+            &tokens,
+            &cp.note,
+            checks.tsa_roots.as_deref(),
+        );
+        cp_report.ok &= report.core.problem_count() == before;
     }
     if !checks.witnesses.is_empty() {
         for (cp_report, cp) in report.checkpoints.iter_mut().zip(&stored) {
             cp_report.witnesses = recipient::witnesses_on(&cp.note, &checks.witnesses);
             // Name cosignature lines as such instead of "unknown-key".
-            for (line, sig) in cp_report.signatures.iter_mut().zip(&cp.note.signatures) {
+            let lines = cp_report.summary.signatures.iter_mut();
+            for (line, sig) in lines.zip(&cp.note.signatures) {
                 if checks.witnesses.iter().any(|w| {
                     crate::core::cosignature::verify_cosignature(w, &cp.note.text, sig).is_some()
                 }) {
@@ -258,19 +223,16 @@ fn check_recipient(
             }
         }
     }
-    if checks.require_witnesses > 0 {
-        let have = report.checkpoints.last().map_or(0, |c| c.witnesses.len());
-        if have < checks.require_witnesses {
-            let number = report.checkpoints.last().map_or(0, |c| c.number);
-            report.problem(
-                format!("checkpoint {number}"),
-                "witnesses-insufficient",
-                format!(
-                    "{have} valid witness cosignature(s) on the newest checkpoint, {} required",
-                    checks.require_witnesses
-                ),
-            );
-        }
+    if let (true, Some(latest)) = (checks.require_witnesses > 0, stored.last()) {
+        recipient::report_witnesses(
+            &mut report.core,
+            &latest.note,
+            latest.checkpoint.number,
+            checks,
+        );
+    } else if checks.require_witnesses > 0 {
+        let detail = "no checkpoint, so no witness cosignature";
+        report.problem("checkpoint 0", "witnesses-insufficient", detail);
     }
     if let Some(pin) = checks.pin {
         if !stored.iter().any(|c| c.checkpoint.text_hash() == pin) {
@@ -284,21 +246,18 @@ fn check_recipient(
     if let (Some(held), None) = (&checks.since, stored.last()) {
         // Presenting no signed state at all is the furthest rollback there is (for an archive
         // of the held checkpoint's origin; another archive shows nothing either way).
-        let (code, why) = if held.checkpoint.origin == archive.origin() {
-            ("rollback", format!(
+        let outcome = if held.checkpoint.origin == archive.origin() {
+            recipient::SinceOutcome::Rollback(format!(
                 "the presented archive has no checkpoint, but you hold checkpoint {} of '{}' ({} records): an older state is being presented as the newest",
                 held.checkpoint.number, held.checkpoint.origin, held.checkpoint.size
             ))
         } else {
-            (
-                "since-not-provable",
-                format!(
+            recipient::SinceOutcome::NotProvable(format!(
                 "the held checkpoint is of another archive ('{}'), and this one has no checkpoint",
                 held.checkpoint.origin
-            ),
-            )
+            ))
         };
-        report.problem("--since", code, why);
+        recipient::report_since(&mut report.core, outcome);
     }
     if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
         let text = std::fs::read_to_string(&latest.path).unwrap_or_default();
@@ -310,25 +269,7 @@ fn check_recipient(
             &keys,
             |size| (size <= log_size).then(|| tree.root_at(size)),
         );
-        match outcome {
-            recipient::SinceOutcome::Extends => {}
-            recipient::SinceOutcome::Rollback(why) => report.problem("--since", "rollback", why),
-            recipient::SinceOutcome::NotProvable(why) => {
-                report.problem("--since", "since-not-provable", why)
-            }
-            recipient::SinceOutcome::Fork(evidence, why) => {
-                // Evidence against the signer only if the trust file authenticated it.
-                let authenticated = report.signers_authenticated
-                    && !report
-                        .problems
-                        .iter()
-                        .any(|p| p.code.starts_with("signature"));
-                report.problem("--since", "equivocation", why);
-                if authenticated {
-                    report.equivocation = Some(*evidence);
-                }
-            }
-        }
+        recipient::report_since(&mut report.core, outcome);
     }
     Ok(())
 }

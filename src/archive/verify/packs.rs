@@ -27,10 +27,11 @@ pub fn check_packs(archive: &Archive, report: &mut VerifyReport) {
         match entry {
             Ok(entry) => match entry.file_name().into_string() {
                 Ok(name) => names.push(name),
-                Err(name) => report.warnings.push(format!(
-                    "objects/packs/{} is not part of a pack; ignored",
-                    name.to_string_lossy()
-                )),
+                Err(name) => {
+                    let name = format!("objects/packs/{}", name.to_string_lossy());
+                    let detail = format!("{name} is not part of a pack; ignored");
+                    report.warn(name, "pack-stray-file", detail)
+                }
             },
             Err(e) => report.problem("objects/packs/", "pack-unreadable", e.to_string()),
         }
@@ -41,14 +42,18 @@ pub fn check_packs(archive: &Archive, report: &mut VerifyReport) {
             check_pack(&dir, stem, report);
         } else if let Some(stem) = name.strip_suffix(".pack") {
             if !names.iter().any(|n| n.strip_suffix(".idx") == Some(stem)) {
-                report.warnings.push(format!(
-                    "objects/packs/{name} has no index (left by an interrupted command; harmless)"
-                ));
+                report.warn(
+                    format!("objects/packs/{name}"),
+                    "pack-index-missing",
+                    format!("objects/packs/{name} has no index (left by an interrupted command; harmless)"),
+                );
             }
         } else {
-            report.warnings.push(format!(
-                "objects/packs/{name} is not part of a pack; ignored"
-            ));
+            report.warn(
+                format!("objects/packs/{name}"),
+                "pack-stray-file",
+                format!("objects/packs/{name} is not part of a pack; ignored"),
+            );
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::core::merkle::{leaf_hash, MemoryTree};
 use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
 
+use super::super::log::Log;
 use super::super::objects::{stream_object, ObjectCopy};
 use super::super::Archive;
 use super::copies::check_copies;
@@ -34,6 +35,9 @@ struct RecordCheck {
     problem: Option<(String, &'static str, String)>,
 }
 
+/// The log's checks, in order: every record read and decoded (in parallel), then replayed in
+/// log order (leaf, references, counts, key events), then the content, unreferenced objects and
+/// the stored tree.
 pub fn check_log(
     archive: &Archive,
     report: &mut VerifyReport,
@@ -44,8 +48,34 @@ pub fn check_log(
     report.records = size;
     let digests = log.record_digests(0, size)?;
     let stored_leaves = log.leaf_hashes(0, size)?;
+    let checks = read_records(archive, &digests);
+    let mut replay = Replay::default();
+    for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
+        if let Some((item, code, detail)) = check.problem {
+            report.problem(item, code, detail);
+        }
+        let leaf = check_leaf(report, i, check.leaf, stored_leaves.get(i).copied());
+        tree.push(leaf);
+        replay.refs.record(i as u64, &leaf, check.record.as_ref());
+        if let Some(record) = check.record {
+            replay.check_record(archive, report, i, id, record);
+        }
+    }
+    check_contents(archive, report, &replay.contents);
+    check_unreferenced(archive, report, &digests, &replay.contents)?;
+    check_tree_levels(&log, tree, report);
+    check_tree_root(&log, tree, size, report);
+    Ok(LogFacts {
+        size,
+        key_events: replay.key_events,
+        refs: std::cell::RefCell::new(replay.refs),
+    })
+}
+
+/// Every record object read (at most 1 MiB), hashed and decoded, in parallel.
+fn read_records(archive: &Archive, digests: &[Digest]) -> Vec<RecordCheck> {
     let store = archive.store();
-    let checks: Vec<RecordCheck> = digests
+    digests
         .par_iter()
         .enumerate()
         .map(|(i, digest)| {
@@ -79,91 +109,107 @@ pub fn check_log(
                 },
             }
         })
-        .collect();
+        .collect()
+}
 
-    let mut contents: BTreeMap<Digest, u64> = BTreeMap::new();
-    // What a later record may refer to: earlier record ids (with their kinds); document
-    // contents are the keys of `contents`.
-    let mut kinds: HashMap<Digest, &'static str> = HashMap::with_capacity(digests.len());
-    let mut key_events = Vec::new();
-    let mut refs = super::refs::RefsReplay::default();
-    for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
-        if let Some((item, code, detail)) = check.problem {
-            report.problem(item, code, detail);
+/// Record `i`'s leaf hash against the stored one; returns the leaf the tree is rebuilt with.
+fn check_leaf(
+    report: &mut VerifyReport,
+    i: usize,
+    computed: Option<Digest>,
+    stored: Option<Digest>,
+) -> Digest {
+    match (computed, stored) {
+        (Some(computed), Some(stored)) => {
+            if computed != stored {
+                report.problem(
+                    format!("log/tree/00 entry #{i}"),
+                    "tree-mismatch",
+                    format!("stored leaf hash {stored} but the record hashes to {computed}"),
+                );
+            }
+            computed
         }
-        let stored = stored_leaves.get(i).copied();
-        let leaf = match (check.leaf, stored) {
-            (Some(computed), Some(stored)) => {
-                if computed != stored {
-                    report.problem(
-                        format!("log/tree/00 entry #{i}"),
-                        "tree-mismatch",
-                        format!("stored leaf hash {stored} but the record hashes to {computed}"),
-                    );
-                }
-                computed
-            }
-            (Some(computed), None) => computed,
-            // Without the record, the stored leaf keeps the rest of the tree checkable.
-            (None, Some(stored)) => stored,
-            (None, None) => Digest([0; 32]),
-        };
-        tree.push(leaf);
-        refs.record(i as u64, &leaf, check.record.as_ref());
-        if let Some(record) = check.record {
-            let item = format!("record #{i} ({id})");
-            for why in dangling_references(&record, &contents, &kinds) {
-                report.problem(&item, "dangling-reference", why);
-            }
-            kinds.insert(*id, kind_label(&record));
-            match record {
-                Record::Document(doc) => {
-                    report.documents += 1;
-                    if let Some(previous) = contents.insert(doc.content, doc.size) {
-                        if previous != doc.size {
-                            report.problem(
-                                &item,
-                                "size-mismatch",
-                                format!(
-                                    "content {} is listed with sizes {previous} and {}",
-                                    doc.content, doc.size
-                                ),
-                            );
-                        }
-                    }
-                }
-                Record::Annotation(_) => report.annotations += 1,
-                Record::Custody(_) => report.custody_events += 1,
-                Record::Retraction(_) => report.retractions += 1,
-                Record::Key(key) => {
-                    report.key_events += 1;
-                    if !key.endorsement_valid(archive.origin()) {
-                        let who = match key.action {
-                            KeyAction::Introduce => "the introduced key's own",
-                            _ => "the previous key's",
-                        };
+        (Some(computed), None) => computed,
+        // Without the record, the stored leaf keeps the rest of the tree checkable.
+        (None, Some(stored)) => stored,
+        (None, None) => Digest([0; 32]),
+    }
+}
+
+/// What the replay of the log in order has seen so far.
+#[derive(Default)]
+struct Replay {
+    /// Document contents with their sizes: what a later record may refer to by content.
+    contents: BTreeMap<Digest, u64>,
+    /// Earlier record ids with their kinds.
+    kinds: HashMap<Digest, &'static str>,
+    key_events: Vec<(u64, KeyRecord)>,
+    refs: super::refs::RefsReplay,
+}
+
+impl Replay {
+    /// One decoded record: its references point backwards, one content has one size, a key
+    /// record's endorsement verifies; counted by kind.
+    fn check_record(
+        &mut self,
+        archive: &Archive,
+        report: &mut VerifyReport,
+        i: usize,
+        id: &Digest,
+        record: Record,
+    ) {
+        let item = format!("record #{i} ({id})");
+        for why in dangling_references(&record, &self.contents, &self.kinds) {
+            report.problem(&item, "dangling-reference", why);
+        }
+        self.kinds.insert(*id, kind_label(&record));
+        match record {
+            Record::Document(doc) => {
+                report.documents += 1;
+                if let Some(previous) = self.contents.insert(doc.content, doc.size) {
+                    if previous != doc.size {
                         report.problem(
                             &item,
-                            "key-endorsement-invalid",
+                            "size-mismatch",
                             format!(
-                                "{who} endorsement of {} does not verify for this archive",
-                                key.key
+                                "content {} is listed with sizes {previous} and {}",
+                                doc.content, doc.size
                             ),
                         );
                     }
-                    key_events.push((i as u64, *key));
                 }
-                Record::Unknown { kind, .. } => report.warnings.push(format!(
-                    "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
-                )),
             }
+            Record::Annotation(_) => report.annotations += 1,
+            Record::Custody(_) => report.custody_events += 1,
+            Record::Retraction(_) => report.retractions += 1,
+            Record::Key(key) => {
+                report.key_events += 1;
+                if !key.endorsement_valid(archive.origin()) {
+                    let who = match key.action {
+                        KeyAction::Introduce => "the introduced key's own",
+                        _ => "the previous key's",
+                    };
+                    report.problem(
+                        &item,
+                        "key-endorsement-invalid",
+                        format!(
+                            "{who} endorsement of {} does not verify for this archive",
+                            key.key
+                        ),
+                    );
+                }
+                self.key_events.push((i as u64, *key));
+            }
+            Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
+                "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
+            )),
         }
     }
+}
 
-    check_contents(archive, report, &contents);
-    check_unreferenced(archive, report, &digests, &contents)?;
-
-    // Interior nodes serve proofs later; each must match the tree rebuilt from the records.
+/// Interior nodes serve proofs later; each must match the tree rebuilt from the records.
+fn check_tree_levels(log: &Log, tree: &MemoryTree, report: &mut VerifyReport) {
     for level in 1..tree.height() {
         let item = format!("log/tree/{level:02}");
         match log.level_nodes(level as u32) {
@@ -185,24 +231,23 @@ pub fn check_log(
             Err(e) => report.problem(item, "tree-unreadable", e.to_string()),
         }
     }
+}
 
-    if size > 0 {
-        let rebuilt = tree.root_at(size);
-        match log.root(size) {
-            Ok(root) if root == rebuilt => {}
-            Ok(root) => report.problem(
-                "log/tree",
-                "tree-mismatch",
-                format!("the stored tree's root is {root} but the records give {rebuilt}"),
-            ),
-            Err(e) => report.problem("log/tree", "tree-unreadable", e.to_string()),
-        }
+/// The stored tree's root at `size` against the root rebuilt from the records.
+fn check_tree_root(log: &Log, tree: &mut MemoryTree, size: u64, report: &mut VerifyReport) {
+    if size == 0 {
+        return;
     }
-    Ok(LogFacts {
-        size,
-        key_events,
-        refs: std::cell::RefCell::new(refs),
-    })
+    let rebuilt = tree.root_at(size);
+    match log.root(size) {
+        Ok(root) if root == rebuilt => {}
+        Ok(root) => report.problem(
+            "log/tree",
+            "tree-mismatch",
+            format!("the stored tree's root is {root} but the records give {rebuilt}"),
+        ),
+        Err(e) => report.problem("log/tree", "tree-unreadable", e.to_string()),
+    }
 }
 
 fn kind_label(record: &Record) -> &'static str {
@@ -337,14 +382,16 @@ fn check_unreferenced(
         .filter(|d| !matches!(hash_object(archive, d), Ok((found, _)) if found == **d))
         .copied()
         .collect();
-    report.warnings.push(format!(
+    report.warn("objects/", "unreferenced-objects", format!(
         "{} stored object(s) are not referenced by any record (left by an interrupted command; harmless)",
         unreferenced.len()
     ));
     for digest in damaged {
-        report.warnings.push(format!(
-            "unreferenced object {digest} does not match its name"
-        ));
+        report.warn(
+            format!("object {digest}"),
+            "unreferenced-object-corrupt",
+            format!("unreferenced object {digest} does not match its name"),
+        );
     }
     Ok(())
 }

@@ -277,7 +277,7 @@ fn signers(out: &mut String, input: &ReportInput) {
     out.push_str("<section id=\"signers\">\n<h2>Signers of the checkpoint</h2>\n");
     let columns = ["Key name", "Key id", "Signer (trust file)", "Status"];
     table_head(out, "", &columns);
-    match &input.verdict.checkpoint {
+    match &input.verdict.core.checkpoint {
         Some(checked) => {
             for s in &checked.signatures {
                 let status = signature_status(s.status);

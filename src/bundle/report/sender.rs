@@ -3,6 +3,7 @@
 
 use crate::bundle::verify::BundleReport;
 use crate::core::checkpoint::Checkpoint;
+use crate::verdict::Verdict;
 
 use super::{bullet_list, esc, mono, table_head, tr};
 
@@ -41,10 +42,12 @@ pub(super) fn self_check(out: &mut String, v: &BundleReport) {
     const PENDING: &str = "This page was written before the bundle was checked.";
     const FAILED: &str =
         "The bundle did not pass the sender's own checks when it was written: do not rely on it.";
-    let (class, state, lede) = match (v.ok, v.problems.is_empty()) {
-        (true, _) => ("self", "every check passed", PASSED),
-        (false, true) => ("wait", "not yet run", PENDING),
-        (false, false) => ("bad", "FAILED", FAILED),
+    // A report not yet decided (pending) still says FAILED, with no problem found.
+    let v = &v.core;
+    let (class, state, lede) = match (v.verdict, v.ok()) {
+        (Verdict::Failed, true) => ("wait", "not yet run", PENDING),
+        (Verdict::Failed, false) => ("bad", "FAILED", FAILED),
+        _ => ("self", "every check passed", PASSED),
     };
     put!(
         out,
@@ -54,14 +57,15 @@ pub(super) fn self_check(out: &mut String, v: &BundleReport) {
     );
     bullet_list(out, "What the sender's check found", &v.proven);
     bullet_list(out, "What it does not show", &v.not_proven);
-    if !v.problems.is_empty() {
-        put!(out, "<h4>Problems ({})</h4>\n", v.problems.len());
+    if !v.ok() {
+        put!(out, "<h4>Problems ({})</h4>\n", v.problem_count());
         table_head(out, "", &["Item", "Code", "Detail"]);
-        for p in &v.problems {
+        for p in v.problems() {
             tr(out, &[esc(&p.item), mono(p.code), esc(&p.detail)]);
         }
         out.push_str("</tbody></table>\n");
     }
-    bullet_list(out, "Warnings", &v.warnings);
+    let warnings: Vec<String> = v.warnings().map(|w| w.detail.clone()).collect();
+    bullet_list(out, "Warnings", &warnings);
     out.push_str("</section>\n");
 }

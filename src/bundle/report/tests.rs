@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::archive::verify::Problem;
 use crate::bundle::manifest::{DisclosedDocument, Withheld};
 use crate::core::note::NoteSignature;
 use crate::core::record::{Collection, CustodyEvent, Header, Link, Relation};
+use crate::verification::Finding;
 
 const HOSTILE: &str = "<script>alert('x')</script><img src=http://evil.example/x>";
 
@@ -235,9 +235,9 @@ fn retractions_supersessions_links_and_custody_order_are_shown() {
 fn the_page_says_the_sender_wrote_it_and_how_to_verify() {
     let records = sample();
     let mut passed = BundleReport::pending();
-    passed.ok = true;
-    passed.not_proven.clear();
-    passed.proven.push("the documents are intact".into());
+    passed.core.verdict = crate::verdict::Verdict::IntactUnauthenticated;
+    passed.core.not_proven.clear();
+    passed.core.proven.push("the documents are intact".into());
     let html = render_with(&records, &passed);
     // The sender's check is shown as the sender's, never as a verdict.
     assert!(html.contains("Sender's self-check at export: every check passed"));
@@ -257,11 +257,11 @@ fn the_page_says_the_sender_wrote_it_and_how_to_verify() {
     assert!(at > notice && at < html.find("Sender's self-check").unwrap());
     assert!(html.contains(&format!("<span class=\"mono\">{hash}</span>")));
     let mut failed = BundleReport::pending();
-    failed.problems.push(Problem {
-        item: HOSTILE.into(),
-        code: "payload-corrupt",
-        detail: "hashes differ".into(),
-    });
+    failed.core.findings.push(Finding::problem(
+        HOSTILE,
+        "payload-corrupt",
+        "hashes differ",
+    ));
     let html = render_with(&records, &failed);
     assert!(html.contains("Sender's self-check at export: FAILED"));
     assert!(html.contains("payload-corrupt") && !html.contains("<script"));

@@ -162,10 +162,15 @@ fn assert_bundle_problem_env(
     assert_eq!(exit, 1, "verify must fail: {report}");
     assert_eq!(report["ok"], false, "{report}");
     let problems = report["problems"].as_array().expect("problems array");
+    // A document is named by its logical path and its digest: "case/a.txt (sha256:…)".
+    let names = |item: &str, wanted: &str| {
+        item == wanted || item.starts_with(&format!("{wanted} (sha256:"))
+    };
     assert!(
-        problems
-            .iter()
-            .any(|p| p["code"] == code && items.iter().any(|i| p["item"] == *i)),
+        problems.iter().any(|p| p["code"] == code
+            && items
+                .iter()
+                .any(|i| names(p["item"].as_str().unwrap_or(""), i))),
         "expected problem [{code}] for one of {items:?} in {report}"
     );
     assert!(
@@ -175,9 +180,10 @@ fn assert_bundle_problem_env(
     let (exit, text) = verify_text_env(ws, bundle, &TRUST, envs);
     assert_eq!(exit, 1, "{text}");
     assert!(
-        items
-            .iter()
-            .any(|item| text.contains(&format!("PROBLEM [{code}] {item}: "))),
+        items.iter().any(|item| {
+            text.contains(&format!("PROBLEM [{code}] {item}: "))
+                || text.contains(&format!("PROBLEM [{code}] {item} (sha256:"))
+        }),
         "the human report must name one of {items:?} with [{code}]: {text}"
     );
     assert!(text.contains("FAILED"), "{text}");

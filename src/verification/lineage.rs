@@ -19,7 +19,7 @@ use crate::core::record::{KeyAction, KeyRecord};
 use crate::core::timestamp::Timestamp;
 use crate::trust::TrustedKey;
 
-use super::SignatureReport;
+use super::{Finding, SignatureReport};
 
 /// The result of checking one checkpoint's signatures.
 #[derive(Debug, Default)]
@@ -241,11 +241,15 @@ impl Signers {
         outcome
     }
 
-    /// The refused rotations, worded as warnings for a report.
-    pub(crate) fn refusal_warnings(&self) -> impl Iterator<Item = String> + '_ {
-        self.refused
-            .iter()
-            .map(|(index, why)| format!("key-rotation-refused (record #{index}): {why}"))
+    /// The refused rotations, as warnings for a report.
+    pub(crate) fn refusal_warnings(&self) -> impl Iterator<Item = Finding> + '_ {
+        self.refused.iter().map(|(index, why)| {
+            Finding::warning(
+                format!("record #{index}"),
+                "key-rotation-refused",
+                format!("key-rotation-refused (record #{index}): {why}"),
+            )
+        })
     }
 
     fn find(&self, name: &str, id: &[u8; 4]) -> Option<&LineageKey> {

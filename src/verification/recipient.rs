@@ -1,5 +1,6 @@
-//! Checks a recipient brings from outside: witness cosignatures (k of n), a checkpoint held
-//! from before (`--since`: rollback and fork protection), and a pinned checkpoint hash.
+//! Checks a recipient brings from outside, shared by archive and bundle verification: witness
+//! cosignatures (k of n), a checkpoint held from before (`--since`: rollback and fork
+//! protection), a pinned checkpoint hash, and RFC 3161 time-stamps against the recipient's roots.
 
 use std::path::Path;
 
@@ -10,6 +11,8 @@ use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::note::SignedNote;
 use crate::error::{Error, Result};
+
+use super::ReportCore;
 
 /// What the recipient brings.
 #[derive(Debug, Clone, Default)]
@@ -172,5 +175,84 @@ pub fn check_since(
             "the presented version carries no proof about its state at {} records",
             h.size
         )),
+    }
+}
+
+/// Reports the outcome of `check_since`. A fork is evidence against the signer only when the
+/// user's trust file authenticated every signature involved.
+pub fn report_since(core: &mut ReportCore, outcome: SinceOutcome) {
+    match outcome {
+        SinceOutcome::Extends => {}
+        SinceOutcome::Rollback(why) => core.problem("--since", "rollback", why),
+        SinceOutcome::NotProvable(why) => core.problem("--since", "since-not-provable", why),
+        SinceOutcome::Fork(evidence, why) => {
+            let authenticated = core.signers_authenticated && !core.has_problem("signature");
+            core.problem("--since", "equivocation", why);
+            if authenticated {
+                core.equivocation = Some(*evidence);
+            }
+        }
+    }
+}
+
+/// The trusted witnesses that cosigned `note` (checkpoint `number`, the one relied on); a
+/// problem when fewer than the recipient requires.
+pub fn report_witnesses(
+    core: &mut ReportCore,
+    note: &SignedNote,
+    number: u64,
+    checks: &RecipientChecks,
+) -> Vec<String> {
+    let witnesses = witnesses_on(note, &checks.witnesses);
+    if checks.require_witnesses > witnesses.len() {
+        core.problem(
+            format!("checkpoint {number}"),
+            "witnesses-insufficient",
+            format!(
+                "{} valid witness cosignature(s) on the newest checkpoint, {} required",
+                witnesses.len(),
+                checks.require_witnesses
+            ),
+        );
+    }
+    witnesses
+}
+
+/// Checks the time-stamp tokens of checkpoint `number` and reports their problems; returns the
+/// tokens' reports.
+pub fn report_timestamps(
+    core: &mut ReportCore,
+    number: u64,
+    tokens: &[(String, Vec<u8>)],
+    note: &SignedNote,
+    roots: Option<&[x509_cert::Certificate]>,
+) -> Vec<TimestampReport> {
+    let (reports, problems) = check_timestamps(tokens, note, roots);
+    for (code, detail) in problems {
+        core.problem(format!("checkpoint {number}"), code, detail);
+    }
+    reports
+}
+
+/// What the time-stamps prove about when a checkpoint existed: `Ok` with the proven statement
+/// when one chains to the recipient's roots, otherwise `Err` with what is not proven.
+pub fn time_statement(
+    timestamps: &[TimestampReport],
+    claimed: &str,
+) -> std::result::Result<String, String> {
+    let trusted: Vec<String> = timestamps
+        .iter()
+        .filter(|t| t.status == "valid")
+        .map(|t| format!("{} by {}", t.time, t.tsa))
+        .collect();
+    if trusted.is_empty() {
+        Err(format!(
+            "when the checkpoint was made: '{claimed}' is the signer's own claim (no trusted time-stamp checked against --tsa-roots)"
+        ))
+    } else {
+        Ok(format!(
+            "the signed checkpoint existed by {} (RFC 3161 time-stamps chained to your --tsa-roots)",
+            trusted.join("; ")
+        ))
     }
 }

@@ -1,0 +1,301 @@
+//! The bundle's disclosed records and documents: each record canonical, named by its digest and
+//! proven in the checkpoint's tree; each document's bytes those its record names.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::Path;
+
+use crate::archive::fsutil;
+use crate::core::checkpoint::Checkpoint;
+use crate::core::digest::Digest;
+use crate::core::merkle::{leaf_hash, verify_inclusion};
+use crate::core::record::{KeyRecord, Record};
+
+use super::super::export::hash_file;
+use super::super::inspect::safe_relative;
+use super::super::layout;
+use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord};
+use super::{hex_digest, BundleReport, ItemReport};
+
+/// What the records' checks established, for the checks after them.
+#[derive(Default)]
+pub(super) struct Disclosed {
+    /// Every record that decoded, by id.
+    pub decoded: HashMap<Digest, Record>,
+    /// Key records in log order.
+    pub key_events: Vec<(u64, KeyRecord)>,
+    /// Records whose inclusion proof verified: (index, id, leaf hash), for completeness.
+    pub proven_leaves: Vec<(u64, Digest, Digest)>,
+}
+
+/// Every record data/bundle.json lists, and no record file it does not list.
+pub(super) fn check_records(
+    root: &Path,
+    files: &HashSet<String>,
+    hashed: &HashMap<String, String>,
+    manifest: &BundleManifest,
+    cp: &Checkpoint,
+    report: &mut BundleReport,
+) -> Disclosed {
+    let mut disclosed = Disclosed::default();
+    // Key records take effect in log order: a list out of order could skip a rotation.
+    if manifest.records.windows(2).any(|w| w[0].index > w[1].index) {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            "the records are not listed in log order",
+        );
+    }
+    let mut indices = HashSet::new();
+    for listed in &manifest.records {
+        let item = format!("record #{} ({})", listed.index, listed.id);
+        let Some((id, bytes)) = read_record(root, hashed, listed, cp, &mut indices, &item, report)
+        else {
+            continue;
+        };
+        let proof: Option<Vec<Digest>> = listed.proof.iter().map(|h| hex_digest(h)).collect();
+        let leaf = leaf_hash(&bytes);
+        if proof.is_some_and(|p| verify_inclusion(&leaf, listed.index, cp.size, &p, &cp.root)) {
+            disclosed.proven_leaves.push((listed.index, id, leaf));
+        } else {
+            report.problem(
+                &item,
+                "proof-invalid",
+                format!(
+                    "the inclusion proof does not lead to checkpoint {}'s root",
+                    cp.number
+                ),
+            );
+        }
+        match Record::decode(&bytes) {
+            Ok(record) => {
+                check_record(manifest, listed, &record, &item, &mut disclosed, report);
+                disclosed.decoded.insert(id, record);
+            }
+            Err(e) => report.problem(&item, "record-invalid", e.to_string()),
+        }
+        report.records_checked += 1;
+    }
+    disclosed.key_events.sort_by_key(|(index, _)| *index);
+    for file in files.iter().filter(|f| f.starts_with("data/records/")) {
+        let listed = manifest
+            .records
+            .iter()
+            .any(|r| format!("data/records/{}.cbor", r.id) == *file);
+        if !listed {
+            report.problem(
+                file,
+                "unlisted-record",
+                "a record file that data/bundle.json does not list",
+            );
+        }
+    }
+    disclosed
+}
+
+/// A listed record's bytes, when its id, index and file hold up.
+fn read_record(
+    root: &Path,
+    hashed: &HashMap<String, String>,
+    listed: &DisclosedRecord,
+    cp: &Checkpoint,
+    indices: &mut HashSet<u64>,
+    item: &str,
+    report: &mut BundleReport,
+) -> Option<(Digest, Vec<u8>)> {
+    let file = format!("data/records/{}.cbor", listed.id);
+    let Some(id) = hex_digest(&listed.id) else {
+        report.problem(
+            item,
+            "bad-manifest",
+            "the record id is not a SHA-256 digest",
+        );
+        return None;
+    };
+    if !indices.insert(listed.index) || listed.index >= cp.size {
+        report.problem(
+            item,
+            "proof-invalid",
+            "the index is repeated or outside the checkpoint's tree",
+        );
+        return None;
+    }
+    if !hashed.contains_key(&file) {
+        report.problem(
+            item,
+            "missing-file",
+            format!("{file} is missing or failed its manifest check"),
+        );
+        return None;
+    }
+    let limit = crate::core::cbor::MAX_ENCODED_LEN as u64;
+    let bytes = match fsutil::read_limited(&root.join(&file), limit) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report.problem(item, "record-unreadable", e.to_string());
+            return None;
+        }
+    };
+    if Digest::of(&bytes) != id {
+        report.problem(item, "record-corrupt", "the file's SHA-256 is not its name");
+        return None;
+    }
+    Some((id, bytes))
+}
+
+/// A decoded record against its listing; key records must carry a valid endorsement.
+fn check_record(
+    manifest: &BundleManifest,
+    listed: &DisclosedRecord,
+    record: &Record,
+    item: &str,
+    disclosed: &mut Disclosed,
+    report: &mut BundleReport,
+) {
+    if record.kind() != listed.kind {
+        report.problem(
+            item,
+            "bad-manifest",
+            "the kind in data/bundle.json differs from the record",
+        );
+    }
+    if let Record::Key(key) = record {
+        if !key.endorsement_valid(&manifest.origin) {
+            report.problem(
+                item,
+                "key-endorsement-invalid",
+                "the key record's endorsement does not verify",
+            );
+        }
+        disclosed.key_events.push((listed.index, (**key).clone()));
+    }
+}
+
+/// A document as a person knows it in findings: its logical path and its content digest.
+pub(in crate::bundle) fn document_item(path: &str, content_hex: &str) -> String {
+    format!("{path} (sha256:{content_hex})")
+}
+
+fn doc_item(doc: &DisclosedDocument) -> String {
+    document_item(&doc.path, &doc.content)
+}
+
+/// Every listed document's bytes against its record, its place in the layout, and no
+/// disclosed document record without its content.
+pub(super) fn check_documents(
+    root: &Path,
+    files: &HashSet<String>,
+    manifest: &BundleManifest,
+    decoded: &HashMap<Digest, Record>,
+    report: &mut BundleReport,
+) {
+    for doc in &manifest.documents {
+        let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
+        let matches_record = matches!(record, Some(Record::Document(d))
+            if d.content.to_hex() == doc.content && d.size == doc.size && d.path == doc.path);
+        if !matches_record {
+            report.problem(
+                doc_item(doc),
+                "document-mismatch",
+                "no disclosed document record has this path, digest and size",
+            );
+        }
+        let ok = check_content(root, files, doc, report) && matches_record;
+        report.documents.push(ItemReport {
+            path: doc.path.clone(),
+            content: doc.content.clone(),
+            size: doc.size,
+            file: doc.file.clone(),
+            ok,
+            version: String::new(),
+            about: String::new(),
+        });
+    }
+    let placed = layout::check(manifest, decoded, files, report);
+    for (item, doc) in report.documents.iter_mut().zip(&manifest.documents) {
+        if let Some(place) = placed.get(&doc.record) {
+            item.version = place.label(&doc.path);
+            item.ok &= place.file == doc.file;
+        }
+    }
+    for (id, record) in decoded {
+        if let Record::Document(d) = record {
+            if !manifest
+                .documents
+                .iter()
+                .any(|doc| doc.record == id.to_hex())
+            {
+                report.problem(
+                    document_item(&d.path, &d.content.to_hex()),
+                    "document-missing",
+                    "a disclosed document record whose content is not in the bundle",
+                );
+            }
+        }
+    }
+}
+
+/// One document file: inside the document areas, a regular file, with the listed digest and
+/// size. Returns whether it holds up.
+fn check_content(
+    root: &Path,
+    files: &HashSet<String>,
+    doc: &DisclosedDocument,
+    report: &mut BundleReport,
+) -> bool {
+    let in_area =
+        doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
+    if !in_area || safe_relative(&doc.file).is_none() {
+        report.problem(
+            doc_item(doc),
+            "unsafe-path",
+            format!(
+                "document file '{}' is outside {} and {}",
+                doc.file,
+                layout::CURRENT_AREA,
+                layout::OTHER_AREA
+            ),
+        );
+        return false;
+    }
+    if !files.contains(&doc.file) {
+        // Never opened: absent, or a link or special file the walk refused.
+        report.problem(
+            doc_item(doc),
+            "content-missing",
+            format!("{} is not a regular file in the bundle", doc.file),
+        );
+        return false;
+    }
+    match hash_file(&root.join(&doc.file)) {
+        Ok(found) if found.to_hex() == doc.content => {
+            let size = fs::metadata(root.join(&doc.file))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if size != doc.size {
+                report.problem(
+                    doc_item(doc),
+                    "content-corrupt",
+                    format!("{size} bytes, the record says {}", doc.size),
+                );
+                return false;
+            }
+            true
+        }
+        Ok(found) => {
+            report.problem(
+                doc_item(doc),
+                "content-corrupt",
+                format!(
+                    "the file hashes to {found}, the record says {}",
+                    doc.content
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            report.problem(doc_item(doc), "content-missing", e.to_string());
+            false
+        }
+    }
+}
