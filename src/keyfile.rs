@@ -14,7 +14,7 @@
 //! are the AEAD's associated data, so the parameters cannot be altered unnoticed.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -227,7 +227,25 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String
 
 /// Reads a passphrase file: its first line, without the newline.
 pub fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(Error::io(path))?);
+    // A pipe is allowed here (`--passphrase-file <(pass show key)`), so the file is not
+    // required to be regular; the read is bounded and into a buffer that never reallocates
+    // (no stray copies of the secret).
+    const MAX_PASSPHRASE_FILE: usize = 64 * 1024;
+    let file = fs::File::open(path).map_err(Error::io(path))?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_FILE + 1));
+    file.take(MAX_PASSPHRASE_FILE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(path))?;
+    if bytes.len() > MAX_PASSPHRASE_FILE {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: format!("more than {MAX_PASSPHRASE_FILE} bytes; a passphrase file holds one line"),
+        });
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadInput {
+        path: path.to_path_buf(),
+        why: "the passphrase file is not UTF-8 text".into(),
+    })?;
     let line = text.lines().next().unwrap_or("");
     if line.is_empty() {
         return Err(Error::BadInput {

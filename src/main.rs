@@ -24,7 +24,10 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("evidentia: error: {e}");
+            eprintln!(
+                "evidentia: error: {}",
+                evidentia::term::escape_text(&e.to_string())
+            );
             let integrity = e
                 .downcast_ref::<evidentia::Error>()
                 .is_some_and(evidentia::Error::is_integrity_failure);

@@ -23,6 +23,7 @@ use crate::core::digest::Digest;
 use crate::core::path;
 use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
+use crate::term;
 
 use super::append::{append_prepared, catch_up_index, PreparedRecord};
 use super::index::PathVersion;
@@ -396,7 +397,11 @@ fn plan(
     if !bad.is_empty() {
         let list = bad
             .iter()
-            .map(|(p, why)| format!("  {}: {why}", p.display()))
+            // A name is shown escaped in full (a newline in it must not start a fake line).
+            .map(|(p, why)| {
+                let name = p.to_string_lossy();
+                format!("  {}: {}", term::escape(&name), term::escape(why))
+            })
             .collect::<Vec<_>>()
             .join("\n");
         return Err(Error::BadInputs {

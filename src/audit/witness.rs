@@ -80,10 +80,10 @@ pub fn cosign_checkpoint(
         .map_err(Error::io(&lock_path))?;
     lock.lock().map_err(Error::io(&lock_path))?;
     let state_file = state.join(format!("{}.checkpoint", Digest::of(cp.origin.as_bytes())));
-    let previous = match fs::read_to_string(&state_file) {
+    let previous = match fsutil::read_stored_text(&state_file, 1 << 20) {
         Ok(prev_text) => Some((parse(&state_file, &prev_text)?, prev_text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&state_file)(e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
     };
     // Two checkpoints conflict: an accusation only if both are validly signed by the log.
     let refuse = |reason: String, prev: &(SignedNote, Checkpoint), prev_text: &str| {

@@ -158,7 +158,10 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
     }
     let completeness =
         super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &disclosed, &all)?;
-    let checkpoint_text = fs::read_to_string(&stored.path).map_err(Error::io(&stored.path))?;
+    let checkpoint_text = fsutil::read_stored_text(
+        &stored.path,
+        crate::archive::checkpoints::MAX_CHECKPOINT_FILE,
+    )?;
     Ok(ProofFile {
         format: if completeness.is_some() {
             PROOF_FORMAT

@@ -519,7 +519,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         );
     }
     if let Some(held) = &checks.since {
-        let text = fs::read_to_string(root.join("data/checkpoint")).unwrap_or_default();
+        let text =
+            fsutil::read_stored_text(&root.join("data/checkpoint"), 1 << 20).unwrap_or_default();
         let keys: Vec<VerifierKey> = bundle_keys(root, &files, &mut BundleReport::new())
             .into_iter()
             .map(|t| t.key)

@@ -67,7 +67,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             },
         },
     )?;
-    println!(
+    outln!(
         "bundle {}: {} document(s), {} record(s), proven in checkpoint {} ({} records)",
         outcome.path.display(),
         outcome.documents,
@@ -77,12 +77,12 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
     );
     let w = &outcome.withheld;
     if w.annotations + w.custody_events + w.retractions > 0 {
-        println!(
+        outln!(
             "withheld because they would reveal undisclosed material: {} annotation(s), {} custody event(s), {} retraction(s)",
             w.annotations, w.custody_events, w.retractions
         );
     }
-    eprintln!(
+    errln!(
         "export logged as custody event sha256:{}",
         outcome.custody_record
     );
@@ -124,9 +124,9 @@ pub fn verify(
 }
 
 fn print_report(path: &Path, report: &BundleReport) {
-    println!("bundle {}", path.display());
+    outln!("bundle {}", path.display());
     if let Some(origin) = &report.origin {
-        println!("  archive {origin}");
+        outln!("  archive {origin}");
     }
     if let Some(cp) = &report.checkpoint {
         let signers: Vec<String> = cp
@@ -134,7 +134,7 @@ fn print_report(path: &Path, report: &BundleReport) {
             .iter()
             .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
             .collect();
-        println!(
+        outln!(
             "  checkpoint {}: {} records, root sha256:{}, {}; signatures: {}",
             cp.number,
             cp.size,
@@ -142,10 +142,10 @@ fn print_report(path: &Path, report: &BundleReport) {
             cp.time,
             signers.join(", ")
         );
-        println!("  checkpoint text sha256:{}", cp.text_sha256);
+        outln!("  checkpoint text sha256:{}", cp.text_sha256);
     }
     for doc in &report.documents {
-        println!(
+        outln!(
             "  {} sha256:{}  {:>10}  {}",
             if doc.ok { "ok    " } else { "FAILED" },
             doc.content,
@@ -153,17 +153,17 @@ fn print_report(path: &Path, report: &BundleReport) {
             doc.path
         );
         if !doc.version.is_empty() {
-            println!("         {}", doc.version);
+            outln!("         {}", doc.version);
         }
         if !doc.about.is_empty() {
-            println!("         {}", doc.about);
+            outln!("         {}", doc.about);
         }
     }
     for t in &report.timestamps {
-        println!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
+        outln!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
     }
     if !report.witnesses.is_empty() {
-        println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
+        outln!("  cosigned by witnesses: {}", report.witnesses.join(", "));
     }
     print_findings(
         &report.warnings,
@@ -171,12 +171,12 @@ fn print_report(path: &Path, report: &BundleReport) {
         &report.problems,
     );
     for line in &report.proven {
-        println!("PROVEN: {line}");
+        outln!("PROVEN: {line}");
     }
     for line in &report.not_proven {
-        println!("NOT PROVEN: {line}");
+        outln!("NOT PROVEN: {line}");
     }
-    println!(
+    outln!(
         "{}",
         report.verdict.line("the bundle", report.problems.len())
     );
@@ -189,7 +189,7 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -
     let file = proof::prove(archive, id, checkpoint)?;
     let json = serde_json::to_string_pretty(&file)?;
     std::fs::write(out, format!("{json}\n")).map_err(|e| Error::io(out)(e))?;
-    println!(
+    outln!(
         "proof {} for record #{} written to {}",
         id,
         file.record.index,
@@ -209,23 +209,23 @@ pub fn verify_proof(
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("document {}", report.document);
+        outln!("document {}", report.document);
         for s in &report.signatures {
-            println!("  signature {}+{} ({})", s.name, s.key_id, s.status);
+            outln!("  signature {}+{} ({})", s.name, s.key_id, s.status);
         }
         for p in &report.problems {
-            println!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
+            outln!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
         }
         for line in &report.proven {
-            println!("PROVEN: {line}");
+            outln!("PROVEN: {line}");
         }
         for line in &report.not_proven {
-            println!("NOT PROVEN: {line}");
+            outln!("NOT PROVEN: {line}");
         }
         for w in &report.warnings {
-            println!("WARNING: {w}");
+            outln!("WARNING: {w}");
         }
-        println!(
+        outln!(
             "{}",
             report.verdict.line("the document", report.problems.len())
         );

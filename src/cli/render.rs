@@ -44,16 +44,16 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&record_json(logged))?);
         return Ok(());
     }
-    println!("record #{}  sha256:{}", logged.index, logged.id);
-    println!("  kind:           {}", logged.record.kind());
-    println!("  recorded at:    {}", logged.record.recorded_at());
+    outln!("record #{}  sha256:{}", logged.index, logged.id);
+    outln!("  kind:           {}", logged.record.kind());
+    outln!("  recorded at:    {}", logged.record.recorded_at());
     if let Record::Document(doc) = &logged.record {
         let c = &doc.collection;
-        println!("  path:           {}", doc.path);
-        println!("  content:        sha256:{}", doc.content);
-        println!("  size:           {} bytes", doc.size);
-        println!("  media type:     {}", doc.media_type);
-        println!("  original name:  {}", doc.original_name);
+        outln!("  path:           {}", doc.path);
+        outln!("  content:        sha256:{}", doc.content);
+        outln!("  size:           {} bytes", doc.size);
+        outln!("  media type:     {}", doc.media_type);
+        outln!("  original name:  {}", doc.original_name);
         let optional = [
             ("source url", c.source_url.clone()),
             ("collected at", c.collected_at.map(|t| t.to_string())),
@@ -63,7 +63,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
         ];
         for (label, value) in optional {
             if let Some(value) = value {
-                println!(
+                outln!(
                     "  {:<15} {}",
                     format!("{label}:"),
                     value.replace('\n', "\n                  ")
@@ -71,7 +71,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             }
         }
         if !c.tags.is_empty() {
-            println!("  tags:           {}", c.tags.join(", "));
+            outln!("  tags:           {}", c.tags.join(", "));
         }
     }
     Ok(())
@@ -96,11 +96,11 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("archive {}", archive.origin());
+    outln!("archive {}", archive.origin());
     let mut next_checkpoint = checkpoints.iter().peekable();
     for logged in &records {
         let summary = summary(&logged.record);
-        println!(
+        outln!(
             "#{:<6} {}  {:<9} {}  {}",
             logged.index,
             &logged.id.to_hex()[..12],
@@ -118,7 +118,7 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
     let sealed = checkpoints.last().map_or(0, |c| c.checkpoint.size);
     let unsealed = (records.len() as u64).saturating_sub(sealed);
     if unsealed > 0 {
-        println!("({unsealed} record(s) not yet sealed)");
+        outln!("({unsealed} record(s) not yet sealed)");
     }
     Ok(())
 }
@@ -147,7 +147,7 @@ pub fn summary(record: &Record) -> String {
 fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) {
     let c = &cp.checkpoint;
     let signers: Vec<&str> = cp.note.signatures.iter().map(|s| s.name.as_str()).collect();
-    println!(
+    outln!(
         "=== checkpoint {} over {} records, root sha256:{}, {} , signed by {}{}",
         c.number,
         c.size,
@@ -182,17 +182,20 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
         return Ok(());
     }
     for (_, doc) in &docs {
-        println!(
+        outln!(
             "sha256:{}  {:>10}  {:<24} {}",
-            doc.content, doc.size, doc.media_type, doc.path
+            doc.content,
+            doc.size,
+            doc.media_type,
+            doc.path
         );
     }
     Ok(())
 }
 
 pub fn verify_report(report: &VerifyReport) {
-    println!("archive {}", report.origin);
-    println!(
+    outln!("archive {}", report.origin);
+    outln!(
         "  {} records: {} documents ({} bytes of content), {} annotations, {} custody events, {} retractions, {} key events; {} sealed, {} not sealed",
         report.records,
         report.documents,
@@ -210,7 +213,7 @@ pub fn verify_report(report: &VerifyReport) {
             .iter()
             .map(|s| format!("{}+{} ({})", s.name, s.key_id, s.status))
             .collect();
-        println!(
+        outln!(
             "  checkpoint {}: {} records, root sha256:{}, {}: {}  [{}]",
             cp.number,
             cp.size,
@@ -222,9 +225,12 @@ pub fn verify_report(report: &VerifyReport) {
     }
     for cp in &report.checkpoints {
         for t in &cp.timestamps {
-            println!(
+            outln!(
                 "  checkpoint {} time-stamped {} by {} [{}]",
-                cp.number, t.time, t.tsa, t.status
+                cp.number,
+                t.time,
+                t.tsa,
+                t.status
             );
         }
     }
@@ -233,7 +239,7 @@ pub fn verify_report(report: &VerifyReport) {
         .iter()
         .filter(|c| !c.witnesses.is_empty())
     {
-        println!(
+        outln!(
             "  checkpoint {} cosigned by witnesses: {}",
             cp.number,
             cp.witnesses.join(", ")
@@ -245,19 +251,19 @@ pub fn verify_report(report: &VerifyReport) {
         &report.problems,
     );
     if report.ok && report.checkpoints.is_empty() {
-        println!(
+        outln!(
             "{}: NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
             report.verdict.headline(),
             report.records
         );
     } else {
         if report.ok {
-            println!(
+            outln!(
                 "every object and record is intact, and the tree matches all {} checkpoint(s)",
                 report.checkpoints.len()
             );
         }
-        println!(
+        outln!(
             "{}",
             report.verdict.line("the archive", report.problems.len())
         );
@@ -272,15 +278,17 @@ pub fn print_findings(
     problems: &[Problem],
 ) {
     for warning in warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}");
     }
     if let Some(evidence) = equivocation {
-        print!("{evidence}");
+        out!("{evidence}");
     }
     for problem in problems {
-        println!(
+        outln!(
             "PROBLEM [{}] {}: {}",
-            problem.code, problem.item, problem.detail
+            problem.code,
+            problem.item,
+            problem.detail
         );
     }
 }
