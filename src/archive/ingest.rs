@@ -11,7 +11,7 @@
 //!    then update the derived index.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -187,10 +187,19 @@ fn store_content(
         path: file.source.clone(),
         why: format!("read failed: {e}"),
     };
-    let handle = File::open(&file.source).map_err(|e| Error::BadInput {
-        path: file.source.clone(),
-        why: format!("cannot open: {e}"),
-    })?;
+    // The plan saw a regular file; what is opened is checked again (it may have been swapped
+    // for a FIFO or a link to a device since).
+    let (handle, _) =
+        fsutil::open_regular(&file.source, fsutil::Links::Refuse).map_err(|e| match e {
+            Error::Corrupt { why, .. } => Error::BadInput {
+                path: file.source.clone(),
+                why,
+            },
+            other => Error::BadInput {
+                path: file.source.clone(),
+                why: format!("cannot open: {other}"),
+            },
+        })?;
     let mut reader = bar.wrap_read(handle);
     // A small file is read whole into the worker's buffer (for a regular file, one read
     // returns everything up to the end), then stored from memory; a file that fills the
