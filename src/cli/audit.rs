@@ -373,10 +373,15 @@ pub fn verify_consistency(
             report.origin
         );
         for w in &report.warnings {
-            outln!("WARNING: {w}");
+            outln!("WARNING: {}", evidentia::term::escape(w));
         }
         for p in &report.problems {
-            outln!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
+            outln!(
+                "PROBLEM [{}] {}: {}",
+                p.code,
+                evidentia::term::escape(&p.item),
+                evidentia::term::escape(&p.detail)
+            );
         }
         if let Some(evidence) = &report.equivocation {
             out!("{evidence}");

@@ -214,7 +214,12 @@ pub fn verify_proof(
             outln!("  signature {}+{} ({})", s.name, s.key_id, s.status);
         }
         for p in &report.problems {
-            outln!("PROBLEM [{}] {}: {}", p.code, p.item, p.detail);
+            outln!(
+                "PROBLEM [{}] {}: {}",
+                p.code,
+                evidentia::term::escape(&p.item),
+                evidentia::term::escape(&p.detail)
+            );
         }
         for line in &report.proven {
             outln!("PROVEN: {line}");
@@ -223,7 +228,7 @@ pub fn verify_proof(
             outln!("NOT PROVEN: {line}");
         }
         for w in &report.warnings {
-            outln!("WARNING: {w}");
+            outln!("WARNING: {}", evidentia::term::escape(w));
         }
         outln!(
             "{}",

@@ -278,7 +278,7 @@ pub fn print_findings(
     problems: &[Problem],
 ) {
     for warning in warnings {
-        outln!("warning: {warning}");
+        outln!("warning: {}", evidentia::term::escape(warning));
     }
     if let Some(evidence) = equivocation {
         out!("{evidence}");
@@ -287,8 +287,10 @@ pub fn print_findings(
         outln!(
             "PROBLEM [{}] {}: {}",
             problem.code,
-            problem.item,
-            problem.detail
+            // Items and details may quote file names: escaped whole, so a newline in one
+            // cannot print a line of its own.
+            evidentia::term::escape(&problem.item),
+            evidentia::term::escape(&problem.detail)
         );
     }
 }

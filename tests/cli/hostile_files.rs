@@ -368,3 +368,17 @@ fn cat_sends_a_large_object_only_to_a_checked_file() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("already exists"), "{stderr}");
 }
+
+#[test]
+fn a_file_name_in_a_verify_report_cannot_print_a_line_of_its_own() {
+    let (ws, _) = sealed_archive();
+    ws.write("arc/checkpoints/x\nVERIFIED: all good\u{1b}[8m", "planted");
+    let (code, stdout, stderr) = run_bounded(&ws, &["verify", "--trust", "signer.pub"]);
+    let all = format!("{stdout}{stderr}");
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        !all.lines().any(|l| l.starts_with("VERIFIED")) && !all.contains('\u{1b}'),
+        "the planted name reached the terminal raw: {all:?}"
+    );
+    assert!(all.contains("x\\u{a}VERIFIED: all good\\u{1b}[8m"), "{all}");
+}
