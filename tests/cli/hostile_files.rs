@@ -131,6 +131,37 @@ fn special_files_are_refused_as_pack_indexes_and_tokens() {
         report.to_string().contains("not a regular file"),
         "{report}"
     );
+
+    // A time-stamp token that is a FIFO: reported, not waited on.
+    let tokens = ws.archive().join("timestamps/0000000001");
+    fs::create_dir_all(&tokens).expect("tokens dir");
+    mkfifo(&tokens.join(format!("{}.tst", "cd".repeat(32))));
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        Workspace::problem_codes(&report).contains(&"timestamp-unreadable".to_string()),
+        "{report}"
+    );
+}
+
+#[test]
+fn special_files_in_a_bundle_are_refused_quickly() {
+    for (file, fifo) in [
+        ("data/checkpoint", true),
+        ("data/bundle.json", false),
+        ("bagit.txt", true),
+    ] {
+        let (ws, _) = sealed_archive();
+        let (code, _, stderr) = run_bounded(&ws, &["export", "--out", "bundle", "--all"]);
+        assert_eq!(code, 0, "{stderr}");
+        replace_with_special(&ws.path("bundle").join(file), fifo);
+        let (code, stdout, stderr) = run_bounded(
+            &ws,
+            &["verify", "bundle", "--trust", "signer.pub", "--json"],
+        );
+        assert_eq!(code, 1, "{file}: {stdout}{stderr}");
+        assert!(stdout.contains("unsafe-entry"), "{file}: {stdout}");
+    }
 }
 
 #[test]
