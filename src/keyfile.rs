@@ -102,7 +102,7 @@ pub fn is_encrypted(path: &Path) -> Result<bool> {
 /// Loads a signing key; `passphrase` is asked for only if the file is encrypted.
 pub fn load(path: &Path, passphrase: impl FnOnce() -> Result<Passphrase>) -> Result<SignerKey> {
     let bytes = Zeroizing::new(fsutil::read_limited(path, 64 * 1024).map_err(|e| match e {
-        Error::Corrupt { why, .. } => Error::KeyFile {
+        Error::Corrupt { why, .. } | Error::BadInput { why, .. } => Error::KeyFile {
             path: path.to_path_buf(),
             why,
         },

@@ -100,7 +100,11 @@ pub fn open_regular(path: &Path, links: Links) -> Result<(File, u64)> {
     }
     let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(|e| {
         if e == rustix::io::Errno::LOOP && links == Links::Refuse {
-            not_regular(path, "a symbolic link")
+            refused(
+                path,
+                links,
+                "it is a symbolic link, not a regular file, so it is not read".into(),
+            )
         } else {
             Error::io(path)(e.into())
         }
@@ -108,15 +112,20 @@ pub fn open_regular(path: &Path, links: Links) -> Result<(File, u64)> {
     let file = File::from(fd);
     let meta = file.metadata().map_err(Error::io(path))?;
     if !meta.file_type().is_file() {
-        return Err(not_regular(path, file_kind(&meta.file_type())));
+        let kind = file_kind(&meta.file_type());
+        let why = format!("it is {kind}, not a regular file, so it is not read");
+        return Err(refused(path, links, why));
     }
     Ok((file, meta.len()))
 }
 
-fn not_regular(path: &Path, kind: &str) -> Error {
-    Error::Corrupt {
-        path: path.to_path_buf(),
-        why: format!("it is {kind}, not a regular file, so it is not read"),
+/// A refused file: damage when it sits in an archive or bundle (exit 1), bad input when the
+/// user named it (exit 2).
+fn refused(path: &Path, links: Links, why: String) -> Error {
+    let path = path.to_path_buf();
+    match links {
+        Links::Refuse => Error::Corrupt { path, why },
+        Links::Follow => Error::BadInput { path, why },
     }
 }
 
@@ -159,9 +168,12 @@ pub fn read_stored_text(path: &Path, max: u64) -> Result<String> {
 
 fn read_regular(path: &Path, max: u64, links: Links) -> Result<Vec<u8>> {
     let (file, len) = open_regular(path, links)?;
-    let too_large = |len: u64| Error::Corrupt {
-        path: path.to_path_buf(),
-        why: format!("{len} bytes, more than the {max}-byte limit"),
+    let too_large = |len: u64| {
+        refused(
+            path,
+            links,
+            format!("{len} bytes, more than the {max}-byte limit"),
+        )
     };
     if len > max {
         return Err(too_large(len));

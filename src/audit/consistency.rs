@@ -109,10 +109,7 @@ pub struct ConsistencyReport {
 }
 
 pub fn read_file(path: &Path) -> Result<ConsistencyProofFile> {
-    let bytes = fsutil::read_limited(path, 16 << 20).map_err(|e| match e {
-        Error::Corrupt { path, why } => Error::BadInput { path, why },
-        other => other,
-    })?;
+    let bytes = fsutil::read_limited(path, 16 << 20)?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
         path: path.to_path_buf(),
         why: format!("not an evidentia consistency proof: {e}"),

@@ -214,7 +214,7 @@ pub(super) fn read_bytes(
         );
         return None;
     }
-    match fsutil::read_limited(&root.join(name), max) {
+    match fsutil::read_stored(&root.join(name), max) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
             report.problem(name, "missing-file", e.to_string());

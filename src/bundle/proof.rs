@@ -237,10 +237,7 @@ pub fn verify_proof(
             detail,
         })
     };
-    let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE).map_err(|e| match e {
-        Error::Corrupt { path, why } => Error::BadInput { path, why },
-        other => other,
-    })?;
+    let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE)?;
     let file: ProofFile = serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
         path: proof_path.to_path_buf(),
         why: format!("not an evidentia proof file: {e}"),

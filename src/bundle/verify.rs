@@ -277,16 +277,15 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
             );
             continue;
         }
-        let bytes = match fsutil::read_limited(
-            &root.join(&file),
-            crate::core::cbor::MAX_ENCODED_LEN as u64,
-        ) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                report.problem(&item, "record-unreadable", e.to_string());
-                continue;
-            }
-        };
+        let bytes =
+            match fsutil::read_stored(&root.join(&file), crate::core::cbor::MAX_ENCODED_LEN as u64)
+            {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    report.problem(&item, "record-unreadable", e.to_string());
+                    continue;
+                }
+            };
         if Digest::of(&bytes) != id {
             report.problem(
                 &item,
@@ -555,7 +554,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         .collect();
     names.sort();
     for name in names {
-        match fsutil::read_limited(&root.join(name), crate::timestamp::MAX_TOKEN) {
+        match fsutil::read_stored(&root.join(name), crate::timestamp::MAX_TOKEN) {
             Ok(bytes) => tokens.push((name.clone(), bytes)),
             Err(e) => report.problem(name, "timestamp-unreadable", e.to_string()),
         }

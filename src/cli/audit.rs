@@ -515,12 +515,7 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             }
         }
         TimestampCommand::Attach { reply, checkpoint } => {
-            let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN).map_err(
-                |e| match e {
-                    Error::Corrupt { path, why } => Error::BadInput { path, why },
-                    other => other,
-                },
-            )?;
+            let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN)?;
             let attached = ts::attach(archive, &reply, &bytes, checkpoint)?;
             outln!(
                 "checkpoint {}: time-stamped by {} at {} ({})",

@@ -177,6 +177,15 @@ fn user_named_special_files_are_refused_with_exit_2() {
             "the error names {trust}: {stderr}"
         );
     }
+    // A held checkpoint, a proof and a tar bundle named on the command line.
+    for args in [
+        vec!["verify", "--since", "trust.fifo", "--trust", "signer.pub"],
+        vec!["verify-proof", "zero.pub", "--trust", "signer.pub"],
+        vec!["verify", "trust.fifo", "--trust", "signer.pub"],
+    ] {
+        let (code, stdout, stderr) = run_bounded(&ws, &args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+    }
     symlink("/dev/zero", ws.path("zero.key")).expect("symlink");
     let (code, _, stderr) = run_bounded(&ws, &["seal", "--key", "zero.key"]);
     assert_eq!(code, 2, "seal --key /dev/zero: {stderr}");
