@@ -319,6 +319,21 @@ fn escape_sequences_in_file_names_never_reach_the_terminal() {
 }
 
 #[test]
+fn escape_sequences_in_arguments_are_escaped_in_usage_errors() {
+    let ws = Workspace::new();
+    for args in [vec!["\u{1b}[2J"], vec!["show", "\u{1b}]0;owned\u{7}"]] {
+        let (code, stdout, stderr) = run_bounded(&ws, &args);
+        let all = format!("{stdout}{stderr}");
+        assert_eq!(code, 2, "{args:?}: {all}");
+        assert!(!all.contains('\u{1b}'), "raw ESC in {args:?}: {all:?}");
+        // clap drops what it recognises as a terminal sequence; what is left is escaped.
+        if args[0] == "show" {
+            assert!(all.contains("\\u{1b}]0;owned\\u{7}"), "{args:?}: {all}");
+        }
+    }
+}
+
+#[test]
 fn bidi_controls_in_names_and_fields_are_shown_escaped() {
     let ws = Workspace::new();
     let name = "case/invoice\u{202e}txt.exe";
