@@ -199,3 +199,51 @@ pub fn first_hole(file: &File, end: u64) -> Option<u64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_limit_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_stored(&file, 5).unwrap(), b"12345");
+        assert!(matches!(read_stored(&file, 4), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            read_limited(&file, 4),
+            Err(Error::BadInput { .. })
+        ));
+
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_limited(&link, 5).unwrap(), b"12345");
+        assert!(matches!(read_stored(&link, 5), Err(Error::Corrupt { .. })));
+
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = read_limited(&zero, 1 << 30).unwrap_err().to_string();
+        assert!(err.contains("character device"), "{err}");
+        assert!(read_limited(dir.path(), 1 << 30)
+            .unwrap_err()
+            .to_string()
+            .contains("a directory"));
+    }
+
+    #[test]
+    fn holes_are_found_in_sparse_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse");
+        let file = File::create(&path).unwrap();
+        file.set_len(1 << 30).unwrap();
+        let written = dir.path().join("written");
+        fs::write(&written, vec![1u8; 1 << 16]).unwrap();
+        let written = File::open(&written).unwrap();
+        assert_eq!(first_hole(&written, 1 << 16), None);
+        // Where the file system reports holes, the stretched file has one at its start.
+        if let Some(at) = first_hole(&File::open(&path).unwrap(), 1 << 30) {
+            assert_eq!(at, 0);
+        }
+    }
+}
