@@ -19,6 +19,21 @@ use evidentia::core::timestamp::Timestamp;
 use evidentia::keyfile::{self, Passphrase};
 use evidentia::{trust, verdict, Error};
 
+/// Human-readable output. Everything shown on a terminal passes through
+/// `evidentia::term::escape_text`, so an escape sequence or bidi control in a file name,
+/// record field or annotation is shown as `\u{1b}`, never interpreted (JSON goes to its
+/// serializer instead).
+macro_rules! outln {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", evidentia::term::escape_text(&format!($($arg)*))) };
+}
+macro_rules! out {
+    ($($arg:tt)*) => { print!("{}", evidentia::term::escape_text(&format!($($arg)*))) };
+}
+macro_rules! errln {
+    ($($arg:tt)*) => { eprintln!("{}", evidentia::term::escape_text(&format!($($arg)*))) };
+}
+
 mod annotate;
 mod audit;
 mod bundle;
@@ -189,10 +204,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write an object's raw bytes to standard output, checking its digest
+    /// Write an object's raw bytes to standard output, or to --out FILE, only once they are
+    /// checked against the digest
+    ///
+    /// To standard output, objects up to 64 MiB are read and checked in memory first, so not
+    /// one byte is written unless the whole object matches its digest; larger objects are
+    /// refused there. With --out FILE, an object of any size is streamed into a temporary file
+    /// beside FILE that is renamed to FILE only when the digest matches (FILE must not exist).
     Cat {
         /// A digest or a unique prefix of at least 4 hex digits
         digest: String,
+        /// Write to this new file instead of standard output (any size; see above)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -284,7 +308,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { dir, name } => {
             let dir = dir.unwrap_or(archive_dir);
             let archive = Archive::init(&dir, name.as_deref())?;
-            println!(
+            outln!(
                 "initialised archive {} in {}",
                 archive.origin(),
                 dir.display()
@@ -300,8 +324,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let archive = Archive::open(&archive_dir)?;
             let signer = keyfile::load(&key, || obtain_passphrase(&key, &passphrase, false))?;
             let id = events::introduce_key(&archive, &signer)?;
-            println!("sha256:{id}");
-            eprintln!("key {} introduced", signer.verifier());
+            outln!("sha256:{id}");
+            errln!("key {} introduced", signer.verifier());
         }
         Command::Key(KeyCommand::Rotate {
             old,
@@ -312,8 +336,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let old_key = keyfile::load(&old, || obtain_passphrase(&old, &passphrase, false))?;
             let new_key = annotate::read_public_key(&new)?;
             let id = events::rotate_key(&archive, &old_key, &new_key)?;
-            println!("sha256:{id}");
-            eprintln!("key {} rotated to {new_key}", old_key.verifier());
+            outln!("sha256:{id}");
+            errln!("key {} rotated to {new_key}", old_key.verifier());
         }
         Command::Key(KeyCommand::Revoke {
             key,
@@ -324,8 +348,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let key = annotate::read_public_key(&key)?;
             let effective = parse_time("--effective", effective.as_deref())?;
             let id = events::revoke_key(&archive, &key, &reason, effective)?;
-            println!("sha256:{id}");
-            eprintln!("key {key} revoked; checkpoints it signs after this are rejected");
+            outln!("sha256:{id}");
+            errln!("key {key} revoked; checkpoints it signs after this are rejected");
         }
         Command::Annotate(args) => annotate::annotate(&Archive::open(&archive_dir)?, args)?,
         Command::Annotations {
@@ -359,10 +383,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 None => Vec::new(),
             };
             for file in &cosigned {
-                let text = std::fs::read_to_string(file)
+                let bytes = evidentia::archive::fsutil::read_limited(file, 1 << 20)
                     .with_context(|| format!("cannot read {}", file.display()))?;
+                let text = String::from_utf8(bytes)
+                    .with_context(|| format!("{} is not UTF-8 text", file.display()))?;
                 let (number, added) = seal::collect_cosignatures(&archive, &text, &witnesses)?;
-                println!("checkpoint {number}: {added} cosignature line(s) added from {}", file.display());
+                outln!("checkpoint {number}: {added} cosignature line(s) added from {}", file.display());
             }
             if keys.is_empty() {
                 return Ok(ExitCode::SUCCESS);
@@ -372,12 +398,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|path| keyfile::load(path, || obtain_passphrase(path, &passphrase, false)))
                 .collect::<Result<Vec<_>, Error>>()?;
             let outcome = seal::seal(&archive, &signers, message.as_deref())?;
-            println!(
+            outln!(
                 "checkpoint {}: {} records, root sha256:{}",
                 outcome.number, outcome.size, outcome.root
             );
             for key in &outcome.signers {
-                println!("  signed by {}", key);
+                outln!("  signed by {}", key);
             }
         }
         Command::Prove {
@@ -465,7 +491,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Resolved::Object(digest) => {
                     let records = query::records_for_content(&archive, &digest)?;
                     if records.is_empty() {
-                        println!("object sha256:{digest} is stored but no record refers to it");
+                        outln!("object sha256:{digest} is stored but no record refers to it");
                     }
                     for (logged, _) in records {
                         render::record(&logged, json)?;
@@ -473,12 +499,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Cat { digest } => {
+        Command::Cat { digest, out } => {
             let archive = Archive::open(&archive_dir)?;
             let digest = query::resolve_object(&archive, &digest)?;
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            query::cat(&archive, &digest, &mut out)?;
+            match out {
+                Some(path) => {
+                    let bytes = query::cat_to_file(&archive, &digest, &path)?;
+                    errln!("{bytes} bytes of sha256:{digest} written to {}", path.display());
+                }
+                None => {
+                    query::cat(&archive, &digest, &mut std::io::stdout().lock())?;
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -505,14 +537,14 @@ fn key_generate(
     };
     let generated = keyfile::generate(out, &name, secret.as_ref())?;
     if unencrypted {
-        eprintln!(
+        errln!(
             "warning: {} is NOT encrypted: anyone who can read it can sign as '{name}'. Keep it offline, or generate an encrypted key instead.",
             generated.secret_path.display()
         );
     }
-    println!("secret key: {}", generated.secret_path.display());
-    println!("public key: {}", generated.public_path.display());
-    println!("{}", generated.public_text);
+    outln!("secret key: {}", generated.secret_path.display());
+    outln!("public key: {}", generated.public_path.display());
+    outln!("{}", generated.public_text);
     Ok(())
 }
 
@@ -591,16 +623,18 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
     };
     let report = ingest::add(archive, &args.paths, &options)?;
     for skipped in &report.skipped {
-        eprintln!("skipped {}: {}", skipped.path.display(), skipped.reason);
+        errln!("skipped {}: {}", skipped.path.display(), skipped.reason);
     }
     // Buffered: a write per line cost a system call per document.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for doc in &report.documents {
-        writeln!(out, "sha256:{}  {}", doc.content, doc.path)?;
+        let line = format!("sha256:{}  {}", doc.content, doc.path);
+        writeln!(out, "{}", evidentia::term::escape_text(&line))?;
         if doc.status == AddStatus::Unchanged {
-            eprintln!(
+            errln!(
                 "unchanged: {} is already recorded with this content (record {}); nothing added",
-                doc.path, doc.record
+                doc.path,
+                doc.record
             );
         }
     }
@@ -610,7 +644,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
         .iter()
         .filter(|d| d.status == AddStatus::Recorded)
         .count();
-    eprintln!(
+    errln!(
         "{recorded} document(s) recorded, {} unchanged; run `evidentia seal` to sign a checkpoint",
         report.documents.len() - recorded
     );

@@ -15,22 +15,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", crate::term::escape(&path.to_string_lossy()))]
     Io { path: PathBuf, source: io::Error },
 
-    #[error("{} is not an evidentia archive (it has no archive.txt); create one with `evidentia init`, or point --archive at an existing one", path.display())]
+    #[error("{} is not an evidentia archive (it has no archive.txt); create one with `evidentia init`, or point --archive at an existing one", crate::term::escape(&path.to_string_lossy()))]
     NotAnArchive { path: PathBuf },
 
-    #[error("{} is not empty and is not an archive; choose a new or empty directory", path.display())]
+    #[error("{} is not empty and is not an archive; choose a new or empty directory", crate::term::escape(&path.to_string_lossy()))]
     DirectoryNotEmpty { path: PathBuf },
 
-    #[error("{} is already an evidentia archive", path.display())]
+    #[error("{} is already an evidentia archive", crate::term::escape(&path.to_string_lossy()))]
     AlreadyAnArchive { path: PathBuf },
 
-    #[error("archive file {} is damaged: {why}; run `evidentia verify` for a full report", path.display())]
+    #[error("archive file {} is damaged: {why}; run `evidentia verify` for a full report", crate::term::escape(&path.to_string_lossy()))]
     Corrupt { path: PathBuf, why: String },
 
-    #[error("no bundle written at {}: the bundle failed its own verification ({problems}); run `evidentia verify` on the archive and fix what it reports", out.display())]
+    #[error("no bundle written at {}: the bundle failed its own verification ({problems}); run `evidentia verify` on the archive and fix what it reports", crate::term::escape(&out.to_string_lossy()))]
     ExportSelfCheck { out: PathBuf, problems: String },
 
     #[error(
@@ -47,16 +47,16 @@ pub enum Error {
     #[error("record {digest} is invalid: {source}")]
     Record { digest: Digest, source: RecordError },
 
-    #[error("checkpoint {}: {source}", path.display())]
+    #[error("checkpoint {}: {source}", crate::term::escape(&path.to_string_lossy()))]
     Checkpoint {
         path: PathBuf,
         source: CheckpointError,
     },
 
-    #[error("checkpoint {}: {source}", path.display())]
+    #[error("checkpoint {}: {source}", crate::term::escape(&path.to_string_lossy()))]
     Note { path: PathBuf, source: NoteError },
 
-    #[error("{}: {why}", path.display())]
+    #[error("{}: {why}", crate::term::escape(&path.to_string_lossy()))]
     BadInput { path: PathBuf, why: String },
 
     #[error("`evidentia {command}` refused: {why}")]
@@ -71,26 +71,26 @@ pub enum Error {
     #[error("nothing new to seal: {}; add documents first", nothing_new(*number, *size))]
     NothingToSeal { number: u64, size: u64 },
 
-    #[error("key file {}: {why}", path.display())]
+    #[error("key file {}: {why}", crate::term::escape(&path.to_string_lossy()))]
     KeyFile { path: PathBuf, why: String },
 
-    #[error("key file {}: wrong passphrase, or the file is damaged", path.display())]
+    #[error("key file {}: wrong passphrase, or the file is damaged", crate::term::escape(&path.to_string_lossy()))]
     WrongPassphrase { path: PathBuf },
 
-    #[error("a passphrase is needed for {}: set EVIDENTIA_PASSPHRASE, pass --passphrase-file, or run on a terminal", path.display())]
+    #[error("a passphrase is needed for {}: set EVIDENTIA_PASSPHRASE, pass --passphrase-file, or run on a terminal", crate::term::escape(&path.to_string_lossy()))]
     NoPassphrase { path: PathBuf },
 
     #[error("{what}: {source}")]
     Key { what: String, source: KeyError },
 
-    #[error("trust file {} line {line}: {source}; each line must be a public key exactly as in a .pub file", path.display())]
+    #[error("trust file {} line {line}: {source}; each line must be a public key exactly as in a .pub file", crate::term::escape(&path.to_string_lossy()))]
     TrustFile {
         path: PathBuf,
         line: usize,
         source: KeyError,
     },
 
-    #[error("trust file {} lists no keys", path.display())]
+    #[error("trust file {} lists no keys", crate::term::escape(&path.to_string_lossy()))]
     EmptyTrustFile { path: PathBuf },
 
     #[error("no record or object matches '{id}'; `evidentia log` lists records and `evidentia ls` documents")]

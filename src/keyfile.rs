@@ -14,7 +14,7 @@
 //! are the AEAD's associated data, so the parameters cannot be altered unnoticed.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -102,7 +102,7 @@ pub fn is_encrypted(path: &Path) -> Result<bool> {
 /// Loads a signing key; `passphrase` is asked for only if the file is encrypted.
 pub fn load(path: &Path, passphrase: impl FnOnce() -> Result<Passphrase>) -> Result<SignerKey> {
     let bytes = Zeroizing::new(fsutil::read_limited(path, 64 * 1024).map_err(|e| match e {
-        Error::Corrupt { why, .. } => Error::KeyFile {
+        Error::Corrupt { why, .. } | Error::BadInput { why, .. } => Error::KeyFile {
             path: path.to_path_buf(),
             why,
         },
@@ -227,7 +227,25 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String
 
 /// Reads a passphrase file: its first line, without the newline.
 pub fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(Error::io(path))?);
+    // A pipe is allowed here (`--passphrase-file <(pass show key)`), so the file is not
+    // required to be regular; the read is bounded and into a buffer that never reallocates
+    // (no stray copies of the secret).
+    const MAX_PASSPHRASE_FILE: usize = 64 * 1024;
+    let file = fs::File::open(path).map_err(Error::io(path))?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_FILE + 1));
+    file.take(MAX_PASSPHRASE_FILE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(path))?;
+    if bytes.len() > MAX_PASSPHRASE_FILE {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: format!("more than {MAX_PASSPHRASE_FILE} bytes; a passphrase file holds one line"),
+        });
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadInput {
+        path: path.to_path_buf(),
+        why: "the passphrase file is not UTF-8 text".into(),
+    })?;
     let line = text.lines().next().unwrap_or("");
     if line.is_empty() {
         return Err(Error::BadInput {

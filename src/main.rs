@@ -12,19 +12,24 @@ fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
+        Err(e) if e.use_stderr() => {
+            // A usage error quotes the user's arguments: shown plain and escaped, like every
+            // other message (an argument may carry an escape sequence).
+            eprint!("{}", evidentia::term::escape_text(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
         }
     };
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("evidentia: error: {e}");
+            eprintln!(
+                "evidentia: error: {}",
+                evidentia::term::escape_text(&e.to_string())
+            );
             let integrity = e
                 .downcast_ref::<evidentia::Error>()
                 .is_some_and(evidentia::Error::is_integrity_failure);

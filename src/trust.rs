@@ -142,10 +142,7 @@ fn split_attributes(text: &str) -> std::result::Result<Vec<(String, String)>, St
 }
 
 pub fn load(path: &Path) -> Result<Vec<TrustedKey>> {
-    let bytes = fsutil::read_limited(path, 1 << 20).map_err(|e| match e {
-        Error::Corrupt { path, why } => Error::BadInput { path, why },
-        other => other,
-    })?;
+    let bytes = fsutil::read_limited(path, 1 << 20)?;
     let text = String::from_utf8(bytes).map_err(|_| Error::BadInput {
         path: path.to_path_buf(),
         why: "a trust file must be UTF-8 text".into(),

@@ -73,7 +73,7 @@ impl CheckpointStore {
     }
 
     pub fn read(path: &Path) -> Result<StoredCheckpoint> {
-        let bytes = fsutil::read_limited(path, MAX_CHECKPOINT_FILE)?;
+        let bytes = fsutil::read_stored(path, MAX_CHECKPOINT_FILE)?;
         let text = String::from_utf8(bytes).map_err(|_| Error::Corrupt {
             path: path.to_path_buf(),
             why: "not UTF-8 text".into(),

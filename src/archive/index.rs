@@ -115,10 +115,10 @@ impl PathIndex {
         if let Some(shard) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
             return Ok(shard);
         }
-        let mut bytes = match fs::read(file) {
+        let mut bytes = match fsutil::read_stored(file, fsutil::MAX_INDEX_FILE) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(file)(e)),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
         };
         bytes.truncate(
             bytes
@@ -287,7 +287,7 @@ impl PathIndex {
     /// How many log records the index reflects; 0 when the marker is missing, damaged or from
     /// another index version, which makes the next writer rebuild the index.
     pub fn covered(&self) -> u64 {
-        let text = fs::read_to_string(self.dir.join("covered")).unwrap_or_default();
+        let text = fsutil::read_stored_text(&self.dir.join("covered"), 4096).unwrap_or_default();
         match text.split_whitespace().collect::<Vec<_>>().as_slice() {
             [version, count] if version.parse() == Ok(INDEX_VERSION) => count.parse().unwrap_or(0),
             _ => 0,

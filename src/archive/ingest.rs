@@ -11,7 +11,7 @@
 //!    then update the derived index.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -23,6 +23,7 @@ use crate::core::digest::Digest;
 use crate::core::path;
 use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
+use crate::term;
 
 use super::append::{append_prepared, catch_up_index, PreparedRecord};
 use super::index::PathVersion;
@@ -186,10 +187,19 @@ fn store_content(
         path: file.source.clone(),
         why: format!("read failed: {e}"),
     };
-    let handle = File::open(&file.source).map_err(|e| Error::BadInput {
-        path: file.source.clone(),
-        why: format!("cannot open: {e}"),
-    })?;
+    // The plan saw a regular file; what is opened is checked again (it may have been swapped
+    // for a FIFO or a link to a device since).
+    let (handle, _) =
+        fsutil::open_regular(&file.source, fsutil::Links::Refuse).map_err(|e| match e {
+            Error::Corrupt { why, .. } => Error::BadInput {
+                path: file.source.clone(),
+                why,
+            },
+            other => Error::BadInput {
+                path: file.source.clone(),
+                why: format!("cannot open: {other}"),
+            },
+        })?;
     let mut reader = bar.wrap_read(handle);
     // A small file is read whole into the worker's buffer (for a regular file, one read
     // returns everything up to the end), then stored from memory; a file that fills the
@@ -396,7 +406,11 @@ fn plan(
     if !bad.is_empty() {
         let list = bad
             .iter()
-            .map(|(p, why)| format!("  {}: {why}", p.display()))
+            // A name is shown escaped in full (a newline in it must not start a fake line).
+            .map(|(p, why)| {
+                let name = p.to_string_lossy();
+                format!("  {}: {}", term::escape(&name), term::escape(why))
+            })
             .collect::<Vec<_>>()
             .join("\n");
         return Err(Error::BadInputs {

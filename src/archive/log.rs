@@ -51,7 +51,7 @@ impl Log {
 
     pub fn open(dir: &Path) -> Result<Log> {
         let head = dir.join("HEAD");
-        let text = fsutil::read_limited(&head, 64)?;
+        let text = fsutil::read_stored(&head, 64)?;
         let size = std::str::from_utf8(&text)
             .ok()
             .and_then(|t| t.strip_suffix('\n'))
@@ -69,23 +69,48 @@ impl Log {
             dir: dir.to_path_buf(),
             size,
         };
-        let records_len = fs::metadata(log.records_path())
-            .map_err(Error::io(log.records_path()))?
-            .len();
-        if records_len < size * ENTRY {
-            return Err(Error::Corrupt {
-                path: log.records_path(),
-                why: format!(
-                    "holds {} entries but HEAD commits {size}",
-                    records_len / ENTRY
-                ),
-            });
-        }
+        // HEAD is untrusted: before anything is sized by it, the records and the leaf hashes
+        // it commits must really be there, written (no sparse holes), not merely claimed.
+        log.check_committed(&log.records_path(), &head)?;
+        log.check_committed(&log.level_path(0), &head)?;
         Ok(log)
     }
 
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Refuses a level or record file that does not hold `size` written entries.
+    fn check_committed(&self, path: &Path, head: &Path) -> Result<()> {
+        let short = |why: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            why,
+        };
+        let needed = self.size.checked_mul(ENTRY).ok_or_else(|| {
+            short(format!(
+                "{} commits {} records, more than any file can hold",
+                head.display(),
+                self.size
+            ))
+        })?;
+        let (file, len) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
+        if len < needed {
+            return Err(short(format!(
+                "holds {} entries but {} commits {}",
+                len / ENTRY,
+                head.display(),
+                self.size
+            )));
+        }
+        if let Some(hole) = fsutil::first_hole(&file, needed) {
+            return Err(short(format!(
+                "is sparse: nothing was written from byte {hole}, yet {} commits {} entries \
+                 ({needed} bytes)",
+                head.display(),
+                self.size
+            )));
+        }
+        Ok(())
     }
 
     fn records_path(&self) -> PathBuf {
@@ -182,7 +207,7 @@ fn read_entries(path: &Path, start: u64, end: u64) -> Result<Vec<Digest>> {
     if end <= start {
         return Ok(Vec::new());
     }
-    let file = File::open(path).map_err(Error::io(path))?;
+    let (file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
     let len = usize::try_from((end - start) * ENTRY).map_err(|_| Error::Corrupt {
         path: path.to_path_buf(),
         why: "range too large to read".into(),
@@ -237,7 +262,7 @@ impl NodeSource for StoredNodes<'_> {
         }
         let path = self.log.level_path(level);
         if self.files[slot].is_none() {
-            self.files[slot] = Some(File::open(&path).map_err(Error::io(&path))?);
+            self.files[slot] = Some(fsutil::open_regular(&path, fsutil::Links::Refuse)?.0);
         }
         let mut buf = [0u8; DIGEST_LEN];
         if let Some(file) = &self.files[slot] {

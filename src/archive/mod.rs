@@ -112,7 +112,7 @@ impl Archive {
                 path: dir.to_path_buf(),
             });
         }
-        let bytes = fsutil::read_limited(&file, 4096)?;
+        let bytes = fsutil::read_stored(&file, 4096)?;
         let text = String::from_utf8(bytes).unwrap_or_default();
         let parsed = FORMAT_LINES.iter().find_map(|(line, version)| {
             text.strip_prefix(line)
@@ -219,7 +219,7 @@ impl Archive {
         for entry in entries {
             let path = entry.map_err(Error::io(&dir))?.path();
             if path.extension().is_some_and(|e| e == "pub") {
-                let text = fsutil::read_limited(&path, 4096)?;
+                let text = fsutil::read_stored(&path, 4096)?;
                 let text = String::from_utf8_lossy(&text);
                 let key = VerifierKey::parse(text.trim_end()).map_err(|source| Error::Key {
                     what: format!("public key file {}", path.display()),

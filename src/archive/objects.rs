@@ -8,7 +8,7 @@
 //! creating a file per object cost more than hashing it.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -228,7 +228,7 @@ impl FsObjectStore {
         match copy {
             ObjectCopy::Loose(digest) => {
                 let path = self.path_of(digest);
-                let mut file = File::open(&path).map_err(Error::io(&path))?;
+                let (mut file, _) = fsutil::open_regular(&path, fsutil::Links::Refuse)?;
                 hash_stream(&mut file, &path.to_string_lossy(), &mut io::sink(), sink)
             }
             ObjectCopy::Packed(pack, entry) => hash_stream(
@@ -693,21 +693,21 @@ impl ObjectStore for FsObjectStore {
 
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
         let path = self.path_of(digest);
-        match File::open(&path) {
-            Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        match fsutil::open_regular(&path, fsutil::Links::Refuse) {
+            Ok((file, _)) => Ok(Box::new(file)),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 match self.find_packed(digest, true)? {
                     Some((pack, entry)) => Ok(Box::new(pack.reader(&entry)?)),
                     None => Err(Error::ObjectMissing { digest: *digest }),
                 }
             }
-            Err(e) => Err(Error::io(path)(e)),
+            Err(e) => Err(e),
         }
     }
 
     fn read_verified(&self, digest: &Digest, max: u64) -> Result<Vec<u8>> {
         let path = self.path_of(digest);
-        let bytes = match fsutil::read_limited(&path, max) {
+        let bytes = match fsutil::read_stored(&path, max) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 match self.find_packed(digest, true)? {
                     Some((pack, entry)) if entry.len > max => {

@@ -250,8 +250,7 @@ pub struct Pack {
 impl Pack {
     pub fn open(packs_dir: &Path, name: &str) -> Result<Pack> {
         let index_path = packs_dir.join(format!("{name}.idx"));
-        let index = File::open(&index_path).map_err(Error::io(&index_path))?;
-        let len = index.metadata().map_err(Error::io(&index_path))?.len();
+        let (index, len) = fsutil::open_regular(&index_path, fsutil::Links::Refuse)?;
         if len % LINE as u64 != 0 {
             return Err(Error::Corrupt {
                 path: index_path,
@@ -366,13 +365,13 @@ impl Pack {
 
     /// The entries that parse, skipping damaged lines (which `verify` reports).
     pub fn entries(&self) -> Result<Vec<Entry>> {
-        let bytes = fs::read(&self.index_path).map_err(Error::io(&self.index_path))?;
+        let bytes = fsutil::read_stored(&self.index_path, fsutil::MAX_INDEX_FILE)?;
         Ok(bytes.chunks(LINE).filter_map(parse_line).collect())
     }
 
     /// Streams one object's bytes (as many as the pack holds).
     pub fn reader(&self, entry: &Entry) -> Result<io::Take<File>> {
-        let mut file = File::open(&self.pack_path).map_err(Error::io(&self.pack_path))?;
+        let (mut file, _) = fsutil::open_regular(&self.pack_path, fsutil::Links::Refuse)?;
         io::Seek::seek(&mut file, io::SeekFrom::Start(entry.offset))
             .map_err(Error::io(&self.pack_path))?;
         Ok(io::Read::take(file, entry.len))
@@ -381,13 +380,8 @@ impl Pack {
     /// Reads one object's bytes (as many as the pack holds: a short read means damage, which
     /// the caller's digest check reports).
     pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
-        let file = File::open(&self.pack_path).map_err(Error::io(&self.pack_path))?;
-        let available = file
-            .metadata()
-            .map_err(Error::io(&self.pack_path))?
-            .len()
-            .saturating_sub(entry.offset)
-            .min(entry.len);
+        let (file, pack_len) = fsutil::open_regular(&self.pack_path, fsutil::Links::Refuse)?;
+        let available = pack_len.saturating_sub(entry.offset).min(entry.len);
         let mut bytes = vec![0u8; available as usize];
         file.read_exact_at(&mut bytes, entry.offset)
             .map_err(Error::io(&self.pack_path))?;

@@ -1,6 +1,7 @@
 //! Read-only queries: the log, the documents, one record, one object.
 
-use std::io::Write;
+use std::fs;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::core::cbor::MAX_ENCODED_LEN;
@@ -137,12 +138,65 @@ pub fn records_for_content(
         .collect())
 }
 
-/// Streams an object to `out`, checking its digest as it goes; fails after writing if the
-/// stored bytes do not match, so a damaged object is never passed on silently.
+/// The largest object `cat` writes to standard output: it is read and checked in memory
+/// first, so not one byte leaves before its digest matches. Larger objects need `--out`.
+pub const CAT_IN_MEMORY: u64 = 64 << 20;
+
+/// Writes an object's bytes to `out` only after they have been read whole and hash to
+/// `digest`: a consumer never receives a byte of a damaged object. Objects larger than
+/// [`CAT_IN_MEMORY`] are refused (see [`cat_to_file`]).
 pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u64> {
     let stdout = Path::new("<stdout>");
-    let total = copy_verified(archive.store(), digest, out, stdout)?;
+    let mut bytes = Vec::new();
+    archive
+        .store()
+        .open(digest)?
+        .take(CAT_IN_MEMORY + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(archive.root().join("objects")))?;
+    if bytes.len() as u64 > CAT_IN_MEMORY {
+        return Err(Error::WrongTarget {
+            id: format!("sha256:{digest}"),
+            what: format!(
+                "larger than the {} MiB that `cat` checks in memory before writing to standard output",
+                CAT_IN_MEMORY >> 20
+            ),
+            hint: "give --out FILE: the file appears only once its digest has been checked",
+        });
+    }
+    if Digest::of(&bytes) != *digest {
+        // The copy read first is damaged; an intact packed twin may still serve, else this
+        // fails with the damage. Either way only checked bytes are written.
+        bytes = archive.store().read_verified(digest, CAT_IN_MEMORY)?;
+    }
+    out.write_all(&bytes).map_err(Error::io(stdout))?;
     out.flush().map_err(Error::io(stdout))?;
+    Ok(bytes.len() as u64)
+}
+
+/// Writes an object of any size to the new file `path`: streamed into a temporary file beside
+/// it, which is renamed into place only when its bytes hash to `digest` (and never over an
+/// existing file). On any failure nothing is left at `path`.
+pub fn cat_to_file(archive: &Archive, digest: &Digest, path: &Path) -> Result<u64> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: "already exists; `cat --out` never replaces a file, choose a new name".into(),
+        });
+    }
+    let mut tmp = super::fsutil::temp_file(dir, ".evidentia-cat-", 0o644)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let total = copy_verified(archive.store(), digest, tmp.as_file_mut(), &tmp_path)?;
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    tmp.persist_noclobber(path).map_err(|e| Error::BadInput {
+        path: path.to_path_buf(),
+        why: format!("cannot create it: {}", e.error),
+    })?;
+    super::fsutil::sync_dir(dir)?;
     Ok(total)
 }
 

@@ -78,7 +78,7 @@ impl MapStore {
         let mut versions = Vec::new();
         if versions_path.exists() {
             // Bounded by the log: at most one version per seal; a torn last line is ignored.
-            let bytes = super::fsutil::read_limited(&versions_path, 1 << 30)?;
+            let bytes = super::fsutil::read_stored(&versions_path, 1 << 30)?;
             for (i, line) in bytes.chunks_exact(LINE as usize).enumerate() {
                 let version = parse_line(line).ok_or_else(|| Error::Corrupt {
                     path: versions_path.clone(),
@@ -92,10 +92,10 @@ impl MapStore {
             }
         }
         let nodes_path = dir.join("nodes");
-        let nodes = match File::open(&nodes_path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&nodes_path)(e)),
+        let nodes = match super::fsutil::open_regular(&nodes_path, super::fsutil::Links::Refuse) {
+            Ok((f, _)) => Some(f),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
         };
         Ok(MapStore {
             dir: dir.to_path_buf(),

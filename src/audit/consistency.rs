@@ -1,6 +1,5 @@
 //! Portable consistency proofs between two signed checkpoints (`prove consistency`).
 
-use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -66,7 +65,8 @@ pub fn prove(archive: &Archive, from: u64, to: u64) -> Result<ConsistencyProofFi
             },
             other => other,
         })?;
-        let text = fs::read_to_string(&path).map_err(Error::io(&path))?;
+        let text =
+            fsutil::read_stored_text(&path, crate::archive::checkpoints::MAX_CHECKPOINT_FILE)?;
         Ok((text, stored.checkpoint))
     };
     let (from_text, from_cp) = read(from)?;
@@ -106,10 +106,7 @@ pub struct ConsistencyReport {
 }
 
 pub fn read_file(path: &Path) -> Result<ConsistencyProofFile> {
-    let bytes = fsutil::read_limited(path, 16 << 20).map_err(|e| match e {
-        Error::Corrupt { path, why } => Error::BadInput { path, why },
-        other => other,
-    })?;
+    let bytes = fsutil::read_limited(path, 16 << 20)?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
         path: path.to_path_buf(),
         why: format!("not an evidentia consistency proof: {e}"),

@@ -197,7 +197,10 @@ fn from_archive(archive: Archive, number: Option<u64>, label: &str) -> Result<Ve
             ),
         });
     }
-    let note_text = std::fs::read_to_string(&stored.path).map_err(Error::io(&stored.path))?;
+    let note_text = fsutil::read_stored_text(
+        &stored.path,
+        crate::archive::checkpoints::MAX_CHECKPOINT_FILE,
+    )?;
     Ok(Version {
         label: label.to_string(),
         location: Location::Archive {
@@ -219,14 +222,7 @@ fn from_archive(archive: Archive, number: Option<u64>, label: &str) -> Result<Ve
 /// Reads a bundle file that must be a regular file (not a FIFO, device or symbolic link: a
 /// bundle comes from someone else, and a FIFO would block the reader forever).
 fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let meta = std::fs::symlink_metadata(path).map_err(Error::io(path))?;
-    if !meta.file_type().is_file() {
-        return Err(Error::BadInput {
-            path: path.to_path_buf(),
-            why: "not a regular file; a bundle holds only regular files".into(),
-        });
-    }
-    fsutil::read_limited(path, max)
+    fsutil::read_stored(path, max)
 }
 
 fn from_bundle_dir(dir: &Path, given: &Path, label: &str) -> Result<Version> {

@@ -128,13 +128,13 @@ fn lock_state(state: &Path) -> Result<fs::File> {
 
 /// The last checkpoint cosigned for this origin, if any.
 fn read_last_cosigned(state_file: &Path) -> Result<Option<SignedCheckpoint>> {
-    match fs::read_to_string(state_file) {
+    match fsutil::read_stored_text(state_file, 1 << 20) {
         Ok(text) => {
             let (note, cp) = parse(state_file, &text)?;
             Ok(Some(SignedCheckpoint { text, note, cp }))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(state_file)(e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

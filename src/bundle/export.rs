@@ -359,7 +359,10 @@ fn write_payload(
     options: &ExportOptions,
 ) -> Result<BundleManifest> {
     let size = stored.checkpoint.size;
-    let checkpoint_bytes = fs::read(&stored.path).map_err(Error::io(&stored.path))?;
+    let checkpoint_bytes = fsutil::read_stored(
+        &stored.path,
+        crate::archive::checkpoints::MAX_CHECKPOINT_FILE,
+    )?;
     write_file(&root.join("data/checkpoint"), &checkpoint_bytes)?;
     for key in archive.known_keys()? {
         write_file(
@@ -476,7 +479,7 @@ fn hash_tree(root: &Path, dir: &str) -> Result<Vec<(String, String)>> {
 }
 
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
-    let mut file = File::open(path).map_err(Error::io(path))?;
+    let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -624,7 +627,7 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
                 .append_dir(relative, entry.path())
                 .map_err(Error::io(&tmp))?;
         } else {
-            let mut f = File::open(entry.path()).map_err(Error::io(entry.path()))?;
+            let (mut f, _) = fsutil::open_regular(entry.path(), fsutil::Links::Refuse)?;
             builder
                 .append_file(relative, &mut f)
                 .map_err(Error::io(&tmp))?;

@@ -28,7 +28,7 @@ pub fn unpack(path: &Path, into: &Path) -> Result<Vec<String>> {
 
 /// Unpacks a tar into `into`, refusing anything but plain files and directories at safe paths.
 pub(super) fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()> {
-    let file = fs::File::open(path).map_err(Error::io(path))?;
+    let (file, _) = fsutil::open_regular(path, fsutil::Links::Follow)?;
     let mut archive = tar::Archive::new(file);
     let entries = archive.entries().map_err(|e| Error::BadInput {
         path: path.to_path_buf(),
@@ -214,7 +214,7 @@ pub(super) fn read_bytes(
         );
         return None;
     }
-    match fsutil::read_limited(&root.join(name), max) {
+    match fsutil::read_stored(&root.join(name), max) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
             report.problem(name, "missing-file", e.to_string());

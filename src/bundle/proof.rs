@@ -158,7 +158,10 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>) -> Result<Pro
     }
     let completeness =
         super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &disclosed, &all)?;
-    let checkpoint_text = fs::read_to_string(&stored.path).map_err(Error::io(&stored.path))?;
+    let checkpoint_text = fsutil::read_stored_text(
+        &stored.path,
+        crate::archive::checkpoints::MAX_CHECKPOINT_FILE,
+    )?;
     Ok(ProofFile {
         format: if completeness.is_some() {
             PROOF_FORMAT
@@ -279,10 +282,7 @@ pub fn verify_proof(
 pub const PROOF_REPORT_FORMAT: &str = "evidentia-proof-verify-report/2";
 
 fn read_proof_file(proof_path: &Path) -> Result<ProofFile> {
-    let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE).map_err(|e| match e {
-        Error::Corrupt { path, why } => Error::BadInput { path, why },
-        other => other,
-    })?;
+    let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE)?;
     let file: ProofFile = serde_json::from_slice(&bytes).map_err(|e| Error::BadInput {
         path: proof_path.to_path_buf(),
         why: format!("not an evidentia proof file: {e}"),

@@ -1,7 +1,7 @@
 //! The annotation, custody, retraction, history and key-event commands.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -194,8 +194,8 @@ pub fn annotate(archive: &Archive, args: AnnotateArgs) -> Result<()> {
         analyst: args.analyst.clone(),
     };
     let done = annotate::annotate(archive, &request)?;
-    println!("sha256:{}", done.id);
-    eprintln!(
+    outln!("sha256:{}", done.id);
+    errln!(
         "annotation recorded on document sha256:{}; run `evidentia seal` to sign it",
         done.target
     );
@@ -370,46 +370,46 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
         return Ok(());
     }
     if views.is_empty() {
-        println!("no annotations");
+        outln!("no annotations");
     }
     for view in &views {
         let a = &view.annotation;
-        println!(
+        outln!(
             "sha256:{}  [{}]  {}",
             view.id,
             state_text(&view.state),
             a.header.recorded_at
         );
-        println!(
+        outln!(
             "  on {} (sha256:{})",
             view.document_path.as_deref().unwrap_or("?"),
             &a.target.to_hex()[..12]
         );
         if let Some(analyst) = &a.analyst {
-            println!("  analyst: {analyst}");
+            outln!("  analyst: {analyst}");
         }
         for s in &a.selectors {
-            println!("  {}", describe_selector(s));
+            outln!("  {}", describe_selector(s));
         }
-        println!("  {}", a.body.replace('\n', "\n  "));
+        outln!("  {}", a.body.replace('\n', "\n  "));
         if !a.claim.is_empty() {
             let claim: Vec<String> = a.claim.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!("  claim: {}", claim.join(", "));
+            outln!("  claim: {}", claim.join(", "));
         }
         for link in &a.links {
-            println!("  {} {}", link.relation.as_str(), link.target);
+            outln!("  {} {}", link.relation.as_str(), link.target);
         }
         if !a.tags.is_empty() {
-            println!("  tags: {}", a.tags.join(", "));
+            outln!("  tags: {}", a.tags.join(", "));
         }
         match &view.sealed {
-            Some(seal) => println!(
+            Some(seal) => outln!(
                 "  sealed in checkpoint {} ({}) by {}",
                 seal.number,
                 seal.time,
                 seal.signers.join(", ")
             ),
-            None => println!("  not yet sealed"),
+            None => outln!("  not yet sealed"),
         }
     }
     Ok(())
@@ -431,13 +431,13 @@ pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "history of sha256:{} ({})",
         story.content,
         story.paths.join(", ")
     );
     for e in &story.events {
-        println!("{}  {:<11} {}", e.time, e.event, e.detail);
+        outln!("{}  {:<11} {}", e.time, e.event, e.detail);
     }
     Ok(())
 }
@@ -485,21 +485,23 @@ pub fn custody(archive: &Archive, args: CustodyArgs) -> Result<()> {
             at,
         },
     )?;
-    println!("sha256:{id}");
+    outln!("sha256:{id}");
     Ok(())
 }
 
 pub fn retract(archive: &Archive, target: &str, reason: &str) -> Result<()> {
     let id = events::retract(archive, target, reason)?;
-    println!("sha256:{id}");
-    eprintln!("retraction recorded; the withdrawn record stays in the archive and stays provable");
+    outln!("sha256:{id}");
+    errln!("retraction recorded; the withdrawn record stays in the archive and stays provable");
     Ok(())
 }
 
 /// Reads a one-line public key file.
-pub fn read_public_key(path: &PathBuf) -> Result<VerifierKey> {
-    let text = std::fs::read_to_string(path)
+pub fn read_public_key(path: &Path) -> Result<VerifierKey> {
+    let bytes = evidentia::archive::fsutil::read_limited(path, 64 * 1024)
         .with_context(|| format!("cannot read public key file {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("public key file {} is not UTF-8 text", path.display()))?;
     VerifierKey::parse(text.trim_end()).map_err(|source| {
         Error::Key {
             what: format!("public key file {}", path.display()),

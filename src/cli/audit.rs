@@ -66,7 +66,8 @@ impl RecipientArgs {
             .transpose()?;
         let tsa_roots = match &self.tsa_roots {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+                let bytes = evidentia::archive::fsutil::read_limited(path, 16 << 20)?;
+                let text = String::from_utf8_lossy(&bytes);
                 Some(
                     evidentia::timestamp::token::parse_pem_certificates(&text).map_err(|why| {
                         Error::BadInput {
@@ -119,9 +120,9 @@ fn print_changes(title: &str, changes: &[Change]) {
     if changes.is_empty() {
         return;
     }
-    println!("{title} ({}):", changes.len());
+    outln!("{title} ({}):", changes.len());
     for c in changes {
-        println!("  #{:<6} {}", c.index, c.summary);
+        outln!("  #{:<6} {}", c.index, c.summary);
     }
 }
 
@@ -177,8 +178,8 @@ fn authenticate_side(
             Ok(Err(ExitCode::from(1)))
         }
         Err(refusal) => {
-            println!("{refusal}");
-            println!(
+            outln!("{refusal}");
+            outln!(
                 "append-only: NOT COMPARED ({} does not verify{})",
                 refusal.label,
                 if auth.authenticated() {
@@ -248,14 +249,14 @@ pub fn diff(
         (AppendOnly::Violated, _) => "append-only: VIOLATED",
         (AppendOnly::NotProvable, _) => "append-only: NOT PROVABLE",
     };
-    println!("{verdict} ({})", report.detail);
+    outln!("{verdict} ({})", report.detail);
     if let Some(evidence) = &report.equivocation {
-        println!();
-        print!("{evidence}");
-        println!();
+        outln!();
+        out!("{evidence}");
+        outln!();
     }
     for (name, v) in [("from", &report.from), ("to", &report.to)] {
-        println!(
+        outln!(
             "{name}: {} = checkpoint {} ({} records, root sha256:{}, {}), signed by {}",
             v.label,
             v.checkpoint,
@@ -270,7 +271,7 @@ pub fn diff(
         );
     }
     let a = &report.added;
-    println!(
+    outln!(
         "TO adds {} record(s), {} byte(s) of new content{}",
         a.records,
         a.content_bytes,
@@ -281,7 +282,7 @@ pub fn diff(
         }
     );
     if report.unproven_records > 0 {
-        println!(
+        outln!(
             "{} record(s) that TO lists are not proven to be in its signed tree and are not listed",
             report.unproven_records
         );
@@ -301,12 +302,12 @@ pub fn diff(
     );
     print_changes("new annotations", &a.annotations_new);
     if !a.annotations_superseded.is_empty() {
-        println!(
+        outln!(
             "superseded annotations ({}):",
             a.annotations_superseded.len()
         );
         for id in &a.annotations_superseded {
-            println!("  {id}");
+            outln!("  {id}");
         }
     }
     print_changes("retractions", &a.retractions);
@@ -314,7 +315,7 @@ pub fn diff(
     print_changes("key events", &a.key_events);
     print_changes("records of kinds this version does not know", &a.other);
     if !a.signers_added.is_empty() || !a.signers_removed.is_empty() {
-        println!(
+        outln!(
             "signers: added {}; removed {}",
             if a.signers_added.is_empty() {
                 "none".into()
@@ -345,7 +346,7 @@ pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) ->
     let file = consistency::prove(archive, number(from)?, number(to)?)?;
     let json = serde_json::to_string_pretty(&file)?;
     std::fs::write(out, format!("{json}\n")).map_err(Error::io(out))?;
-    println!(
+    outln!(
         "consistency proof from checkpoint {from} to {to} ({} hashes) written to {}",
         file.proof.len(),
         out.display()
@@ -365,7 +366,7 @@ pub fn verify_consistency(
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
             report.from.0,
             report.from.1,
@@ -375,7 +376,7 @@ pub fn verify_consistency(
         );
         super::render::print_findings(&report.core);
         if report.core.ok() {
-            println!(
+            outln!(
                 "{}: append-only: the later signed tree contains the earlier one{}",
                 verdict.headline(),
                 if authenticated {
@@ -385,7 +386,7 @@ pub fn verify_consistency(
                 }
             );
         } else {
-            println!("FAILED: the two checkpoints are not shown to be one growing history");
+            outln!("FAILED: the two checkpoints are not shown to be one growing history");
         }
     }
     Ok(ExitCode::from(verdict.exit_code()))
@@ -429,11 +430,11 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         Some(path) => {
             std::fs::write(&path, &done.note)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("cosigned checkpoint written to {}", path.display());
+            errln!("cosigned checkpoint written to {}", path.display());
         }
         None => print!("{}", done.note),
     }
-    eprintln!(
+    errln!(
         "cosigned {} at {} records{}",
         done.origin,
         done.size,
@@ -478,14 +479,14 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             }
             let request = ts::request(archive, checkpoint)?;
             std::fs::write(&out, &request.der).map_err(Error::io(&out))?;
-            println!(
+            outln!(
                 "request for checkpoint {} written to {} (nonce {}, imprint sha256:{})",
                 request.number,
                 out.display(),
                 request.nonce_hex,
                 request.imprint
             );
-            eprintln!(
+            errln!(
                 "send it with: curl --data-binary @{} -H 'Content-Type: application/timestamp-query' TSA-URL > reply.tsr; then: evidentia timestamp attach reply.tsr",
                 out.display()
             );
@@ -496,7 +497,7 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             let mut failed = Vec::new();
             for url in &tsas {
                 match ts::fetch(archive, url, checkpoint) {
-                    Ok(attached) => println!(
+                    Ok(attached) => outln!(
                         "{url}: checkpoint {}: time-stamped by {} at {} ({})",
                         attached.number,
                         attached.tsa,
@@ -504,7 +505,7 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
                         attached.path.display()
                     ),
                     Err(e) => {
-                        eprintln!("{url}: failed: {e}");
+                        errln!("{url}: failed: {e}");
                         failed.push(url.as_str());
                     }
                 }
@@ -520,14 +521,9 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             }
         }
         TimestampCommand::Attach { reply, checkpoint } => {
-            let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN).map_err(
-                |e| match e {
-                    Error::Corrupt { path, why } => Error::BadInput { path, why },
-                    other => other,
-                },
-            )?;
+            let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN)?;
             let attached = ts::attach(archive, &reply, &bytes, checkpoint)?;
-            println!(
+            outln!(
                 "checkpoint {}: time-stamped by {} at {} ({})",
                 attached.number,
                 attached.tsa,

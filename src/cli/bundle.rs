@@ -67,7 +67,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             },
         },
     )?;
-    println!(
+    outln!(
         "bundle {}: {} document(s), {} record(s), proven in checkpoint {} ({} records)",
         outcome.path.display(),
         outcome.documents,
@@ -77,12 +77,12 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
     );
     let w = &outcome.withheld;
     if w.annotations + w.custody_events + w.retractions > 0 {
-        println!(
+        outln!(
             "withheld because they would reveal undisclosed material: {} annotation(s), {} custody event(s), {} retraction(s)",
             w.annotations, w.custody_events, w.retractions
         );
     }
-    eprintln!(
+    errln!(
         "export logged as custody event sha256:{}",
         outcome.custody_record
     );
@@ -124,12 +124,12 @@ pub fn verify(
 }
 
 fn print_report(path: &Path, report: &BundleReport) {
-    println!("bundle {}", path.display());
+    outln!("bundle {}", path.display());
     if let Some(origin) = &report.core.origin {
-        println!("  archive {origin}");
+        outln!("  archive {origin}");
     }
     if let Some(cp) = &report.core.checkpoint {
-        println!(
+        outln!(
             "  checkpoint {}: {} records, root sha256:{}, {}; signatures: {}",
             cp.number,
             cp.size,
@@ -137,10 +137,10 @@ fn print_report(path: &Path, report: &BundleReport) {
             cp.time,
             signature_list(&cp.signatures)
         );
-        println!("  checkpoint text sha256:{}", cp.text_sha256);
+        outln!("  checkpoint text sha256:{}", cp.text_sha256);
     }
     for doc in &report.documents {
-        println!(
+        outln!(
             "  {} sha256:{}  {:>10}  {}",
             if doc.ok { "ok    " } else { "FAILED" },
             doc.content,
@@ -148,17 +148,17 @@ fn print_report(path: &Path, report: &BundleReport) {
             doc.path
         );
         if !doc.version.is_empty() {
-            println!("         {}", doc.version);
+            outln!("         {}", doc.version);
         }
         if !doc.about.is_empty() {
-            println!("         {}", doc.about);
+            outln!("         {}", doc.about);
         }
     }
     for t in &report.timestamps {
-        println!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
+        outln!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
     }
     if !report.witnesses.is_empty() {
-        println!("  cosigned by witnesses: {}", report.witnesses.join(", "));
+        outln!("  cosigned by witnesses: {}", report.witnesses.join(", "));
     }
     print_verification(&report.core, "the bundle");
 }
@@ -170,7 +170,7 @@ pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -
     let file = proof::prove(archive, id, checkpoint)?;
     let json = serde_json::to_string_pretty(&file)?;
     std::fs::write(out, format!("{json}\n")).map_err(|e| Error::io(out)(e))?;
-    println!(
+    outln!(
         "proof {} for record #{} written to {}",
         id,
         file.record.index,
@@ -190,10 +190,10 @@ pub fn verify_proof(
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("document {}", report.document);
+        outln!("document {}", report.document);
         if let Some(cp) = &report.core.checkpoint {
             for s in &cp.signatures {
-                println!("  signature {}+{} ({})", s.name, s.key_id, s.status);
+                outln!("  signature {}+{} ({})", s.name, s.key_id, s.status);
             }
         }
         print_verification(&report.core, "the document");

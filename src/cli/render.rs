@@ -44,16 +44,16 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&record_json(logged))?);
         return Ok(());
     }
-    println!("record #{}  sha256:{}", logged.index, logged.id);
-    println!("  kind:           {}", logged.record.kind());
-    println!("  recorded at:    {}", logged.record.recorded_at());
+    outln!("record #{}  sha256:{}", logged.index, logged.id);
+    outln!("  kind:           {}", logged.record.kind());
+    outln!("  recorded at:    {}", logged.record.recorded_at());
     if let Record::Document(doc) = &logged.record {
         let c = &doc.collection;
-        println!("  path:           {}", doc.path);
-        println!("  content:        sha256:{}", doc.content);
-        println!("  size:           {} bytes", doc.size);
-        println!("  media type:     {}", doc.media_type);
-        println!("  original name:  {}", doc.original_name);
+        outln!("  path:           {}", doc.path);
+        outln!("  content:        sha256:{}", doc.content);
+        outln!("  size:           {} bytes", doc.size);
+        outln!("  media type:     {}", doc.media_type);
+        outln!("  original name:  {}", doc.original_name);
         let optional = [
             ("source url", c.source_url.clone()),
             ("collected at", c.collected_at.map(|t| t.to_string())),
@@ -63,7 +63,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
         ];
         for (label, value) in optional {
             if let Some(value) = value {
-                println!(
+                outln!(
                     "  {:<15} {}",
                     format!("{label}:"),
                     value.replace('\n', "\n                  ")
@@ -71,7 +71,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             }
         }
         if !c.tags.is_empty() {
-            println!("  tags:           {}", c.tags.join(", "));
+            outln!("  tags:           {}", c.tags.join(", "));
         }
     }
     Ok(())
@@ -96,11 +96,11 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("archive {}", archive.origin());
+    outln!("archive {}", archive.origin());
     let mut next_checkpoint = checkpoints.iter().peekable();
     for logged in &records {
         let summary = summary(&logged.record);
-        println!(
+        outln!(
             "#{:<6} {}  {:<9} {}  {}",
             logged.index,
             &logged.id.to_hex()[..12],
@@ -118,7 +118,7 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
     let sealed = checkpoints.last().map_or(0, |c| c.checkpoint.size);
     let unsealed = (records.len() as u64).saturating_sub(sealed);
     if unsealed > 0 {
-        println!("({unsealed} record(s) not yet sealed)");
+        outln!("({unsealed} record(s) not yet sealed)");
     }
     Ok(())
 }
@@ -147,7 +147,7 @@ pub fn summary(record: &Record) -> String {
 fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) {
     let c = &cp.checkpoint;
     let signers: Vec<&str> = cp.note.signatures.iter().map(|s| s.name.as_str()).collect();
-    println!(
+    outln!(
         "=== checkpoint {} over {} records, root sha256:{}, {} , signed by {}{}",
         c.number,
         c.size,
@@ -182,9 +182,12 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
         return Ok(());
     }
     for (_, doc) in &docs {
-        println!(
+        outln!(
             "sha256:{}  {:>10}  {:<24} {}",
-            doc.content, doc.size, doc.media_type, doc.path
+            doc.content,
+            doc.size,
+            doc.media_type,
+            doc.path
         );
     }
     Ok(())
@@ -192,8 +195,8 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
 
 pub fn verify_report(report: &VerifyReport) {
     let core = &report.core;
-    println!("archive {}", core.origin.as_deref().unwrap_or_default());
-    println!(
+    outln!("archive {}", core.origin.as_deref().unwrap_or_default());
+    outln!(
         "  {} records: {} documents ({} bytes of content), {} annotations, {} custody events, {} retractions, {} key events; {} sealed, {} not sealed",
         report.records,
         report.documents,
@@ -207,7 +210,7 @@ pub fn verify_report(report: &VerifyReport) {
     );
     for cp in &report.checkpoints {
         let c = &cp.summary;
-        println!(
+        outln!(
             "  checkpoint {}: {} records, root sha256:{}, {}: {}  [{}]",
             c.number,
             c.size,
@@ -219,9 +222,12 @@ pub fn verify_report(report: &VerifyReport) {
     }
     for cp in &report.checkpoints {
         for t in &cp.timestamps {
-            println!(
+            outln!(
                 "  checkpoint {} time-stamped {} by {} [{}]",
-                cp.summary.number, t.time, t.tsa, t.status
+                cp.summary.number,
+                t.time,
+                t.tsa,
+                t.status
             );
         }
     }
@@ -230,7 +236,7 @@ pub fn verify_report(report: &VerifyReport) {
         .iter()
         .filter(|c| !c.witnesses.is_empty())
     {
-        println!(
+        outln!(
             "  checkpoint {} cosigned by witnesses: {}",
             cp.summary.number,
             cp.witnesses.join(", ")
@@ -238,13 +244,13 @@ pub fn verify_report(report: &VerifyReport) {
     }
     print_findings(core);
     if core.ok() && report.checkpoints.is_empty() {
-        println!(
+        outln!(
             "{}: NOT SEALED: the {} record(s) are intact, but no checkpoint signs them",
             core.verdict.headline(),
             report.records
         );
     } else {
-        println!("{}", core.verdict.line("the archive", core.problem_count()));
+        outln!("{}", core.verdict.line("the archive", core.problem_count()));
     }
 }
 
@@ -261,27 +267,35 @@ pub fn signature_list(signatures: &[SignatureReport]) -> String {
 /// warnings, the evidence of a fork, every problem by item, what is proven and what is not.
 pub fn print_findings(core: &ReportCore) {
     for warning in core.warnings() {
-        println!("WARNING [{}] {}", warning.code, warning.detail);
+        outln!(
+            "WARNING [{}] {}",
+            warning.code,
+            evidentia::term::escape(&warning.detail)
+        );
     }
     if let Some(evidence) = &core.equivocation {
-        print!("{evidence}");
+        out!("{evidence}");
     }
     for problem in core.problems() {
-        println!(
+        outln!(
             "PROBLEM [{}] {}: {}",
-            problem.code, problem.item, problem.detail
+            problem.code,
+            // Items and details may quote file names: escaped whole, so a newline in one
+            // cannot print a line of its own.
+            evidentia::term::escape(&problem.item),
+            evidentia::term::escape(&problem.detail)
         );
     }
     for line in &core.proven {
-        println!("PROVEN: {line}");
+        outln!("PROVEN: {line}");
     }
     for line in &core.not_proven {
-        println!("NOT PROVEN: {line}");
+        outln!("NOT PROVEN: {line}");
     }
 }
 
 /// The shared part, then the verdict line about `subject` ("the bundle", "the document").
 pub fn print_verification(core: &ReportCore, subject: &str) {
     print_findings(core);
-    println!("{}", core.verdict.line(subject, core.problem_count()));
+    outln!("{}", core.verdict.line(subject, core.problem_count()));
 }

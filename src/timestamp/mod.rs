@@ -210,7 +210,7 @@ pub fn tokens(archive: &Archive, number: u64) -> Result<Vec<(String, Vec<u8>)>> 
     for entry in entries {
         let path = entry.map_err(Error::io(&folder))?.path();
         if path.extension().is_some_and(|e| e == "tst") {
-            let bytes = fsutil::read_limited(&path, MAX_TOKEN)?;
+            let bytes = fsutil::read_stored(&path, MAX_TOKEN)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

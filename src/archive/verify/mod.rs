@@ -260,7 +260,11 @@ fn check_recipient(
         recipient::report_since(&mut report.core, outcome);
     }
     if let (Some(held), Some(latest)) = (&checks.since, stored.last()) {
-        let text = std::fs::read_to_string(&latest.path).unwrap_or_default();
+        let text = crate::archive::fsutil::read_stored_text(
+            &latest.path,
+            crate::archive::checkpoints::MAX_CHECKPOINT_FILE,
+        )
+        .unwrap_or_default();
         let log_size = facts.map_or(0, |f| f.size);
         let keys = archive.known_keys().unwrap_or_default();
         let outcome = recipient::check_since(

@@ -60,7 +60,10 @@ pub fn check_packs(archive: &Archive, report: &mut VerifyReport) {
 
 fn check_pack(dir: &Path, name: &str, report: &mut VerifyReport) {
     let item = format!("objects/packs/{name}.idx");
-    let index = match fs::read(dir.join(format!("{name}.idx"))) {
+    let index = match crate::archive::fsutil::read_stored(
+        &dir.join(format!("{name}.idx")),
+        crate::archive::fsutil::MAX_INDEX_FILE,
+    ) {
         Ok(bytes) => bytes,
         Err(e) => return report.problem(item, "pack-unreadable", e.to_string()),
     };

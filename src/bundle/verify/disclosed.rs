@@ -129,7 +129,7 @@ fn read_record(
         return None;
     }
     let limit = crate::core::cbor::MAX_ENCODED_LEN as u64;
-    let bytes = match fsutil::read_limited(&root.join(&file), limit) {
+    let bytes = match fsutil::read_stored(&root.join(&file), limit) {
         Ok(bytes) => bytes,
         Err(e) => {
             report.problem(item, "record-unreadable", e.to_string());

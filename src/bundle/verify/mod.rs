@@ -318,7 +318,8 @@ fn check_recipient(
     report.witnesses =
         recipient::report_witnesses(&mut report.core, &stored.note, cp.number, checks);
     if let Some(held) = &checks.since {
-        let text = fs::read_to_string(root.join("data/checkpoint")).unwrap_or_default();
+        let text =
+            fsutil::read_stored_text(&root.join("data/checkpoint"), 1 << 20).unwrap_or_default();
         let keys: Vec<VerifierKey> = bundle_keys(root, files, &mut BundleReport::new())
             .into_iter()
             .map(|t| t.key)
@@ -335,7 +336,7 @@ fn check_recipient(
         .collect();
     names.sort();
     for name in names {
-        match fsutil::read_limited(&root.join(name), crate::timestamp::MAX_TOKEN) {
+        match fsutil::read_stored(&root.join(name), crate::timestamp::MAX_TOKEN) {
             Ok(bytes) => tokens.push((name.clone(), bytes)),
             Err(e) => report.problem(name, "timestamp-unreadable", e.to_string()),
         }
