@@ -220,7 +220,10 @@ impl Ca {
     pub fn reissue(&self, tsa: &Tsa, name: &str) -> PathBuf {
         let cert = tsa.dir.join(format!("{name}.pem"));
         let (csr, ext) = (tsa.dir.join("tsa.csr"), tsa.dir.join("tsa.ext"));
-        self.sign(&tsa.dir, &csr, &ext, &cert, &["-days", "365"]);
+        // Valid from well before the token's genTime: a certificate starting "now" would not
+        // yet be valid at a genTime taken a second earlier on a loaded machine (a flaky test).
+        let validity = ["-startdate", "20200101000000Z", "-enddate", "20991231000000Z"];
+        self.sign(&tsa.dir, &csr, &ext, &cert, &validity);
         cert
     }
 }
