@@ -59,6 +59,9 @@ pub enum Error {
     #[error("{}: {why}", path.display())]
     BadInput { path: PathBuf, why: String },
 
+    #[error("{} already exists ({what}); choose another path, or pass --force to replace it", path.display())]
+    OutputExists { path: PathBuf, what: &'static str },
+
     #[error("`evidentia {command}` refused: {why}")]
     TrustChoice {
         command: &'static str,

@@ -16,6 +16,7 @@ use crate::archive::append::append_records;
 use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::fsutil;
 use crate::archive::objects::copy_verified;
+use crate::archive::output::{self, Existing, NewOutput};
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::{Digest, Hasher};
@@ -64,12 +65,9 @@ pub struct ExportOutcome {
 }
 
 pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcome> {
-    if options.out.exists() {
-        return Err(Error::BadInput {
-            path: options.out.clone(),
-            why: "already exists; choose a new --out path (a bundle is never written over)".into(),
-        });
-    }
+    // A bundle is never written over anything (no --force): checked now, before the work, and
+    // again by the rename that puts it in place.
+    output::ensure_free(&options.out)?;
     let store = archive.checkpoints();
     let stored = store.select(options.checkpoint)?;
     let size = stored.checkpoint.size;
@@ -117,6 +115,12 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         .map(|r| (r.index, r.id, r.record.clone()))
         .collect();
     write_tag_files(root, &manifest, &stored, &decoded, None)?;
+    if crate::archive::failpoint::active("export-damage-staging") {
+        write_file(
+            &root.join("data/checkpoint"),
+            b"damaged before the self-check\n",
+        )?;
+    }
     // Verify what was written, exactly as a recipient will, and put the verdict in the report.
     let verdict = verify::verify_dir(
         root,
@@ -144,8 +148,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
 
     let path = match options.format {
         BundleFormat::Dir => {
-            let staged = staging.keep();
-            fs::rename(&staged, &options.out).map_err(Error::io(&options.out))?;
+            output::place_dir(root, &options.out)?;
+            // The staging directory is gone; keep its guard from looking for it.
+            let _ = staging.keep();
             options.out.clone()
         }
         BundleFormat::Tar => {
@@ -609,9 +614,9 @@ fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
 
 /// Packs a bundle directory into a deterministic tar file (sorted, fixed times and owners).
 fn write_tar(root: &Path, out: &Path) -> Result<()> {
-    let tmp = out.with_extension("partial");
-    let file = File::create(&tmp).map_err(Error::io(&tmp))?;
-    let mut builder = tar::Builder::new(file);
+    let mut output = NewOutput::create(out, output::SHARED, Existing::Refuse)?;
+    let tmp = output.temp_path().to_path_buf();
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(output.file()));
     builder.mode(tar::HeaderMode::Deterministic);
     for entry in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
         let entry = entry.map_err(|e| Error::BadInput {
@@ -630,7 +635,9 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
                 .map_err(Error::io(&tmp))?;
         }
     }
-    let file = builder.into_inner().map_err(Error::io(&tmp))?;
-    file.sync_all().map_err(Error::io(&tmp))?;
-    fs::rename(&tmp, out).map_err(Error::io(out))
+    let buffered = builder.into_inner().map_err(Error::io(&tmp))?;
+    buffered
+        .into_inner()
+        .map_err(|e| Error::io(&tmp)(e.into_error()))?;
+    output.commit()
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
+use evidentia::archive::output::{self, Existing, NewOutput};
 use evidentia::archive::verify::recipient::RecipientChecks;
 use evidentia::archive::verify::Trust;
 use evidentia::archive::Archive;
@@ -182,13 +183,18 @@ fn print_report(path: &Path, report: &BundleReport) {
     );
 }
 
-pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -> Result<()> {
-    if out.exists() {
-        anyhow::bail!("{} already exists; choose another --out", out.display());
-    }
+pub fn prove(
+    archive: &Archive,
+    id: &str,
+    checkpoint: Option<u64>,
+    out: &Path,
+    existing: Existing,
+) -> Result<()> {
+    // Refuse before the work, not after it.
+    let output = NewOutput::create(out, output::SHARED, existing)?;
     let file = proof::prove(archive, id, checkpoint)?;
     let json = serde_json::to_string_pretty(&file)?;
-    std::fs::write(out, format!("{json}\n")).map_err(|e| Error::io(out)(e))?;
+    output.finish(format!("{json}\n").as_bytes())?;
     println!(
         "proof {} for record #{} written to {}",
         id,

@@ -12,6 +12,7 @@ mod format_rules;
 
 mod handcheck;
 mod hostile;
+mod outputs;
 mod packs;
 mod proofs;
 mod refmap_vectors;
