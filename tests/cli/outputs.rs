@@ -254,3 +254,76 @@ fn export_whose_self_check_fails_leaves_nothing_and_logs_nothing() {
         assert_eq!(ws.log_size(), size, "{format}: a failed export was logged");
     }
 }
+
+#[test]
+fn a_case_collision_beside_a_collected_versions_document_exports_and_verifies() {
+    // The case in issue 11: two paths differing only in case, and a collected document sitting
+    // exactly where the displaced one is placed. Each must keep its own file, and export must
+    // either succeed with a bundle that verifies or fail whole; it must never overwrite.
+    let ws = Workspace::new();
+    ws.write("in/c/Note.txt", "the first note\n");
+    ws.write("in/c/NOTE.txt", "the second note, in capitals\n");
+    if ws.path("in/c/note.txt").exists() {
+        return; // a case-insensitive file system cannot hold the two inputs
+    }
+    ws.cmd()
+        .args(["add", "in/c", "--relative-to", "in"])
+        .assert()
+        .success();
+    ws.seal();
+    ws.cmd()
+        .args(["export", "--all", "--out", "first"])
+        .assert()
+        .success();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(ws.path("first/data/bundle.json")).expect("manifest"))
+            .expect("json");
+    let displaced = manifest["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| d["file"].as_str().expect("file").to_string())
+        .find(|f| !f.starts_with("data/documents/"))
+        .expect("one of the two is displaced");
+    // A collected document whose logical path is that file name, under either area's prefix.
+    let squatter = "a collected document at the displaced name\n";
+    for logical in [
+        displaced.trim_start_matches("data/").to_string(),
+        displaced.trim_start_matches("data/versions/").to_string(),
+    ] {
+        ws.write(&format!("squat/{logical}"), squatter);
+    }
+    ws.cmd()
+        .args(["add", "squat", "--relative-to", "squat"])
+        .assert()
+        .success();
+    ws.seal();
+    let (code, _, stderr) = ws.run(&["export", "--all", "--out", "second"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = ws.run(&["verify", "second", "--trust", "signer.pub"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(ws.path("second/data/bundle.json")).expect("manifest"))
+            .expect("json");
+    let mut files = Vec::new();
+    for doc in manifest["documents"].as_array().expect("documents") {
+        let file = doc["file"].as_str().expect("file");
+        let bytes = fs::read(ws.path("second").join(file)).expect("document file");
+        let expected = match doc["path"].as_str().expect("path") {
+            "c/Note.txt" => "the first note\n",
+            "c/NOTE.txt" => "the second note, in capitals\n",
+            _ => squatter,
+        };
+        assert_eq!(String::from_utf8_lossy(&bytes), expected, "{file}");
+        files.push(file.to_lowercase());
+    }
+    let count = files.len();
+    files.sort();
+    files.dedup();
+    assert_eq!(
+        files.len(),
+        count,
+        "two documents share a file name: {files:?}"
+    );
+    assert_eq!(count, 4);
+}
