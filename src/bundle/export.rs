@@ -8,6 +8,8 @@
 //! the archive: the recipient learns only the tree size and the root.
 
 use std::collections::HashSet;
+
+use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,9 @@ use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::{Digest, Hasher};
 use crate::core::merkle;
-use crate::core::record::{CustodyEvent, CustodyRecord, DocumentRecord, Header, Record};
+use crate::core::record::{
+    CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
+};
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 
@@ -60,8 +64,8 @@ pub struct ExportOutcome {
     pub documents: usize,
     pub records: usize,
     pub withheld: Withheld,
-    /// The custody record that logs the export.
-    pub custody_record: Digest,
+    /// The custody records that log the export: one per MAX_CUSTODY_TARGETS documents.
+    pub custody_records: Vec<Digest>,
 }
 
 pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcome> {
@@ -114,7 +118,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         .iter()
         .map(|r| (r.index, r.id, r.record.clone()))
         .collect();
-    write_tag_files(root, &manifest, &stored, &decoded, None)?;
+    // The payload is final: hash it once for both renderings of the tag files.
+    let payload = hash_tree(root, "data")?;
+    write_tag_files(root, &payload, &manifest, &stored, &decoded, None)?;
     if crate::archive::failpoint::active("export-damage-staging") {
         write_file(
             &root.join("data/checkpoint"),
@@ -143,7 +149,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             problems: found.join("; "),
         });
     }
-    write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;
+    write_tag_files(root, &payload, &manifest, &stored, &decoded, Some(&verdict))?;
     fsutil::sync_filesystem(root)?;
 
     let path = match options.format {
@@ -159,25 +165,39 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         }
     };
 
-    // The export is itself a handling of the evidence: log it.
+    // The export is itself a handling of the evidence: log it. A custody record names at most
+    // MAX_CUSTODY_TARGETS documents, so a larger bundle is logged as consecutive parts (FORMAT.md §4.7),
+    // appended together.
     let lock = archive.lock()?;
     let mut log = archive.log()?;
-    let custody = Record::Custody(Box::new(CustodyRecord {
-        header: Header::now(),
-        targets: selected.clone(),
-        event: CustodyEvent::Exported,
-        actor: options.actor.clone(),
-        from: None,
-        to: options.recipient.clone(),
-        note: Some(format!(
-            "hand-over bundle: {} document(s), {} record(s), checkpoint {}",
-            manifest.documents.len(),
-            manifest.records.len(),
-            manifest.checkpoint
-        )),
-        at: None,
-    }));
-    let ids = append_records(archive, &lock, &mut log, &[custody])?;
+    let parts = selected.chunks(MAX_CUSTODY_TARGETS).count();
+    let custody: Vec<Record> = selected
+        .chunks(MAX_CUSTODY_TARGETS)
+        .enumerate()
+        .map(|(i, targets)| {
+            let part = if parts > 1 {
+                format!(", part {} of {parts}", i + 1)
+            } else {
+                String::new()
+            };
+            Record::Custody(Box::new(CustodyRecord {
+                header: Header::now(),
+                targets: targets.to_vec(),
+                event: CustodyEvent::Exported,
+                actor: options.actor.clone(),
+                from: None,
+                to: options.recipient.clone(),
+                note: Some(format!(
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}",
+                    manifest.documents.len(),
+                    manifest.records.len(),
+                    manifest.checkpoint
+                )),
+                at: None,
+            }))
+        })
+        .collect();
+    let custody_records = append_records(archive, &lock, &mut log, &custody)?;
     Ok(ExportOutcome {
         path,
         checkpoint: manifest.checkpoint,
@@ -185,7 +205,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         documents: manifest.documents.len(),
         records: manifest.records.len(),
         withheld,
-        custody_record: ids[0],
+        custody_records,
     })
 }
 
@@ -197,13 +217,14 @@ fn select(
     records: &[LoggedRecord],
     options: &ExportOptions,
 ) -> Result<Vec<Digest>> {
-    let sealed: Vec<Digest> = records
+    let sealed_in_order: Vec<Digest> = records
         .iter()
         .filter_map(|r| match &r.record {
             Record::Document(d) => Some(d.content),
             _ => None,
         })
         .collect();
+    let sealed: HashSet<Digest> = sealed_in_order.iter().copied().collect();
     let mut wanted: HashSet<Digest> = HashSet::new();
     if options.all {
         wanted.extend(sealed.iter().copied());
@@ -275,13 +296,11 @@ fn select(
             break;
         }
     }
-    let mut ordered = Vec::new();
-    for content in sealed {
-        if wanted.contains(&content) && !ordered.contains(&content) {
-            ordered.push(content);
-        }
-    }
-    Ok(ordered)
+    let mut placed = HashSet::new();
+    Ok(sealed_in_order
+        .into_iter()
+        .filter(|content| wanted.contains(content) && placed.insert(*content))
+        .collect())
 }
 
 /// Decides which records go into the bundle.
@@ -323,9 +342,14 @@ fn disclose<'a>(
         }
     }
     // Retractions of withheld records would point at nothing disclosed; they stay behind too.
+    let annotations_on_selected: HashSet<Digest> = records
+        .iter()
+        .filter(|r| matches!(&r.record, Record::Annotation(a) if contents.contains(&a.target)))
+        .map(|r| r.id)
+        .collect();
     withheld.retractions = records
         .iter()
-        .filter(|r| matches!(&r.record, Record::Retraction(x) if !ids.contains(&x.target) && records.iter().any(|o| o.id == x.target && matches!(&o.record, Record::Annotation(a) if contents.contains(&a.target)))))
+        .filter(|r| matches!(&r.record, Record::Retraction(x) if !ids.contains(&x.target) && annotations_on_selected.contains(&x.target)))
         .count() as u64;
     (out, withheld)
 }
@@ -407,17 +431,24 @@ fn write_payload(
             _ => None,
         })
         .collect();
-    let mut documents = Vec::new();
-    for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
-        copy_object(archive, &doc.content, &root.join(&place.file))?;
-        documents.push(DisclosedDocument {
+    let places = layout::place(&docs);
+    // Copies run in parallel: each is read, hashed and written independently.
+    docs.par_iter()
+        .zip(&places)
+        .try_for_each(|((_, doc), place)| {
+            copy_object(archive, &doc.content, &root.join(&place.file)).map(|_| ())
+        })?;
+    let documents: Vec<DisclosedDocument> = docs
+        .iter()
+        .zip(places)
+        .map(|((_, doc), place)| DisclosedDocument {
             record: place.record.to_hex(),
             content: doc.content.to_hex(),
             size: doc.size,
             path: doc.path.clone(),
             file: place.file,
-        });
-    }
+        })
+        .collect();
     let mut consistency = Vec::new();
     for earlier in crate::archive::query::checkpoints(archive)? {
         let cp = &earlier.checkpoint;
@@ -458,26 +489,30 @@ fn write_payload(
     Ok(manifest)
 }
 
-/// Hashes every file under `dir`, as (hex, path relative to `root`) pairs.
-fn hash_tree(root: &Path, dir: &str) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
+/// A payload file: (hex SHA-256, path relative to the bundle root, size).
+type PayloadFile = (String, String, u64);
+
+/// Hashes every file under `dir` in parallel, in file-name order.
+fn hash_tree(root: &Path, dir: &str) -> Result<Vec<PayloadFile>> {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::BadInput {
             path: root.to_path_buf(),
             why: e.to_string(),
         })?;
-        if !entry.file_type().is_file() {
-            continue;
+        if entry.file_type().is_file() {
+            files.push(entry.into_path());
         }
-        let relative = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .into_owned();
-        out.push((hash_file(entry.path())?.to_hex(), relative));
     }
-    Ok(out)
+    files
+        .par_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            let size = fs::metadata(path).map_err(Error::io(path))?.len();
+            let relative = relative.to_string_lossy().into_owned();
+            Ok((hash_file(path)?.to_hex(), relative, size))
+        })
+        .collect()
 }
 
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
@@ -497,16 +532,17 @@ pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
 /// Writes the BagIt files, SHA256SUMS, VERIFY.txt and report.html; the tag manifest last.
 fn write_tag_files(
     root: &Path,
+    payload: &[PayloadFile],
     manifest: &BundleManifest,
     stored: &StoredCheckpoint,
     records: &[(u64, Digest, Record)],
     verdict: Option<&verify::BundleReport>,
 ) -> Result<()> {
-    let payload = hash_tree(root, "data")?;
-    let bytes: u64 = payload
+    let bytes: u64 = payload.iter().map(|(_, _, size)| size).sum();
+    let payload: Vec<(String, String)> = payload
         .iter()
-        .map(|(_, p)| fs::metadata(root.join(p)).map(|m| m.len()).unwrap_or(0))
-        .sum();
+        .map(|(hex, path, _)| (hex.clone(), path.clone()))
+        .collect();
     write_file(&root.join("bagit.txt"), bagit::BAGIT_TXT.as_bytes())?;
     write_file(
         &root.join("manifest-sha256.txt"),

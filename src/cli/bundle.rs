@@ -83,10 +83,20 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             w.annotations, w.custody_events, w.retractions
         );
     }
-    eprintln!(
-        "export logged as custody event sha256:{}",
-        outcome.custody_record
-    );
+    let ids: Vec<String> = outcome
+        .custody_records
+        .iter()
+        .map(|id| format!("sha256:{id}"))
+        .collect();
+    match ids.as_slice() {
+        [one] => eprintln!("export logged as custody event {one}"),
+        many => eprintln!(
+            "export logged as {} custody events (at most {} documents each): {}",
+            many.len(),
+            evidentia::core::record::MAX_CUSTODY_TARGETS,
+            many.join(", ")
+        ),
+    }
     Ok(())
 }
 
