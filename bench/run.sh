@@ -16,6 +16,7 @@
 #   BENCH_E_SIZES="5000 20000"      documents per case of part (e); add 100000 for the full curve
 #   BENCH_E_MAX=131072              largest document of part (e), bytes (sizes uniform from 512)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
+#   BENCH_NO_BUILD=0                1: run the existing target/release/evidentia (no cargo build)
 #
 # Every evidentia run writes into a NEW directory and nothing is deleted until the end: on an
 # ext4 without a journal (like the reference machine), creating files right after deleting
@@ -46,8 +47,12 @@ if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
     exit 2
 fi
 
-echo "== building (cargo build --release)" >&2
-(cd "$ROOT" && cargo build --release --quiet)
+if [[ ${BENCH_NO_BUILD:-0} == 1 ]]; then
+    echo "== using the existing target/release/evidentia (BENCH_NO_BUILD=1)" >&2
+else
+    echo "== building (cargo build --release)" >&2
+    (cd "$ROOT" && cargo build --release --quiet)
+fi
 
 if [[ -e $BENCH_DIR ]]; then
     echo "bench: $BENCH_DIR exists; remove it or set BENCH_DIR" >&2
