@@ -59,8 +59,12 @@ pub enum Error {
     #[error("{}: {why}", path.display())]
     BadInput { path: PathBuf, why: String },
 
-    #[error("{} already exists ({what}); choose another path, or pass --force to replace it", path.display())]
-    OutputExists { path: PathBuf, what: &'static str },
+    #[error("{} already exists ({what}); choose another path{}", path.display(), if *can_force { ", or pass --force to replace it" } else { " (this output is never replaced)" })]
+    OutputExists {
+        path: PathBuf,
+        what: &'static str,
+        can_force: bool,
+    },
 
     #[error("`evidentia {command}` refused: {why}")]
     TrustChoice {

@@ -56,8 +56,8 @@ pub fn generate(
     let secret_path = with_suffix(prefix, "key");
     let public_path = with_suffix(prefix, "pub");
     // Both names are checked before either is written (a key is never replaced: no --force).
-    let secret_out = NewOutput::create(&secret_path, 0o600, Existing::Refuse)?;
-    let public_out = NewOutput::create(&public_path, output::SHARED, Existing::Refuse)?;
+    let secret_out = NewOutput::create(&secret_path, 0o600, Existing::Never)?;
+    let public_out = NewOutput::create(&public_path, output::SHARED, Existing::Never)?;
     let secret = match passphrase {
         Some(p) => encrypt(&signer.to_text(), p, LOG_N)?,
         None => Zeroizing::new(format!("{}\n", signer.to_text().as_str())),

@@ -16,9 +16,11 @@ use super::fsutil;
 /// What to do when something already sits at an output path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Existing {
-    /// Fail, leaving it untouched (the default everywhere).
+    /// Fail, leaving it untouched, and say that `--force` would replace it.
     #[default]
     Refuse,
+    /// Fail, leaving it untouched: outputs that are never replaced (bundles, keys).
+    Never,
     /// Replace it atomically (`--force`).
     Replace,
 }
@@ -79,13 +81,14 @@ impl NewOutput {
         } = self;
         tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
         let placed = match existing {
-            Existing::Refuse => tmp.persist_noclobber(&path),
+            Existing::Refuse | Existing::Never => tmp.persist_noclobber(&path),
             Existing::Replace => tmp.persist(&path),
         };
         placed.map_err(|e| match e.error.kind() {
             std::io::ErrorKind::AlreadyExists => Error::OutputExists {
                 path: path.clone(),
                 what: "it appeared while the output was being written",
+                can_force: existing == Existing::Refuse,
             },
             _ => Error::io(&path)(e.error),
         })?;
@@ -101,7 +104,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32, existing: Existing) -> Re
 /// Moves a finished directory to `path`, refusing to replace anything there (a directory
 /// cannot be swapped in atomically over another, so there is no `--force` for it).
 pub fn place_dir(staged: &Path, path: &Path) -> Result<()> {
-    refuse_existing(path, Existing::Refuse)?;
+    refuse_existing(path, Existing::Never)?;
     rustix::fs::renameat_with(
         rustix::fs::CWD,
         staged,
@@ -113,6 +116,7 @@ pub fn place_dir(staged: &Path, path: &Path) -> Result<()> {
         rustix::io::Errno::EXIST => Error::OutputExists {
             path: path.to_path_buf(),
             what: "it appeared while the output was being written",
+            can_force: false,
         },
         other => Error::io(path)(other.into()),
     })?;
@@ -120,9 +124,9 @@ pub fn place_dir(staged: &Path, path: &Path) -> Result<()> {
 }
 
 /// Fails when anything (even a dangling symlink) is at `path`: for commands that check their
-/// output path before long work.
+/// output path before long work, and never replace it.
 pub fn ensure_free(path: &Path) -> Result<()> {
-    refuse_existing(path, Existing::Refuse)
+    refuse_existing(path, Existing::Never)
 }
 
 /// Publicly readable permissions for outputs meant to be handed on.
@@ -131,9 +135,10 @@ pub const SHARED: u32 = 0o644;
 fn refuse_existing(path: &Path, existing: Existing) -> Result<()> {
     // symlink_metadata: a dangling link is something too, and must not be written through.
     match fs::symlink_metadata(path) {
-        Ok(meta) if existing == Existing::Refuse => Err(Error::OutputExists {
+        Ok(meta) if existing != Existing::Replace => Err(Error::OutputExists {
             path: path.to_path_buf(),
             what: describe(&meta),
+            can_force: existing == Existing::Refuse,
         }),
         Ok(meta) if meta.is_dir() => Err(Error::BadInput {
             path: path.to_path_buf(),

@@ -677,7 +677,7 @@ fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
 
 /// Packs a bundle directory into a deterministic tar file (sorted, fixed times and owners).
 fn write_tar(root: &Path, out: &Path) -> Result<()> {
-    let mut output = NewOutput::create(out, output::SHARED, Existing::Refuse)?;
+    let mut output = NewOutput::create(out, output::SHARED, Existing::Never)?;
     let tmp = output.temp_path().to_path_buf();
     let mut builder = tar::Builder::new(std::io::BufWriter::new(output.file()));
     builder.mode(tar::HeaderMode::Deterministic);

@@ -169,6 +169,7 @@ fn key_generate_never_writes_through_a_link() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("already exists"), "{stderr}");
         assert!(stderr.contains("symbolic link"), "{stderr}");
+        assert!(stderr.contains("never replaced"), "{stderr}");
     }
     assert!(!ws.path("k.pub").exists() && !ws.path("j.key").exists());
     assert_eq!(snapshot(&ws.path("outside")), before);
@@ -219,6 +220,11 @@ fn export_refuses_anything_at_out_and_logs_nothing() {
             let (code, _, stderr) = ws.run(&["export", "--all", "--format", format, "--out", out]);
             assert_eq!(code, 2, "{format} {out}: {stderr}");
             assert!(stderr.contains("already exists"), "{stderr}");
+            assert!(stderr.contains("never replaced"), "{stderr}");
+            assert!(
+                !stderr.contains("--force"),
+                "export has no --force: {stderr}"
+            );
         }
     }
     assert_eq!(snapshot(&ws.path("outside")), before);
