@@ -11,8 +11,12 @@
 #   BENCH_1M=0                      1: also build and measure the 1,000,000-record archive
 #   BENCH_BATCH=50000               files per `add` when populating the archives of part (c)
 #   BENCH_C_RECORDS=100000          records of the smaller archive of part (c)
-#   BENCH_PARTS="a b c d m"         which parts to run (d: proof sizes; m: memory vs file size, needs a)
+#   BENCH_PARTS="a b c d m e"       which parts to run (d: proof sizes; m: memory vs file size, needs a;
+#                                   e: export and bundle verify of large cases)
+#   BENCH_E_SIZES="5000 20000"      documents per case of part (e); add 100000 for the full curve
+#   BENCH_E_MAX=131072              largest document of part (e), bytes (sizes uniform from 512)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
+#   BENCH_NO_BUILD=0                1: run the existing target/release/evidentia (no cargo build)
 #
 # Every evidentia run writes into a NEW directory and nothing is deleted until the end: on an
 # ext4 without a journal (like the reference machine), creating files right after deleting
@@ -29,7 +33,9 @@ RUN_1M=${BENCH_1M:-0}
 BATCH=${BENCH_BATCH:-50000}
 C_RECORDS=${BENCH_C_RECORDS:-100000}
 KEEP=${BENCH_KEEP:-0}
-PARTS=" ${BENCH_PARTS:-a b c d m} "
+PARTS=" ${BENCH_PARTS:-a b c d m e} "
+E_SIZES=${BENCH_E_SIZES:-5000 20000}
+E_MAX=${BENCH_E_MAX:-131072}
 part() { [[ $PARTS == *" $1 "* ]]; }
 
 for tool in sha256sum openssl python3 awk xargs; do
@@ -41,8 +47,12 @@ if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
     exit 2
 fi
 
-echo "== building (cargo build --release)" >&2
-(cd "$ROOT" && cargo build --release --quiet)
+if [[ ${BENCH_NO_BUILD:-0} == 1 ]]; then
+    echo "== using the existing target/release/evidentia (BENCH_NO_BUILD=1)" >&2
+else
+    echo "== building (cargo build --release)" >&2
+    (cd "$ROOT" && cargo build --release --quiet)
+fi
 
 if [[ -e $BENCH_DIR ]]; then
     echo "bench: $BENCH_DIR exists; remove it or set BENCH_DIR" >&2
@@ -302,6 +312,90 @@ PY
             "completeness: $subjects subjects, lists $entries B + map proof $proof B ($((proof / k)) B per document); inclusion proofs $inclusion B"
     done
     VERDICTS+=("INFO (d) proof sizes: see the (d) rows; the map proof grows about as k·log2(n/k), not k·log2(n)")
+fi
+
+# ---------------------------------------------------------------- (e) large cases
+
+# For each size N: a sealed archive of N documents (0.5 KiB to E_MAX, 1,000 per directory);
+# `export --all` against `cp -r` of the same documents, and `verify BUNDLE --trust` against
+# `sha256sum -c SHA256SUMS` inside the bundle; the size of report.html and the time headless
+# Chromium takes to load it and render its first screen, less the time for an empty page.
+browser() {
+    local b
+    for b in chromium chromium-browser google-chrome; do
+        command -v "$b" >/dev/null && { echo "$b"; return; }
+    done
+}
+# page_time FILE: sets PAGE_T, seconds for a headless screenshot of FILE (median of RUNS).
+page_time() {
+    local times=() i
+    for ((i = 1; i <= RUNS; i++)); do
+        timed "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
+            --user-data-dir="$BENCH_DIR/e/chrome-profile" --screenshot="$BENCH_DIR/e/shot.png" \
+            --window-size=1280,1024 "file://$1"
+        times+=("$T")
+    done
+    PAGE_T=$(median "${times[@]}")
+}
+if part e; then
+    echo "== (e) export and bundle verification of large cases: $E_SIZES documents" >&2
+    mkdir -p e
+    "$EV" key generate --out e/signer --unencrypted >/dev/null 2>>"$LOG"
+    BROWSER=$(browser)
+    if [[ -n $BROWSER ]]; then
+        echo '<!DOCTYPE html><title>empty</title>' >e/empty.html
+        page_time "$BENCH_DIR/e/empty.html"
+        E_EMPTY=$PAGE_T
+    fi
+    E_CURVE=()
+    for n in $E_SIZES; do
+        E_BYTES=$(python3 "$ROOT/bench/mkfiles.py" "e/src$n" "$n" 512 "$E_MAX" 1000 "$n")
+        "$EV" init "e/arc$n" >/dev/null
+        "$EV" --archive "e/arc$n" add "e/src$n" >/dev/null 2>>"$LOG"
+        "$EV" --archive "e/arc$n" seal --key e/signer.key >/dev/null 2>>"$LOG"
+        (cd e && find "src$n" -type f -print0 | xargs -0 cat >/dev/null) # warm the page cache
+        setup_cp() { NEXT_ARGS=("e/src$n" "e/cp$n-$1"); }
+        bench_runs "cp -r, $n documents" setup_cp cp -r
+        E_CP=$MED
+        setup_export() { NEXT_ARGS=(--archive "e/arc$n" export --all --out "e/bundle$n-$1"); }
+        bench_runs "export --all, $n documents" setup_export "$EV"
+        E_EXPORT=$MED
+        E_EXPORT_RSS=$RSSMAX
+        bench_runs "sha256sum -c, $n documents" no_setup \
+            sh -c "cd e/bundle$n-1 && sha256sum --quiet -c SHA256SUMS"
+        E_SHA=$MED
+        bench_runs "verify BUNDLE, $n documents" no_setup \
+            "$EV" verify "e/bundle$n-1" --trust e/signer.pub
+        E_VERIFY=$MED
+        E_VERIFY_RSS=$RSSMAX
+        E_HTML=$(wc -c <"e/bundle$n-1/report.html")
+        row "(e) $n docs: cp -r of the documents" "$E_CP" "" "" "$E_BYTES bytes"
+        row "(e) $n docs: export --all" "$E_EXPORT" "" "$E_EXPORT_RSS" \
+            "= $(ratio "$E_EXPORT" "$E_CP") x cp -r"
+        row "(e) $n docs: sha256sum -c SHA256SUMS" "$E_SHA" "" "" ""
+        row "(e) $n docs: verify BUNDLE --trust" "$E_VERIFY" "" "$E_VERIFY_RSS" \
+            "= $(ratio "$E_VERIFY" "$E_SHA") x sha256sum -c"
+        if [[ -n $BROWSER ]]; then
+            page_time "$BENCH_DIR/e/bundle$n-1/report.html"
+            E_PAGE=$(awk -v a="$PAGE_T" -v b="$E_EMPTY" 'BEGIN { printf "%.2f", a - b }')
+            row "(e) $n docs: report.html in headless $BROWSER" "$E_PAGE" "" "" \
+                "$E_HTML bytes; load + first screen, less an empty page ($E_EMPTY s)"
+        else
+            row "(e) $n docs: report.html" "" "" "" "$E_HTML bytes (no browser to time it)"
+        fi
+        E_CURVE+=("$n docs: export $(awk -v a="$E_EXPORT" -v n="$n" 'BEGIN { printf "%.1f", a / n * 1e6 }') us/doc, verify $(awk -v a="$E_VERIFY" -v n="$n" 'BEGIN { printf "%.1f", a / n * 1e6 }') us/doc")
+        if [[ $n == 20000 ]]; then
+            if awk -v a="$E_VERIFY" -v b="$E_SHA" 'BEGIN { exit !(a <= b * 0.5) }'; then v=PASS; else v=MISS; fi
+            VERDICTS+=("$v (e) verify of a 20,000-document bundle at most 0.5x sha256sum -c: $E_VERIFY s vs $E_SHA s")
+            if awk -v a="$E_EXPORT" -v b="$E_CP" 'BEGIN { exit !(a <= b * 2) }'; then v=PASS; else v=MISS; fi
+            VERDICTS+=("$v (e) export of 20,000 documents at most 2x cp -r: $E_EXPORT s vs $E_CP s")
+            if [[ -n $BROWSER ]]; then
+                if awk -v a="$E_PAGE" 'BEGIN { exit !(a < 2) }'; then v=PASS; else v=MISS; fi
+                VERDICTS+=("$v (e) report.html of 20,000 documents opens in under 2 s: $E_PAGE s")
+            fi
+        fi
+    done
+    VERDICTS+=("INFO (e) linearity (time per document): $(IFS=';'; echo "${E_CURVE[*]}")")
 fi
 
 # ---------------------------------------------------------------- memory constant in file size

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use evidentia::archive::events;
 use evidentia::archive::ingest::{self, AddOptions, AddStatus};
+use evidentia::archive::output::Existing;
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
 use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
@@ -187,6 +188,9 @@ enum Command {
         checkpoint: Option<u64>,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
+        #[arg(long)]
+        force: bool,
     },
     /// Check a proof file against a document's bytes, offline
     VerifyProof {
@@ -410,11 +414,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             what,
             checkpoint,
             out,
+            force,
         } => match what.as_slice() {
-            [id] => bundle::prove(&Archive::open(&archive_dir)?, id, checkpoint, &out)?,
-            [word, from, to] if word == "consistency" => {
-                audit::prove_consistency(&Archive::open(&archive_dir)?, from, to, &out)?
-            }
+            [id] => bundle::prove(
+                &Archive::open(&archive_dir)?,
+                id,
+                checkpoint,
+                &out,
+                Existing::from_force(force),
+            )?,
+            [word, from, to] if word == "consistency" => audit::prove_consistency(
+                &Archive::open(&archive_dir)?,
+                from,
+                to,
+                &out,
+                Existing::from_force(force),
+            )?,
             _ => anyhow::bail!("usage: evidentia prove ID --out FILE, or evidentia prove consistency FROM TO --out FILE"),
         },
         Command::VerifyProof {

@@ -59,6 +59,13 @@ pub enum Error {
     #[error("{}: {why}", crate::term::escape(&path.to_string_lossy()))]
     BadInput { path: PathBuf, why: String },
 
+    #[error("{} already exists ({what}); choose another path{}", path.display(), if *can_force { ", or pass --force to replace it" } else { " (this output is never replaced)" })]
+    OutputExists {
+        path: PathBuf,
+        what: &'static str,
+        can_force: bool,
+    },
+
     #[error("`evidentia {command}` refused: {why}")]
     TrustChoice {
         command: &'static str,

@@ -13,9 +13,8 @@
 //! The key is scrypt(passphrase, salt) → 32 bytes; the first three lines, each with its newline,
 //! are the AEAD's associated data, so the parameters cannot be altered unnoticed.
 
-use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -26,6 +25,7 @@ use rand_core::RngCore;
 use zeroize::Zeroizing;
 
 use crate::archive::fsutil;
+use crate::archive::output::{self, Existing, NewOutput};
 use crate::core::key::SignerKey;
 use crate::error::{Error, Result};
 
@@ -56,29 +56,16 @@ pub fn generate(
     })?;
     let secret_path = with_suffix(prefix, "key");
     let public_path = with_suffix(prefix, "pub");
-    for path in [&secret_path, &public_path] {
-        if path.exists() {
-            return Err(Error::BadInput {
-                path: path.clone(),
-                why: "already exists; refusing to overwrite a key (choose another --out)".into(),
-            });
-        }
-    }
+    // Both names are checked before either is written (a key is never replaced: no --force).
+    let secret_out = NewOutput::create(&secret_path, 0o600, Existing::Never)?;
+    let public_out = NewOutput::create(&public_path, output::SHARED, Existing::Never)?;
     let secret = match passphrase {
         Some(p) => encrypt(&signer.to_text(), p, LOG_N)?,
         None => Zeroizing::new(format!("{}\n", signer.to_text().as_str())),
     };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&secret_path)
-        .map_err(Error::io(&secret_path))?;
-    file.write_all(secret.as_bytes())
-        .and_then(|_| file.sync_all())
-        .map_err(Error::io(&secret_path))?;
+    secret_out.finish(secret.as_bytes())?;
     let public_text = signer.verifier().to_string();
-    fsutil::write_atomic(&public_path, format!("{public_text}\n").as_bytes())?;
+    public_out.finish(format!("{public_text}\n").as_bytes())?;
     Ok(GeneratedKey {
         secret_path,
         public_path,

@@ -8,3 +8,9 @@ pub fn hit(point: &str) {
         std::process::abort();
     }
 }
+
+/// True when `EVIDENTIA_FAILPOINT` names `point`: for faults a test needs injected rather than
+/// a crash (e.g. a bundle damaged before export checks it).
+pub fn active(point: &str) -> bool {
+    std::env::var_os("EVIDENTIA_FAILPOINT").is_some_and(|p| p == point)
+}

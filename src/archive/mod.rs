@@ -22,6 +22,7 @@ pub mod index;
 pub mod ingest;
 pub mod log;
 pub mod objects;
+pub mod output;
 pub mod pack;
 pub mod query;
 pub mod refmap_store;

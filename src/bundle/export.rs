@@ -7,8 +7,10 @@
 //! disclosed: signer identities are not secret. Nothing else about undisclosed records leaves
 //! the archive: the recipient learns only the tree size and the root.
 
-use std::collections::HashSet;
-use std::fs::{self, File};
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,11 +18,14 @@ use crate::archive::append::append_records;
 use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::fsutil;
 use crate::archive::objects::copy_verified;
+use crate::archive::output::{self, Existing, NewOutput};
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::{Digest, Hasher};
 use crate::core::merkle;
-use crate::core::record::{CustodyEvent, CustodyRecord, DocumentRecord, Header, Record};
+use crate::core::record::{
+    CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
+};
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 
@@ -59,17 +64,14 @@ pub struct ExportOutcome {
     pub documents: usize,
     pub records: usize,
     pub withheld: Withheld,
-    /// The custody record that logs the export.
-    pub custody_record: Digest,
+    /// The custody records that log the export: one per MAX_CUSTODY_TARGETS documents.
+    pub custody_records: Vec<Digest>,
 }
 
 pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcome> {
-    if options.out.exists() {
-        return Err(Error::BadInput {
-            path: options.out.clone(),
-            why: "already exists; choose a new --out path (a bundle is never written over)".into(),
-        });
-    }
+    // A bundle is never written over anything (no --force): checked now, before the work, and
+    // again by the rename that puts it in place.
+    output::ensure_free(&options.out)?;
     let store = archive.checkpoints();
     let stored = store.select(options.checkpoint)?;
     let size = stored.checkpoint.size;
@@ -116,7 +118,22 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         .iter()
         .map(|r| (r.index, r.id, r.record.clone()))
         .collect();
-    write_tag_files(root, &manifest, &stored, &decoded, None)?;
+    // The payload is final: hash it once for both renderings of the tag files.
+    let known: HashMap<String, String> = (manifest.documents.iter())
+        .map(|d| (d.file.clone(), d.content.clone()))
+        .chain(
+            (manifest.records.iter())
+                .map(|r| (format!("data/records/{}.cbor", r.id), r.id.clone())),
+        )
+        .collect();
+    let payload = hash_tree(root, "data", &known)?;
+    write_tag_files(root, &payload, &manifest, &stored, &decoded, None)?;
+    if crate::archive::failpoint::active("export-damage-staging") {
+        write_file(
+            &root.join("data/checkpoint"),
+            b"damaged before the self-check\n",
+        )?;
+    }
     // Verify what was written, exactly as a recipient will, and put the verdict in the report.
     let verdict = verify::verify_dir(
         root,
@@ -139,13 +156,14 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             problems: found.join("; "),
         });
     }
-    write_tag_files(root, &manifest, &stored, &decoded, Some(&verdict))?;
+    write_tag_files(root, &payload, &manifest, &stored, &decoded, Some(&verdict))?;
     fsutil::sync_filesystem(root)?;
 
     let path = match options.format {
         BundleFormat::Dir => {
-            let staged = staging.keep();
-            fs::rename(&staged, &options.out).map_err(Error::io(&options.out))?;
+            output::place_dir(root, &options.out)?;
+            // The staging directory is gone; keep its guard from looking for it.
+            let _ = staging.keep();
             options.out.clone()
         }
         BundleFormat::Tar => {
@@ -157,22 +175,8 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     // The export is itself a handling of the evidence: log it.
     let lock = archive.lock()?;
     let mut log = archive.log()?;
-    let custody = Record::Custody(Box::new(CustodyRecord {
-        header: Header::now(),
-        targets: selected.clone(),
-        event: CustodyEvent::Exported,
-        actor: options.actor.clone(),
-        from: None,
-        to: options.recipient.clone(),
-        note: Some(format!(
-            "hand-over bundle: {} document(s), {} record(s), checkpoint {}",
-            manifest.documents.len(),
-            manifest.records.len(),
-            manifest.checkpoint
-        )),
-        at: None,
-    }));
-    let ids = append_records(archive, &lock, &mut log, &[custody])?;
+    let custody = export_events(&selected, options, &manifest);
+    let custody_records = append_records(archive, &lock, &mut log, &custody)?;
     Ok(ExportOutcome {
         path,
         checkpoint: manifest.checkpoint,
@@ -180,8 +184,45 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         documents: manifest.documents.len(),
         records: manifest.records.len(),
         withheld,
-        custody_record: ids[0],
+        custody_records,
     })
+}
+
+/// The `exported` custody records of a bundle. One record names at most MAX_CUSTODY_TARGETS
+/// documents, so a larger bundle is logged as consecutive parts (FORMAT.md §4.7), which the
+/// caller appends together.
+fn export_events(
+    selected: &[Digest],
+    options: &ExportOptions,
+    manifest: &BundleManifest,
+) -> Vec<Record> {
+    let parts = selected.chunks(MAX_CUSTODY_TARGETS).count();
+    selected
+        .chunks(MAX_CUSTODY_TARGETS)
+        .enumerate()
+        .map(|(i, targets)| {
+            let part = if parts > 1 {
+                format!(", part {} of {parts}", i + 1)
+            } else {
+                String::new()
+            };
+            Record::Custody(Box::new(CustodyRecord {
+                header: Header::now(),
+                targets: targets.to_vec(),
+                event: CustodyEvent::Exported,
+                actor: options.actor.clone(),
+                from: None,
+                to: options.recipient.clone(),
+                note: Some(format!(
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}",
+                    manifest.documents.len(),
+                    manifest.records.len(),
+                    manifest.checkpoint
+                )),
+                at: None,
+            }))
+        })
+        .collect()
 }
 
 /// Content digests of the selected documents, in log order.
@@ -192,13 +233,14 @@ fn select(
     records: &[LoggedRecord],
     options: &ExportOptions,
 ) -> Result<Vec<Digest>> {
-    let sealed: Vec<Digest> = records
+    let sealed_in_order: Vec<Digest> = records
         .iter()
         .filter_map(|r| match &r.record {
             Record::Document(d) => Some(d.content),
             _ => None,
         })
         .collect();
+    let sealed: HashSet<Digest> = sealed_in_order.iter().copied().collect();
     let mut wanted: HashSet<Digest> = HashSet::new();
     if options.all {
         wanted.extend(sealed.iter().copied());
@@ -270,13 +312,11 @@ fn select(
             break;
         }
     }
-    let mut ordered = Vec::new();
-    for content in sealed {
-        if wanted.contains(&content) && !ordered.contains(&content) {
-            ordered.push(content);
-        }
-    }
-    Ok(ordered)
+    let mut placed = HashSet::new();
+    Ok(sealed_in_order
+        .into_iter()
+        .filter(|content| wanted.contains(content) && placed.insert(*content))
+        .collect())
 }
 
 /// Decides which records go into the bundle.
@@ -318,9 +358,14 @@ fn disclose<'a>(
         }
     }
     // Retractions of withheld records would point at nothing disclosed; they stay behind too.
+    let annotations_on_selected: HashSet<Digest> = records
+        .iter()
+        .filter(|r| matches!(&r.record, Record::Annotation(a) if contents.contains(&a.target)))
+        .map(|r| r.id)
+        .collect();
     withheld.retractions = records
         .iter()
-        .filter(|r| matches!(&r.record, Record::Retraction(x) if !ids.contains(&x.target) && records.iter().any(|o| o.id == x.target && matches!(&o.record, Record::Annotation(a) if contents.contains(&a.target)))))
+        .filter(|r| matches!(&r.record, Record::Retraction(x) if !ids.contains(&x.target) && annotations_on_selected.contains(&x.target)))
         .count() as u64;
     (out, withheld)
 }
@@ -374,13 +419,16 @@ fn write_payload(
     for (name, bytes) in crate::timestamp::tokens(archive, stored.checkpoint.number)? {
         write_file(&root.join(format!("data/timestamps/{name}")), &bytes)?;
     }
-    let mut nodes = log.nodes();
-    let mut records = Vec::new();
-    for r in disclosed {
+    // Record files are read and written in parallel; proofs come from one node cursor.
+    disclosed.par_iter().try_for_each(|r| {
         let bytes = archive
             .store()
             .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
-        write_file(&root.join(format!("data/records/{}.cbor", r.id)), &bytes)?;
+        write_file(&root.join(format!("data/records/{}.cbor", r.id)), &bytes)
+    })?;
+    let mut nodes = log.nodes();
+    let mut records = Vec::new();
+    for r in disclosed {
         let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
             Ok(proof) => proof,
             Err(e) => {
@@ -405,17 +453,24 @@ fn write_payload(
             _ => None,
         })
         .collect();
-    let mut documents = Vec::new();
-    for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
-        copy_object(archive, &doc.content, &root.join(&place.file))?;
-        documents.push(DisclosedDocument {
+    let places = layout::place(&docs);
+    // Copies run in parallel: each is read, hashed and written independently.
+    docs.par_iter()
+        .zip(&places)
+        .try_for_each(|((_, doc), place)| {
+            copy_object(archive, &doc.content, &root.join(&place.file)).map(|_| ())
+        })?;
+    let documents: Vec<DisclosedDocument> = docs
+        .iter()
+        .zip(places)
+        .map(|((_, doc), place)| DisclosedDocument {
             record: place.record.to_hex(),
             content: doc.content.to_hex(),
             size: doc.size,
             path: doc.path.clone(),
             file: place.file,
-        });
-    }
+        })
+        .collect();
     let mut consistency = Vec::new();
     for earlier in crate::archive::query::checkpoints(archive)? {
         let cp = &earlier.checkpoint;
@@ -456,55 +511,68 @@ fn write_payload(
     Ok(manifest)
 }
 
-/// Hashes every file under `dir`, as (hex, path relative to `root`) pairs.
-fn hash_tree(root: &Path, dir: &str) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
+/// A payload file: (hex SHA-256, path relative to the bundle root, size).
+type PayloadFile = (String, String, u64);
+
+/// Hashes every file under `dir` in parallel, in file-name order, except those in `known`
+/// (relative path → digest): files just written from bytes whose digest was checked as they
+/// were copied. The self-check re-hashes everything, as a recipient will.
+fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<Vec<PayloadFile>> {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::BadInput {
             path: root.to_path_buf(),
             why: e.to_string(),
         })?;
-        if !entry.file_type().is_file() {
-            continue;
+        if entry.file_type().is_file() {
+            files.push(entry.into_path());
         }
-        let relative = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .into_owned();
-        out.push((hash_file(entry.path())?.to_hex(), relative));
     }
-    Ok(out)
+    files
+        .par_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            let size = fs::metadata(path).map_err(Error::io(path))?.len();
+            let relative = relative.to_string_lossy().into_owned();
+            let hex = match known.get(&relative) {
+                Some(hex) => hex.clone(),
+                None => hash_file(path)?.to_hex(),
+            };
+            Ok((hex, relative, size))
+        })
+        .collect()
 }
 
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
+    // One buffer per thread: zeroing a fresh 1 MiB per file cost more than hashing small ones.
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+    }
     let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
     let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(Error::io(path))?;
+    BUFFER.with_borrow_mut(|buf| loop {
+        let n = file.read(buf).map_err(Error::io(path))?;
         if n == 0 {
-            break;
+            return Ok(hasher.finish());
         }
         hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finish())
+    })
 }
 
 /// Writes the BagIt files, SHA256SUMS, VERIFY.txt and report.html; the tag manifest last.
 fn write_tag_files(
     root: &Path,
+    payload: &[PayloadFile],
     manifest: &BundleManifest,
     stored: &StoredCheckpoint,
     records: &[(u64, Digest, Record)],
     verdict: Option<&verify::BundleReport>,
 ) -> Result<()> {
-    let payload = hash_tree(root, "data")?;
-    let bytes: u64 = payload
+    let bytes: u64 = payload.iter().map(|(_, _, size)| size).sum();
+    let payload: Vec<(String, String)> = payload
         .iter()
-        .map(|(_, p)| fs::metadata(root.join(p)).map(|m| m.len()).unwrap_or(0))
-        .sum();
+        .map(|(hex, path, _)| (hex.clone(), path.clone()))
+        .collect();
     write_file(&root.join("bagit.txt"), bagit::BAGIT_TXT.as_bytes())?;
     write_file(
         &root.join("manifest-sha256.txt"),
@@ -612,9 +680,9 @@ fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
 
 /// Packs a bundle directory into a deterministic tar file (sorted, fixed times and owners).
 fn write_tar(root: &Path, out: &Path) -> Result<()> {
-    let tmp = out.with_extension("partial");
-    let file = File::create(&tmp).map_err(Error::io(&tmp))?;
-    let mut builder = tar::Builder::new(file);
+    let mut output = NewOutput::create(out, output::SHARED, Existing::Never)?;
+    let tmp = output.temp_path().to_path_buf();
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(output.file()));
     builder.mode(tar::HeaderMode::Deterministic);
     for entry in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
         let entry = entry.map_err(|e| Error::BadInput {
@@ -633,7 +701,56 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
                 .map_err(Error::io(&tmp))?;
         }
     }
-    let file = builder.into_inner().map_err(Error::io(&tmp))?;
-    file.sync_all().map_err(Error::io(&tmp))?;
-    fs::rename(&tmp, out).map_err(Error::io(out))
+    let buffered = builder.into_inner().map_err(Error::io(&tmp))?;
+    buffered
+        .into_inner()
+        .map_err(|e| Error::io(&tmp)(e.into_error()))?;
+    output.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts() {
+        let selected: Vec<Digest> = (0..MAX_CUSTODY_TARGETS as u32 * 2 + 1)
+            .map(|i| Digest::of(&i.to_le_bytes()))
+            .collect();
+        let options = ExportOptions {
+            out: PathBuf::from("bundle"),
+            checkpoint: None,
+            select: Vec::new(),
+            all: true,
+            recipient: Some("court".into()),
+            actor: "clerk".into(),
+            format: BundleFormat::Dir,
+        };
+        let manifest: BundleManifest = serde_json::from_value(serde_json::json!({
+            "format": BUNDLE_FORMAT, "origin": "o", "checkpoint": 3, "tree_size": 1,
+            "exported_at": "2026-01-01T00:00:00Z", "recipient": null, "records": [],
+            "documents": [], "withheld": Withheld::default(), "consistency": [],
+        }))
+        .expect("manifest");
+        let events = export_events(&selected, &options, &manifest);
+        let mut named = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            // Each part is a valid record: the limit is enforced on encoding too.
+            event.encode_checked().expect("a valid custody record");
+            let Record::Custody(c) = event else {
+                panic!("not custody")
+            };
+            assert!(c.targets.len() <= MAX_CUSTODY_TARGETS);
+            let note = c.note.as_deref().expect("note");
+            assert!(note.ends_with(&format!("part {} of 3", i + 1)), "{note}");
+            named.extend(c.targets.iter().copied());
+        }
+        assert_eq!(events.len(), 3);
+        assert_eq!(named, selected, "every document once, in order");
+        let one = export_events(&selected[..1], &options, &manifest);
+        let Record::Custody(c) = &one[0] else {
+            panic!("not custody")
+        };
+        assert!(!c.note.as_deref().expect("note").contains("part"));
+    }
 }

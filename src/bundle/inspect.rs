@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::archive::fsutil;
 use crate::error::{Error, Result};
 
@@ -271,6 +273,10 @@ pub(super) fn check_bag(
         }
     };
     let mut listed_bytes = 0u64;
+    // Structural checks first, in manifest order; then the files are hashed in parallel and
+    // the results taken in manifest order again, so the report does not depend on timing.
+    let mut to_hash: Vec<(&String, &String)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for (hex, path) in &entries {
         let safe = safe_relative(path).is_some() && path.starts_with("data/");
         if !safe {
@@ -281,7 +287,7 @@ pub(super) fn check_bag(
             );
             continue;
         }
-        if hashed.contains_key(path) {
+        if !seen.insert(path) {
             report.problem(
                 path,
                 "duplicate-name",
@@ -297,12 +303,22 @@ pub(super) fn check_bag(
             );
             continue;
         }
-        match hash_file(&root.join(path)) {
-            Ok(found) if found.to_hex() == *hex => {
-                listed_bytes += fs::metadata(root.join(path)).map(|m| m.len()).unwrap_or(0);
+        to_hash.push((hex, path));
+    }
+    let results: Vec<_> = to_hash
+        .par_iter()
+        .map(|(_, path)| {
+            let full = root.join(path);
+            hash_file(&full).map(|found| (found, fs::metadata(&full).map_or(0, |m| m.len())))
+        })
+        .collect();
+    for ((hex, path), result) in to_hash.into_iter().zip(results) {
+        match result {
+            Ok((found, size)) if found.to_hex() == *hex => {
+                listed_bytes += size;
                 hashed.insert(path.clone(), hex.clone());
             }
-            Ok(found) => report.problem(
+            Ok((found, _)) => report.problem(
                 path,
                 "payload-corrupt",
                 format!("the file hashes to {found}, the manifest says {hex}"),
@@ -310,8 +326,9 @@ pub(super) fn check_bag(
             Err(e) => report.problem(path, "payload-unreadable", e.to_string()),
         }
     }
+    let listed: HashSet<&str> = entries.iter().map(|(_, p)| p.as_str()).collect();
     for file in files.iter().filter(|f| f.starts_with("data/")) {
-        if !entries.iter().any(|(_, p)| p == file) {
+        if !listed.contains(file.as_str()) {
             report.problem(
                 file,
                 "unlisted-payload",

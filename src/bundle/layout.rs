@@ -86,9 +86,13 @@ pub fn place(documents: &[(Digest, &DocumentRecord)]) -> Vec<Placement> {
     }
     let mut names = Names::default();
     let mut out = Vec::with_capacity(documents.len());
-    for (i, (record, doc)) in documents.iter().enumerate() {
+    // How many versions of each path were placed so far: this record's position among them.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (record, doc) in documents {
         let same = &by_path[doc.path.as_str()];
-        let position = same.iter().position(|&j| j == i).unwrap_or(0);
+        let counter = seen.entry(doc.path.as_str()).or_default();
+        let position = *counter;
+        *counter += 1;
         let content_at =
             |p: Option<usize>| p.and_then(|p| same.get(p)).map(|&j| documents[j].1.content);
         let replaced_by = content_at(Some(position + 1));

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
+use evidentia::archive::output::{self, Existing, NewOutput};
 use evidentia::archive::Archive;
 use evidentia::audit::authenticate::{self, Authentication};
 use evidentia::audit::consistency;
@@ -111,6 +112,9 @@ pub enum WitnessCommand {
         /// Write the cosigned checkpoint here [default: standard output]
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
+        #[arg(long)]
+        force: bool,
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
@@ -332,10 +336,14 @@ pub fn diff(
     Ok(code)
 }
 
-pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) -> Result<()> {
-    if out.exists() {
-        anyhow::bail!("{} already exists; choose another --out", out.display());
-    }
+pub fn prove_consistency(
+    archive: &Archive,
+    from: &str,
+    to: &str,
+    out: &Path,
+    existing: Existing,
+) -> Result<()> {
+    let output = NewOutput::create(out, output::SHARED, existing)?;
     let number = |text: &str| -> Result<u64, Error> {
         text.parse().map_err(|_| Error::InvalidOption {
             option: "checkpoint",
@@ -345,7 +353,7 @@ pub fn prove_consistency(archive: &Archive, from: &str, to: &str, out: &Path) ->
     };
     let file = consistency::prove(archive, number(from)?, number(to)?)?;
     let json = serde_json::to_string_pretty(&file)?;
-    std::fs::write(out, format!("{json}\n")).map_err(Error::io(out))?;
+    output.finish(format!("{json}\n").as_bytes())?;
     outln!(
         "consistency proof from checkpoint {from} to {to} ({} hashes) written to {}",
         file.proof.len(),
@@ -400,8 +408,15 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         proof,
         log_trust,
         out,
+        force,
         passphrase_file,
     } = command;
+    // Refuse an existing --out before cosigning: the witness's state must not advance for a
+    // cosignature that is then not written.
+    let output = out
+        .as_deref()
+        .map(|path| NewOutput::create(path, output::SHARED, Existing::from_force(force)))
+        .transpose()?;
     let signer = keyfile::load(&key, || match &passphrase_file {
         Some(path) => keyfile::read_passphrase_file(path),
         None => std::env::var("EVIDENTIA_PASSPHRASE")
@@ -426,13 +441,12 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         (None, None) => ProofSource::None,
     };
     let done = witness::cosign_checkpoint(&checkpoint, &signer, &state, &log_keys, source)?;
-    match out {
-        Some(path) => {
-            std::fs::write(&path, &done.note)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+    match (output, &out) {
+        (Some(output), Some(path)) => {
+            output.finish(done.note.as_bytes())?;
             errln!("cosigned checkpoint written to {}", path.display());
         }
-        None => print!("{}", done.note),
+        _ => print!("{}", done.note),
     }
     errln!(
         "cosigned {} at {} records{}",
@@ -453,6 +467,9 @@ pub enum TimestampCommand {
         checkpoint: Option<u64>,
         #[arg(long, value_name = "FILE.tsq")]
         out: PathBuf,
+        /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
+        #[arg(long)]
+        force: bool,
     },
     /// Request time-stamps from TSAs over HTTP and keep every token
     Fetch {
@@ -473,12 +490,14 @@ pub enum TimestampCommand {
 pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
     use evidentia::timestamp as ts;
     match command {
-        TimestampCommand::Request { checkpoint, out } => {
-            if out.exists() {
-                anyhow::bail!("{} already exists; choose another --out", out.display());
-            }
+        TimestampCommand::Request {
+            checkpoint,
+            out,
+            force,
+        } => {
+            let output = NewOutput::create(&out, output::SHARED, Existing::from_force(force))?;
             let request = ts::request(archive, checkpoint)?;
-            std::fs::write(&out, &request.der).map_err(Error::io(&out))?;
+            output.finish(&request.der)?;
             outln!(
                 "request for checkpoint {} written to {} (nonce {}, imprint sha256:{})",
                 request.number,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
+use evidentia::archive::output::{self, Existing, NewOutput};
 use evidentia::archive::Archive;
 use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
 use evidentia::bundle::proof;
@@ -82,10 +83,20 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             w.annotations, w.custody_events, w.retractions
         );
     }
-    errln!(
-        "export logged as custody event sha256:{}",
-        outcome.custody_record
-    );
+    let ids: Vec<String> = outcome
+        .custody_records
+        .iter()
+        .map(|id| format!("sha256:{id}"))
+        .collect();
+    match ids.as_slice() {
+        [one] => errln!("export logged as custody event {one}"),
+        many => errln!(
+            "export logged as {} custody events (at most {} documents each): {}",
+            many.len(),
+            evidentia::core::record::MAX_CUSTODY_TARGETS,
+            many.join(", ")
+        ),
+    }
     Ok(())
 }
 
@@ -163,13 +174,18 @@ fn print_report(path: &Path, report: &BundleReport) {
     print_verification(&report.core, "the bundle");
 }
 
-pub fn prove(archive: &Archive, id: &str, checkpoint: Option<u64>, out: &Path) -> Result<()> {
-    if out.exists() {
-        anyhow::bail!("{} already exists; choose another --out", out.display());
-    }
+pub fn prove(
+    archive: &Archive,
+    id: &str,
+    checkpoint: Option<u64>,
+    out: &Path,
+    existing: Existing,
+) -> Result<()> {
+    // Refuse before the work, not after it.
+    let output = NewOutput::create(out, output::SHARED, existing)?;
     let file = proof::prove(archive, id, checkpoint)?;
     let json = serde_json::to_string_pretty(&file)?;
-    std::fs::write(out, format!("{json}\n")).map_err(|e| Error::io(out)(e))?;
+    output.finish(format!("{json}\n").as_bytes())?;
     outln!(
         "proof {} for record #{} written to {}",
         id,

@@ -13,6 +13,7 @@ mod format_rules;
 mod handcheck;
 mod hostile;
 mod hostile_files;
+mod outputs;
 mod packs;
 mod proofs;
 mod refmap_vectors;

@@ -64,6 +64,7 @@ table.custody, table.links { table-layout: fixed; }
 .wait { border-color: var(--wait); background: #fdf7e6; } .wait .state { color: var(--wait); }
 .sender { border-color: var(--ink); } .self { border-color: var(--line); }
 .item { border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; margin: 1rem 0 1.4rem; }
+section.doc { content-visibility: auto; contain-intrinsic-size: auto 60rem; }
 .ann { border-left: 4px solid var(--line); padding: .3rem 0 .3rem .9rem; margin: .7rem 0; break-inside: avoid; }
 .flag { display: inline-block; font-weight: 800; font-size: .8rem; letter-spacing: .05em; padding: .05rem .45rem;
   border: 2px solid; border-radius: 3px; margin-right: .4rem; }
@@ -82,6 +83,9 @@ footer { margin-top: 2.5rem; font-size: .92em; }
   section.doc { break-before: page; } h2, h3, h4 { break-after: avoid; }
 }
 "#;
+
+/// Other documents named beside this one in a custody event's row.
+const MAX_TOGETHER: usize = 20;
 
 /// Appends formatted text to the page.
 macro_rules! put {
@@ -132,6 +136,11 @@ struct Ctx<'a> {
     superseded: HashMap<Digest, Vec<u64>>,
     /// Which version of its path each document record is ("older version 1 of …").
     versions: HashMap<Digest, String>,
+    /// A document record's file in the bundle, by record id (hex).
+    files: HashMap<&'a str, &'a str>,
+    /// Positions in `records` of the annotations on, and custody events about, each content.
+    annotations_on: HashMap<Digest, Vec<usize>>,
+    custody_of: HashMap<Digest, Vec<usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -144,8 +153,13 @@ impl<'a> Ctx<'a> {
             retractions: HashMap::new(),
             superseded: HashMap::new(),
             versions: HashMap::new(),
+            files: (input.manifest.documents.iter())
+                .map(|d| (d.record.as_str(), d.file.as_str()))
+                .collect(),
+            annotations_on: HashMap::new(),
+            custody_of: HashMap::new(),
         };
-        for (index, id, record) in input.records {
+        for (at, (index, id, record)) in input.records.iter().enumerate() {
             ctx.by_id.insert(*id, (*index, record));
             match record {
                 Record::Document(d) => {
@@ -159,6 +173,15 @@ impl<'a> Ctx<'a> {
                     for target in a.supersedes() {
                         ctx.superseded.entry(*target).or_default().push(*index);
                     }
+                    ctx.annotations_on.entry(a.target).or_default().push(at);
+                }
+                Record::Custody(c) => {
+                    let mut targets: Vec<&Digest> = c.targets.iter().collect();
+                    targets.sort();
+                    targets.dedup();
+                    for target in targets {
+                        ctx.custody_of.entry(*target).or_default().push(at);
+                    }
                 }
                 _ => {}
             }
@@ -169,6 +192,19 @@ impl<'a> Ctx<'a> {
             ctx.versions.insert(place.record, place.label(&doc.path));
         }
         ctx
+    }
+
+    /// The records at the positions `index` lists for `key`, in log order.
+    fn positions<'m>(
+        &'m self,
+        index: &'m HashMap<Digest, Vec<usize>>,
+        key: &Digest,
+    ) -> impl Iterator<Item = (u64, &'a Digest, &'a Record)> + 'm {
+        let records = self.records;
+        (index.get(key).into_iter().flatten()).map(move |&at| {
+            let (i, id, record) = &records[at];
+            (*i, id, record)
+        })
     }
 
     /// The version label of a document record, as escaped HTML ("" for a path's only version).
@@ -380,9 +416,8 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
     for (rindex, r) in ctx.retractions.get(id).into_iter().flatten() {
         retraction_banner(out, "RETRACTED", *rindex, r);
     }
-    let file = ctx.manifest.documents.iter();
-    let file = file.clone().find(|d| d.record == id.to_hex());
-    let file = file.map_or_else(|| "(not in this bundle)".to_string(), |d| d.file.clone());
+    let file = ctx.files.get(id.to_hex().as_str());
+    let file = file.map_or("(not in this bundle)", |f| f);
     let size = match doc.size {
         n if n < 1024 => bytes(n),
         n => format!("{} ({n} bytes)", bytes(n)),
@@ -397,7 +432,7 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("SHA-256 of the content", mono(&doc.content.to_hex())),
         ("Size", size),
         ("Media type", esc(&doc.media_type)),
-        ("File in this bundle", mono(&file)),
+        ("File in this bundle", mono(file)),
         ("Original file name", esc(&doc.original_name)),
         ("Source URL", url),
         ("Collected at", c.collected_at.map_or_else(none, ts)),
@@ -409,8 +444,13 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("Document record id", mono(&id.to_hex())),
     ];
     kv_table(out, &rows);
-    let on_this = |(_, _, a): &(u64, &Digest, &AnnotationRecord)| a.target == doc.content;
-    let annotations: Vec<_> = ctx.annotations().filter(on_this).collect();
+    let annotations: Vec<_> = ctx
+        .positions(&ctx.annotations_on, &doc.content)
+        .filter_map(|(index, id, r)| match r {
+            Record::Annotation(a) => Some((index, id, a.as_ref())),
+            _ => None,
+        })
+        .collect();
     put!(out, "<h4>Annotations ({})</h4>\n", annotations.len());
     if annotations.is_empty() {
         out.push_str("<p class=\"muted\">None disclosed.</p>\n");
@@ -537,11 +577,9 @@ fn custody(out: &mut String, ctx: &Ctx, index: u64, doc: &DocumentRecord) {
         sealed,
     ];
     let mut events: Vec<(Timestamp, Vec<String>)> = vec![(at, ingest)];
-    for (cindex, _, record) in ctx.records {
+    for (cindex, _, record) in ctx.positions(&ctx.custody_of, &doc.content) {
         if let Record::Custody(c) = record {
-            if c.targets.contains(&doc.content) {
-                events.push((c.when(), custody_row(ctx, *cindex, c, &doc.content)));
-            }
+            events.push((c.when(), custody_row(ctx, cindex, c, &doc.content)));
         }
     }
     // Stable: events at the same time stay in log order.
@@ -569,10 +607,16 @@ fn custody_row(ctx: &Ctx, index: u64, c: &CustodyRecord, this: &Digest) -> Vec<S
         put!(time, "<br>{recorded}");
     }
     let mut note = c.note.as_deref().map_or_else(String::new, prose);
+    // One event may name thousands of documents: listing them all under each would make the
+    // page grow with the square of the bundle. Each of the others shows the event itself.
     let others = c.targets.iter().filter(|t| *t != this);
-    let others: Vec<String> = others.map(|t| ctx.describe(t)).collect();
-    if !others.is_empty() {
-        put!(note, "<br>{} {}", muted("together with"), others.join("; "));
+    let count = others.clone().count();
+    let mut named: Vec<String> = others.take(MAX_TOGETHER).map(|t| ctx.describe(t)).collect();
+    if count > MAX_TOGETHER {
+        named.push(format!("and {} other document(s)", count - MAX_TOGETHER));
+    }
+    if !named.is_empty() {
+        put!(note, "<br>{} {}", muted("together with"), named.join("; "));
     }
     let entry = muted(&format!("custody record, log entry #{index}"));
     put!(note, "<br>{entry}");

@@ -77,12 +77,13 @@ pub(super) fn check_records(
         report.records_checked += 1;
     }
     disclosed.key_events.sort_by_key(|(index, _)| *index);
+    let listed: HashSet<String> = manifest
+        .records
+        .iter()
+        .map(|r| format!("data/records/{}.cbor", r.id))
+        .collect();
     for file in files.iter().filter(|f| f.starts_with("data/records/")) {
-        let listed = manifest
-            .records
-            .iter()
-            .any(|r| format!("data/records/{}.cbor", r.id) == *file);
-        if !listed {
+        if !listed.contains(file) {
             report.problem(
                 file,
                 "unlisted-record",
@@ -185,6 +186,7 @@ fn doc_item(doc: &DisclosedDocument) -> String {
 pub(super) fn check_documents(
     root: &Path,
     files: &HashSet<String>,
+    hashed: &HashMap<String, String>,
     manifest: &BundleManifest,
     decoded: &HashMap<Digest, Record>,
     report: &mut BundleReport,
@@ -200,7 +202,7 @@ pub(super) fn check_documents(
                 "no disclosed document record has this path, digest and size",
             );
         }
-        let ok = check_content(root, files, doc, report) && matches_record;
+        let ok = check_content(root, files, hashed, doc, report) && matches_record;
         report.documents.push(ItemReport {
             path: doc.path.clone(),
             content: doc.content.clone(),
@@ -218,13 +220,14 @@ pub(super) fn check_documents(
             item.ok &= place.file == doc.file;
         }
     }
+    let listed: HashSet<&str> = manifest
+        .documents
+        .iter()
+        .map(|doc| doc.record.as_str())
+        .collect();
     for (id, record) in decoded {
         if let Record::Document(d) = record {
-            if !manifest
-                .documents
-                .iter()
-                .any(|doc| doc.record == id.to_hex())
-            {
+            if !listed.contains(id.to_hex().as_str()) {
                 report.problem(
                     document_item(&d.path, &d.content.to_hex()),
                     "document-missing",
@@ -240,6 +243,7 @@ pub(super) fn check_documents(
 fn check_content(
     root: &Path,
     files: &HashSet<String>,
+    hashed: &HashMap<String, String>,
     doc: &DisclosedDocument,
     report: &mut BundleReport,
 ) -> bool {
@@ -267,7 +271,10 @@ fn check_content(
         );
         return false;
     }
-    match hash_file(&root.join(&doc.file)) {
+    // The manifest check already hashed every payload file it lists (once, in parallel): a
+    // file that passed it hashes to its manifest digest.
+    let already = hashed.get(&doc.file).and_then(|hex| hex_digest(hex));
+    match already.map_or_else(|| hash_file(&root.join(&doc.file)), Ok) {
         Ok(found) if found.to_hex() == doc.content => {
             let size = fs::metadata(root.join(&doc.file))
                 .map(|m| m.len())

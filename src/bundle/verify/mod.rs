@@ -142,7 +142,14 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &hashed, &manifest, cp, &mut report);
-    disclosed::check_documents(root, &files, &manifest, &found.decoded, &mut report);
+    disclosed::check_documents(
+        root,
+        &files,
+        &hashed,
+        &manifest,
+        &found.decoded,
+        &mut report,
+    );
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
     let signers = check_signatures(
         root,

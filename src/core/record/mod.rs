@@ -19,7 +19,9 @@ use thiserror::Error;
 pub use annotation::{
     AnnotationRecord, Link, Relation, Selector, MAX_LINKS, MAX_SELECTORS, RELATIONS,
 };
-pub use custody::{CustodyEvent, CustodyRecord, CUSTODY_EVENTS};
+pub use custody::{
+    CustodyEvent, CustodyRecord, CUSTODY_EVENTS, MAX_TARGETS as MAX_CUSTODY_TARGETS,
+};
 pub use document::{Collection, DocumentRecord};
 pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyRecord};
 pub use retraction::RetractionRecord;

@@ -222,7 +222,12 @@ impl Ca {
         let (csr, ext) = (tsa.dir.join("tsa.csr"), tsa.dir.join("tsa.ext"));
         // Valid from well before the token's genTime: a certificate starting "now" would not
         // yet be valid at a genTime taken a second earlier on a loaded machine (a flaky test).
-        let validity = ["-startdate", "20200101000000Z", "-enddate", "20991231000000Z"];
+        let validity = [
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20991231000000Z",
+        ];
         self.sign(&tsa.dir, &csr, &ext, &cert, &validity);
         cert
     }
