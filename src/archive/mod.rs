@@ -25,6 +25,7 @@ pub mod objects;
 pub mod pack;
 pub mod query;
 pub mod refmap_store;
+pub mod runs;
 pub mod seal;
 pub mod sink;
 pub mod verify;
