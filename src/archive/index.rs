@@ -364,9 +364,11 @@ impl PathIndex {
             }
         }
         manifest.covered = to;
-        // The runs are durable before a manifest names them: a manifest that outlived its
-        // runs in a power cut would make lookups miss (and `add` record again).
-        fsutil::sync_filesystem(&self.dir)?;
+        // The runs (synced as written) and their names are durable before a manifest names
+        // them: a manifest that outlived its runs in a power cut would make lookups miss.
+        for ns in NAMESPACES {
+            fsutil::sync_dir(&self.dir.join(ns.dir_name()))?;
+        }
         fsutil::write_atomic(&self.dir.join(MANIFEST), manifest.to_text().as_bytes())?;
         self.remove_unlisted(&manifest);
         if let Ok(mut slot) = self.opened.lock() {

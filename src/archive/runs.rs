@@ -111,8 +111,11 @@ impl Run {
         let mut at = lower_bound(self.count, key, |i| self.key_at(i))?;
         let mut out = Vec::new();
         let mut chunk = Vec::new();
+        // Most lookups (every new file of an `add`) find nothing: one line tells.
+        let mut want = 1;
         while at < self.count {
-            let lines = CHUNK_LINES.min(self.count - at);
+            let lines = want.min(self.count - at);
+            want = CHUNK_LINES;
             chunk.resize((lines * self.width) as usize, 0);
             self.file
                 .read_exact_at(&mut chunk, at * self.width)
@@ -130,17 +133,21 @@ impl Run {
 }
 
 /// Writes `lines` (whole lines, already sorted) as the run `dir/name`, through a temporary
-/// file renamed into place. Not synced: the caller syncs once for all its files.
+/// file made durable (`fdatasync`) and renamed into place; the caller syncs `dir` once for
+/// all its renames. Only the run's own data is flushed, not the whole file system, which
+/// others may be filling.
 pub fn write(dir: &Path, name: &str, lines: &[u8]) -> Result<()> {
     let mut tmp = fsutil::temp_file(dir, ".tmp-", 0o644)?;
     tmp.write_all(lines).map_err(Error::io(tmp.path()))?;
+    tmp.as_file().sync_data().map_err(Error::io(tmp.path()))?;
     let path = dir.join(name);
     tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
     Ok(())
 }
 
-/// Merges `inputs` (oldest first) into the run `dir/name`, in one pass and constant memory;
-/// lines with equal keys keep their order (an older run's first). Returns the line count.
+/// Merges `inputs` (oldest first) into the run `dir/name`, in one pass and constant memory,
+/// durable and renamed into place like [`write`]; lines with equal keys keep their order (an
+/// older run's first). Returns the line count.
 pub fn merge(inputs: &[&Run], dir: &Path, name: &str) -> Result<u64> {
     let width = inputs.first().map_or(0, |r| r.width as usize);
     let mut readers = Vec::with_capacity(inputs.len());
@@ -177,6 +184,7 @@ pub fn merge(inputs: &[&Run], dir: &Path, name: &str) -> Result<u64> {
     }
     out.flush().map_err(Error::io(tmp.path()))?;
     drop(out);
+    tmp.as_file().sync_data().map_err(Error::io(tmp.path()))?;
     let path = dir.join(name);
     tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
     Ok(count)
