@@ -9,6 +9,8 @@
 #   BENCH_BIG_MIB=1024              size of the single large file of part (a)
 #   BENCH_SMALL_FILES=20000         number of small files (0.5-32 KiB) of part (b)
 #   BENCH_1M=0                      1: also build and measure the 1,000,000-record archive
+#   BENCH_10M=0                     1: also build and measure a 10,000,000-record archive (long)
+#   BENCH_BIG_RECORDS=10000000      records of that archive (e.g. 3000000 if 10^7 takes too long)
 #   BENCH_BATCH=50000               files per `add` when populating the archives of part (c)
 #   BENCH_C_RECORDS=100000          records of the smaller archive of part (c)
 #   BENCH_PARTS="a b c d m e"       which parts to run (d: proof sizes; m: memory vs file size, needs a;
@@ -30,6 +32,8 @@ RUNS=${BENCH_RUNS:-3}
 BIG_MIB=${BENCH_BIG_MIB:-1024}
 SMALL_FILES=${BENCH_SMALL_FILES:-20000}
 RUN_1M=${BENCH_1M:-0}
+RUN_10M=${BENCH_10M:-0}
+BIG_RECORDS=${BENCH_BIG_RECORDS:-10000000}
 BATCH=${BENCH_BATCH:-50000}
 C_RECORDS=${BENCH_C_RECORDS:-100000}
 KEEP=${BENCH_KEEP:-0}
@@ -221,11 +225,40 @@ populate() {
     POP_RSS=$(maxof "${rss[@]}")
 }
 
+# measure_bulk ARCHIVE LABEL: RUNS adds of BATCH new files into ARCHIVE, each paired with
+# the same add into a fresh, empty archive (alternating, so load drifts hit both alike). Sets
+# B_FULL, B_EMPTY (median wall s), B_RSS_FULL, B_RSS_EMPTY (max RSS KiB).
+measure_bulk() {
+    local arc=$1 label=$2 full=() empty=() rssf=() rsse=() i
+    for ((i = 1; i <= RUNS; i++)); do
+        POP_SEQ=$((POP_SEQ + 1))
+        python3 "$ROOT/bench/population.py" c/pop "$BATCH" "$POP_SEQ"
+        mv c/pop "c/b$POP_SEQ"
+        "$EV" init "c/empty-$label-$i" >/dev/null
+        sync
+        timed "$EV" --archive "c/empty-$label-$i" add "c/b$POP_SEQ"
+        empty+=("$T")
+        rsse+=("$RSS")
+        sync
+        timed "$EV" --archive "$arc" add "c/b$POP_SEQ"
+        full+=("$T")
+        rssf+=("$RSS")
+        mv "c/b$POP_SEQ" c/pop
+    done
+    echo "   $label: add of $BATCH files into it ${full[*]} s (max RSS ${rssf[*]} KiB); into an empty archive ${empty[*]} s (${rsse[*]} KiB) (load $(load))" >&2
+    B_FULL=$(median "${full[@]}")
+    B_EMPTY=$(median "${empty[@]}")
+    B_RSS_FULL=$(maxof "${rssf[@]}")
+    B_RSS_EMPTY=$(maxof "${rsse[@]}")
+}
+
 # measure_seal ARCHIVE LABEL
 measure_seal() {
     local arc=$1 label=$2 adds=() seals=() both=() rssa=() rsss=() i d
     timed "$EV" --archive "$arc" seal --key c/signer.key
     echo "   $label: first seal $T s" >&2
+    C_FIRST=$T
+    C_RSS_FIRST=$RSS
     for ((i = 1; i <= RUNS; i++)); do
         d=c/new-$label-$i
         python3 "$ROOT/bench/mkfiles.py" "$d" 10 512 32768 10 "$i" >/dev/null
@@ -257,12 +290,23 @@ c_part() {
     records_now=$((records_now / 32))
     row "(c) populate $label: $records_now records" "$POP_T" "" "$POP_RSS" \
         "$((records / BATCH)) add runs of $BATCH files"
+    measure_bulk "c/arc$label" "$label"
+    local bulk_ratio
+    bulk_ratio=$(ratio "$B_FULL" "$B_EMPTY")
+    row "(c) $label: add $BATCH files (empty archive)" "$B_EMPTY" "" "$B_RSS_EMPTY" ""
+    row "(c) $label: add $BATCH files (this archive)" "$B_FULL" "" "$B_RSS_FULL" \
+        "= $bulk_ratio x the empty-archive add"
+    if awk -v r="$bulk_ratio" 'BEGIN { exit !(r <= 1.5) }'; then v=PASS; else v=MISS; fi
+    VERDICTS+=("$v (c) add of $BATCH files at $records_now records within 1.5x of an empty archive: $bulk_ratio x ($B_FULL s vs $B_EMPTY s; max RSS $B_RSS_FULL vs $B_RSS_EMPTY KiB)")
     measure_seal "c/arc$label" "$label"
+    row "(c) $label: first seal (map of every record)" "$C_FIRST" "" "$C_RSS_FIRST" ""
     row "(c) $label: add 10 files" "$C_ADD" "" "$C_RSS_ADD" "$(ms "$C_ADD") ms"
     row "(c) $label: seal" "$C_SEAL" "" "$C_RSS_SEAL" "$(ms "$C_SEAL") ms"
     row "(c) $label: add + seal" "$C_BOTH" "" "" "$(ms "$C_BOTH") ms"
     if awk -v a="$C_SEAL" 'BEGIN { exit !(a < 0.1) }'; then v=PASS; else v=MISS; fi
     VERDICTS+=("$v (c) incremental seal under 100 ms at $records_now records: $(ms "$C_SEAL") ms (add + seal $(ms "$C_BOTH") ms)")
+    if awk -v a="$C_BOTH" 'BEGIN { exit !(a < 0.1) }'; then v=PASS; else v=MISS; fi
+    VERDICTS+=("$v (c) add + seal of 10 files under 100 ms at $records_now records: $(ms "$C_BOTH") ms")
 }
 
 if part c; then
@@ -274,6 +318,11 @@ if part c; then
         c_part 1000000 1M
     else
         VERDICTS+=("SKIP (c) 1,000,000 records: set BENCH_1M=1")
+    fi
+    if [[ $RUN_10M == 1 ]]; then
+        c_part "$BIG_RECORDS" "$((BIG_RECORDS / 1000000))M"
+    else
+        VERDICTS+=("SKIP (c) $BIG_RECORDS records: set BENCH_10M=1 (populating takes long)")
     fi
 fi
 

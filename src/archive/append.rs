@@ -96,6 +96,7 @@ pub fn append_prepared(
         .collect();
     // The index lines are formatted while the objects and the log are being made durable
     // (which mostly waits for the disk); they are written only after HEAD.
+    let from = log.size();
     let (committed, lines) = rayon::join(
         || -> Result<()> {
             writer.finish()?;
@@ -105,45 +106,59 @@ pub fn append_prepared(
         || PathIndex::format(&documents),
     );
     committed?;
-    let index = archive.index();
-    index.write(lines)?;
-    index.set_covered(log.size())?;
+    archive.index().commit(lines, from, log.size())?;
     Ok(entries.iter().map(|e| e.record).collect())
 }
+
+/// Log records replayed into one run when the index is rebuilt: bounds the memory of a
+/// rebuild (the runs are then merged as streams).
+const REBUILD_CHUNK: u64 = 1 << 18;
 
 /// Brings the derived index up to the log (after a crash, or from an older index version) and
 /// returns it. The caller holds the write lock.
 pub fn catch_up_index(archive: &Archive, log: &Log) -> Result<PathIndex> {
     let index = archive.index();
-    let covered = index.covered().min(log.size());
-    if covered == log.size() {
-        return Ok(index);
-    }
-    if covered == 0 {
-        index.clear()?;
-    }
-    let mut documents = Vec::new();
-    for digest in &log.record_digests(covered, log.size())? {
-        let bytes = archive
-            .store()
-            .read_verified(digest, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
-        let record = Record::decode(&bytes).map_err(|source| Error::Record {
-            digest: *digest,
-            source,
-        })?;
-        if let Record::Document(doc) = record {
-            documents.push((
-                doc.path,
-                PathVersion {
-                    content: doc.content,
-                    record: *digest,
-                },
-            ));
+    let size = log.size();
+    let mut covered = match index.covered() {
+        Some(covered) if covered <= size => covered,
+        // Missing, damaged, of another version, or ahead of the log: rebuilt from the start.
+        _ => {
+            index.clear()?;
+            0
         }
+    };
+    while covered < size {
+        let end = size.min(covered + REBUILD_CHUNK);
+        let documents: Vec<(String, PathVersion)> = log
+            .record_digests(covered, end)?
+            .par_iter()
+            .map(|digest| {
+                let bytes = archive
+                    .store()
+                    .read_verified(digest, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+                let record = Record::decode(&bytes).map_err(|source| Error::Record {
+                    digest: *digest,
+                    source,
+                })?;
+                Ok(match record {
+                    Record::Document(doc) => Some((
+                        doc.path,
+                        PathVersion {
+                            content: doc.content,
+                            record: *digest,
+                        },
+                    )),
+                    _ => None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let documents: Vec<(&str, PathVersion)> =
+            documents.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+        index.insert_many(&documents, covered, end)?;
+        covered = end;
     }
-    let documents: Vec<(&str, PathVersion)> =
-        documents.iter().map(|(p, v)| (p.as_str(), *v)).collect();
-    index.insert_many(&documents)?;
-    index.set_covered(log.size())?;
     Ok(index)
 }

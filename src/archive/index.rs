@@ -1,26 +1,26 @@
-//! Derived lookup data, rebuilt from the log whenever it is missing or behind:
+//! Derived lookup data, rebuilt from the log whenever it is missing, damaged or behind:
 //!
-//! - `index/by-path/<2 hex>`: one line per document record, `<path hex> <content hex> <record
-//!   hex>`, where `<path hex>` is the SHA-256 of the logical path and the file is named by its
-//!   first two hex digits — so `add` can tell in one read whether identical content is already
-//!   recorded under a path;
-//! - `index/by-content/<2 hex>`: one line per document record, `<content hex> <record hex>`,
-//!   in the shard of the content digest — so a digest given by a user is found in one read;
-//! - `index/covered`: `<index version> <number of log records reflected>`.
+//! - `by-path`: one line per document record, `<path hex> <content hex> <record hex>`, where
+//!   `<path hex>` is the SHA-256 of the logical path, so `add` finds the latest version of a
+//!   path;
+//! - `by-content`: one line per document record, `<content hex> <record hex>`, so a content
+//!   digest given by a user (or being stored) is found;
+//! - `manifest`: the index version, how many log records the index reflects, and the runs.
 //!
-//! 256 shards per namespace: a command appends to each shard it touches once, however many
-//! documents it records (one file per path or content cost a file creation per document),
-//! and a lookup reads 1/256 of the entries.
+//! Each namespace is a short list of sorted runs (`runs.rs`), oldest first, named by the range
+//! of log positions they reflect. A command writes its own lines as one new run, then merges
+//! the newest two runs while the older is less than [`MERGE_RATIO`] times the newer, so run
+//! sizes fall geometrically: at most log2(n) runs, a lookup costs a few reads per run, and each
+//! line is rewritten O(log n) times in all. Nothing is ever scanned whole or loaded.
 //!
-//! Nothing here is trusted by `verify`. A writer that finds `covered` behind the log (after a
-//! crash) or from another index version replays just the missing records.
+//! Nothing here is trusted by `verify`, and `add` confirms every hit against its record. A
+//! writer that finds the manifest behind the log (after a crash) replays the missing records;
+//! one that finds it missing, damaged, of another version or naming an unusable run rebuilds.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -28,27 +28,129 @@ use crate::core::digest::Digest;
 use crate::error::{Error, Result};
 
 use super::fsutil;
+use super::runs::{self, Run};
 
 /// Bumped whenever the index changes, so older indexes are rebuilt.
-const INDEX_VERSION: u64 = 4;
-const BY_PATH: &str = "by-path";
-const BY_CONTENT: &str = "by-content";
-/// Directories of earlier index versions, removed when the index is rebuilt.
-const OLD_NAMESPACES: [&str; 2] = ["paths", "contents"];
+const INDEX_VERSION: u64 = 5;
+const MANIFEST: &str = "manifest";
+/// The newest run is merged into the one before it while that one is less than this many
+/// times larger.
+pub const MERGE_RATIO: u64 = 2;
+/// Files and directories of earlier index versions, removed when the index is rebuilt.
+const OLD_LAYOUT: [&str; 3] = ["paths", "contents", "covered"];
+/// A manifest names at most 2 × 64 runs; anything longer is not one.
+const MANIFEST_MAX: u64 = 64 * 1024;
 
 /// The other one or two fields of an index line: (content, record) for `by-path`, (record,
 /// none) for `by-content`.
 type Rest = (Digest, Option<Digest>);
 
-/// One shard file's complete lines, and (after many lookups) the lines by their first field.
-struct Shard {
-    text: Vec<u8>,
-    lookups: AtomicUsize,
-    by_key: OnceLock<HashMap<Digest, Vec<Rest>>>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Namespace {
+    ByPath = 0,
+    ByContent = 1,
 }
 
-/// Lookups in one shard answered by scanning before the shard is turned into a map.
-const SCANS_BEFORE_MAP: usize = 8;
+const NAMESPACES: [Namespace; 2] = [Namespace::ByPath, Namespace::ByContent];
+
+impl Namespace {
+    fn dir_name(self) -> &'static str {
+        match self {
+            Namespace::ByPath => "by-path",
+            Namespace::ByContent => "by-content",
+        }
+    }
+
+    /// Bytes per line: three or two 64-digit fields, each followed by SP or LF.
+    fn width(self) -> usize {
+        match self {
+            Namespace::ByPath => 3 * 65,
+            Namespace::ByContent => 2 * 65,
+        }
+    }
+}
+
+/// One run as the manifest names it: the log positions [from, to) it reflects and its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RunName {
+    from: u64,
+    to: u64,
+    lines: u64,
+}
+
+impl RunName {
+    fn file(&self) -> String {
+        format!("{}-{}", self.from, self.to)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Manifest {
+    covered: u64,
+    runs: [Vec<RunName>; 2],
+}
+
+impl Manifest {
+    fn to_text(&self) -> String {
+        let mut text = format!(
+            "evidentia-index {INDEX_VERSION}\ncovered {}\n",
+            self.covered
+        );
+        for ns in NAMESPACES {
+            for run in &self.runs[ns as usize] {
+                text.push_str(&format!("{} {} {}\n", ns.dir_name(), run.file(), run.lines));
+            }
+        }
+        text
+    }
+
+    /// The manifest in `text`, or `None` unless it is exactly of the current version and its
+    /// runs are ordered, disjoint, non-empty and within `covered`.
+    fn parse(text: &str) -> Option<Manifest> {
+        let mut lines = text.strip_suffix('\n')?.split('\n');
+        if lines.next()? != format!("evidentia-index {INDEX_VERSION}") {
+            return None;
+        }
+        let number = |s: &str| -> Option<u64> {
+            (!s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && (s == "0" || !s.starts_with('0')))
+            .then(|| s.parse().ok())?
+        };
+        let mut manifest = Manifest {
+            covered: number(lines.next()?.strip_prefix("covered ")?)?,
+            ..Manifest::default()
+        };
+        for line in lines {
+            let mut fields = line.split(' ');
+            let name = fields.next()?;
+            let ns = NAMESPACES.into_iter().find(|ns| ns.dir_name() == name)?;
+            let (from, to) = fields.next()?.split_once('-')?;
+            let run = RunName {
+                from: number(from)?,
+                to: number(to)?,
+                lines: number(fields.next()?)?,
+            };
+            let runs = &mut manifest.runs[ns as usize];
+            let after_previous = runs.last().is_none_or(|prev| prev.to <= run.from);
+            let sound = run.from < run.to && run.to <= manifest.covered && run.lines > 0;
+            if fields.next().is_some() || !after_previous || !sound {
+                return None;
+            }
+            runs.push(run);
+        }
+        Some(manifest)
+    }
+}
+
+/// The manifest and its runs, opened once per handle.
+struct Opened {
+    /// `None` when the manifest is missing or unusable.
+    manifest: Option<Manifest>,
+    runs: [Vec<Run>; 2],
+    /// False when a run the manifest names could not be opened (lookups miss its lines).
+    complete: bool,
+}
 
 /// Splits an index line into its first field and the other one or two (all lowercase hex
 /// digests); `None` for anything else (the index is a hint, never trusted: damaged lines are
@@ -66,12 +168,12 @@ fn parse_line(line: &[u8]) -> Option<(Digest, Rest)> {
 
 pub struct PathIndex {
     dir: PathBuf,
-    /// Shards read by this handle, so that a command looking up many keys reads each once.
-    cache: Mutex<HashMap<PathBuf, Arc<Shard>>>,
+    opened: Mutex<Option<Arc<Opened>>>,
 }
 
-/// Index lines ready to append, by (namespace, shard).
-pub struct IndexLines(Vec<((&'static str, u8), String)>);
+/// Index lines ready to write: per namespace, whole lines sorted by key (stably: equal keys
+/// in log order).
+pub struct IndexLines([Vec<u8>; 2]);
 
 /// One version of a path: its content and the record that put it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,137 +186,81 @@ impl PathIndex {
     pub fn new(dir: &Path) -> PathIndex {
         PathIndex {
             dir: dir.to_path_buf(),
-            cache: Mutex::new(HashMap::new()),
+            opened: Mutex::new(None),
         }
     }
 
+    /// Creates an empty index in `dir` (by `init`).
     pub fn create(dir: &Path) -> Result<()> {
-        // Every shard file exists from the start: creating 512 files in the first large
-        // `add` instead cost it a third of its index time.
-        for sub in [BY_PATH, BY_CONTENT] {
-            let path = dir.join(sub);
-            fs::create_dir_all(&path).map_err(Error::io(&path))?;
-            for shard in 0..=255u8 {
-                let file = path.join(format!("{shard:02x}"));
-                fs::File::create(&file).map_err(Error::io(&file))?;
+        PathIndex::new(dir).clear()
+    }
+
+    /// The manifest and runs: cached, or read again when `fresh`. A run missing because a
+    /// writer merged it away after this process read the manifest is found by reading the
+    /// new manifest.
+    fn opened(&self, fresh: bool) -> Arc<Opened> {
+        if !fresh {
+            if let Some(opened) = self.opened.lock().ok().and_then(|o| o.clone()) {
+                return opened;
             }
         }
-        fsutil::write_atomic(
-            &dir.join("covered"),
-            format!("{INDEX_VERSION} 0\n").as_bytes(),
-        )
-    }
-
-    fn shard_file(&self, namespace: &str, key: &Digest) -> PathBuf {
-        self.dir.join(namespace).join(&key.to_hex()[..2])
-    }
-
-    /// A shard's complete lines, read once per command. A last line without its newline (an
-    /// append cut short by a crash) is left out.
-    fn shard(&self, file: &Path) -> Result<Arc<Shard>> {
-        if let Some(shard) = self.cache.lock().ok().and_then(|c| c.get(file).cloned()) {
-            return Ok(shard);
+        let mut opened = self.open_runs();
+        if !opened.complete {
+            opened = self.open_runs();
         }
-        let mut bytes = match fsutil::read_stored(file, fsutil::MAX_INDEX_FILE) {
-            Ok(bytes) => bytes,
-            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
+        let opened = Arc::new(opened);
+        if let Ok(mut slot) = self.opened.lock() {
+            *slot = Some(opened.clone());
+        }
+        opened
+    }
+
+    fn open_runs(&self) -> Opened {
+        let manifest = fsutil::read_stored(&self.dir.join(MANIFEST), MANIFEST_MAX)
+            .ok()
+            .and_then(|bytes| Manifest::parse(std::str::from_utf8(&bytes).ok()?));
+        let mut opened = Opened {
+            runs: [Vec::new(), Vec::new()],
+            complete: true,
+            manifest: None,
         };
-        bytes.truncate(
-            bytes
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |end| end + 1),
-        );
-        let shard = Arc::new(Shard {
-            text: bytes,
-            lookups: AtomicUsize::new(0),
-            by_key: OnceLock::new(),
-        });
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(file.to_path_buf(), shard.clone());
-        }
-        Ok(shard)
-    }
-
-    /// The other fields of each line whose first field is `key`, in file order.
-    fn matching(&self, file: &Path, key: &Digest) -> Result<Vec<Rest>> {
-        let shard = self.shard(file)?;
-        // A few lookups scan the text (cheap per lookup); many build a map once (a large `add`
-        // looks up every path, and scanning per file was quadratic).
-        if shard.lookups.fetch_add(1, Ordering::Relaxed) < SCANS_BEFORE_MAP {
-            let hex = key.to_hex();
-            let mut out = Vec::new();
-            for line in shard.text.split(|&b| b == b'\n') {
-                if line.starts_with(hex.as_bytes()) {
-                    if let Some((found, rest)) = parse_line(line) {
-                        if found == *key && !out.contains(&rest) {
-                            out.push(rest);
-                        }
-                    }
+        for ns in NAMESPACES {
+            for run in manifest.iter().flat_map(|m| &m.runs[ns as usize]) {
+                let path = self.dir.join(ns.dir_name()).join(run.file());
+                match Run::open(&path, ns.width(), run.lines) {
+                    Ok(open) => opened.runs[ns as usize].push(open),
+                    Err(_) => opened.complete = false,
                 }
             }
-            return Ok(out);
         }
-        let by_key = shard.by_key.get_or_init(|| {
-            let mut map: HashMap<Digest, Vec<Rest>> = HashMap::new();
-            for (found, rest) in shard.text.split(|&b| b == b'\n').filter_map(parse_line) {
-                let group = map.entry(found).or_default();
-                if !group.contains(&rest) {
-                    group.push(rest);
-                }
-            }
-            map
-        });
-        Ok(by_key.get(key).cloned().unwrap_or_default())
+        opened.manifest = manifest;
+        opened
     }
 
-    /// Appends `text` (whole lines) with one write: constant cost however long the shard is.
-    /// Not synced: the index is rebuilt after a crash.
-    fn append(&self, file: &Path, text: &str) -> Result<()> {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(file);
-        }
-        let open = || {
-            fs::OpenOptions::new()
-                .create(true)
-                .read(true)
-                .append(true)
-                .open(file)
-        };
-        let mut handle = match open() {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(parent) = file.parent() {
-                    fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    /// The other fields of each line whose first field is `key`, oldest first.
+    fn matching(&self, ns: Namespace, key: &Digest) -> Result<Vec<Rest>> {
+        let opened = self.opened(false);
+        let mut out = Vec::new();
+        for run in &opened.runs[ns as usize] {
+            let lines = match run.find(key) {
+                // A damaged run hides its own lines only: a miss, never a false hit.
+                Err(Error::Corrupt { .. }) => continue,
+                other => other?,
+            };
+            for (found, rest) in lines.iter().filter_map(|l| parse_line(l)) {
+                if found == *key && !out.contains(&rest) {
+                    out.push(rest);
                 }
-                open()
             }
-            other => other,
         }
-        .map_err(Error::io(file))?;
-        // After a crash the file may end in a cut-off line: start on a new line, or the first
-        // line written now would be glued to the fragment and lost.
-        let len = handle.metadata().map_err(Error::io(file))?.len();
-        let mut last = [b'\n'];
-        if len > 0 {
-            std::os::unix::fs::FileExt::read_exact_at(&handle, &mut last, len - 1)
-                .map_err(Error::io(file))?;
-        }
-        let text = if last[0] == b'\n' {
-            std::borrow::Cow::Borrowed(text)
-        } else {
-            std::borrow::Cow::Owned(format!("\n{text}"))
-        };
-        io::Write::write_all(&mut handle, text.as_bytes()).map_err(Error::io(file))
+        Ok(out)
     }
 
     /// All versions recorded under `logical`, oldest first.
     pub fn versions(&self, logical: &str) -> Result<Vec<PathVersion>> {
-        let key = Digest::of(logical.as_bytes());
-        let file = self.shard_file(BY_PATH, &key);
         // Every hit is checked against the record it names before it is relied on.
         Ok(self
-            .matching(&file, &key)?
+            .matching(Namespace::ByPath, &Digest::of(logical.as_bytes()))?
             .into_iter()
             .filter_map(|(content, record)| {
                 Some(PathVersion {
@@ -227,96 +273,285 @@ impl PathIndex {
 
     /// Document records whose content is `content`, oldest first.
     pub fn records_for_content(&self, content: &Digest) -> Result<Vec<Digest>> {
-        let file = self.shard_file(BY_CONTENT, content);
         Ok(self
-            .matching(&file, content)?
+            .matching(Namespace::ByContent, content)?
             .into_iter()
             .filter(|(_, second)| second.is_none())
             .map(|(record, _)| record)
             .collect())
     }
 
-    /// Indexes document records, given as (logical path, version), in log order: one append
-    /// per touched shard.
-    pub fn insert_many(&self, entries: &[(&str, PathVersion)]) -> Result<()> {
-        self.write(Self::format(entries))
+    /// Indexes the document records, given as (logical path, version) in log order, of log
+    /// positions [from, to).
+    pub fn insert_many(&self, entries: &[(&str, PathVersion)], from: u64, to: u64) -> Result<()> {
+        self.commit(Self::format(entries), from, to)
     }
 
-    /// The index lines for document records, grouped by shard: pure computation, which a
-    /// writer can do while it waits for the log to become durable.
+    /// The index lines for document records, sorted: pure computation, which a writer can do
+    /// while it waits for the log to become durable.
     pub fn format(entries: &[(&str, PathVersion)]) -> IndexLines {
-        let lines: Vec<[(u8, String); 2]> = entries
+        let mut by_path: Vec<[u8; 3 * 65]> = Vec::with_capacity(entries.len());
+        let mut by_content: Vec<[u8; 2 * 65]> = Vec::with_capacity(entries.len());
+        entries
             .par_iter()
             .map(|(logical, version)| {
-                let path_key = Digest::of(logical.as_bytes());
+                let path = Digest::of(logical.as_bytes()).to_hex();
                 let (content, record) = (version.content.to_hex(), version.record.to_hex());
-                [
-                    (
-                        path_key.0[0],
-                        format!("{} {content} {record}\n", path_key.to_hex()),
-                    ),
-                    (version.content.0[0], format!("{content} {record}\n")),
-                ]
+                let mut path_line = [b' '; 3 * 65];
+                let mut content_line = [b' '; 2 * 65];
+                for (field, text) in [&path, &content, &record].into_iter().enumerate() {
+                    path_line[field * 65..field * 65 + 64].copy_from_slice(text.as_bytes());
+                }
+                for (field, text) in [&content, &record].into_iter().enumerate() {
+                    content_line[field * 65..field * 65 + 64].copy_from_slice(text.as_bytes());
+                }
+                path_line[3 * 65 - 1] = b'\n';
+                content_line[2 * 65 - 1] = b'\n';
+                (path_line, content_line)
             })
-            .collect();
-        let mut shards: BTreeMap<(&'static str, u8), String> = BTreeMap::new();
-        for [(path_shard, path_line), (content_shard, content_line)] in &lines {
-            shards
-                .entry((BY_PATH, *path_shard))
-                .or_default()
-                .push_str(path_line);
-            shards
-                .entry((BY_CONTENT, *content_shard))
-                .or_default()
-                .push_str(content_line);
-        }
-        IndexLines(shards.into_iter().collect())
+            .unzip_into_vecs(&mut by_path, &mut by_content);
+        // Stable sorts: lines of one key stay in log order.
+        by_path.par_sort_by(|a, b| a[..runs::KEY_HEX].cmp(&b[..runs::KEY_HEX]));
+        by_content.par_sort_by(|a, b| a[..runs::KEY_HEX].cmp(&b[..runs::KEY_HEX]));
+        IndexLines([by_path.concat(), by_content.concat()])
     }
 
-    /// Appends formatted lines: one append per touched shard, shards in parallel (a large
-    /// add touches every shard).
-    pub fn write(&self, lines: IndexLines) -> Result<()> {
-        lines
-            .0
-            .par_iter()
-            .try_for_each(|((namespace, shard), text)| {
-                self.append(&self.dir.join(namespace).join(format!("{shard:02x}")), text)
-            })
-    }
-
-    /// How many log records the index reflects; 0 when the marker is missing, damaged or from
-    /// another index version, which makes the next writer rebuild the index.
-    pub fn covered(&self) -> u64 {
-        let text = fsutil::read_stored_text(&self.dir.join("covered"), 4096).unwrap_or_default();
-        match text.split_whitespace().collect::<Vec<_>>().as_slice() {
-            [version, count] if version.parse() == Ok(INDEX_VERSION) => count.parse().unwrap_or(0),
-            _ => 0,
+    /// Adds `lines`, reflecting log positions [from, to), as one run per namespace, merges
+    /// runs (see the module comment), makes the runs durable and then commits them by
+    /// replacing the manifest. Does nothing unless the index reflects exactly `from` records:
+    /// a lagging or damaged index is caught up or rebuilt by the next writer instead.
+    pub fn commit(&self, lines: IndexLines, from: u64, to: u64) -> Result<()> {
+        let opened = self.opened(true);
+        let Some(mut manifest) = opened.manifest.clone() else {
+            return Ok(());
+        };
+        if !opened.complete || manifest.covered != from {
+            return Ok(());
         }
-    }
-
-    /// Empties the index before a rebuild from the start of the log, removing the layouts of
-    /// earlier index versions too.
-    pub fn clear(&self) -> Result<()> {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.clear();
-        }
-        for sub in OLD_NAMESPACES.iter().chain(&[BY_PATH, BY_CONTENT]) {
-            let path = self.dir.join(sub);
-            match fs::remove_dir_all(&path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
-                _ => {}
+        for ns in NAMESPACES {
+            let dir = self.dir.join(ns.dir_name());
+            let text = &lines.0[ns as usize];
+            let runs = &mut manifest.runs[ns as usize];
+            if !text.is_empty() {
+                let run = RunName {
+                    from,
+                    to,
+                    lines: (text.len() / ns.width()) as u64,
+                };
+                runs::write(&dir, &run.file(), text)?;
+                runs.push(run);
             }
+            while let [.., older, newer] = runs.as_slice() {
+                if older.lines >= MERGE_RATIO.saturating_mul(newer.lines) {
+                    break;
+                }
+                let (older, newer) = (*older, *newer);
+                let merged = RunName {
+                    from: older.from,
+                    to: newer.to,
+                    lines: older.lines + newer.lines,
+                };
+                let open = |run: &RunName| Run::open(&dir.join(run.file()), ns.width(), run.lines);
+                let count = runs::merge(&[&open(&older)?, &open(&newer)?], &dir, &merged.file())?;
+                if count != merged.lines {
+                    return Err(Error::Corrupt {
+                        path: dir.join(merged.file()),
+                        why: format!("merged {count} lines, expected {}", merged.lines),
+                    });
+                }
+                runs.truncate(runs.len() - 2);
+                runs.push(merged);
+            }
+        }
+        manifest.covered = to;
+        // The runs (synced as written) and their names are durable before a manifest names
+        // them: a manifest that outlived its runs in a power cut would make lookups miss.
+        for ns in NAMESPACES {
+            fsutil::sync_dir(&self.dir.join(ns.dir_name()))?;
+        }
+        fsutil::write_atomic(&self.dir.join(MANIFEST), manifest.to_text().as_bytes())?;
+        self.remove_unlisted(&manifest);
+        if let Ok(mut slot) = self.opened.lock() {
+            *slot = None;
         }
         Ok(())
     }
 
-    /// Records that the index reflects `size` log records, after making the appended lines
-    /// durable: a marker that outlived its lines in a power cut would never be caught up.
-    pub fn set_covered(&self, size: u64) -> Result<()> {
-        fsutil::sync_filesystem(&self.dir)?;
-        let path = self.dir.join("covered");
-        let tmp = path.with_extension("tmp");
-        fs::write(&tmp, format!("{INDEX_VERSION} {size}\n")).map_err(Error::io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(Error::io(&path))
+    /// Deletes run files the manifest does not name: merged inputs and leftovers of
+    /// interrupted commands. Best effort: a file left behind is only wasted space.
+    fn remove_unlisted(&self, manifest: &Manifest) {
+        for ns in NAMESPACES {
+            let dir = self.dir.join(ns.dir_name());
+            let listed: Vec<String> = manifest.runs[ns as usize]
+                .iter()
+                .map(RunName::file)
+                .collect();
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                if !listed.iter().any(|l| name.to_str() == Some(l.as_str())) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+
+    /// How many log records the index reflects; `None` when the manifest is missing, damaged,
+    /// of another index version or names a run that is missing or of the wrong length: the
+    /// writer then rebuilds the index.
+    pub fn covered(&self) -> Option<u64> {
+        let opened = self.opened(true);
+        opened
+            .complete
+            .then(|| opened.manifest.as_ref().map(|m| m.covered))?
+    }
+
+    /// Empties the index (before a rebuild from the start of the log, and at `init`),
+    /// removing the layouts of earlier index versions too.
+    pub fn clear(&self) -> Result<()> {
+        if let Ok(mut slot) = self.opened.lock() {
+            *slot = None;
+        }
+        for name in OLD_LAYOUT
+            .into_iter()
+            .chain(NAMESPACES.map(Namespace::dir_name))
+        {
+            let path = self.dir.join(name);
+            let removed = match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path),
+                Ok(_) => fs::remove_file(&path),
+                Err(e) => Err(e),
+            };
+            match removed {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
+                _ => {}
+            }
+        }
+        for ns in NAMESPACES {
+            let path = self.dir.join(ns.dir_name());
+            fs::create_dir_all(&path).map_err(Error::io(&path))?;
+        }
+        fsutil::write_atomic(
+            &self.dir.join(MANIFEST),
+            Manifest::default().to_text().as_bytes(),
+        )
+    }
+
+    /// True unless the index is sure no document record has content `content` (an error
+    /// counts as "may have": the caller then looks for the object itself).
+    pub fn may_know_content(&self, content: &Digest) -> bool {
+        self.records_for_content(content)
+            .map_or(true, |records| !records.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(content: u8, record: u8) -> PathVersion {
+        PathVersion {
+            content: Digest([content; 32]),
+            record: Digest([record; 32]),
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips_and_rejects_variants() {
+        let manifest = Manifest {
+            covered: 30,
+            runs: [
+                vec![
+                    RunName {
+                        from: 0,
+                        to: 20,
+                        lines: 7,
+                    },
+                    RunName {
+                        from: 20,
+                        to: 30,
+                        lines: 1,
+                    },
+                ],
+                vec![RunName {
+                    from: 0,
+                    to: 30,
+                    lines: 8,
+                }],
+            ],
+        };
+        let text = manifest.to_text();
+        assert_eq!(Manifest::parse(&text), Some(manifest));
+        for bad in [
+            text.replace("index 5", "index 4"),
+            text.replace("covered 30", "covered 29"),
+            text.replace("20-30", "19-30"),
+            text.replace(" 7\n", " 0\n"),
+            text.replace(" 7\n", " 07\n"),
+            text.replace("0-20", "../0-20"),
+            text.trim_end().to_string(),
+        ] {
+            assert_eq!(Manifest::parse(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn runs_merge_as_they_grow_and_versions_stay_in_log_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = PathIndex::new(dir.path());
+        index.clear().unwrap();
+        // 40 commands of one document each, all under one path, contents 0..40.
+        for i in 0..40u8 {
+            index
+                .insert_many(
+                    &[("a.txt", version(i, 100 + i))],
+                    u64::from(i),
+                    u64::from(i) + 1,
+                )
+                .unwrap();
+        }
+        let versions = index.versions("a.txt").unwrap();
+        assert_eq!(
+            versions,
+            (0..40).map(|i| version(i, 100 + i)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            index.records_for_content(&Digest([7; 32])).unwrap(),
+            vec![Digest([107; 32])]
+        );
+        let opened = index.opened(true);
+        let sizes: Vec<u64> = opened.manifest.as_ref().unwrap().runs[0]
+            .iter()
+            .map(|r| r.lines)
+            .collect();
+        assert!(
+            sizes.windows(2).all(|w| w[0] >= MERGE_RATIO * w[1]),
+            "{sizes:?}"
+        );
+        assert!(sizes.len() <= 6, "{sizes:?}");
+        // Merged inputs are gone: only the listed runs remain.
+        let files = fs::read_dir(dir.path().join("by-path")).unwrap().count();
+        assert_eq!(files, sizes.len());
+        assert_eq!(index.covered(), Some(40));
+        // A commit that does not continue the index is ignored.
+        index
+            .insert_many(&[("b.txt", version(1, 1))], 39, 41)
+            .unwrap();
+        assert_eq!(index.covered(), Some(40));
+    }
+
+    #[test]
+    fn a_damaged_run_makes_the_index_count_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = PathIndex::new(dir.path());
+        index.clear().unwrap();
+        index
+            .insert_many(&[("a.txt", version(1, 2))], 0, 1)
+            .unwrap();
+        let run = dir.path().join("by-path/0-1");
+        let mut bytes = fs::read(&run).unwrap();
+        bytes.truncate(bytes.len() - 1);
+        fs::write(&run, bytes).unwrap();
+        assert_eq!(index.covered(), None);
+        assert_eq!(index.versions("a.txt").unwrap(), Vec::new());
     }
 }

@@ -26,6 +26,7 @@ pub mod output;
 pub mod pack;
 pub mod query;
 pub mod refmap_store;
+pub mod runs;
 pub mod seal;
 pub mod sink;
 pub mod verify;

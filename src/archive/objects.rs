@@ -44,6 +44,14 @@ pub trait ObjectStore: Send + Sync {
     /// (a hint: a large batch is packed). Objects become readable and durable when the batch
     /// is finished, which the caller does before writing anything that refers to them.
     fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>>;
+    /// [`ObjectStore::writer`] for a batch whose existing copies `may_be_stored` knows: a
+    /// digest it rules out is stored without searching the packs (at worst, a harmless
+    /// duplicate). Spares a large `add` from searching, or loading, every pack index.
+    fn writer_with_hint<'a>(
+        &'a self,
+        expected: usize,
+        may_be_stored: ContentHint<'a>,
+    ) -> Result<Box<dyn ObjectWriter + 'a>>;
     /// Opens an object for streaming. The caller re-hashes if it needs to trust the bytes.
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>>;
     /// Reads a whole object of at most `max` bytes and checks its digest.
@@ -54,6 +62,9 @@ pub trait ObjectStore: Send + Sync {
     /// Every stored digest, in order. A full listing, for verification.
     fn list(&self) -> Result<Vec<Digest>>;
 }
+
+/// Says whether an object may already be stored (false: certainly not).
+pub type ContentHint<'a> = Box<dyn Fn(&Digest) -> bool + Send + Sync + 'a>;
 
 /// One batch of writes into an [`ObjectStore`].
 pub trait ObjectWriter: Send + Sync {
@@ -332,6 +343,31 @@ impl FsObjectStore {
         Ok(None)
     }
 
+    fn new_writer<'a>(
+        &'a self,
+        expected: usize,
+        may_be_stored: Option<ContentHint<'a>>,
+    ) -> Result<Box<dyn ObjectWriter + 'a>> {
+        let (pack, loose_fans) = if expected >= PACK_MIN_OBJECTS {
+            if may_be_stored.is_none() {
+                self.prepare_lookups(expected)?;
+            }
+            (
+                Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?)),
+                Some(self.loose_fans()?),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(Box::new(FsObjectWriter {
+            store: self,
+            pack,
+            wrote_loose: AtomicBool::new(false),
+            loose_fans,
+            may_be_stored,
+        }))
+    }
+
     /// Which `sha256/<hh>` directories exist.
     fn loose_fans(&self) -> Result<[bool; 256]> {
         let mut fans = [false; 256];
@@ -538,6 +574,7 @@ struct FsObjectWriter<'a> {
     /// commands), so a digest outside them needs no `stat`: in an archive that is all packs,
     /// none at all.
     loose_fans: Option<[bool; 256]>,
+    may_be_stored: Option<ContentHint<'a>>,
 }
 
 impl FsObjectWriter<'_> {
@@ -565,10 +602,12 @@ impl FsObjectWriter<'_> {
         }
         // A packed copy counts only if its index entry has the right length and lies within
         // its pack: a damaged or planted index must not make `add` skip storing content.
-        if self
-            .store
-            .find_packed(&digest, false)?
-            .is_some_and(|(pack, entry)| entry.len == size && pack.holds_bytes_of(&entry))
+        let may_be_packed = self.may_be_stored.as_ref().is_none_or(|hint| hint(&digest));
+        if may_be_packed
+            && self
+                .store
+                .find_packed(&digest, false)?
+                .is_some_and(|(pack, entry)| entry.len == size && pack.holds_bytes_of(&entry))
         {
             return Ok(known);
         }
@@ -674,21 +713,15 @@ impl ObjectWriter for FsObjectWriter<'_> {
 
 impl ObjectStore for FsObjectStore {
     fn writer(&self, expected: usize) -> Result<Box<dyn ObjectWriter + '_>> {
-        let (pack, loose_fans) = if expected >= PACK_MIN_OBJECTS {
-            self.prepare_lookups(expected)?;
-            (
-                Some(Mutex::new(PackBuilder::new(&self.packs_dir, &self.tmp)?)),
-                Some(self.loose_fans()?),
-            )
-        } else {
-            (None, None)
-        };
-        Ok(Box::new(FsObjectWriter {
-            store: self,
-            pack,
-            wrote_loose: AtomicBool::new(false),
-            loose_fans,
-        }))
+        self.new_writer(expected, None)
+    }
+
+    fn writer_with_hint<'a>(
+        &'a self,
+        expected: usize,
+        may_be_stored: ContentHint<'a>,
+    ) -> Result<Box<dyn ObjectWriter + 'a>> {
+        self.new_writer(expected, Some(may_be_stored))
     }
 
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {

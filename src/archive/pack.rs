@@ -293,38 +293,9 @@ impl Pack {
         })
     }
 
-    /// First line whose digest is not below `key` (binary search; the lines are sorted).
+    /// First line whose digest is not below `key` (the lines are sorted).
     fn lower_bound(&self, key: &Digest) -> Result<u64> {
-        // Interpolation search: digests are uniformly distributed, so the position of a key is
-        // about count × (its first 8 bytes / 2^64), and a few reads find it instead of
-        // log2(count). Bounds on the first 8 bytes shrink with every read; after as many
-        // steps as plain bisection would need (a hostile index need not be uniform), the rest
-        // is bisection.
-        let prefix = |d: &Digest| u64::from_be_bytes(d.0[..8].try_into().unwrap_or([0; 8]));
-        let target = prefix(key);
-        let (mut lo, mut hi) = (0u64, self.count);
-        let (mut lo_key, mut hi_key) = (0u64, u64::MAX);
-        let mut steps_left = 64 - self.count.leading_zeros();
-        while lo < hi {
-            let mid = if steps_left > 0 && hi_key > lo_key {
-                steps_left -= 1;
-                let span = u128::from(hi - lo);
-                let offset =
-                    u128::from(target.saturating_sub(lo_key)) * span / u128::from(hi_key - lo_key);
-                lo + (offset as u64).min(hi - lo - 1)
-            } else {
-                lo + (hi - lo) / 2
-            };
-            let found = self.line(mid)?.digest;
-            if found < *key {
-                lo = mid + 1;
-                lo_key = lo_key.max(prefix(&found));
-            } else {
-                hi = mid;
-                hi_key = hi_key.min(prefix(&found));
-            }
-        }
-        Ok(lo)
+        super::runs::lower_bound(self.count, key, |i| Ok(self.line(i)?.digest))
     }
 
     pub fn find(&self, digest: &Digest) -> Result<Option<Entry>> {

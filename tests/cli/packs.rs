@@ -500,3 +500,59 @@ fn read_record(ws: &Workspace, index: usize) -> Vec<u8> {
     assert_eq!(Digest::of(&out.stdout).to_hex(), hex);
     out.stdout
 }
+
+#[test]
+fn an_index_of_an_older_version_or_with_a_damaged_run_is_rebuilt() {
+    let ws = Workspace::new();
+    ws.write("one.txt", "first\n");
+    ws.write("two.txt", "second\n");
+    ws.add(&["one.txt", "two.txt"]);
+    let index = ws.archive().join("index");
+    let manifest = fs::read_to_string(index.join("manifest")).expect("manifest");
+    assert!(
+        manifest.starts_with("evidentia-index 5\ncovered 2\n"),
+        "{manifest}"
+    );
+
+    // The layout of index version 4: shard files and `covered`, no manifest. The shards claim
+    // nothing, so an index trusted as it is would record both files again.
+    fs::remove_dir_all(&index).expect("remove index");
+    for dir in ["by-path", "by-content"] {
+        fs::create_dir_all(index.join(dir)).expect("dir");
+        fs::write(index.join(dir).join("00"), "").expect("shard");
+    }
+    fs::write(index.join("covered"), "4 2\n").expect("covered");
+    let (code, _, stderr) = ws.run(&["add", "one.txt", "two.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("0 document(s) recorded, 2 unchanged"),
+        "{stderr}"
+    );
+    assert!(!index.join("covered").exists(), "the old layout is removed");
+    assert!(
+        !index.join("by-path/00").exists(),
+        "the old shards are removed"
+    );
+
+    // A run cut short (a lost write) hides lines: the index counts as damaged and is rebuilt,
+    // so changed content is recorded and unchanged content is not recorded twice.
+    for entry in fs::read_dir(index.join("by-path")).expect("runs") {
+        let path = entry.expect("entry").path();
+        let bytes = fs::read(&path).expect("run");
+        fs::write(&path, &bytes[..bytes.len() / 2]).expect("cut run");
+    }
+    ws.write("two.txt", "second, changed\n");
+    let (code, _, stderr) = ws.run(&["add", "one.txt", "two.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("1 document(s) recorded, 1 unchanged"),
+        "{stderr}"
+    );
+    let manifest = fs::read_to_string(index.join("manifest")).expect("manifest");
+    assert!(
+        manifest.starts_with("evidentia-index 5\ncovered 3\n"),
+        "{manifest}"
+    );
+    ws.seal();
+    assert_eq!(ws.verify_json().0, 0);
+}
