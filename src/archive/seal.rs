@@ -159,7 +159,7 @@ fn advance_refmap(
     store: &mut super::refmap_store::MapStore,
     size: u64,
 ) -> Result<super::refmap_store::MapVersion> {
-    use crate::core::refmap::{chain_step, subjects_of, ChainEntry, ZERO};
+    use crate::core::refmap::{chain_entry, chain_step, ZERO};
     let base = store.latest();
     if base.covered == size {
         return Ok(base);
@@ -178,17 +178,11 @@ fn advance_refmap(
             .collect::<Result<_>>()?;
         for (j, record) in records.iter().enumerate() {
             let i = c * CHUNK + j;
-            let leaf = &leaves[i];
-            for subject in subjects_of(record) {
-                let key = subject.key();
+            let (entry, keys) = chain_entry(base.covered + i as u64, &leaves[i], record);
+            for key in keys {
                 let previous = match updates.get(&key) {
                     Some(v) => *v,
                     None => store.get(&base, &key)?.unwrap_or(ZERO),
-                };
-                let entry = ChainEntry {
-                    index: base.covered + i as u64,
-                    leaf: *leaf,
-                    kind: record.kind().to_string(),
                 };
                 updates.insert(key, chain_step(&previous, &entry));
             }

@@ -79,6 +79,20 @@ pub fn subjects_of(record: &Record) -> Vec<Subject> {
     out
 }
 
+/// The chain entry of record `index` (leaf hash `leaf`) and the map keys of the subjects it is
+/// filed under: what every writer and verifier of the map appends.
+pub fn chain_entry(index: u64, leaf: &Digest, record: &Record) -> (ChainEntry, Vec<Digest>) {
+    let entry = ChainEntry {
+        index,
+        leaf: *leaf,
+        kind: record.kind().to_string(),
+    };
+    (
+        entry,
+        subjects_of(record).iter().map(Subject::key).collect(),
+    )
+}
+
 /// One record in a subject's chain: enough to recompute the chain without the record itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChainEntry {
@@ -349,15 +363,15 @@ impl MemoryMap {
 
     /// Appends one record to each of its subjects' chains.
     pub fn add_record(&mut self, index: u64, leaf: &Digest, record: &Record) {
-        for subject in subjects_of(record) {
-            let key = subject.key();
-            let entry = ChainEntry {
-                index,
-                leaf: *leaf,
-                kind: record.kind().to_string(),
-            };
-            let value = chain_step(&self.get(&key).unwrap_or(ZERO), &entry);
-            self.insert(key, value);
+        let (entry, keys) = chain_entry(index, leaf, record);
+        self.append(&entry, &keys);
+    }
+
+    /// Appends `entry` to the chains of `keys`.
+    pub fn append(&mut self, entry: &ChainEntry, keys: &[Digest]) {
+        for key in keys {
+            let value = chain_step(&self.get(key).unwrap_or(ZERO), entry);
+            self.insert(*key, value);
         }
     }
 

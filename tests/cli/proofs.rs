@@ -184,6 +184,13 @@ fn verify_proof_needs_a_trust_file_or_integrity_only() {
     }
 }
 
+/// verify-proof of case/report.txt with the trust file fails (exit 1) with problem `code`.
+fn assert_refused(ws: &Workspace, code: &str) {
+    let (exit, report) = verify_proof(ws, "case/report.txt", true);
+    assert_eq!(exit, 1, "{report}");
+    assert!(codes(&report).contains(&code.to_string()), "{report}");
+}
+
 fn write_proof(ws: &Workspace, proof: &serde_json::Value) {
     fs::write(
         ws.path("proof.json"),
@@ -231,12 +238,7 @@ fn a_retracted_document_is_proven_with_its_retraction_and_the_retraction_cannot_
     let mut forged = proof.clone();
     forged["retractions"] = serde_json::json!([]);
     write_proof(&ws, &forged);
-    let (code, report) = verify_proof(&ws, "case/report.txt", true);
-    assert_eq!(code, 1, "{report}");
-    assert!(
-        codes(&report).contains(&"retraction-withheld".to_string()),
-        "{report}"
-    );
+    assert_refused(&ws, "retraction-withheld");
     // ... and its completeness entry too: the chain no longer matches.
     for subject in forged["completeness"]["subjects"]
         .as_array_mut()
@@ -248,12 +250,7 @@ fn a_retracted_document_is_proven_with_its_retraction_and_the_retraction_cannot_
             .retain(|e| e["kind"] != "retraction");
     }
     write_proof(&ws, &forged);
-    let (code, report) = verify_proof(&ws, "case/report.txt", true);
-    assert_eq!(code, 1, "{report}");
-    assert!(
-        codes(&report).contains(&"completeness-invalid".to_string()),
-        "{report}"
-    );
+    assert_refused(&ws, "completeness-invalid");
     // ... or the whole section, relabelled as format 1.
     forged
         .as_object_mut()
@@ -261,12 +258,7 @@ fn a_retracted_document_is_proven_with_its_retraction_and_the_retraction_cannot_
         .remove("completeness");
     forged["format"] = "evidentia-proof/1".into();
     write_proof(&ws, &forged);
-    let (code, report) = verify_proof(&ws, "case/report.txt", true);
-    assert_eq!(code, 1, "{report}");
-    assert!(
-        codes(&report).contains(&"completeness-missing".to_string()),
-        "{report}"
-    );
+    assert_refused(&ws, "completeness-missing");
 }
 
 #[test]
@@ -287,12 +279,7 @@ fn a_revocation_dropped_from_a_proof_is_caught() {
     );
     proof["key_records"] = serde_json::json!([]);
     write_proof(&ws, &proof);
-    let (code, report) = verify_proof(&ws, "case/report.txt", true);
-    assert_eq!(code, 1, "{report}");
-    assert!(
-        codes(&report).contains(&"key-record-withheld".to_string()),
-        "{report}"
-    );
+    assert_refused(&ws, "key-record-withheld");
 }
 
 #[test]

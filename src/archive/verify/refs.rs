@@ -4,12 +4,10 @@
 
 use crate::core::digest::Digest;
 use crate::core::record::Record;
-use crate::core::refmap::{chain_step, subjects_of, ChainEntry, MemoryMap, ZERO};
+use crate::core::refmap::{chain_entry, ChainEntry, MemoryMap};
 
 struct Event {
-    index: u64,
-    leaf: Digest,
-    kind: String,
+    entry: ChainEntry,
     keys: Vec<Digest>,
 }
 
@@ -30,14 +28,9 @@ impl RefsReplay {
             self.unknown_from.get_or_insert(index);
             return;
         };
-        let keys: Vec<Digest> = subjects_of(record).iter().map(|s| s.key()).collect();
+        let (entry, keys) = chain_entry(index, leaf, record);
         if !keys.is_empty() {
-            self.events.push(Event {
-                index,
-                leaf: *leaf,
-                kind: record.kind().to_string(),
-                keys,
-            });
+            self.events.push(Event { entry, keys });
         }
     }
 
@@ -53,18 +46,10 @@ impl RefsReplay {
             self.applied = 0;
         }
         while let Some(event) = self.events.get(self.applied) {
-            if event.index >= size {
+            if event.entry.index >= size {
                 break;
             }
-            let entry = ChainEntry {
-                index: event.index,
-                leaf: event.leaf,
-                kind: event.kind.clone(),
-            };
-            for key in &event.keys {
-                let value = chain_step(&self.map.get(key).unwrap_or(ZERO), &entry);
-                self.map.insert(*key, value);
-            }
+            self.map.append(&event.entry, &event.keys);
             self.applied += 1;
         }
         self.at_size = size;
