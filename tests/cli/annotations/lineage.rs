@@ -325,16 +325,7 @@ fn consistency_proof_from_one_signer_to_two_meets_require_two() {
         &ws,
         &["prove", "consistency", "1", "2", "--out", "c12.json"],
     );
-    let (code, stdout, _) = ws.run(&[
-        "verify-proof",
-        "c12.json",
-        "--json",
-        "--trust",
-        "both.trust",
-        "--require",
-        "2",
-    ]);
-    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let (code, report) = verify_proof_requiring_both(&ws, "c12.json");
     assert_eq!(code, 0, "{report}");
     assert!(
         report["warnings"][0]
@@ -351,19 +342,24 @@ fn consistency_proof_from_one_signer_to_two_meets_require_two() {
         &ws,
         &["prove", "consistency", "2", "3", "--out", "c23.json"],
     );
+    let (code, report) = verify_proof_requiring_both(&ws, "c23.json");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        problems(&report),
+        [("signatures-insufficient".to_string(), "to".to_string())]
+    );
+}
+
+/// `verify-proof FILE --json --trust both.trust --require 2`: (exit code, report).
+fn verify_proof_requiring_both(ws: &Workspace, file: &str) -> (i32, Value) {
     let (code, stdout, _) = ws.run(&[
         "verify-proof",
-        "c23.json",
+        file,
         "--json",
         "--trust",
         "both.trust",
         "--require",
         "2",
     ]);
-    let report: Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(
-        problems(&report),
-        [("signatures-insufficient".to_string(), "to".to_string())]
-    );
+    (code, serde_json::from_str(&stdout).expect("JSON"))
 }
