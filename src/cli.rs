@@ -668,7 +668,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
 
 fn print_report(report: &VerifyReport, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        println!("{}", evidentia::term::json(report)?);
     } else {
         render::verify_report(report);
     }

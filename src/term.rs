@@ -2,7 +2,8 @@
 //! messages come from whoever made the material; printed raw, an escape sequence in one can
 //! repaint the terminal (hide a PROBLEM line, fake a VERIFIED) and a bidi control can reorder
 //! what is shown. Every human-readable line evidentia prints passes through [`escape`] or
-//! [`escape_text`]; JSON output is left to its serializer.
+//! [`escape_text`]; JSON printed for people and programs goes through [`json`], which writes the
+//! same characters as `\uXXXX` escapes (the decoded value is unchanged).
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -43,6 +44,28 @@ fn escape_except<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
     Cow::Owned(out)
 }
 
+/// Pretty JSON with every unsafe character escaped. serde_json escapes only C0 controls; DEL,
+/// C1 controls and bidi formatting characters would reach a terminal (or `jq`'s output) raw.
+/// Outside strings JSON is ASCII, so escaping them anywhere keeps the document's value.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    // serde_json escapes C0 controls inside strings, so a raw newline is the layout's own.
+    let is_unsafe = |c: char| c != '\n' && is_unsafe(c);
+    if !text.chars().any(is_unsafe) {
+        return Ok(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            // Every unsafe character is in the Basic Multilingual Plane: one \u escape each.
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +86,15 @@ mod tests {
             "line\n\\u{1b}]0;x\\u{7}\n"
         );
         assert!(matches!(escape("déjà vu ✓ 証拠"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_escapes_del_c1_and_bidi_and_keeps_the_value() {
+        let value = serde_json::json!({ "path": "a\u{7f}b\u{9b}c\u{202e}d\u{1b}é" });
+        let text = json(&value).unwrap();
+        assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text:?}");
+        assert!(text.contains("\\u007f") && text.contains("\\u009b") && text.contains("\\u202e"));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }

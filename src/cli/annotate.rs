@@ -361,12 +361,12 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
             "total": views.len(),
             "first": {"type": "AnnotationPage", "items": views.iter().map(view_jsonld).collect::<Vec<_>>()},
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
     if json {
         let value: Vec<Value> = views.iter().map(view_json).collect();
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
     if views.is_empty() {
@@ -428,7 +428,7 @@ pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
                 "record": e.record.map(|r| format!("sha256:{r}")),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
     outln!(

@@ -178,7 +178,7 @@ fn authenticate_side(
                 "signers_authenticated": auth.authenticated(),
                 "refused": refusal,
             });
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            println!("{}", evidentia::term::json(&report)?);
             Ok(Err(ExitCode::from(1)))
         }
         Err(refusal) => {
@@ -242,7 +242,7 @@ pub fn diff(
     };
     let code = ExitCode::from(verdict.exit_code());
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", evidentia::term::json(&report)?);
         return Ok(code);
     }
     let verdict = match (report.append_only, report.signers_authenticated) {
@@ -372,7 +372,7 @@ pub fn verify_consistency(
     let report = consistency::verify(path, &trust, require)?;
     let verdict = report.core.verdict;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", evidentia::term::json(&report)?);
     } else {
         outln!(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",

@@ -127,7 +127,7 @@ pub fn verify(
         },
     )?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", evidentia::term::json(&report)?);
     } else {
         print_report(path, &report);
     }
@@ -204,7 +204,7 @@ pub fn verify_proof(
 ) -> Result<ExitCode> {
     let report = proof::verify_proof(proof_file, document, &trust, require)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", evidentia::term::json(&report)?);
     } else {
         outln!("document {}", report.document);
         if let Some(cp) = &report.core.checkpoint {

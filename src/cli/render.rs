@@ -41,7 +41,7 @@ fn record_json(logged: &LoggedRecord) -> Value {
 
 pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&record_json(logged))?);
+        println!("{}", evidentia::term::json(&record_json(logged))?);
         return Ok(());
     }
     outln!("record #{}  sha256:{}", logged.index, logged.id);
@@ -93,7 +93,7 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
                 "signers": c.note.signatures.iter().map(|s| format!("{}+{}", s.name, hex::encode(s.key_id))).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
     outln!("archive {}", archive.origin());
@@ -178,7 +178,7 @@ pub fn ls(archive: &Archive, json: bool) -> Result<()> {
                 v
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
     for (_, doc) in &docs {

@@ -364,6 +364,29 @@ fn bidi_controls_in_names_and_fields_are_shown_escaped() {
     }
     let (_, stdout, _) = run_bounded(&ws, &["ls"]);
     assert!(stdout.contains("invoice\\u{202e}txt.exe"), "{stdout}");
+
+    // JSON output too: serde_json leaves bidi characters (and DEL and C1 controls, which
+    // records refuse) raw; ours writes them as \uXXXX and the decoded value is unchanged.
+    for (args, kept) in [
+        (vec!["ls", "--json"], '\u{202e}'),
+        (vec!["show", hex.as_str(), "--json"], '\u{2066}'),
+    ] {
+        let (code, stdout, stderr) = run_bounded(&ws, &args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(
+            !stdout
+                .chars()
+                .any(|c| matches!(c, '\u{2066}'..='\u{2069}' | '\u{202a}'..='\u{202e}')),
+            "{args:?} printed a bidi control raw: {stdout:?}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert!(
+            value.to_string().contains(kept),
+            "{args:?} lost {kept:?}: {value}"
+        );
+    }
+    let (_, stdout, _) = run_bounded(&ws, &["ls", "--json"]);
+    assert!(stdout.contains("invoice\\u202etxt.exe"), "{stdout}");
 }
 
 #[test]
