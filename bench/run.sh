@@ -429,6 +429,13 @@ if part e; then
             E_PAGE=$(awk -v a="$PAGE_T" -v b="$E_EMPTY" 'BEGIN { printf "%.2f", a - b }')
             row "(e) $n docs: report.html in headless $BROWSER" "$E_PAGE" "" "" \
                 "$E_HTML bytes; load + first screen, less an empty page ($E_EMPTY s)"
+            detail="$BENCH_DIR/e/bundle$n-1/report/0001.html"
+            if [[ -f $detail ]]; then
+                page_time "$detail"
+                E_DETAIL=$(awk -v a="$PAGE_T" -v b="$E_EMPTY" 'BEGIN { printf "%.2f", a - b }')
+                row "(e) $n docs: report/0001.html in headless $BROWSER" "$E_DETAIL" "" "" \
+                    "$(wc -c <"$detail") bytes; a detail page of 1,000 documents"
+            fi
         else
             row "(e) $n docs: report.html" "" "" "" "$E_HTML bytes (no browser to time it)"
         fi

@@ -708,6 +708,97 @@ def check_bag(root, files, rep):
     return hashed
 
 
+# ---- check 6a: only tag files outside data/, each listed; report pages inert ----
+
+TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
+             "SHA256SUMS", "VERIFY.txt", "verify-bundle.py", "report.html")
+REPORT_TAGS = set("html head meta title style body header footer nav section div p h1 h2 h3 h4 a "
+                  "span strong code blockquote ul ol li table thead tbody tr th td br".split())
+REPORT_ATTRIBUTES = set("lang charset name content class id href start".split())
+STYLE_DENIED = ("url(", "image", "@import", "@font-face", "\\", "expression", "binding", "behavior",
+                "src")
+MAX_PAGE_LEN = 512 << 20
+
+
+def is_detail_file(name):
+    digits = name[:-len(".html")] if name.endswith(".html") else ""
+    return len(digits) >= 4 and all(c in "0123456789" for c in digits)
+
+
+def is_report_page(name):
+    return name == "report.html" or (name.startswith("report/") and is_detail_file(name[7:]))
+
+
+def is_report_link(href):
+    file, _, fragment = href.partition("#")
+    fragment_ok = all(c.isascii() and (c.isalnum() or c in "-_") for c in fragment)
+    file_ok = file in ("", "report.html", "../report.html") or is_detail_file(file) \
+        or (file.startswith("report/") and is_detail_file(file[7:]))
+    return fragment_ok and file_ok and href != ""
+
+
+def report_tag(tag):
+    """One tag (between '<' and '>'): raises Bad unless a report may use it; returns its name."""
+    if tag.startswith("/"):
+        if tag[1:] not in REPORT_TAGS:
+            raise Bad(f"a tag </{tag[1:61]}> that a report does not use")
+        return ""
+    name, _, rest = tag.partition(" ")
+    if name not in REPORT_TAGS:
+        raise Bad(f"a tag <{name[:60]}> that a report does not use")
+    while rest:
+        attribute, eq, after = rest.partition('="')
+        value, quote, after = after.partition('"')
+        if not eq or not quote or (after and not after.startswith(" ")):
+            raise Bad(f"a malformed attribute in <{name}>: {rest[:60]}")
+        if attribute not in REPORT_ATTRIBUTES:
+            raise Bad(f"an attribute {attribute[:60]} that a report does not use")
+        if attribute == "href" and not is_report_link(value):
+            raise Bad(f"a link to {value[:60]} outside the report")
+        rest = after[1:]
+    return name
+
+
+def check_report_page(html):
+    for n, piece in enumerate(html.split("<")[1:], 1):
+        tag, gt, text = piece.partition(">")
+        if not gt:
+            raise Bad(f"'<' number {n} does not start a tag")
+        if tag == "!DOCTYPE html":
+            continue
+        if report_tag(tag) == "style":
+            css = text.lower()
+            word = next((w for w in STYLE_DENIED if w in css), None)
+            if word is not None:
+                raise Bad(f"its style sheet holds '{word}', which could load or run something")
+
+
+def check_tag_files(root, files, rep):
+    listed = None
+    if "tagmanifest-sha256.txt" in files:
+        try:
+            text = read_limited(os.path.join(root, "tagmanifest-sha256.txt"), 1 << 20).decode("utf-8")
+            listed = {name for _, name in parse_manifest(text)}
+        except (OSError, Bad, UnicodeDecodeError):
+            listed = None
+    for name in sorted(f for f in files if not f.startswith("data/")):
+        if name not in TAG_FILES and not is_report_page(name):
+            rep.problem(name, "stray-file",
+                        "a file outside data/ that is none of the bundle's tag files; remove it")
+            continue
+        if name != "tagmanifest-sha256.txt" and listed is not None and name not in listed:
+            rep.problem(name, "unlisted-tag-file", "a tag file that tagmanifest-sha256.txt does not list")
+        if is_report_page(name):
+            html = read_text(root, files, name, MAX_PAGE_LEN, rep)
+            if html is None:
+                continue
+            try:
+                check_report_page(html)
+            except Bad as e:
+                rep.problem(name, "report-unsafe",
+                            f"the report page holds {e}; do not open it in a browser")
+
+
 # ---- data/bundle.json (check 8): exactly the members of FORMAT.md section 17 ----
 
 U64, STR, HEX = "u64", "str", "hex"
@@ -1264,6 +1355,7 @@ def check_completeness(manifest, cp, proven, rep):
 def main(root, trusted, pin, rep):
     files = walk(root, rep)
     hashed = check_bag(root, files, rep)
+    check_tag_files(root, files, rep)
     data = read_bytes(root, files, "data/bundle.json", 64 << 20, rep)
     if data is None:
         return

@@ -559,7 +559,7 @@ pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
     })
 }
 
-/// Writes the BagIt files, SHA256SUMS, VERIFY.txt and report.html; the tag manifest last.
+/// Writes the BagIt files, SHA256SUMS, VERIFY.txt and the report's pages; the tag manifest last.
 fn write_tag_files(
     root: &Path,
     payload: &[PayloadFile],
@@ -618,14 +618,13 @@ fn write_tag_files(
             &placeholder
         }
     };
-    let html = report::render(&ReportInput {
+    let pages = report::render(&ReportInput {
         manifest,
         checkpoint: &stored.checkpoint,
         note: &stored.note,
         records,
         verdict,
     });
-    write_file(&root.join("report.html"), html.as_bytes())?;
     let mut tags = Vec::new();
     for name in [
         "bagit.txt",
@@ -634,9 +633,13 @@ fn write_tag_files(
         "SHA256SUMS",
         "VERIFY.txt",
         "verify-bundle.py",
-        "report.html",
     ] {
         tags.push((hash_file(&root.join(name))?.to_hex(), name.to_string()));
+    }
+    // report.html, then its detail pages report/0001.html … when it has them.
+    for (name, html) in pages {
+        write_file(&root.join(&name), html.as_bytes())?;
+        tags.push((Digest::of(html.as_bytes()).to_hex(), name));
     }
     write_file(
         &root.join("tagmanifest-sha256.txt"),

@@ -8,7 +8,8 @@
 //! SHA256SUMS                      `sha256sum -c SHA256SUMS` checks every payload file
 //! VERIFY.txt                      how to check the bundle by hand
 //! verify-bundle.py                the by-hand checker (Python 3 and openssl), docs/verify-bundle.py
-//! report.html                     one self-contained page for legal staff
+//! report.html                     the report for legal staff: one page, or above 1,000 documents
+//! report/0001.html …              the entry page and detail pages of 1,000 documents each
 //! data/bundle.json                what is disclosed, with inclusion proofs
 //! data/checkpoint                 the signed checkpoint (signed-note text)
 //! data/keys/<name>+<id>.pub       the signers' public keys

@@ -5,6 +5,7 @@
 //! piece of text from the bundle goes through [`html_escape`]: records carry free text written
 //! by collectors and analysts, and a report must never run or load anything it quotes.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use crate::core::checkpoint::Checkpoint;
@@ -65,6 +66,8 @@ table.custody, table.links { table-layout: fixed; }
 .sender { border-color: var(--ink); } .self { border-color: var(--line); }
 .item { border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; margin: 1rem 0 1.4rem; }
 section.doc { content-visibility: auto; contain-intrinsic-size: auto 60rem; }
+section.part { content-visibility: auto; contain-intrinsic-size: auto 1500rem; }
+ol.index { padding-left: 3.5rem; } ol.index li { margin: 0; } nav { margin: .8rem 0; }
 .ann { border-left: 4px solid var(--line); padding: .3rem 0 .3rem .9rem; margin: .7rem 0; break-inside: avoid; }
 .flag { display: inline-block; font-weight: 800; font-size: .8rem; letter-spacing: .05em; padding: .05rem .45rem;
   border: 2px solid; border-radius: 3px; margin-right: .4rem; }
@@ -92,22 +95,26 @@ macro_rules! put {
     ($out:expr, $($arg:tt)*) => { $out.push_str(&format!($($arg)*)) };
 }
 
+mod html;
+pub mod inert;
+mod pages;
 mod sender;
+pub use html::html_escape;
+use html::*;
+pub use pages::{page_name, PAGE_DOCUMENTS};
 use sender::{self_check, verify_command, written_by_the_sender};
 
-pub fn render(input: &ReportInput) -> String {
+/// The report's files, relative to the bundle: `report.html` first, then its detail pages
+/// (`report/0001.html` …) when the bundle has more than [`PAGE_DOCUMENTS`] documents.
+pub fn render(input: &ReportInput) -> Vec<(String, String)> {
     let ctx = Ctx::new(input);
+    if ctx.page_count > 1 {
+        return pages::render_paged(&ctx, input);
+    }
     let cp = input.checkpoint;
     let mut out = String::with_capacity(64 * 1024);
-    put!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Evidence bundle: {} checkpoint {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        esc(&cp.origin),
-        cp.number
-    );
-    header(&mut out, input);
+    head(&mut out, cp, "");
+    header(&mut out, input, 1);
     written_by_the_sender(&mut out, cp);
     self_check(&mut out, input.verdict);
     signers(&mut out, input);
@@ -115,11 +122,24 @@ pub fn render(input: &ReportInput) -> String {
     for (index, id, doc) in ctx.documents() {
         document(&mut out, &ctx, index, id, doc);
     }
-    links(&mut out, &ctx);
+    links(&mut out, &ctx, ctx.annotations());
     keys(&mut out, &ctx);
     footer(&mut out, cp);
     out.push_str("</body>\n</html>\n");
-    out
+    vec![("report.html".to_string(), out)]
+}
+
+/// The start of a page, up to `<body>`; `part` is added to the title.
+fn head(out: &mut String, cp: &Checkpoint, part: &str) {
+    put!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Evidence bundle: {} checkpoint {}{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(&cp.origin),
+        cp.number,
+        esc(part)
+    );
 }
 
 /// Lookups over the disclosed records.
@@ -136,11 +156,19 @@ struct Ctx<'a> {
     superseded: HashMap<Digest, Vec<u64>>,
     /// Which version of its path each document record is ("older version 1 of …").
     versions: HashMap<Digest, String>,
+    /// The same in a few words, for the list of a paged report ("older version 1").
+    short_versions: HashMap<Digest, String>,
     /// A document record's file in the bundle, by record id (hex).
     files: HashMap<&'a str, &'a str>,
     /// Positions in `records` of the annotations on, and custody events about, each content.
     annotations_on: HashMap<Digest, Vec<usize>>,
     custody_of: HashMap<Digest, Vec<usize>>,
+    /// The detail page (1-based) of each document and annotation, by leaf index; empty when
+    /// the report is one page.
+    pages: HashMap<u64, usize>,
+    page_count: usize,
+    /// The page being written: 0 for report.html, else its detail page's number.
+    here: Cell<usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -153,11 +181,15 @@ impl<'a> Ctx<'a> {
             retractions: HashMap::new(),
             superseded: HashMap::new(),
             versions: HashMap::new(),
+            short_versions: HashMap::new(),
             files: (input.manifest.documents.iter())
                 .map(|d| (d.record.as_str(), d.file.as_str()))
                 .collect(),
             annotations_on: HashMap::new(),
             custody_of: HashMap::new(),
+            pages: HashMap::new(),
+            page_count: 1,
+            here: Cell::new(0),
         };
         for (at, (index, id, record)) in input.records.iter().enumerate() {
             ctx.by_id.insert(*id, (*index, record));
@@ -190,8 +222,21 @@ impl<'a> Ctx<'a> {
             ctx.documents().map(|(_, id, d)| (*id, d)).collect();
         for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
             ctx.versions.insert(place.record, place.label(&doc.path));
+            (ctx.short_versions).insert(place.record, pages::short_version(&place));
         }
+        pages::assign(&mut ctx);
         ctx
+    }
+
+    /// A link to the item at leaf `index`, from the page being written.
+    fn href(&self, index: u64) -> String {
+        let page = self.pages.get(&index).copied().unwrap_or(0);
+        match (self.here.get(), page) {
+            (here, there) if here == there => format!("#r{index}"),
+            (0, there) => format!("{}#r{index}", page_name(there)),
+            (_, 0) => format!("../report.html#r{index}"),
+            (_, there) => format!("{}#r{index}", pages::file_name(there)),
+        }
     }
 
     /// The records at the positions `index` lists for `key`, in log order.
@@ -234,12 +279,14 @@ impl<'a> Ctx<'a> {
     fn describe(&self, target: &Digest) -> String {
         if let Some((index, path)) = self.docs.get(target) {
             let what = muted(&format!("(document, entry #{index})"));
-            return format!("<a href=\"#r{index}\">{}</a> {what}", esc(path));
+            let href = self.href(*index);
+            return format!("<a href=\"{href}\">{}</a> {what}", esc(path));
         }
         if let Some((index, Record::Annotation(a))) = self.by_id.get(target) {
             let on = self.docs.get(&a.target).map_or("?", |(_, p)| *p);
             return format!(
-                "<a href=\"#r{index}\">annotation #{index}</a> on {}",
+                "<a href=\"{}\">annotation #{index}</a> on {}",
+                self.href(*index),
                 esc(on)
             );
         }
@@ -259,7 +306,7 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn header(out: &mut String, input: &ReportInput) {
+fn header(out: &mut String, input: &ReportInput, pages: usize) {
     let (cp, m) = (input.checkpoint, input.manifest);
     put!(
         out,
@@ -274,6 +321,15 @@ fn header(out: &mut String, input: &ReportInput) {
         cp.number,
         cp.size
     );
+    if pages > 1 {
+        put!(
+            out,
+            "<p>So that this page opens quickly, it lists the documents; the full detail of each \
+             (collection, annotations, chain of custody) is on one of {pages} detail pages of at \
+             most {PAGE_DOCUMENTS} documents, in the folder <code>report/</code>, linked from the \
+             list below. Each detail page prints on its own.</p>\n"
+        );
+    }
     let hash_note = "<span class=\"muted\">Confirm this value with the sender by another channel; \
          it pins this exact version (<code class=\"nw\">--checkpoint-hash</code>).</span>";
     let mut rows = vec![
@@ -355,11 +411,24 @@ fn signature_status(status: &str) -> String {
 }
 
 fn contents(out: &mut String, ctx: &Ctx) {
-    out.push_str("<section id=\"contents\">\n<h2>Disclosed documents</h2>\n<ol class=\"toc\">\n");
+    out.push_str("<section id=\"contents\">\n<h2>Disclosed documents</h2>\n");
+    if ctx.page_count > 1 {
+        pages::index(out, ctx);
+    } else {
+        full_index(out, ctx);
+    }
+    contents_notes(out, ctx);
+    out.push_str("</section>\n");
+}
+
+/// Every document with its media type, size and version: the list of a one-page report.
+fn full_index(out: &mut String, ctx: &Ctx) {
+    out.push_str("<ol class=\"toc\">\n");
     for (index, id, doc) in ctx.documents() {
         put!(
             out,
-            "<li><a href=\"#r{index}\">{}</a> {}{}{}</li>\n",
+            "<li><a href=\"{}\">{}</a> {}{}{}</li>\n",
+            ctx.href(index),
             esc(&doc.path),
             muted(&format!("({}, {})", doc.media_type, bytes(doc.size))),
             ctx.version(id),
@@ -367,6 +436,10 @@ fn contents(out: &mut String, ctx: &Ctx) {
         );
     }
     out.push_str("</ol>\n");
+}
+
+/// What the list of documents leaves out: withheld records, records of unknown kinds.
+fn contents_notes(out: &mut String, ctx: &Ctx) {
     let w = &ctx.manifest.withheld;
     if w.annotations + w.custody_events + w.retractions > 0 {
         put!(
@@ -390,7 +463,6 @@ fn contents(out: &mut String, ctx: &Ctx) {
              display; they are still verified.</p>\n"
         );
     }
-    out.push_str("</section>\n");
 }
 
 fn retraction_banner(out: &mut String, what: &str, index: u64, r: &RetractionRecord) {
@@ -490,7 +562,8 @@ fn annotation(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, a: &Annotati
     for by in superseded.into_iter().flatten() {
         put!(
             out,
-            "<p><strong>Superseded</strong> by <a href=\"#r{by}\">annotation #{by}</a>.</p>\n"
+            "<p><strong>Superseded</strong> by <a href=\"{}\">annotation #{by}</a>.</p>\n",
+            ctx.href(*by)
         );
     }
     for s in &a.selectors {
@@ -625,14 +698,19 @@ fn custody_row(ctx: &Ctx, index: u64, c: &CustodyRecord, this: &Digest) -> Vec<S
     vec![time, event, esc(&c.actor), from, to, note]
 }
 
-fn links(out: &mut String, ctx: &Ctx) {
+/// The links that `annotations` make between items.
+fn links<'a>(
+    out: &mut String,
+    ctx: &Ctx<'a>,
+    annotations: impl Iterator<Item = (u64, &'a Digest, &'a AnnotationRecord)>,
+) {
     out.push_str("<section id=\"links\">\n<h2>Links between items</h2>\n");
     let mut rows = String::new();
-    for (index, _, a) in ctx.annotations() {
+    for (index, _, a) in annotations {
         for link in &a.links {
             let relation = format!("<strong>{}</strong>", esc(link.relation.as_str()));
             let (from, to) = (ctx.describe(&a.target), ctx.describe(&link.target));
-            let annotation = format!("<a href=\"#r{index}\">#{index}</a>");
+            let annotation = format!("<a href=\"{}\">#{index}</a>", ctx.href(index));
             tr(&mut rows, &[from, relation, to, annotation]);
         }
     }
@@ -703,106 +781,6 @@ fn footer(out: &mut String, cp: &Checkpoint) {
         cp.number,
         esc(&cp.origin)
     );
-}
-
-fn kv_table(out: &mut String, rows: &[(&str, String)]) {
-    out.push_str("<table class=\"kv\"><tbody>\n");
-    for (label, value) in rows {
-        put!(out, "<tr><th>{}</th><td>{value}</td></tr>\n", esc(label));
-    }
-    out.push_str("</tbody></table>\n");
-}
-
-/// One table row of cells that are already HTML.
-fn tr(out: &mut String, cells: &[String]) {
-    put!(out, "<tr><td>{}</td></tr>\n", cells.join("</td><td>"));
-}
-
-/// Opens a table with a header row; the caller closes it with `</tbody></table>`.
-fn table_head(out: &mut String, class: &str, columns: &[&str]) {
-    put!(out, "<table class=\"{class}\"><thead><tr>");
-    for c in columns {
-        put!(out, "<th>{}</th>", esc(c));
-    }
-    out.push_str("</tr></thead><tbody>\n");
-}
-
-fn bullet_list(out: &mut String, title: &str, items: &[String]) {
-    if items.is_empty() {
-        return;
-    }
-    put!(out, "<h4>{}</h4>\n<ul>\n", esc(title));
-    for item in items {
-        put!(out, "<li>{}</li>\n", esc(item));
-    }
-    out.push_str("</ul>\n");
-}
-
-fn esc(text: &str) -> String {
-    html_escape(text)
-}
-
-fn mono(text: &str) -> String {
-    format!("<span class=\"mono\">{}</span>", esc(text))
-}
-
-fn muted(text: &str) -> String {
-    format!("<span class=\"muted\">{}</span>", esc(text))
-}
-
-fn prose(text: &str) -> String {
-    format!("<span class=\"prose\">{}</span>", esc(text))
-}
-
-fn none() -> String {
-    muted("—")
-}
-
-fn opt(text: Option<&str>) -> String {
-    text.map_or_else(none, esc)
-}
-
-fn ts(t: Timestamp) -> String {
-    esc(&t.to_string())
-}
-
-fn tags(tags: &[String]) -> String {
-    if tags.is_empty() {
-        none()
-    } else {
-        esc(&tags.join(", "))
-    }
-}
-
-/// A size for people: bytes, KiB, MiB or GiB.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    match unit {
-        0 => format!("{n} bytes"),
-        _ => format!("{value:.1} {}", UNITS[unit]),
-    }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

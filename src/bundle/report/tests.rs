@@ -118,7 +118,26 @@ fn sample_checkpoint() -> Checkpoint {
     }
 }
 
+/// The one page of a small bundle.
 fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> String {
+    let mut pages = render_pages(records, verdict);
+    assert_eq!(pages.len(), 1, "a small bundle keeps one page");
+    let (name, html) = pages.remove(0);
+    assert_eq!(name, "report.html");
+    for d in records.iter().filter_map(|(_, _, r)| match r {
+        Record::Document(d) => Some(d.content.to_hex()),
+        _ => None,
+    }) {
+        assert!(html.contains(&d), "digest {d} missing");
+    }
+    html
+}
+
+/// Every file of the report: (bundle-relative name, HTML).
+fn render_pages(
+    records: &[(u64, Digest, Record)],
+    verdict: &BundleReport,
+) -> Vec<(String, String)> {
     let documents = records
         .iter()
         .filter_map(|(_, id, r)| match r {
@@ -166,11 +185,15 @@ fn render_with(records: &[(u64, Digest, Record)], verdict: &BundleReport) -> Str
         records,
         verdict,
     };
-    let html = render(&input);
-    for d in &manifest.documents {
-        assert!(html.contains(&d.content), "digest {} missing", d.content);
+    let pages = render(&input);
+    for (name, html) in &pages {
+        assert_eq!(
+            inert::check(html),
+            Ok(()),
+            "{name} holds what a report may not"
+        );
     }
-    html
+    pages
 }
 
 #[test]
@@ -273,3 +296,5 @@ fn clocks_and_sizes_read_well() {
     assert_eq!(bytes(512), "512 bytes");
     assert_eq!(bytes(1536), "1.5 KiB");
 }
+
+mod paged;

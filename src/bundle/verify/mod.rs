@@ -8,6 +8,7 @@
 //! file, optionally pinned by its hash.
 
 mod disclosed;
+mod tag_files;
 
 pub(super) use disclosed::document_item;
 
@@ -134,6 +135,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     report.core.signers_authenticated = options.trust.authenticates();
     let files = walk(root, &mut report)?;
     let hashed = check_bag(root, &files, &mut report);
+    tag_files::check_tag_files(root, &files, &mut report);
     let Some(manifest) = read_manifest(root, &files, &mut report) else {
         return Ok(finish(report));
     };

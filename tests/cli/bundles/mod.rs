@@ -25,6 +25,7 @@ mod hostile;
 mod hostile_tar;
 mod impostor;
 mod layout;
+mod report_pages;
 
 /// The undisclosed document's distinctive content and metadata.
 const SECRET: &str = "SECRET-WITNESS-NAME: Olena K., born 1987, Bucha\n";
@@ -291,22 +292,25 @@ pub(crate) fn rebag(bundle: &Path) {
     retag(bundle);
 }
 
-/// Rewrites tagmanifest-sha256.txt for the tag files as they now are.
+/// Rewrites tagmanifest-sha256.txt for the tag files as they now are: every regular file
+/// outside data/ (the report's pages included), as a forger would.
 fn retag(bundle: &Path) {
-    let tags: Vec<(String, String)> = [
-        "bagit.txt",
-        "bag-info.txt",
-        "manifest-sha256.txt",
-        "SHA256SUMS",
-        "VERIFY.txt",
-        "report.html",
-    ]
-    .iter()
-    .map(|name| {
-        let bytes = fs::read(bundle.join(name)).expect("read tag file");
-        (Digest::of(&bytes).to_hex(), name.to_string())
-    })
-    .collect();
+    let mut names = vec![];
+    for entry in walkdir::WalkDir::new(bundle).min_depth(1) {
+        let entry = entry.expect("walk the bundle");
+        let name = entry.path().strip_prefix(bundle).expect("inside");
+        let name = name.to_str().expect("UTF-8 name").replace('\\', "/");
+        let tag_manifest = name == "tagmanifest-sha256.txt";
+        if entry.file_type().is_file() && !name.starts_with("data/") && !tag_manifest {
+            names.push(name);
+        }
+    }
+    let tags: Vec<(String, String)> = (names.into_iter())
+        .map(|name| {
+            let bytes = fs::read(bundle.join(&name)).expect("read tag file");
+            (Digest::of(&bytes).to_hex(), name)
+        })
+        .collect();
     fs::write(
         bundle.join("tagmanifest-sha256.txt"),
         bagit::manifest(&tags),

@@ -1,0 +1,68 @@
+//! Check 6a (FORMAT.md §17): outside `data/` a bundle holds only its tag files, each listed in
+//! `tagmanifest-sha256.txt`, and its report pages hold nothing that runs or loads anything.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::super::bagit;
+use super::super::inspect::read_text;
+use super::super::report::inert;
+use super::BundleReport;
+
+/// The tag files of a bundle, besides the report's detail pages `report/<digits>.html`.
+pub const TAG_FILES: [&str; 8] = [
+    "bagit.txt",
+    "bag-info.txt",
+    "manifest-sha256.txt",
+    "tagmanifest-sha256.txt",
+    "SHA256SUMS",
+    "VERIFY.txt",
+    "verify-bundle.py",
+    "report.html",
+];
+
+pub(super) fn check_tag_files(root: &Path, files: &HashSet<String>, report: &mut BundleReport) {
+    // An unreadable tag manifest is reported by the BagIt checks; it lists nothing here.
+    let listed: Option<HashSet<String>> = files
+        .contains("tagmanifest-sha256.txt")
+        .then(|| listed_tag_files(root, files))
+        .flatten();
+    let mut outside: Vec<&String> = files.iter().filter(|f| !f.starts_with("data/")).collect();
+    outside.sort();
+    for name in outside {
+        if !TAG_FILES.contains(&name.as_str()) && !inert::is_page(name) {
+            report.problem(
+                name,
+                "stray-file",
+                "a file outside data/ that is none of the bundle's tag files; remove it",
+            );
+            continue;
+        }
+        let unlisted = listed.as_ref().is_some_and(|l| !l.contains(name.as_str()));
+        if name != "tagmanifest-sha256.txt" && unlisted {
+            report.problem(
+                name,
+                "unlisted-tag-file",
+                "a tag file that tagmanifest-sha256.txt does not list",
+            );
+        }
+        if inert::is_page(name) {
+            let Some(html) = read_text(root, files, name, inert::MAX_PAGE_LEN, report) else {
+                continue;
+            };
+            if let Err(why) = inert::check(&html) {
+                let detail = format!("the report page holds {why}; do not open it in a browser");
+                report.problem(name, "report-unsafe", detail);
+            }
+        }
+    }
+}
+
+/// The names `tagmanifest-sha256.txt` lists, if it can be read and parsed.
+fn listed_tag_files(root: &Path, files: &HashSet<String>) -> Option<HashSet<String>> {
+    let mut quiet = BundleReport::new();
+    let text = read_text(root, files, "tagmanifest-sha256.txt", 1 << 20, &mut quiet)?;
+    let path = root.join("tagmanifest-sha256.txt");
+    let entries = bagit::parse_manifest(&path, &text).ok()?;
+    Some(entries.into_iter().map(|(_, name)| name).collect())
+}
