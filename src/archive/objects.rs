@@ -54,6 +54,12 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<Box<dyn ObjectWriter + 'a>>;
     /// Opens an object for streaming. The caller re-hashes if it needs to trust the bytes.
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>>;
+    /// Copies an object's bytes to the end of `out` (named `out_name` in errors) WITHOUT
+    /// checking them, for a caller that hashes the copy itself; returns how many bytes.
+    fn copy_unchecked(&self, digest: &Digest, out: &fs::File, out_name: &Path) -> Result<u64> {
+        let mut out = out;
+        io::copy(&mut self.open(digest)?, &mut out).map_err(Error::io(out_name))
+    }
     /// Reads a whole object of at most `max` bytes and checks its digest.
     fn read_verified(&self, digest: &Digest, max: u64) -> Result<Vec<u8>>;
     fn contains(&self, digest: &Digest) -> Result<bool>;
@@ -117,18 +123,16 @@ pub fn hash_stream(
         source: e,
     };
     let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; BLOCK];
     let mut total = 0u64;
-    loop {
-        let n = fsutil::read_full(reader, &mut buf).map_err(read_err)?;
+    fsutil::with_read_buffer(|buf| loop {
+        let n = fsutil::read_full(reader, buf).map_err(read_err)?;
         if n == 0 {
-            break;
+            return Ok((hasher.finish(), total));
         }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(Error::io(out_name))?;
         total += n as u64;
-    }
-    Ok((hasher.finish(), total))
+    })
 }
 
 /// [`stream_object`], failing (after writing) if the bytes do not match their name, so that a
@@ -731,6 +735,20 @@ impl ObjectStore for FsObjectStore {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 match self.find_packed(digest, true)? {
                     Some((pack, entry)) => Ok(Box::new(pack.reader(&entry)?)),
+                    None => Err(Error::ObjectMissing { digest: *digest }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn copy_unchecked(&self, digest: &Digest, out: &fs::File, out_name: &Path) -> Result<u64> {
+        let path = self.path_of(digest);
+        match fsutil::open_regular(&path, fsutil::Links::Refuse) {
+            Ok((file, len)) => fsutil::copy_range(&file, 0, len, out, (&path, out_name)),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                match self.find_packed(digest, true)? {
+                    Some((pack, entry)) => pack.copy_to(&entry, out, out_name),
                     None => Err(Error::ObjectMissing { digest: *digest }),
                 }
             }

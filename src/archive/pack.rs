@@ -15,6 +15,7 @@ use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -243,8 +244,31 @@ pub struct Pack {
     pub pack_path: PathBuf,
     index: File,
     count: u64,
+    /// The `.pack` file, opened once with the index (`None` if it could not be opened: reads
+    /// then try again and report why). Packs never change once committed, so every read of
+    /// the process shares this handle instead of opening the file per object.
+    data: Option<Arc<File>>,
     /// Length of the `.pack` file when opened (0 if it is missing).
     pack_len: u64,
+}
+
+/// Streams one object out of a pack by positioned reads on the shared handle.
+pub struct PackReader {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl io::Read for PackReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 impl Pack {
@@ -258,13 +282,17 @@ impl Pack {
             });
         }
         let pack_path = packs_dir.join(format!("{name}.pack"));
-        let pack_len = fs::metadata(&pack_path).map_or(0, |m| m.len());
+        let (data, pack_len) = match fsutil::open_regular(&pack_path, fsutil::Links::Refuse) {
+            Ok((file, len)) => (Some(Arc::new(file)), len),
+            Err(_) => (None, 0),
+        };
         Ok(Pack {
             name: name.to_string(),
             pack_path,
             index_path,
             index,
             count: len / LINE as u64,
+            data,
             pack_len,
         })
     }
@@ -340,22 +368,47 @@ impl Pack {
         Ok(bytes.chunks(LINE).filter_map(parse_line).collect())
     }
 
+    /// The pack file: the handle opened with the index, or (if that failed) opened now, so
+    /// that the error names what is wrong with it.
+    fn data(&self) -> Result<Arc<File>> {
+        match &self.data {
+            Some(file) => Ok(file.clone()),
+            None => Ok(Arc::new(
+                fsutil::open_regular(&self.pack_path, fsutil::Links::Refuse)?.0,
+            )),
+        }
+    }
+
     /// Streams one object's bytes (as many as the pack holds).
-    pub fn reader(&self, entry: &Entry) -> Result<io::Take<File>> {
-        let (mut file, _) = fsutil::open_regular(&self.pack_path, fsutil::Links::Refuse)?;
-        io::Seek::seek(&mut file, io::SeekFrom::Start(entry.offset))
-            .map_err(Error::io(&self.pack_path))?;
-        Ok(io::Read::take(file, entry.len))
+    pub fn reader(&self, entry: &Entry) -> Result<PackReader> {
+        Ok(PackReader {
+            file: self.data()?,
+            pos: entry.offset,
+            end: entry.offset.saturating_add(entry.len),
+        })
+    }
+
+    /// Copies one object's bytes (as many as the pack holds) to the end of `out`, unchecked.
+    pub fn copy_to(&self, entry: &Entry, out: &File, out_name: &Path) -> Result<u64> {
+        let data = self.data()?;
+        fsutil::copy_range(
+            &data,
+            entry.offset,
+            entry.len,
+            out,
+            (&self.pack_path, out_name),
+        )
     }
 
     /// Reads one object's bytes (as many as the pack holds: a short read means damage, which
     /// the caller's digest check reports).
     pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
-        let (file, pack_len) = fsutil::open_regular(&self.pack_path, fsutil::Links::Refuse)?;
-        let available = pack_len.saturating_sub(entry.offset).min(entry.len);
-        let mut bytes = vec![0u8; available as usize];
-        file.read_exact_at(&mut bytes, entry.offset)
+        let len = usize::try_from(entry.len).unwrap_or(usize::MAX);
+        // Never allocate more than the pack can hold, whatever a damaged index line says.
+        let mut bytes = vec![0u8; len.min(self.pack_len.saturating_sub(entry.offset) as usize)];
+        let n = fsutil::read_full(&mut self.reader(entry)?, &mut bytes)
             .map_err(Error::io(&self.pack_path))?;
+        bytes.truncate(n);
         Ok(bytes)
     }
 }

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use crate::archive::append::append_records;
 use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::fsutil;
-use crate::archive::objects::copy_verified;
 use crate::archive::output::{self, Existing, NewOutput};
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
@@ -370,18 +369,20 @@ fn disclose<'a>(
     (out, withheld)
 }
 
-/// Copies an object into the bundle, checking its digest on the way.
+/// Copies an object into the bundle. Not hashed here: the self-check hashes every file against
+/// the digest its record names before anything is placed, and refuses the export on any
+/// difference (hashing here too cost a second pass over every byte).
 fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
     // Never over another document: every name a bundle uses is dictated to one record.
-    let mut file = fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)
         .map_err(Error::io(to))?;
-    copy_verified(archive.store(), digest, &mut file, to)
+    archive.store().copy_unchecked(digest, &file, to)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -515,8 +516,9 @@ fn write_payload(
 type PayloadFile = (String, String, u64);
 
 /// Hashes every file under `dir` in parallel, in file-name order, except those in `known`
-/// (relative path → digest): files just written from bytes whose digest was checked as they
-/// were copied. The self-check re-hashes everything, as a recipient will.
+/// (relative path → digest): record files written from bytes whose digest was checked, and
+/// documents listed under the digest their record names. The self-check re-hashes everything,
+/// as a recipient will, so a document copied from a damaged object fails it.
 fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<Vec<PayloadFile>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
@@ -544,13 +546,9 @@ fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<
 }
 
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
-    // One buffer per thread: zeroing a fresh 1 MiB per file cost more than hashing small ones.
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
-    }
     let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
     let mut hasher = Hasher::new();
-    BUFFER.with_borrow_mut(|buf| loop {
+    fsutil::with_read_buffer(|buf| loop {
         let n = file.read(buf).map_err(Error::io(path))?;
         if n == 0 {
             return Ok(hasher.finish());

@@ -556,3 +556,40 @@ fn an_index_of_an_older_version_or_with_a_damaged_run_is_rebuilt() {
     ws.seal();
     assert_eq!(ws.verify_json().0, 0);
 }
+
+/// Export copies documents without hashing them on the way (the self-check hashes every
+/// file): a document whose stored bytes were changed, packed or loose, must still stop the
+/// export before anything is written at --out.
+#[test]
+fn export_refuses_a_document_whose_stored_bytes_changed() {
+    for where_ in ["packed", "loose"] {
+        let (ws, docs, name) = packed_archive();
+        let (content, path) = &docs[7];
+        match where_ {
+            "packed" => {
+                let (offset, len) = locate(&ws, &name, content);
+                assert!(len > 0);
+                let pack = pack_file(&ws, &name, "pack");
+                let mut bytes = fs::read(&pack).expect("pack");
+                bytes[offset] ^= 0x01;
+                Workspace::overwrite(&pack, bytes);
+            }
+            _ => {
+                // A loose copy is read before the packed one: same length, one byte changed.
+                let mut bytes = fs::read(ws.path(path)).expect("source");
+                bytes[0] ^= 0x01;
+                let loose = ws.object_path(content);
+                fs::create_dir_all(loose.parent().expect("fan")).expect("mkdir");
+                fs::write(&loose, bytes).expect("plant a changed loose copy");
+            }
+        }
+        let out = ws.path("out-bundle");
+        let (code, stdout, stderr) = ws.run(&["export", "--all", "--out", &out.to_string_lossy()]);
+        assert_eq!(code, 1, "{where_}: export must fail: {stdout} {stderr}");
+        assert!(
+            stderr.contains("failed its own verification") && stderr.contains("payload-corrupt"),
+            "{where_}: {stderr}"
+        );
+        assert!(!out.exists(), "{where_}: a bundle was written");
+    }
+}

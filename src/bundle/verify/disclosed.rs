@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::archive::fsutil;
 use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
@@ -46,20 +48,44 @@ pub(super) fn check_records(
             "the records are not listed in log order",
         );
     }
+    // Structural checks in list order; then each record file is read, hashed, decoded and
+    // its proof checked in parallel; the outcomes are reported in list order again, so the
+    // report does not depend on timing.
     let mut indices = HashSet::new();
-    for listed in &manifest.records {
-        let item = format!("record #{} ({})", listed.index, listed.id);
-        let Some((id, bytes)) = read_record(root, hashed, listed, cp, &mut indices, &item, report)
-        else {
-            continue;
+    let candidates: Vec<(&DisclosedRecord, String, Option<Digest>)> = (manifest.records.iter())
+        .map(|listed| {
+            let item = format!("record #{} ({})", listed.index, listed.id);
+            let id = listed_record(hashed, listed, cp, &mut indices, &item, report);
+            (listed, item, id)
+        })
+        .collect();
+    let loaded: Vec<Option<Loaded>> = candidates
+        .par_iter()
+        .map(|(listed, _, id)| id.map(|id| load_record(root, listed, id, cp)))
+        .collect();
+    for ((listed, item, _), loaded) in candidates.iter().zip(loaded) {
+        let Some(loaded) = loaded else { continue };
+        let (id, leaf, proven, decoded) = match loaded {
+            Loaded::Unreadable(e) => {
+                report.problem(item, "record-unreadable", e);
+                continue;
+            }
+            Loaded::Corrupt => {
+                report.problem(item, "record-corrupt", "the file's SHA-256 is not its name");
+                continue;
+            }
+            Loaded::Read {
+                id,
+                leaf,
+                proven,
+                decoded,
+            } => (id, leaf, proven, decoded),
         };
-        let proof: Option<Vec<Digest>> = listed.proof.iter().map(|h| hex_digest(h)).collect();
-        let leaf = leaf_hash(&bytes);
-        if proof.is_some_and(|p| verify_inclusion(&leaf, listed.index, cp.size, &p, &cp.root)) {
+        if proven {
             disclosed.proven_leaves.push((listed.index, id, leaf));
         } else {
             report.problem(
-                &item,
+                item,
                 "proof-invalid",
                 format!(
                     "the inclusion proof does not lead to checkpoint {}'s root",
@@ -67,12 +93,12 @@ pub(super) fn check_records(
                 ),
             );
         }
-        match Record::decode(&bytes) {
+        match decoded {
             Ok(record) => {
-                check_record(manifest, listed, &record, &item, &mut disclosed, report);
+                check_record(manifest, listed, &record, item, &mut disclosed, report);
                 disclosed.decoded.insert(id, record);
             }
-            Err(e) => report.problem(&item, "record-invalid", e.to_string()),
+            Err(e) => report.problem(item, "record-invalid", e),
         }
         report.records_checked += 1;
     }
@@ -94,16 +120,15 @@ pub(super) fn check_records(
     disclosed
 }
 
-/// A listed record's bytes, when its id, index and file hold up.
-fn read_record(
-    root: &Path,
+/// A listed record's id, when its id, index and file hold up.
+fn listed_record(
     hashed: &HashMap<String, String>,
     listed: &DisclosedRecord,
     cp: &Checkpoint,
     indices: &mut HashSet<u64>,
     item: &str,
     report: &mut BundleReport,
-) -> Option<(Digest, Vec<u8>)> {
+) -> Option<Digest> {
     let file = format!("data/records/{}.cbor", listed.id);
     let Some(id) = hex_digest(&listed.id) else {
         report.problem(
@@ -129,19 +154,42 @@ fn read_record(
         );
         return None;
     }
+    Some(id)
+}
+
+/// What one record file holds, found independently of the others (so in parallel).
+enum Loaded {
+    Unreadable(String),
+    Corrupt,
+    Read {
+        id: Digest,
+        leaf: Digest,
+        /// Whether the listed inclusion proof leads to the checkpoint's root.
+        proven: bool,
+        decoded: std::result::Result<Record, String>,
+    },
+}
+
+fn load_record(root: &Path, listed: &DisclosedRecord, id: Digest, cp: &Checkpoint) -> Loaded {
+    let file = root.join(format!("data/records/{}.cbor", listed.id));
     let limit = crate::core::cbor::MAX_ENCODED_LEN as u64;
-    let bytes = match fsutil::read_stored(&root.join(&file), limit) {
+    let bytes = match fsutil::read_stored(&file, limit) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            report.problem(item, "record-unreadable", e.to_string());
-            return None;
-        }
+        Err(e) => return Loaded::Unreadable(e.to_string()),
     };
     if Digest::of(&bytes) != id {
-        report.problem(item, "record-corrupt", "the file's SHA-256 is not its name");
-        return None;
+        return Loaded::Corrupt;
     }
-    Some((id, bytes))
+    let proof: Option<Vec<Digest>> = listed.proof.iter().map(|h| hex_digest(h)).collect();
+    let leaf = leaf_hash(&bytes);
+    let proven =
+        proof.is_some_and(|p| verify_inclusion(&leaf, listed.index, cp.size, &p, &cp.root));
+    Loaded::Read {
+        id,
+        leaf,
+        proven,
+        decoded: Record::decode(&bytes).map_err(|e| e.to_string()),
+    }
 }
 
 /// A decoded record against its listing; key records must carry a valid endorsement.
