@@ -18,6 +18,11 @@ pub enum Error {
     #[error("{}: {source}", crate::term::escape(&path.to_string_lossy()))]
     Io { path: PathBuf, source: io::Error },
 
+    /// A file was put in place but the disk did not confirm it durable (the directory's fsync
+    /// failed after the rename): the change is visible, so repeating the command would repeat it.
+    #[error("{}: {source}; the file is in place, but the disk did not confirm it is durable: check the disk, then run `evidentia verify` (the change was made, so do not repeat the command)", crate::term::escape(&path.to_string_lossy()))]
+    NotDurable { path: PathBuf, source: io::Error },
+
     #[error("{} is not an evidentia archive (it has no archive.txt); create one with `evidentia init`, or point --archive at an existing one", crate::term::escape(&path.to_string_lossy()))]
     NotAnArchive { path: PathBuf },
 

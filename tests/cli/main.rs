@@ -8,6 +8,7 @@ mod archive;
 mod audits;
 mod bundles;
 mod crash;
+mod faults;
 mod format_rules;
 
 mod handcheck;
