@@ -38,6 +38,13 @@ pub enum Error {
     #[error("no bundle written at {}: the bundle failed its own verification ({problems}); run `evidentia verify` on the archive and fix what it reports", crate::term::escape(&out.to_string_lossy()))]
     ExportSelfCheck { out: PathBuf, problems: String },
 
+    #[error("{source}; the export could not be recorded in the custody log, so {}: fix the cause and export again", export_taken_back(out, *removed))]
+    ExportNotLogged {
+        out: PathBuf,
+        removed: bool,
+        source: Box<Error>,
+    },
+
     #[error(
         "object {digest} is missing from the archive; run `evidentia verify` for a full report"
     )]
@@ -158,6 +165,16 @@ pub enum Error {
         value: String,
         why: String,
     },
+}
+
+fn export_taken_back(out: &std::path::Path, removed: bool) -> String {
+    let out = out.to_string_lossy();
+    let out = crate::term::escape(&out);
+    if removed {
+        format!("the bundle at {out} was removed")
+    } else {
+        format!("the bundle at {out} must not be handed over; removing it failed, delete it")
+    }
 }
 
 fn nothing_new(number: u64, size: u64) -> String {

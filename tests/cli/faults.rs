@@ -164,7 +164,7 @@ pub(crate) fn assert_clean_failure(run: &Faulted, fault: &Fault, names: &str, wh
 }
 
 /// A sealed archive (three documents, checkpoint 1) and a fourth document on disk, not added.
-fn sealed_workspace() -> Workspace {
+pub(crate) fn sealed_workspace() -> Workspace {
     let ws = Workspace::new();
     for i in 1..=3 {
         ws.write(&format!("docs/d{i}.txt"), format!("document {i}\n"));
@@ -176,7 +176,7 @@ fn sealed_workspace() -> Workspace {
 }
 
 /// `ls` and `log` as the user sees them.
-fn listing(ws: &Workspace) -> (String, String) {
+pub(crate) fn listing(ws: &Workspace) -> (String, String) {
     let (code_ls, ls, _) = ws.run(&["ls"]);
     let (code_log, log, _) = ws.run(&["log"]);
     assert_eq!((code_ls, code_log), (0, 0), "ls or log failed: {ls} {log}");
@@ -185,7 +185,7 @@ fn listing(ws: &Workspace) -> (String, String) {
 
 /// Nothing sealed is lost: the archive verifies with the key trusted, and every line `ls` and
 /// `log` showed before is still shown.
-fn assert_nothing_lost(ws: &Workspace, before: &(String, String), what: &str) {
+pub(crate) fn assert_nothing_lost(ws: &Workspace, before: &(String, String), what: &str) {
     let (code, report) = ws.verify_json();
     assert_eq!(code, 0, "{what}: the archive no longer verifies: {report}");
     let after = listing(ws);

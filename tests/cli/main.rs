@@ -9,6 +9,7 @@ mod audits;
 mod bundles;
 mod crash;
 mod faults;
+mod faults_export;
 mod format_rules;
 
 mod handcheck;

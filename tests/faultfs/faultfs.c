@@ -406,9 +406,15 @@ int linkat(int olddir, const char *old, int newdir, const char *new, int flags)
 
 /* ---- creating files and directories ---- */
 
+/* O_TMPFILE includes O_DIRECTORY's bit, so it is tested whole. */
+static int creates(int flags)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
 static int create_fault(int dirfd, const char *name, int flags, char *path, size_t size)
 {
-    if (fault_op != OP_OPEN_CREATE || !(flags & (O_CREAT | O_TMPFILE)))
+    if (fault_op != OP_OPEN_CREATE || !creates(flags))
         return 0;
     at_path(dirfd, name, path, size);
     return should_fail(OP_OPEN_CREATE, path);
@@ -416,7 +422,7 @@ static int create_fault(int dirfd, const char *name, int flags, char *path, size
 
 static mode_t mode_arg(int flags, va_list args)
 {
-    return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(args, int) : 0;
+    return creates(flags) ? (mode_t)va_arg(args, int) : 0;
 }
 
 #define OPEN_AT(name, dirfd_expr)                                                   \
