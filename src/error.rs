@@ -18,6 +18,11 @@ pub enum Error {
     #[error("{}: {source}", crate::term::escape(&path.to_string_lossy()))]
     Io { path: PathBuf, source: io::Error },
 
+    /// A file was put in place but the disk did not confirm it durable (the directory's fsync
+    /// failed after the rename): the change is visible, so repeating the command would repeat it.
+    #[error("{}: {source}; the file is in place, but the disk did not confirm it is durable: check the disk, then run `evidentia verify` (the change was made, so do not repeat the command)", crate::term::escape(&path.to_string_lossy()))]
+    NotDurable { path: PathBuf, source: io::Error },
+
     #[error("{} is not an evidentia archive (it has no archive.txt); create one with `evidentia init`, or point --archive at an existing one", crate::term::escape(&path.to_string_lossy()))]
     NotAnArchive { path: PathBuf },
 
@@ -32,6 +37,13 @@ pub enum Error {
 
     #[error("no bundle written at {}: the bundle failed its own verification ({problems}); run `evidentia verify` on the archive and fix what it reports", crate::term::escape(&out.to_string_lossy()))]
     ExportSelfCheck { out: PathBuf, problems: String },
+
+    #[error("{source}; the export could not be recorded in the custody log, so {}: fix the cause and export again", export_taken_back(out, *removed))]
+    ExportNotLogged {
+        out: PathBuf,
+        removed: bool,
+        source: Box<Error>,
+    },
 
     #[error(
         "object {digest} is missing from the archive; run `evidentia verify` for a full report"
@@ -153,6 +165,16 @@ pub enum Error {
         value: String,
         why: String,
     },
+}
+
+fn export_taken_back(out: &std::path::Path, removed: bool) -> String {
+    let out = out.to_string_lossy();
+    let out = crate::term::escape(&out);
+    if removed {
+        format!("the bundle at {out} was removed")
+    } else {
+        format!("the bundle at {out} must not be handed over; removing it failed, delete it")
+    }
 }
 
 fn nothing_new(number: u64, size: u64) -> String {

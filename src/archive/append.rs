@@ -106,7 +106,14 @@ pub fn append_prepared(
         || PathIndex::format(&documents),
     );
     committed?;
-    archive.index().commit(lines, from, log.size())?;
+    // The records are committed; the index is derived from the log and brought up to it by
+    // the next command that needs it, so failing to write it must not report the records as
+    // not recorded (a re-run would record them twice).
+    if let Err(e) = archive.index().commit(lines, from, log.size()) {
+        eprintln!(
+            "evidentia: warning: the records are committed, but updating the index failed ({e}); the next command rebuilds it from the log"
+        );
+    }
     Ok(entries.iter().map(|e| e.record).collect())
 }
 

@@ -47,6 +47,19 @@ pub fn copy_range(
             Ok(0) => break,
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => {}
+            // A real failure (EIO, ENOSPC, …) is the copy's, reported as such.
+            Err(e)
+                if !matches!(
+                    e,
+                    rustix::io::Errno::XDEV
+                        | rustix::io::Errno::INVAL
+                        | rustix::io::Errno::NOSYS
+                        | rustix::io::Errno::OPNOTSUPP
+                        | rustix::io::Errno::PERM
+                ) =>
+            {
+                return Err(Error::io(out_name)(std::io::Error::from(e)));
+            }
             // Not supported between these files (other file systems, old kernels).
             Err(_) => {
                 let mut out = out;
@@ -74,7 +87,8 @@ pub fn copy_range(
 }
 
 /// Writes `bytes` to `path` atomically and durably: temporary file in the same directory,
-/// fsync, rename over the target, fsync the directory.
+/// fsync, rename over the target, fsync the directory. A failure of that last fsync is
+/// [`Error::NotDurable`]: the new content is already in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -90,7 +104,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(Error::io(tmp.path()))?;
     tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
     tmp.persist(path).map_err(|e| Error::io(path)(e.error))?;
-    sync_dir(dir)
+    sync_dir(dir).map_err(|e| match e {
+        Error::Io { source, .. } => Error::NotDurable {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    })
 }
 
 /// A new temporary file in `dir` with permissions `mode`, creating `dir` if it is missing (a

@@ -157,6 +157,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     }
     write_tag_files(root, &payload, &manifest, &stored, &decoded, Some(&verdict))?;
     fsutil::sync_filesystem(root)?;
+    crate::archive::failpoint::hit("export-before-place");
 
     let path = match options.format {
         BundleFormat::Dir => {
@@ -171,11 +172,30 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         }
     };
 
-    // The export is itself a handling of the evidence: log it.
-    let lock = archive.lock()?;
-    let mut log = archive.log()?;
+    // The export is itself a handling of the evidence: log it. A bundle whose export cannot be
+    // logged is taken back, so that no bundle is handed over without its custody record.
+    crate::archive::failpoint::hit("export-before-custody");
     let custody = export_events(&selected, options, &manifest);
-    let custody_records = append_records(archive, &lock, &mut log, &custody)?;
+    let logged = archive.lock().and_then(|lock| {
+        let mut log = archive.log()?;
+        append_records(archive, &lock, &mut log, &custody)
+    });
+    let custody_records = match logged {
+        Ok(records) => records,
+        // The record is in place (only its durability is unconfirmed): the bundle stays.
+        Err(e @ Error::NotDurable { .. }) => return Err(e),
+        Err(e) => {
+            let removed = match options.format {
+                BundleFormat::Dir => fs::remove_dir_all(&path),
+                BundleFormat::Tar => fs::remove_file(&path),
+            };
+            return Err(Error::ExportNotLogged {
+                out: path,
+                removed: removed.is_ok(),
+                source: Box::new(e),
+            });
+        }
+    };
     Ok(ExportOutcome {
         path,
         checkpoint: manifest.checkpoint,
@@ -382,7 +402,9 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
         .create_new(true)
         .open(to)
         .map_err(Error::io(to))?;
-    archive.store().copy_unchecked(digest, &file, to)
+    let copied = archive.store().copy_unchecked(digest, &file, to)?;
+    crate::archive::failpoint::hit("export-mid-copy");
+    Ok(copied)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -702,6 +724,7 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
                 .map_err(Error::io(&tmp))?;
         }
     }
+    crate::archive::failpoint::hit("export-mid-tar");
     let buffered = builder.into_inner().map_err(Error::io(&tmp))?;
     buffered
         .into_inner()

@@ -161,6 +161,7 @@ pub fn attach(
     let folder = dir(archive).join(format!("{n:010}"));
     fs::create_dir_all(&folder).map_err(Error::io(&folder))?;
     let path = folder.join(format!("{}.tst", Digest::of(&reply.token)));
+    crate::archive::failpoint::hit("timestamp-before-store");
     fsutil::write_atomic(&path, &reply.token)?;
     Ok(Attached {
         number: n,

@@ -8,6 +8,8 @@ mod archive;
 mod audits;
 mod bundles;
 mod crash;
+mod faults;
+mod faults_export;
 mod format_rules;
 
 mod handcheck;
