@@ -166,6 +166,23 @@ fn parse_line(line: &[u8]) -> Option<(Digest, Rest)> {
     fields.next().is_none().then_some((key, (first, second)))
 }
 
+/// Adds to `out` the other fields of each of `lines` whose key is `key`, once each.
+fn keep_matches(key: &Digest, lines: &[Vec<u8>], out: &mut Vec<Rest>) {
+    for (found, rest) in lines.iter().filter_map(|l| parse_line(l)) {
+        if found == *key && !out.contains(&rest) {
+            out.push(rest);
+        }
+    }
+}
+
+/// A `by-path` line's other fields as a version (`None` for a line of the wrong shape).
+fn path_version((content, record): Rest) -> Option<PathVersion> {
+    Some(PathVersion {
+        content,
+        record: record?,
+    })
+}
+
 pub struct PathIndex {
     dir: PathBuf,
     opened: Mutex<Option<Arc<Opened>>>,
@@ -247,11 +264,40 @@ impl PathIndex {
                 Err(Error::Corrupt { .. }) => continue,
                 other => other?,
             };
-            for (found, rest) in lines.iter().filter_map(|l| parse_line(l)) {
-                if found == *key && !out.contains(&rest) {
-                    out.push(rest);
+            keep_matches(key, &lines, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// [`Self::matching`] for many keys. The keys are sorted and split among the cores; each
+    /// part is searched in every run in ascending order ([`Run::find_many`]), so a search
+    /// starts near its answer instead of at the whole run.
+    fn matching_many(&self, ns: Namespace, keys: &[Digest]) -> Result<Vec<Vec<Rest>>> {
+        let opened = self.opened(false);
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.par_sort_unstable_by_key(|&i| keys[i]);
+        let sorted: Vec<Digest> = order.iter().map(|&i| keys[i]).collect();
+        let part_len = (sorted.len() / (4 * rayon::current_num_threads())).max(256);
+        let parts: Vec<Vec<Vec<Rest>>> = sorted
+            .par_chunks(part_len)
+            .map(|part| {
+                let mut found = vec![Vec::new(); part.len()];
+                for run in &opened.runs[ns as usize] {
+                    let lines = match run.find_many(part) {
+                        // As in `matching`: a damaged run hides its own lines only.
+                        Err(Error::Corrupt { .. }) => continue,
+                        other => other?,
+                    };
+                    for ((key, out), lines) in part.iter().zip(&mut found).zip(lines) {
+                        keep_matches(key, &lines, out);
+                    }
                 }
-            }
+                Ok(found)
+            })
+            .collect::<Result<_>>()?;
+        let mut out = vec![Vec::new(); keys.len()];
+        for (slot, found) in order.into_iter().zip(parts.into_iter().flatten()) {
+            out[slot] = found;
         }
         Ok(out)
     }
@@ -262,12 +308,20 @@ impl PathIndex {
         Ok(self
             .matching(Namespace::ByPath, &Digest::of(logical.as_bytes()))?
             .into_iter()
-            .filter_map(|(content, record)| {
-                Some(PathVersion {
-                    content,
-                    record: record?,
-                })
-            })
+            .filter_map(path_version)
+            .collect())
+    }
+
+    /// [`Self::versions`] of each of `logicals`, found together (as a large `add` needs them).
+    pub fn versions_many(&self, logicals: &[&str]) -> Result<Vec<Vec<PathVersion>>> {
+        let keys: Vec<Digest> = logicals
+            .par_iter()
+            .map(|logical| Digest::of(logical.as_bytes()))
+            .collect();
+        Ok(self
+            .matching_many(Namespace::ByPath, &keys)?
+            .into_iter()
+            .map(|found| found.into_iter().filter_map(path_version).collect())
             .collect())
     }
 

@@ -153,22 +153,23 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         documents: Vec::with_capacity(plan.files.len()),
         skipped: plan.skipped,
     };
-    // The latest version of each path, confirmed against its record: independent lookups,
-    // a few reads each, done on every core.
-    let unchanged: Vec<Option<Digest>> = plan
-        .files
-        .par_iter()
-        .zip(&stored)
-        .map(|(file, (_, prepared))| {
+    // The latest version of each path (looked up together, in key order), confirmed against
+    // its record.
+    let logicals: Vec<&str> = plan.files.iter().map(|f| f.logical.as_str()).collect();
+    let unchanged: Vec<Option<Digest>> = index
+        .versions_many(&logicals)?
+        .into_par_iter()
+        .zip(plan.files.par_iter().zip(&stored))
+        .map(|(versions, (file, (_, prepared)))| {
             let Record::Document(doc) = &prepared.record else {
-                return Ok(None);
+                return None;
             };
-            let latest = index.versions(&file.logical)?.last().copied();
-            Ok(latest
+            versions
+                .last()
                 .filter(|v| v.content == doc.content && index_hit_holds(archive, v, &file.logical))
-                .map(|v| v.record))
+                .map(|v| v.record)
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let mut records = Vec::new();
     let mut recorded_at = Vec::new();
     for ((file, (size, prepared)), unchanged) in plan.files.iter().zip(stored).zip(unchanged) {

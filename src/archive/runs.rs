@@ -20,6 +20,9 @@ use super::fsutil;
 pub const KEY_HEX: usize = 64;
 /// Lines read at once while collecting the lines of one key (most keys have one line).
 const CHUNK_LINES: u64 = 8;
+/// Lines read at once by a batch of lookups: a window of a few kilobytes holds the answer of
+/// the next search in most cases (see [`Run::find_many`]).
+const WINDOW_LINES: u64 = 64;
 /// Read buffer per input of a merge.
 const MERGE_BUFFER: usize = 256 * 1024;
 
@@ -33,13 +36,28 @@ const MERGE_BUFFER: usize = 256 * 1024;
 pub fn lower_bound(
     count: u64,
     key: &Digest,
+    key_at: impl FnMut(u64) -> Result<Digest>,
+) -> Result<u64> {
+    lower_bound_from(0, 0, count, key, key_at)
+}
+
+fn prefix(d: &Digest) -> u64 {
+    u64::from_be_bytes(d.0[..8].try_into().unwrap_or([0; 8]))
+}
+
+/// [`lower_bound`] within `[lo, count)`, where every key at `lo` or after has a prefix of at
+/// least `lo_key`: the search a batch of ascending keys continues from its previous answer.
+fn lower_bound_from(
+    mut lo: u64,
+    mut lo_key: u64,
+    count: u64,
+    key: &Digest,
     mut key_at: impl FnMut(u64) -> Result<Digest>,
 ) -> Result<u64> {
-    let prefix = |d: &Digest| u64::from_be_bytes(d.0[..8].try_into().unwrap_or([0; 8]));
     let target = prefix(key);
-    let (mut lo, mut hi) = (0u64, count);
-    let (mut lo_key, mut hi_key) = (0u64, u64::MAX);
-    let mut steps_left = 64 - count.leading_zeros();
+    let mut hi = count;
+    let mut hi_key = u64::MAX;
+    let mut steps_left = 64 - (hi - lo.min(hi)).leading_zeros();
     while lo < hi {
         let mid = if steps_left > 0 && hi_key > lo_key {
             steps_left -= 1;
@@ -98,10 +116,7 @@ impl Run {
         self.file
             .read_exact_at(&mut buf, i * self.width)
             .map_err(Error::io(&self.path))?;
-        Digest::from_lower_hex(&buf).ok_or_else(|| Error::Corrupt {
-            path: self.path.clone(),
-            why: format!("line {} does not start with a lowercase hex digest", i + 1),
-        })
+        self.key_of(&buf, i)
     }
 
     /// Every line whose key is `key`, in file order, without its LF.
@@ -129,6 +144,85 @@ impl Run {
         }
         Ok(out)
     }
+
+    /// For each of `keys`, every line whose key it is, in file order, without its LF: the
+    /// answers of [`Run::find`], cheaper for many keys at once. Keys in ascending order (as a
+    /// large `add` asks them) make each search start where the previous one ended, close to
+    /// its answer (the next key is about as many lines further as the gap between the keys
+    /// predicts), so most searches stay inside the window of lines already read. A key below
+    /// its predecessor starts from the whole run again: any order is answered correctly.
+    pub fn find_many(&self, keys: &[Digest]) -> Result<Vec<Vec<Vec<u8>>>> {
+        let mut window = Window {
+            start: 0,
+            bytes: Vec::new(),
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        let (mut lo, mut lo_key, mut previous) = (0u64, 0u64, None);
+        for key in keys {
+            if previous.is_some_and(|p: &Digest| key < p) {
+                (lo, lo_key) = (0, 0);
+            }
+            let mut at = lower_bound_from(lo, lo_key, self.count, key, |i| {
+                let line = self.line_in(&mut window, i)?;
+                self.key_of(line, i)
+            })?;
+            (lo, lo_key, previous) = (at, prefix(key), Some(key));
+            let hex = key.to_hex();
+            let mut lines = Vec::new();
+            while at < self.count {
+                let line = self.line_in(&mut window, at)?;
+                if !line.starts_with(hex.as_bytes()) {
+                    break;
+                }
+                lines.push(line[..line.len() - 1].to_vec());
+                at += 1;
+            }
+            out.push(lines);
+        }
+        Ok(out)
+    }
+
+    /// Line `i`, from `window` or else read into it with its neighbours.
+    fn line_in<'w>(&self, window: &'w mut Window, i: u64) -> Result<&'w [u8]> {
+        let width = self.width as usize;
+        let held = (window.bytes.len() / width) as u64;
+        if i < window.start || i >= window.start + held {
+            let start = i
+                .saturating_sub(WINDOW_LINES / 2)
+                .min(self.count.saturating_sub(WINDOW_LINES));
+            let end = (start + WINDOW_LINES).min(self.count);
+            window
+                .bytes
+                .resize(((end - start) * self.width) as usize, 0);
+            self.file
+                .read_exact_at(&mut window.bytes, start * self.width)
+                .map_err(Error::io(&self.path))?;
+            window.start = start;
+        }
+        let at = ((i - window.start) * self.width) as usize;
+        window
+            .bytes
+            .get(at..at + width)
+            .ok_or_else(|| Error::Corrupt {
+                path: self.path.clone(),
+                why: format!("line {} is beyond the end of the run", i + 1),
+            })
+    }
+
+    fn key_of(&self, line: &[u8], i: u64) -> Result<Digest> {
+        line.get(..KEY_HEX)
+            .and_then(Digest::from_lower_hex)
+            .ok_or_else(|| Error::Corrupt {
+                path: self.path.clone(),
+                why: format!("line {} does not start with a lowercase hex digest", i + 1),
+            })
+    }
+}
+
+/// Consecutive lines of a run held in memory by [`Run::find_many`].
+struct Window {
+    start: u64,
+    bytes: Vec<u8>,
 }
 
 /// Writes `lines` (whole lines, already sorted) as the run `dir/name`, through a temporary
@@ -240,6 +334,37 @@ mod tests {
         ]
         .concat();
         assert_eq!(std::fs::read(dir.path().join("ab")).unwrap(), expected);
+    }
+
+    #[test]
+    fn find_many_answers_as_find_does_in_any_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let width = line(0, 0).len();
+        // 3,000 lines of pseudo-random keys, some repeated, spanning many windows.
+        let keys: Vec<Digest> = (0u32..2000).map(|i| Digest::of(&i.to_be_bytes())).collect();
+        let mut lines: Vec<Vec<u8>> = (0..3000usize)
+            .map(|i| format!("{} {:02x}\n", keys[i % 2000].to_hex(), i % 251).into_bytes())
+            .collect();
+        lines.sort_by(|a, b| a[..KEY_HEX].cmp(&b[..KEY_HEX]));
+        write(dir.path(), "r", &lines.concat()).unwrap();
+        let run = Run::open(&dir.path().join("r"), width, 3000).unwrap();
+        // Present keys, absent ones (beyond every line too), ascending, then shuffled.
+        let mut asked: Vec<Digest> = (0u32..2600).map(|i| Digest::of(&i.to_be_bytes())).collect();
+        asked.extend([Digest([0; 32]), Digest([0xff; 32])]);
+        asked.sort();
+        let mut shuffled = asked.clone();
+        shuffled.reverse();
+        shuffled.rotate_left(777);
+        for batch in [&asked, &shuffled] {
+            let many = run.find_many(batch).unwrap();
+            assert_eq!(many.len(), batch.len());
+            for (key, found) in batch.iter().zip(&many) {
+                assert_eq!(found, &run.find(key).unwrap());
+            }
+            let hits = many.iter().filter(|f| !f.is_empty()).count();
+            assert_eq!(hits, 2000);
+            assert_eq!(many.iter().map(Vec::len).sum::<usize>(), 3000);
+        }
     }
 
     #[test]
