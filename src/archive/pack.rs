@@ -257,6 +257,8 @@ pub struct PackReader {
     file: Arc<File>,
     pos: u64,
     end: u64,
+    /// For errors: a failing read names the pack, not just the object.
+    path: PathBuf,
 }
 
 impl io::Read for PackReader {
@@ -265,7 +267,10 @@ impl io::Read for PackReader {
         if want == 0 {
             return Ok(0);
         }
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let n = self
+            .file
+            .read_at(&mut buf[..want], self.pos)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -385,6 +390,7 @@ impl Pack {
             file: self.data()?,
             pos: entry.offset,
             end: entry.offset.saturating_add(entry.len),
+            path: self.pack_path.clone(),
         })
     }
 

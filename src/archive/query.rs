@@ -153,7 +153,7 @@ pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u6
         .open(digest)?
         .take(CAT_IN_MEMORY + 1)
         .read_to_end(&mut bytes)
-        .map_err(Error::io(archive.root().join("objects")))?;
+        .map_err(Error::io(format!("object {digest}")))?;
     if bytes.len() as u64 > CAT_IN_MEMORY {
         return Err(Error::WrongTarget {
             id: format!("sha256:{digest}"),

@@ -245,6 +245,28 @@ const ADD: Operation = Operation {
     done: fourth_is_listed,
 };
 
+/// An add of more than `PACK_MIN_OBJECTS` (256) new documents, which go into one pack.
+const PACKED_ADD: Operation = Operation {
+    name: "packed add",
+    prepare: write_bulk,
+    args: &["add", "bulk"],
+    done: bulk_is_listed,
+};
+
+const BULK: usize = 300;
+
+fn write_bulk(ws: &Workspace) {
+    for i in 1..=BULK {
+        ws.write(&format!("bulk/b{i:03}.txt"), format!("bulk document {i}\n"));
+    }
+}
+
+fn bulk_is_listed(ws: &Workspace) {
+    let (ls, _) = listing(ws);
+    let listed = ls.lines().filter(|l| l.contains("bulk/b")).count();
+    assert_eq!(listed, BULK, "bulk documents not all recorded:\n{ls}");
+}
+
 const SEAL: Operation = Operation {
     name: "seal",
     prepare: add_fourth,
@@ -391,6 +413,34 @@ const SEAL_FILES: &[Target] = &[
     },
 ];
 
+/// What a packed add writes besides the record files: the pack and its index (temporary
+/// files, synced, renamed into `objects/packs/`), then the packs directory's sync.
+const PACK_FILES: &[Target] = &[
+    Target {
+        ops: &["open-create", "write", "fsync", "rename"],
+        path: "arc/objects/tmp/pack-",
+        names: "arc/objects/",
+        outcome: Outcome::Refused,
+    },
+    Target {
+        ops: &["open-create", "write", "fsync", "rename"],
+        path: "arc/objects/tmp/idx-",
+        names: "arc/objects/",
+        outcome: Outcome::Refused,
+    },
+    Target {
+        ops: &["fsync"],
+        path: "arc/objects/packs",
+        names: "arc/objects/packs",
+        outcome: Outcome::Refused,
+    },
+];
+
+#[test]
+fn packed_add_fails_cleanly_at_every_file_it_writes() {
+    matrix(&PACKED_ADD, PACK_FILES);
+}
+
 #[test]
 fn add_fails_cleanly_at_every_file_it_writes() {
     matrix(&ADD, RECORD_FILES);
@@ -461,4 +511,87 @@ fn a_failing_fsync_after_the_commit_says_the_work_was_done() {
         assert_nothing_lost(&ws, &before, &what);
         (operation.done)(&ws);
     }
+}
+
+/// A disk that returns EIO while reading: every reader reports it, naming the file and the
+/// error, never as VERIFIED, never as tampering, and never with unchecked bytes on stdout;
+/// with the disk healthy again the archive verifies.
+#[test]
+fn read_faults_are_reported_never_hidden() {
+    let ws = sealed_workspace();
+    write_bulk(&ws);
+    ws.add(&["bulk"]);
+    ws.seal();
+    let digest = {
+        let (code, out, err) = ws.run(&["ls", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let docs: serde_json::Value = serde_json::from_str(&out).expect("ls json");
+        let doc = docs
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["path"] == "bulk/b007.txt"))
+            .expect("bulk/b007.txt listed");
+        doc["content"].as_str().expect("content").to_string()
+    };
+    let read = |path| Fault {
+        op: "read",
+        path,
+        errno: "EIO",
+        short: false,
+        nth: 1,
+    };
+    let cases: [(Fault, &[&str], i32, &str); 6] = [
+        (
+            read(".pack"),
+            &["verify", "--trust", "signer.pub"],
+            1,
+            "record-unreadable",
+        ),
+        (
+            read("arc/objects/sha256/"),
+            &["verify", "--trust", "signer.pub"],
+            1,
+            "record-unreadable",
+        ),
+        (
+            read("arc/log/records"),
+            &["verify", "--trust", "signer.pub"],
+            1,
+            "log-unreadable",
+        ),
+        (read(".pack"), &["cat", digest.as_str()], 2, ".pack"),
+        (read(".pack"), &["ls"], 2, ".pack"),
+        (
+            read(".pack"),
+            &["export", "--all", "--recipient", "court", "--out", "bundle"],
+            2,
+            ".pack",
+        ),
+    ];
+    for (fault, args, expected, named) in cases {
+        let run = run_faulted(&ws, &fault, args);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        let what = format!("{args:?} under {fault:?}: {all}");
+        assert!(!all.contains("panicked"), "panic: {what}");
+        assert_eq!(run.code, expected, "exit code: {what}");
+        assert!(all.contains(fault.os_text()), "OS error not named: {what}");
+        assert!(all.contains(named), "{named} not named: {what}");
+        assert!(!all.contains("VERIFIED"), "claimed verified: {what}");
+        // A read error is not evidence of alteration.
+        for code in [
+            "record-corrupt",
+            "content-corrupt",
+            "does not match its name",
+        ] {
+            assert!(
+                !all.contains(code),
+                "a read error reported as {code}: {what}"
+            );
+        }
+        if args[0] == "cat" {
+            assert!(run.stdout.is_empty(), "cat wrote bytes: {what}");
+        }
+        assert!(!ws.path("bundle").exists(), "export left a bundle: {what}");
+    }
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "the healthy archive must verify: {report}");
 }

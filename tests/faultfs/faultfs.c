@@ -5,7 +5,7 @@
  * to the real libc function unchanged.
  *
  * Driven by environment variables (read once, at load):
- *   FAULTFS_OP     write | fsync | rename | open-create | mkdir   (which calls to fail)
+ *   FAULTFS_OP     write | fsync | rename | open-create | mkdir | read   (which calls to fail)
  *   FAULTFS_PATH   a substring of the target path, or with a final '$' its end; for calls on
  *                  a file descriptor the path is read from /proc/self/fd/N; for rename and
  *                  link either name may match
@@ -37,7 +37,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum op { OP_NONE, OP_WRITE, OP_FSYNC, OP_RENAME, OP_OPEN_CREATE, OP_MKDIR };
+enum op { OP_NONE, OP_WRITE, OP_FSYNC, OP_RENAME, OP_OPEN_CREATE, OP_MKDIR, OP_READ };
 
 static enum op fault_op = OP_NONE;
 static const char *fault_path = "";
@@ -108,6 +108,7 @@ __attribute__((constructor)) static void faultfs_init(void)
         else if (strcmp(op, "rename") == 0) fault_op = OP_RENAME;
         else if (strcmp(op, "open-create") == 0) fault_op = OP_OPEN_CREATE;
         else if (strcmp(op, "mkdir") == 0) fault_op = OP_MKDIR;
+        else if (strcmp(op, "read") == 0) fault_op = OP_READ;
         else {
             fprintf(stderr, "faultfs: unknown FAULTFS_OP %s\n", op);
             _exit(99);
@@ -182,6 +183,46 @@ static int fail(const char *call, const char *path, int err)
 #define REAL(name) \
     static __typeof__(name) *real_##name; \
     if (!real_##name) real_##name = dlsym(RTLD_NEXT, #name)
+
+/* ---- reads (a disk that returns EIO under verify, cat, export) ---- */
+
+static int read_fault(int fd, char *path, size_t size)
+{
+    if (fault_op != OP_READ)
+        return 0;
+    fd_path(fd, path, size);
+    return should_fail(OP_READ, path) ? fault_errno : 0;
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+    REAL(read);
+    char path[4096];
+    int err = read_fault(fd, path, sizeof path);
+    if (err)
+        return fail("read", path, err);
+    return real_read(fd, buf, count);
+}
+
+ssize_t pread64(int fd, void *buf, size_t count, off_t offset)
+{
+    REAL(pread64);
+    char path[4096];
+    int err = read_fault(fd, path, sizeof path);
+    if (err)
+        return fail("pread64", path, err);
+    return real_pread64(fd, buf, count, offset);
+}
+
+ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+{
+    REAL(pread);
+    char path[4096];
+    int err = read_fault(fd, path, sizeof path);
+    if (err)
+        return fail("pread", path, err);
+    return real_pread(fd, buf, count, offset);
+}
 
 /* ---- writes ---- */
 

@@ -377,20 +377,40 @@ fn check_unreferenced(
     if unreferenced.is_empty() {
         return Ok(());
     }
-    let damaged: Vec<Digest> = unreferenced
+    // Hash each one; an object that cannot be read is said to be unreadable, not altered.
+    let damaged: Vec<(Digest, String)> = unreferenced
         .par_iter()
-        .filter(|d| !matches!(hash_object(archive, d), Ok((found, _)) if found == **d))
-        .copied()
+        .filter_map(|d| match hash_object(archive, d) {
+            Ok((found, _)) if found == *d => None,
+            Ok((found, _)) => Some((
+                *d,
+                format!("unreferenced object {d} does not match its name (it hashes to {found})"),
+            )),
+            Err(e) => Some((*d, format!("unreferenced object {d} cannot be read: {e}"))),
+        })
         .collect();
-    report.warn("objects/", "unreferenced-objects", format!(
-        "{} stored object(s) are not referenced by any record (left by an interrupted command; harmless)",
-        unreferenced.len()
-    ));
-    for digest in damaged {
+    // Records that could not be read leave their documents looking unreferenced: say so
+    // rather than call them leftovers.
+    let why = if report.core.has_problem("record-unreadable")
+        || report.core.has_problem("record-corrupt")
+    {
+        "some may belong to the records that could not be read or were altered"
+    } else {
+        "left by an interrupted command; harmless"
+    };
+    report.warn(
+        "objects/",
+        "unreferenced-objects",
+        format!(
+            "{} stored object(s) are not referenced by any record ({why})",
+            unreferenced.len()
+        ),
+    );
+    for (digest, why) in damaged {
         report.warn(
             format!("object {digest}"),
             "unreferenced-object-corrupt",
-            format!("unreferenced object {digest} does not match its name"),
+            why,
         );
     }
     Ok(())
