@@ -1,6 +1,5 @@
 //! Read-only queries: the log, the documents, one record, one object.
 
-use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -178,25 +177,12 @@ pub fn cat(archive: &Archive, digest: &Digest, out: &mut dyn Write) -> Result<u6
 /// it, which is renamed into place only when its bytes hash to `digest` (and never over an
 /// existing file). On any failure nothing is left at `path`.
 pub fn cat_to_file(archive: &Archive, digest: &Digest, path: &Path) -> Result<u64> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if fs::symlink_metadata(path).is_ok() {
-        return Err(Error::BadInput {
-            path: path.to_path_buf(),
-            why: "already exists; `cat --out` never replaces a file, choose a new name".into(),
-        });
-    }
-    let mut tmp = super::fsutil::temp_file(dir, ".evidentia-cat-", 0o644)?;
-    let tmp_path = tmp.path().to_path_buf();
-    let total = copy_verified(archive.store(), digest, tmp.as_file_mut(), &tmp_path)?;
-    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-    tmp.persist_noclobber(path).map_err(|e| Error::BadInput {
-        path: path.to_path_buf(),
-        why: format!("cannot create it: {}", e.error),
-    })?;
-    super::fsutil::sync_dir(dir)?;
+    // The one way outputs are made: a temporary file beside the target, renamed into place
+    // without replacing anything, and only once the bytes matched their digest.
+    let mut output = super::output::NewOutput::create(path, 0o644, super::output::Existing::Never)?;
+    let tmp_path = output.temp_path().to_path_buf();
+    let total = copy_verified(archive.store(), digest, output.file(), &tmp_path)?;
+    output.commit()?;
     Ok(total)
 }
 

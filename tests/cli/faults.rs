@@ -245,6 +245,27 @@ const ADD: Operation = Operation {
     done: fourth_is_listed,
 };
 
+const RETRACT: Operation = Operation {
+    name: "retract",
+    prepare: no_preparation,
+    args: &[
+        "retract",
+        "docs/d2.txt",
+        "--reason",
+        "retracted under fault",
+    ],
+    done: retracted,
+};
+
+fn retracted(ws: &Workspace) {
+    let (code, out, err) = ws.run(&["history", "docs/d2.txt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("retracted under fault"),
+        "retraction missing:\n{out}"
+    );
+}
+
 /// An add of more than `PACK_MIN_OBJECTS` (256) new documents, which go into one pack.
 const PACKED_ADD: Operation = Operation {
     name: "packed add",
@@ -435,6 +456,65 @@ const PACK_FILES: &[Target] = &[
         outcome: Outcome::Refused,
     },
 ];
+
+#[test]
+fn retract_fails_cleanly_at_every_file_it_writes() {
+    matrix(&RETRACT, RECORD_FILES);
+}
+
+/// Files written with `--out` (a proof, `cat --out`) go through a temporary file beside the
+/// target, synced and renamed without replacing anything: a fault at any step leaves nothing
+/// at the target and no temporary file, and the archive is untouched.
+#[test]
+fn outputs_fail_cleanly_and_leave_nothing() {
+    let ws = sealed_workspace();
+    let (code, out, err) = ws.run(&["ls", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let docs: serde_json::Value = serde_json::from_str(&out).expect("ls json");
+    let digest = docs[0]["content"].as_str().expect("content").to_string();
+    let commands: [&[&str]; 2] = [
+        &["prove", "docs/d1.txt", "--out", "out-file"],
+        &["cat", digest.as_str(), "--out", "out-file"],
+    ];
+    for args in commands {
+        for op in ["open-create", "write", "fsync", "rename"] {
+            for fault in faults(op, ".evidentia-out-") {
+                let before = listing(&ws);
+                let run = run_faulted(&ws, &fault, args);
+                let what = format!("{args:?}");
+                // The rename's error names the target; the others the temporary file.
+                let names = if op == "rename" {
+                    "out-file"
+                } else {
+                    ".evidentia-out-"
+                };
+                assert_clean_failure(&run, &fault, names, &what);
+                assert!(
+                    !ws.path("out-file").exists(),
+                    "{what} {fault:?}: output left"
+                );
+                let leftovers: Vec<_> = std::fs::read_dir(ws.path("."))
+                    .expect("workspace")
+                    .filter_map(|e| e.ok())
+                    .filter(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with(".evidentia-out-")
+                    })
+                    .collect();
+                assert!(
+                    leftovers.is_empty(),
+                    "{what} {fault:?}: temporary left: {leftovers:?}"
+                );
+                assert_nothing_lost(&ws, &before, &what);
+            }
+        }
+        let (code, out, err) = ws.run(args);
+        assert_eq!(code, 0, "{args:?} without a fault: {out} {err}");
+        assert!(ws.path("out-file").exists());
+        std::fs::remove_file(ws.path("out-file")).expect("remove output");
+    }
+}
 
 #[test]
 fn packed_add_fails_cleanly_at_every_file_it_writes() {
