@@ -613,7 +613,10 @@ fn content_filters_skip_no_known_content_even_when_damaged() {
             .collect()
     };
     assert_eq!(filters().len(), 1, "a filter beside the run");
-    for (round, damage) in ["intact", "bits cleared", "missing"].into_iter().enumerate() {
+    for (round, damage) in ["intact", "bits cleared", "missing"]
+        .into_iter()
+        .enumerate()
+    {
         for filter in filters() {
             Workspace::make_writable(&filter);
             match damage {
