@@ -281,6 +281,29 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_laid_out_as_format_md_says() {
+        // FORMAT.md §11 "Content filters", computed here by hand for a run of one line.
+        let dir = tempfile::tempdir().unwrap();
+        let key = Digest::of(b"one");
+        write(dir.path(), "4-5", &[key]);
+        let bytes = std::fs::read(dir.path().join("4-5.filter")).unwrap();
+        assert_eq!(bytes.len(), 64);
+        let mut bits = [0u8; 56];
+        for i in 0..8 {
+            let v = usize::from(u16::from_be_bytes([key.0[8 + 2 * i], key.0[9 + 2 * i]])) % 448;
+            bits[v / 8] |= 1 << (v % 8);
+        }
+        let mut s_input = b"evidentia-filter 1\n4-5\n".to_vec();
+        s_input.extend_from_slice(&1u64.to_be_bytes());
+        let s = Digest::of(&s_input);
+        let mut c_input = s.0.to_vec();
+        c_input.extend_from_slice(&0u64.to_be_bytes());
+        c_input.extend_from_slice(&bits);
+        assert_eq!(&bytes[..56], &bits);
+        assert_eq!(&bytes[56..], &Digest::of(&c_input).0[..8]);
+    }
+
+    #[test]
     fn keys_out_of_order_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = FilterWriter::create(dir.path(), "r", 1000).unwrap();
