@@ -243,7 +243,7 @@ populate() {
 # the same add into a fresh, empty archive (alternating, so load drifts hit both alike). Sets
 # B_FULL, B_EMPTY (median wall s), B_RSS_FULL, B_RSS_EMPTY (max RSS KiB).
 measure_bulk() {
-    local arc=$1 label=$2 full=() empty=() rssf=() rsse=() i
+    local arc=$1 label=$2 full=() empty=() rssf=() rsse=() cpuf=() cpue=() i
     for ((i = 1; i <= RUNS; i++)); do
         POP_SEQ=$((POP_SEQ + 1))
         python3 "$ROOT/bench/population.py" "c/pop-$BATCH" "$BATCH" "$POP_SEQ"
@@ -253,13 +253,15 @@ measure_bulk() {
         timed "$EV" --archive "c/empty-$label-$i" add "c/b$POP_SEQ"
         empty+=("$T")
         rsse+=("$RSS")
+        cpue+=("$CPU")
         sync
         timed "$EV" --archive "$arc" add "c/b$POP_SEQ"
         full+=("$T")
         rssf+=("$RSS")
+        cpuf+=("$CPU")
         mv "c/b$POP_SEQ" "c/pop-$BATCH"
     done
-    echo "   $label: add of $BATCH files into it ${full[*]} s (max RSS ${rssf[*]} KiB); into an empty archive ${empty[*]} s (${rsse[*]} KiB) (load $(load))" >&2
+    echo "   $label: add of $BATCH files into it ${full[*]} s (cpu ${cpuf[*]} s, max RSS ${rssf[*]} KiB); into an empty archive ${empty[*]} s (cpu ${cpue[*]} s, ${rsse[*]} KiB) (load $(load))" >&2
     B_FULL=$(median "${full[@]}")
     B_EMPTY=$(median "${empty[@]}")
     B_RSS_FULL=$(maxof "${rssf[@]}")

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use crate::core::digest::Digest;
 use crate::error::{Error, Result};
 
+use super::filter::{self, Filter, FilterWriter};
 use super::fsutil;
 use super::runs::{self, Run};
 
@@ -59,6 +60,12 @@ impl Namespace {
             Namespace::ByPath => "by-path",
             Namespace::ByContent => "by-content",
         }
+    }
+
+    /// Whether its runs have filters (`filter.rs`): content lookups of an `add` are mostly
+    /// of new content, which a filter answers without searching; path lookups are batched.
+    fn filtered(self) -> bool {
+        self == Namespace::ByContent
     }
 
     /// Bytes per line: three or two 64-digit fields, each followed by SP or LF.
@@ -148,6 +155,8 @@ struct Opened {
     /// `None` when the manifest is missing or unusable.
     manifest: Option<Manifest>,
     runs: [Vec<Run>; 2],
+    /// Each run's filter, where it has a usable one.
+    filters: [Vec<Option<Filter>>; 2],
     /// False when a run the manifest names could not be opened (lookups miss its lines).
     complete: bool,
 }
@@ -238,14 +247,22 @@ impl PathIndex {
             .and_then(|bytes| Manifest::parse(std::str::from_utf8(&bytes).ok()?));
         let mut opened = Opened {
             runs: [Vec::new(), Vec::new()],
+            filters: [Vec::new(), Vec::new()],
             complete: true,
             manifest: None,
         };
         for ns in NAMESPACES {
             for run in manifest.iter().flat_map(|m| &m.runs[ns as usize]) {
-                let path = self.dir.join(ns.dir_name()).join(run.file());
-                match Run::open(&path, ns.width(), run.lines) {
-                    Ok(open) => opened.runs[ns as usize].push(open),
+                let dir = self.dir.join(ns.dir_name());
+                match Run::open(&dir.join(run.file()), ns.width(), run.lines) {
+                    Ok(open) => {
+                        opened.runs[ns as usize].push(open);
+                        let filter = ns.filtered().then(|| {
+                            let path = dir.join(filter::file_name(&run.file()));
+                            Filter::open(&path, &run.file(), run.lines)
+                        });
+                        opened.filters[ns as usize].push(filter.flatten());
+                    }
                     Err(_) => opened.complete = false,
                 }
             }
@@ -258,7 +275,12 @@ impl PathIndex {
     fn matching(&self, ns: Namespace, key: &Digest) -> Result<Vec<Rest>> {
         let opened = self.opened(false);
         let mut out = Vec::new();
-        for run in &opened.runs[ns as usize] {
+        let filters = &opened.filters[ns as usize];
+        for (run, filter) in opened.runs[ns as usize].iter().zip(filters) {
+            // A filter only ever rules a run out; a possible hit is searched.
+            if filter.as_ref().is_some_and(|f| !f.may_hold(key)) {
+                continue;
+            }
             let lines = match run.find(key) {
                 // A damaged run hides its own lines only: a miss, never a false hit.
                 Err(Error::Corrupt { .. }) => continue,
@@ -393,6 +415,13 @@ impl PathIndex {
                     lines: (text.len() / ns.width()) as u64,
                 };
                 runs::write(&dir, &run.file(), text)?;
+                if ns.filtered() {
+                    let mut filter = FilterWriter::create(&dir, &run.file(), run.lines)?;
+                    for line in text.chunks_exact(ns.width()) {
+                        filter.push_line(line)?;
+                    }
+                    filter.finish()?;
+                }
                 runs.push(run);
             }
             while let [.., older, newer] = runs.as_slice() {
@@ -406,15 +435,28 @@ impl PathIndex {
                     lines: older.lines + newer.lines,
                 };
                 let open = |run: &RunName| Run::open(&dir.join(run.file()), ns.width(), run.lines);
-                let count = runs::merge(&[&open(&older)?, &open(&newer)?], &dir, &merged.file())?;
+                let mut filter = ns
+                    .filtered()
+                    .then(|| FilterWriter::create(&dir, &merged.file(), merged.lines))
+                    .transpose()?;
+                let inputs = [&open(&older)?, &open(&newer)?];
+                let count = runs::merge(&inputs, &dir, &merged.file(), |line| {
+                    filter.as_mut().map_or(Ok(()), |f| f.push_line(line))
+                })?;
                 if count != merged.lines {
                     return Err(Error::Corrupt {
                         path: dir.join(merged.file()),
                         why: format!("merged {count} lines, expected {}", merged.lines),
                     });
                 }
+                if let Some(filter) = filter {
+                    filter.finish()?;
+                }
                 runs.truncate(runs.len() - 2);
                 runs.push(merged);
+            }
+            if ns.filtered() {
+                rebuild_missing_filters(&dir, ns, runs);
             }
         }
         manifest.covered = to;
@@ -438,7 +480,7 @@ impl PathIndex {
             let dir = self.dir.join(ns.dir_name());
             let listed: Vec<String> = manifest.runs[ns as usize]
                 .iter()
-                .map(RunName::file)
+                .flat_map(|run| [run.file(), filter::file_name(&run.file())])
                 .collect();
             for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let name = entry.file_name();
@@ -495,6 +537,25 @@ impl PathIndex {
     pub fn may_know_content(&self, content: &Digest) -> bool {
         self.records_for_content(content)
             .map_or(true, |records| !records.is_empty())
+    }
+}
+
+/// Writes the filter of each of `runs` (in `dir`) that has no usable one: runs of an index
+/// written before filters existed, or whose filter was lost or cut short. Best effort: a run
+/// without a filter is searched for every key, which is slower, not wrong.
+fn rebuild_missing_filters(dir: &Path, ns: Namespace, runs: &[RunName]) {
+    for run in runs {
+        let name = run.file();
+        if Filter::open(&dir.join(filter::file_name(&name)), &name, run.lines).is_some() {
+            continue;
+        }
+        let rebuilt = Run::open(&dir.join(&name), ns.width(), run.lines).and_then(|open| {
+            let mut filter = FilterWriter::create(dir, &name, run.lines)?;
+            open.for_each_line(|line| filter.push_line(line))?;
+            filter.finish()
+        });
+        // Dropped on failure: its temporary file goes with it.
+        drop(rebuilt);
     }
 }
 
@@ -591,6 +652,94 @@ mod tests {
             .insert_many(&[("b.txt", version(1, 1))], 39, 41)
             .unwrap();
         assert_eq!(index.covered(), Some(40));
+    }
+
+    #[test]
+    fn content_lookups_stay_exact_with_filters_damaged_or_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = PathIndex::new(dir.path());
+        index.clear().unwrap();
+        let content = |i: u32| Digest::of(&i.to_be_bytes());
+        let record = |i: u32| Digest::of(format!("record {i}").as_bytes());
+        // Three commands of 300, 200 and 100 documents: one merged run and one more.
+        let mut position = 0u64;
+        for (start, count) in [(0u32, 300u32), (300, 200), (500, 100)] {
+            let paths: Vec<String> = (start..start + count).map(|i| format!("f{i}")).collect();
+            let entries: Vec<(&str, PathVersion)> = (start..start + count)
+                .map(|i| {
+                    let version = PathVersion {
+                        content: content(i),
+                        record: record(i),
+                    };
+                    (paths[(i - start) as usize].as_str(), version)
+                })
+                .collect();
+            let to = position + u64::from(count);
+            index.insert_many(&entries, position, to).unwrap();
+            position = to;
+        }
+        let by_content = dir.path().join("by-content");
+        let listed = |suffix: &str| -> Vec<PathBuf> {
+            let mut files: Vec<PathBuf> = fs::read_dir(&by_content)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(suffix))
+                .collect();
+            files.sort();
+            files
+        };
+        let filters = listed(".filter");
+        assert_eq!(filters.len(), 2, "{filters:?}");
+        let exact = |index: &PathIndex| {
+            for i in 0..600 {
+                assert_eq!(
+                    index.records_for_content(&content(i)).unwrap(),
+                    vec![record(i)]
+                );
+            }
+            for i in 600..3000 {
+                assert!(index.records_for_content(&content(i)).unwrap().is_empty());
+            }
+        };
+        let index = PathIndex::new(dir.path());
+        exact(&index);
+        let opened = index.opened(true);
+        let skipped = (600..3000)
+            .filter(|&i| {
+                opened.filters[1]
+                    .iter()
+                    .all(|f| f.as_ref().is_some_and(|f| !f.may_hold(&content(i))))
+            })
+            .count();
+        assert!(
+            skipped > 2300,
+            "only {skipped} of 2400 absent keys ruled out"
+        );
+        // Every bit cleared in one filter (checks kept), the other one deleted: no key is lost.
+        let mut bytes = fs::read(&filters[0]).unwrap();
+        for block in bytes.chunks_exact_mut(filter::BLOCK) {
+            block[..filter::BLOCK - 8].fill(0);
+        }
+        fs::write(&filters[0], &bytes).unwrap();
+        fs::remove_file(&filters[1]).unwrap();
+        exact(&PathIndex::new(dir.path()));
+        // The next commit writes the missing filter again.
+        let index = PathIndex::new(dir.path());
+        index
+            .insert_many(
+                &[(
+                    "g",
+                    PathVersion {
+                        content: content(9999),
+                        record: record(9999),
+                    },
+                )],
+                position,
+                position + 1,
+            )
+            .unwrap();
+        assert!(listed(".filter").contains(&filters[1]));
+        exact(&PathIndex::new(dir.path()));
     }
 
     #[test]

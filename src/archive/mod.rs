@@ -16,6 +16,7 @@ pub mod append;
 pub mod checkpoints;
 pub mod events;
 pub mod failpoint;
+pub mod filter;
 pub mod fsutil;
 pub mod history;
 pub mod index;

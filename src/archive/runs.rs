@@ -240,8 +240,14 @@ pub fn write(dir: &Path, name: &str, lines: &[u8]) -> Result<()> {
 
 /// Merges `inputs` (oldest first) into the run `dir/name`, in one pass and constant memory,
 /// durable and renamed into place like [`write`]; lines with equal keys keep their order (an
-/// older run's first). Returns the line count.
-pub fn merge(inputs: &[&Run], dir: &Path, name: &str) -> Result<u64> {
+/// older run's first). Each output line is also passed to `on_line` (which builds the run's
+/// filter in the same pass). Returns the line count.
+pub fn merge(
+    inputs: &[&Run],
+    dir: &Path,
+    name: &str,
+    mut on_line: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<u64> {
     let width = inputs.first().map_or(0, |r| r.width as usize);
     let mut readers = Vec::with_capacity(inputs.len());
     let mut heads: Vec<Option<Vec<u8>>> = Vec::with_capacity(inputs.len());
@@ -271,6 +277,7 @@ pub fn merge(inputs: &[&Run], dir: &Path, name: &str) -> Result<u64> {
         let Some(i) = best else { break };
         if let Some(line) = &heads[i] {
             out.write_all(line).map_err(Error::io(tmp.path()))?;
+            on_line(line)?;
         }
         count += 1;
         heads[i] = next_line(&mut readers[i], width, inputs[i])?;
@@ -281,6 +288,19 @@ pub fn merge(inputs: &[&Run], dir: &Path, name: &str) -> Result<u64> {
     let path = dir.join(name);
     tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
     Ok(count)
+}
+
+impl Run {
+    /// Passes every line of the run, in order, to `on_line`: one sequential read in constant
+    /// memory (to rebuild a derived file of the run).
+    pub fn for_each_line(&self, mut on_line: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let (file, _) = super::fsutil::open_regular(&self.path, super::fsutil::Links::Refuse)?;
+        let mut reader = BufReader::with_capacity(MERGE_BUFFER, file);
+        while let Some(line) = next_line(&mut reader, self.width as usize, self)? {
+            on_line(&line)?;
+        }
+        Ok(())
+    }
 }
 
 fn next_line(reader: &mut impl Read, width: usize, run: &Run) -> Result<Option<Vec<u8>>> {
@@ -317,7 +337,13 @@ mod tests {
         let mut d = [0u8; 32];
         d[0] = 5;
         assert_eq!(a.find(&Digest(d)).unwrap(), vec![key5(1), key5(2)]);
-        assert_eq!(merge(&[&a, &b], dir.path(), "ab").unwrap(), 7);
+        let mut passed = Vec::new();
+        let count = merge(&[&a, &b], dir.path(), "ab", |line| {
+            passed.extend_from_slice(line);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 7);
         let merged = Run::open(&dir.path().join("ab"), width, 7).unwrap();
         assert_eq!(
             merged.find(&Digest(d)).unwrap(),
@@ -334,6 +360,15 @@ mod tests {
         ]
         .concat();
         assert_eq!(std::fs::read(dir.path().join("ab")).unwrap(), expected);
+        assert_eq!(passed, expected);
+        let mut streamed = Vec::new();
+        merged
+            .for_each_line(|line| {
+                streamed.extend_from_slice(line);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(streamed, expected);
     }
 
     #[test]

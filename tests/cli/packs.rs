@@ -593,3 +593,69 @@ fn export_refuses_a_document_whose_stored_bytes_changed() {
         assert!(!out.exists(), "{where_}: a bundle was written");
     }
 }
+
+/// Lines of pack `name`'s index: the objects it holds.
+fn packed_count(ws: &Workspace, name: &str) -> usize {
+    fs::read(pack_file(ws, name, "idx")).expect("idx").len() / LINE_LEN
+}
+
+#[test]
+fn content_filters_skip_no_known_content_even_when_damaged() {
+    // The by-content filters let a large add store new content without searching; content the
+    // archive holds must still be found, with its filter intact, damaged or missing.
+    let (ws, _, first) = packed_archive();
+    let by_content = ws.archive().join("index/by-content");
+    let filters = || -> Vec<PathBuf> {
+        fs::read_dir(&by_content)
+            .expect("by-content")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "filter"))
+            .collect()
+    };
+    assert_eq!(filters().len(), 1, "a filter beside the run");
+    for (round, damage) in ["intact", "bits cleared", "missing"]
+        .into_iter()
+        .enumerate()
+    {
+        for filter in filters() {
+            Workspace::make_writable(&filter);
+            match damage {
+                // Every bit cleared, checks left: a filter that would call everything absent.
+                "bits cleared" => {
+                    let mut bytes = fs::read(&filter).expect("filter");
+                    for block in bytes.chunks_exact_mut(64) {
+                        block[..56].fill(0);
+                    }
+                    fs::write(&filter, bytes).expect("write filter");
+                }
+                "missing" => fs::remove_file(&filter).expect("remove filter"),
+                _ => {}
+            }
+        }
+        // The same 300 contents under new paths: 300 new records, no new content.
+        let dir = format!("copy{round}");
+        for i in 0..COUNT {
+            let text = match i {
+                0 => String::new(),
+                _ => format!("Report {i}: {}\n", "x".repeat(i)),
+            };
+            ws.write(&format!("{dir}/doc-{i:04}.txt"), text);
+        }
+        let before = pack_names(&ws);
+        assert_eq!(added(&ws.add(&[&dir])).len(), COUNT, "{damage}");
+        let new: Vec<String> = pack_names(&ws)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
+        assert_eq!(new.len(), 1, "{damage}: {new:?}");
+        assert_eq!(
+            packed_count(&ws, &new[0]),
+            COUNT,
+            "{damage}: only the records are stored, the content is found"
+        );
+    }
+    assert_eq!(packed_count(&ws, &first), 2 * COUNT);
+    assert!(!filters().is_empty(), "the next writer rebuilt the filters");
+    ws.seal();
+    assert_eq!(ws.verify_json().0, 0);
+}
