@@ -135,7 +135,7 @@ fn update_refmap(
         if store.latest().covered < signed_size {
             advance_refmap(archive, log, &mut store, signed_size)?;
         }
-        let at = store.at(signed_size).ok_or_else(|| {
+        let at = store.at(signed_size)?.ok_or_else(|| {
             stale(format!(
                 "the reference map has no version at the signed size {signed_size}"
             ))
