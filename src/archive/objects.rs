@@ -25,9 +25,13 @@ use super::sink::{AlignedBuf, Sink, BLOCK, DEPTH};
 /// A batch of at least this many objects goes into a pack; smaller batches stay loose files,
 /// which keeps the number of packs (each searched on lookup) at most one per this many objects.
 pub const PACK_MIN_OBJECTS: usize = 256;
-/// After this many pack lookups in one process, every pack index is loaded into memory once
-/// (verification reads every object; a single command reads a few).
+/// After this many pack lookups in one process, every pack index may be loaded into memory
+/// (verification reads every object; a single command reads a few)...
 const LOOKUPS_BEFORE_MAP: usize = 4096;
+/// ...but only once the lookups number at least 1/MAP_RATIO of the packed objects, so that the
+/// map's memory stays proportional to the work done: a `seal` of k new records in an archive of
+/// n objects reads k records, and must not hold n entries (2.9 GB at 10^7).
+const MAP_RATIO: u64 = 4;
 
 /// The result of storing one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,29 @@ struct PackSnapshot {
     /// Digest to (pack number, offset, length): no second copy of the digest, as a large
     /// archive holds millions of entries.
     map: Option<HashMap<Digest, (u32, u64, u64)>>,
+    /// The pack of the last hit, searched first: consecutive reads (records in log order,
+    /// documents of one `add`) mostly come from one pack, so a lookup costs one pack's search
+    /// instead of one per pack.
+    last_hit: AtomicUsize,
+}
+
+impl PackSnapshot {
+    fn new(
+        names: Vec<String>,
+        packs: Vec<Arc<Pack>>,
+        map: Option<HashMap<Digest, (u32, u64, u64)>>,
+    ) -> PackSnapshot {
+        PackSnapshot {
+            names,
+            packs,
+            map,
+            last_hit: AtomicUsize::new(0),
+        }
+    }
+
+    fn entries(&self) -> u64 {
+        self.packs.iter().map(|p| p.count()).sum()
+    }
 }
 
 /// Streams object `digest` from `store` into `out` (`io::sink()` to only check it), hashing
@@ -282,15 +309,12 @@ impl FsObjectStore {
             }
         }
         let wants_map = current.as_ref().is_some_and(|c| c.map.is_some());
-        let snapshot = Arc::new(PackSnapshot {
-            map: if wants_map {
-                Some(load_map(&packs)?)
-            } else {
-                None
-            },
-            names,
-            packs,
-        });
+        let map = if wants_map {
+            Some(load_map(&packs)?)
+        } else {
+            None
+        };
+        let snapshot = Arc::new(PackSnapshot::new(names, packs, map));
         if let Ok(mut slot) = self.packs.write() {
             *slot = Some(snapshot.clone());
         }
@@ -304,7 +328,7 @@ impl FsObjectStore {
         if snapshot.map.is_some() || snapshot.packs.is_empty() {
             return Ok(());
         }
-        let entries: u64 = snapshot.packs.iter().map(|p| p.count()).sum();
+        let entries = snapshot.entries();
         let per_search = 64 - entries.max(1).leading_zeros() as u64;
         let searching = expected as u64 * snapshot.packs.len() as u64 * per_search;
         if searching > entries {
@@ -315,11 +339,11 @@ impl FsObjectStore {
 
     /// Loads every index of `snapshot`'s packs into memory and makes that the current view.
     fn install_map(&self, snapshot: &PackSnapshot) -> Result<Arc<PackSnapshot>> {
-        let mapped = Arc::new(PackSnapshot {
-            map: Some(load_map(&snapshot.packs)?),
-            names: snapshot.names.clone(),
-            packs: snapshot.packs.clone(),
-        });
+        let mapped = Arc::new(PackSnapshot::new(
+            snapshot.names.clone(),
+            snapshot.packs.clone(),
+            Some(load_map(&snapshot.packs)?),
+        ));
         if let Ok(mut slot) = self.packs.write() {
             *slot = Some(mapped.clone());
         }
@@ -330,8 +354,11 @@ impl FsObjectStore {
     /// have committed one since this process looked).
     fn find_packed(&self, digest: &Digest, refresh: bool) -> Result<Option<(Arc<Pack>, Entry)>> {
         let mut snapshot = self.snapshot(false)?;
-        if self.lookups.fetch_add(1, Ordering::Relaxed) == LOOKUPS_BEFORE_MAP
+        let lookups = self.lookups.fetch_add(1, Ordering::Relaxed) + 1;
+        // Reconsidered every LOOKUPS_BEFORE_MAP lookups (summing the pack counts is cheap).
+        if lookups.is_multiple_of(LOOKUPS_BEFORE_MAP)
             && snapshot.map.is_none()
+            && lookups as u64 * MAP_RATIO >= snapshot.entries()
         {
             snapshot = self.install_map(&snapshot)?;
         }
@@ -554,13 +581,19 @@ fn search(snapshot: &PackSnapshot, digest: &Digest) -> Result<Option<(Arc<Pack>,
             ))
         }));
     }
-    for pack in &snapshot.packs {
+    let first = snapshot.last_hit.load(Ordering::Relaxed);
+    let order = std::iter::once(first).chain((0..snapshot.packs.len()).filter(|&i| i != first));
+    for i in order {
+        let Some(pack) = snapshot.packs.get(i) else {
+            continue;
+        };
         // A damaged index hides only its own objects (verify reports it).
         let found = match pack.find(digest) {
             Err(Error::Corrupt { .. }) => None,
             other => other?,
         };
         if let Some(entry) = found {
+            snapshot.last_hit.store(i, Ordering::Relaxed);
             return Ok(Some((pack.clone(), entry)));
         }
     }
@@ -851,6 +884,54 @@ mod tests {
             store.with_prefix(&small.digest.to_hex()[..6]).unwrap(),
             vec![small.digest]
         );
+    }
+
+    #[test]
+    /// A command that reads a few thousand objects of a large archive (a `seal` reading its new
+    /// records) must not load every pack index: memory proportional to the work, not the archive.
+    fn pack_map_waits_for_lookups_proportional_to_the_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        FsObjectStore::create_layout(dir.path()).unwrap();
+        let store = FsObjectStore::new(dir.path());
+        let mut sample = Vec::new();
+        for batch in 0..2u32 {
+            let writer = store.writer(10_000).unwrap();
+            for i in 0..10_000u32 {
+                let bytes = [batch.to_le_bytes(), i.to_le_bytes()].concat();
+                writer.put_bytes(&bytes).unwrap();
+                if i % 160 == 0 {
+                    sample.push(bytes);
+                }
+            }
+            writer.finish().unwrap();
+        }
+        assert_eq!(pack::list(&store.packs_dir).unwrap().len(), 2);
+        // A new process: the writers above may have loaded the map for their own lookups.
+        let store = FsObjectStore::new(dir.path());
+        let mapped = || {
+            let slot = store.packs.read().unwrap();
+            slot.as_ref().is_some_and(|s| s.map.is_some())
+        };
+        let mut lookups = 0;
+        // Past LOOKUPS_BEFORE_MAP, still below a quarter of the 20,000 packed objects.
+        while lookups < LOOKUPS_BEFORE_MAP + 100 {
+            for bytes in &sample {
+                assert_eq!(&store.read_verified(&Digest::of(bytes), 64).unwrap(), bytes);
+                lookups += 1;
+            }
+        }
+        assert!(
+            !mapped(),
+            "map loaded after {lookups} lookups of 20,000 objects"
+        );
+        // Reading on as verification does, the map pays for itself and is loaded.
+        while lookups < 2 * LOOKUPS_BEFORE_MAP + 100 {
+            for bytes in &sample {
+                assert_eq!(&store.read_verified(&Digest::of(bytes), 64).unwrap(), bytes);
+                lookups += 1;
+            }
+        }
+        assert!(mapped(), "no map after {lookups} lookups of 20,000 objects");
     }
 
     #[test]

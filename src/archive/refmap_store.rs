@@ -12,12 +12,17 @@
 //!
 //! Every node read is checked against the hash its parent holds, down from a root that the
 //! caller checks against a signed checkpoint, so a damaged file is noticed, never signed over.
+//!
+//! Nothing here grows with the map: opening reads one version line (others are found by binary
+//! search when asked for), an update reads only the touched keys' paths, and the nodes it writes
+//! go to the file in bounded chunks (docs/PERFORMANCE.md, seal at 10^7).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::digest::Digest;
 use crate::core::refmap::{bit, leaf_hash, node_hash, MapProof, MultiProof, Step, Terminal, ZERO};
@@ -26,6 +31,8 @@ use crate::error::{Error, Result};
 const NODE: u64 = 88;
 const LINE: u64 = 128;
 const NULL: u64 = u64::MAX;
+/// Written nodes held in memory before they go to the file (2.9 MB).
+const FLUSH_NODES: usize = 1 << 15;
 
 /// One committed version of the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +63,17 @@ enum Node {
 
 pub struct MapStore {
     dir: PathBuf,
-    versions: Vec<MapVersion>,
+    /// `log/refmap/versions` (if it exists) and how many whole lines it holds.
+    versions: Option<File>,
+    version_count: u64,
+    latest: MapVersion,
     nodes: Option<File>,
-    /// Nodes written by the update in progress; node number = committed count + position.
+    /// Nodes written by the update in progress and not yet in the file; node number =
+    /// `pending_start` + position.
     pending: Vec<[u8; NODE as usize]>,
+    pending_start: u64,
+    /// Nodes read so far (a regression test keeps an update's reads proportional to its keys).
+    reads: AtomicU64,
 }
 
 impl MapStore {
@@ -74,51 +88,84 @@ impl MapStore {
 
     /// Opens the store; a missing directory is an empty map (rebuilt by the next seal).
     pub fn open(dir: &Path) -> Result<MapStore> {
-        let versions_path = dir.join("versions");
-        let mut versions = Vec::new();
-        if versions_path.exists() {
-            // Bounded by the log: at most one version per seal; a torn last line is ignored.
-            let bytes = super::fsutil::read_stored(&versions_path, 1 << 30)?;
-            for (i, line) in bytes.chunks_exact(LINE as usize).enumerate() {
-                let version = parse_line(line).ok_or_else(|| Error::Corrupt {
-                    path: versions_path.clone(),
-                    why: format!(
-                        "line {} is not a map version; remove {} to have the next seal rebuild it",
-                        i + 1,
-                        dir.display()
-                    ),
-                })?;
-                versions.push(version);
+        let open = |name: &str| {
+            let path = dir.join(name);
+            match super::fsutil::open_regular(&path, super::fsutil::Links::Refuse) {
+                Ok(found) => Ok(Some(found)),
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
             }
-        }
-        let nodes_path = dir.join("nodes");
-        let nodes = match super::fsutil::open_regular(&nodes_path, super::fsutil::Links::Refuse) {
-            Ok((f, _)) => Some(f),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
         };
-        Ok(MapStore {
+        // One line per seal; a torn last line is ignored.
+        let (versions, version_count) = match open("versions")? {
+            Some((file, len)) => (Some(file), len / LINE),
+            None => (None, 0),
+        };
+        let mut store = MapStore {
             dir: dir.to_path_buf(),
             versions,
-            nodes,
+            version_count,
+            latest: MapVersion::EMPTY,
+            nodes: open("nodes")?.map(|(file, _)| file),
             pending: Vec::new(),
-        })
+            pending_start: 0,
+            reads: AtomicU64::new(0),
+        };
+        if version_count > 0 {
+            store.latest = store.version_line(version_count - 1)?;
+        }
+        Ok(store)
+    }
+
+    /// Line `i` (from 0) of `log/refmap/versions`.
+    fn version_line(&self, i: u64) -> Result<MapVersion> {
+        let path = self.dir.join("versions");
+        let bad = |why: String| Error::Corrupt {
+            path: path.clone(),
+            why: format!(
+                "line {} {why}; remove {} to have the next seal rebuild it",
+                i + 1,
+                self.dir.display()
+            ),
+        };
+        let file = self
+            .versions
+            .as_ref()
+            .ok_or_else(|| bad("is missing".into()))?;
+        let mut line = [0u8; LINE as usize];
+        file.read_exact_at(&mut line, i * LINE)
+            .map_err(|e| bad(format!("cannot be read ({e})")))?;
+        parse_line(&line).ok_or_else(|| bad("is not a map version".into()))
     }
 
     pub fn latest(&self) -> MapVersion {
-        self.versions.last().copied().unwrap_or(MapVersion::EMPTY)
+        self.latest
     }
 
-    /// The version that reflects exactly `covered` records, if one was committed.
-    pub fn at(&self, covered: u64) -> Option<MapVersion> {
+    /// The version that reflects exactly `covered` records, if one was committed: a binary
+    /// search over the version lines (their record counts increase).
+    pub fn at(&self, covered: u64) -> Result<Option<MapVersion>> {
         if covered == 0 {
-            return Some(MapVersion::EMPTY);
+            return Ok(Some(MapVersion::EMPTY));
         }
-        let i = self.versions.partition_point(|v| v.covered < covered);
-        self.versions
-            .get(i)
-            .filter(|v| v.covered == covered)
-            .copied()
+        let (mut low, mut high) = (0, self.version_count);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let version = self.version_line(mid)?;
+            match version.covered.cmp(&covered) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(version)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// How many nodes this store has read since it was opened.
+    pub fn nodes_read(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     fn damaged(&self, why: String) -> Error {
@@ -131,22 +178,19 @@ impl MapStore {
         }
     }
 
-    fn read(&self, ptr: u64, expect: &Digest, committed: u64) -> Result<Node> {
-        let mut buf = [0u8; NODE as usize];
-        if ptr >= committed {
-            let i = (ptr - committed) as usize;
-            buf = *self
-                .pending
-                .get(i)
-                .ok_or_else(|| self.damaged(format!("node {ptr} does not exist")))?;
-        } else {
-            let file = self
-                .nodes
-                .as_ref()
-                .ok_or_else(|| self.damaged("log/refmap/nodes is missing".into()))?;
-            file.read_exact_at(&mut buf, ptr * NODE)
-                .map_err(|e| self.damaged(format!("node {ptr} cannot be read ({e})")))?;
+    /// Node `ptr` of a version of `nodes` nodes, checked against `expect`.
+    fn read(&self, ptr: u64, expect: &Digest, nodes: u64) -> Result<Node> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        if ptr >= nodes {
+            return Err(self.damaged(format!("node {ptr} does not exist")));
         }
+        let mut buf = [0u8; NODE as usize];
+        let file = self
+            .nodes
+            .as_ref()
+            .ok_or_else(|| self.damaged("log/refmap/nodes is missing".into()))?;
+        file.read_exact_at(&mut buf, ptr * NODE)
+            .map_err(|e| self.damaged(format!("node {ptr} cannot be read ({e})")))?;
         let d = |r: std::ops::Range<usize>| Digest::from_slice(&buf[r]).unwrap_or(ZERO);
         let p = |r: std::ops::Range<usize>| {
             let mut b = [0u8; 8];
@@ -174,7 +218,8 @@ impl MapStore {
         Ok(node)
     }
 
-    fn write(&mut self, committed: u64, node: &Node) -> (u64, Digest) {
+    /// Appends `node` to the version being written; returns its number and hash.
+    fn write(&mut self, node: &Node) -> Result<(u64, Digest)> {
         let mut buf = [0u8; NODE as usize];
         let hash = match node {
             Node::Leaf(k, v) => {
@@ -193,7 +238,26 @@ impl MapStore {
             }
         };
         self.pending.push(buf);
-        (committed + self.pending.len() as u64 - 1, hash)
+        let number = self.pending_start + self.pending.len() as u64 - 1;
+        if self.pending.len() >= FLUSH_NODES {
+            self.flush_pending()?;
+        }
+        Ok((number, hash))
+    }
+
+    /// Writes the pending nodes to the file, past the last committed version: until a version
+    /// line covers them they are leftovers that the next update overwrites.
+    fn flush_pending(&mut self) -> Result<()> {
+        let path = self.dir.join("nodes");
+        let file = self
+            .nodes
+            .as_ref()
+            .ok_or_else(|| self.damaged("log/refmap/nodes is missing".into()))?;
+        file.write_all_at(&self.pending.concat(), self.pending_start * NODE)
+            .map_err(Error::io(&path))?;
+        self.pending_start += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
     }
 
     /// The value of `key` in `version`.
@@ -292,16 +356,22 @@ impl MapStore {
         updates: &BTreeMap<Digest, Digest>,
         covered: u64,
     ) -> Result<MapVersion> {
-        let committed = self.latest().nodes;
-        self.pending.clear();
         let sorted: Vec<(Digest, Digest)> = updates.iter().map(|(k, v)| (*k, *v)).collect();
-        let (root_node, root) = self.update(committed, (base.root_node, base.root), 0, &sorted)?;
-        let version = MapVersion {
-            covered,
-            nodes: committed + self.pending.len() as u64,
-            root_node,
-            root,
-        };
+        self.commit_with(base, &sorted, &mut |_, new, _| *new, covered)
+    }
+
+    /// Writes a new version: `base` with each key of `changes` (sorted, distinct) set to
+    /// `value(key, change, its value in base)`, reflecting `covered` records. One descent
+    /// reads each touched path once, for the old values and the new nodes alike. Durable when
+    /// this returns.
+    pub fn commit_with<T>(
+        &mut self,
+        base: &MapVersion,
+        changes: &[(Digest, T)],
+        value: &mut impl FnMut(&Digest, &T, Option<Digest>) -> Digest,
+        covered: u64,
+    ) -> Result<MapVersion> {
+        let committed = self.latest().nodes;
         let nodes_path = self.dir.join("nodes");
         let file = OpenOptions::new()
             .create(true)
@@ -310,19 +380,32 @@ impl MapStore {
             .read(true)
             .open(&nodes_path)
             .map_err(Error::io(&nodes_path))?;
-        let bytes: Vec<u8> = self.pending.concat();
-        file.write_all_at(&bytes, committed * NODE)
-            .and_then(|_| file.set_len(version.nodes * NODE))
-            .and_then(|_| file.sync_data())
-            .map_err(Error::io(&nodes_path))?;
+        self.nodes = Some(file);
+        self.pending.clear();
+        self.pending_start = committed;
+        let (root_node, root) =
+            self.update(committed, (base.root_node, base.root), 0, changes, value)?;
+        self.flush_pending()?;
+        let version = MapVersion {
+            covered,
+            nodes: self.pending_start,
+            root_node,
+            root,
+        };
+        if let Some(file) = &self.nodes {
+            file.set_len(version.nodes * NODE)
+                .and_then(|_| file.sync_data())
+                .map_err(Error::io(&nodes_path))?;
+        }
         let versions_path = self.dir.join("versions");
         let mut versions = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .read(true)
             .open(&versions_path)
             .map_err(Error::io(&versions_path))?;
-        let at = self.versions.len() as u64 * LINE;
+        let at = self.version_count * LINE;
         let line = format!(
             "{:020} {:020} {:020} {}\n",
             version.covered,
@@ -336,57 +419,62 @@ impl MapStore {
             .and_then(|_| versions.flush())
             .and_then(|_| versions.sync_data())
             .map_err(Error::io(&versions_path))?;
-        self.versions.push(version);
-        self.pending.clear();
-        self.nodes = Some(file);
+        self.versions = Some(versions);
+        self.version_count += 1;
+        self.latest = version;
         Ok(version)
     }
 
-    fn update(
+    fn update<T>(
         &mut self,
         committed: u64,
         (ptr, hash): (u64, Digest),
         depth: usize,
-        updates: &[(Digest, Digest)],
+        changes: &[(Digest, T)],
+        value: &mut impl FnMut(&Digest, &T, Option<Digest>) -> Digest,
     ) -> Result<(u64, Digest)> {
-        if updates.is_empty() {
+        if changes.is_empty() {
             return Ok((ptr, hash));
         }
-        if ptr == NULL {
-            return Ok(self.build(committed, depth, updates));
-        }
-        match self.read(ptr, &hash, committed)? {
-            Node::Leaf(k, v) => {
-                let mut merged = updates.to_vec();
-                if let Err(at) = merged.binary_search_by(|(key, _)| key.cmp(&k)) {
-                    merged.insert(at, (k, v));
+        // Below an empty subtree or a leaf, every changed key's old value is known.
+        let old = match ptr {
+            NULL => None,
+            _ => match self.read(ptr, &hash, committed)? {
+                Node::Leaf(k, v) => Some((k, v)),
+                Node::Inner { left, right } => {
+                    let split = changes.partition_point(|(k, _)| !bit(k, depth));
+                    let (low, high) = changes.split_at(split);
+                    let left = self.update(committed, left, depth + 1, low, value)?;
+                    let right = self.update(committed, right, depth + 1, high, value)?;
+                    return self.write(&Node::Inner { left, right });
                 }
-                Ok(self.build(committed, depth, &merged))
-            }
-            Node::Inner { left, right } => {
-                let split = updates.partition_point(|(k, _)| !bit(k, depth));
-                let left = self.update(committed, left, depth + 1, &updates[..split])?;
-                let right = self.update(committed, right, depth + 1, &updates[split..])?;
-                Ok(self.write(committed, &Node::Inner { left, right }))
+            },
+        };
+        let mut merged: Vec<(Digest, Digest)> = changes
+            .iter()
+            .map(|(k, change)| {
+                let previous = old.filter(|(key, _)| key == k).map(|(_, v)| v);
+                (*k, value(k, change, previous))
+            })
+            .collect();
+        if let Some((k, v)) = old {
+            if let Err(at) = merged.binary_search_by(|(key, _)| key.cmp(&k)) {
+                merged.insert(at, (k, v));
             }
         }
+        self.build(depth, &merged)
     }
 
     /// A new subtree holding exactly `entries` (sorted, distinct keys).
-    fn build(
-        &mut self,
-        committed: u64,
-        depth: usize,
-        entries: &[(Digest, Digest)],
-    ) -> (u64, Digest) {
+    fn build(&mut self, depth: usize, entries: &[(Digest, Digest)]) -> Result<(u64, Digest)> {
         match entries {
-            [] => (NULL, ZERO),
-            [(k, v)] => self.write(committed, &Node::Leaf(*k, *v)),
+            [] => Ok((NULL, ZERO)),
+            [(k, v)] => self.write(&Node::Leaf(*k, *v)),
             _ => {
                 let split = entries.partition_point(|(k, _)| !bit(k, depth));
-                let left = self.build(committed, depth + 1, &entries[..split]);
-                let right = self.build(committed, depth + 1, &entries[split..]);
-                self.write(committed, &Node::Inner { left, right })
+                let left = self.build(depth + 1, &entries[..split])?;
+                let right = self.build(depth + 1, &entries[split..])?;
+                self.write(&Node::Inner { left, right })
             }
         }
     }
@@ -444,7 +532,7 @@ mod tests {
         // Reopened, every version is still there and proves what the memory map proves.
         let store = MapStore::open(dir.path()).unwrap();
         for (version, root) in &roots {
-            let found = store.at(version.covered).unwrap();
+            let found = store.at(version.covered).unwrap().unwrap();
             assert_eq!(found.root, *root);
         }
         let latest = store.latest();
@@ -464,6 +552,101 @@ mod tests {
             store.prove_many(&latest, &keys).unwrap(),
             memory.prove_many(&keys)
         );
+    }
+
+    fn key(n: u32) -> Digest {
+        Digest::of(&n.to_be_bytes())
+    }
+
+    /// Commits `count` keys from `first` in batches of `batch`, as successive seals do.
+    fn fill(store: &mut MapStore, first: u32, count: u32, batch: u32) {
+        for start in (first..first + count).step_by(batch as usize) {
+            let updates: BTreeMap<Digest, Digest> = (start..(start + batch).min(first + count))
+                .map(|n| (key(n), key(n + 1)))
+                .collect();
+            let base = store.latest();
+            let covered = base.covered + updates.len() as u64;
+            store.commit(&base, &updates, covered).unwrap();
+        }
+    }
+
+    /// What `seal` does with k changed subjects: one commit that extends each key's value. It
+    /// must read about k·log₂ n nodes, not the map (a seal at 10^7 records must not grow with n).
+    fn nodes_read_by_an_update(store_keys: u32, k: u32) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        MapStore::create(dir.path()).unwrap();
+        let mut store = MapStore::open(dir.path()).unwrap();
+        fill(&mut store, 0, store_keys, 5_000);
+        let mut store = MapStore::open(dir.path()).unwrap();
+        let base = store.latest();
+        // Half of the keys exist, half are new.
+        let mut changes: Vec<(Digest, u32)> = (0..k)
+            .map(|i| i * 7 + store_keys - k * 3)
+            .map(|n| (key(n), n))
+            .collect();
+        changes.sort();
+        let mut extend = |_: &Digest, n: &u32, old: Option<Digest>| {
+            assert_eq!(
+                old,
+                (*n < store_keys).then(|| key(n + 1)),
+                "old value of key {n}"
+            );
+            Digest::of_parts(&[old.unwrap_or(ZERO).as_bytes(), b"changed"])
+        };
+        let version = store
+            .commit_with(&base, &changes, &mut extend, base.covered + 1)
+            .unwrap();
+        let reads = store.nodes_read();
+        for (key, n) in &changes {
+            let old = (*n < store_keys).then(|| self::key(n + 1));
+            let expect = Digest::of_parts(&[old.unwrap_or(ZERO).as_bytes(), b"changed"]);
+            assert_eq!(store.get(&version, key).unwrap(), Some(expect));
+        }
+        reads
+    }
+
+    #[test]
+    fn update_reads_only_the_touched_paths() {
+        let k = 20;
+        let small = nodes_read_by_an_update(2_000, k);
+        let large = nodes_read_by_an_update(40_000, k);
+        // log₂ 40,000 ≈ 15.3; a random key's depth is about log₂ n + 2.
+        let bound = u64::from(k) * (16 + 8);
+        assert!(
+            large <= bound,
+            "{large} nodes read for {k} keys (bound {bound})"
+        );
+        // Twenty times the map, about log₂ 20 ≈ 4.3 more levels per path, not 20× the reads.
+        assert!(large < small + u64::from(k) * 8, "{small} vs {large}");
+    }
+
+    #[test]
+    fn large_update_is_written_in_chunks_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        MapStore::create(dir.path()).unwrap();
+        let mut store = MapStore::open(dir.path()).unwrap();
+        let count = FLUSH_NODES as u32 + 7_000; // about twice FLUSH_NODES nodes
+        fill(&mut store, 0, 100, 100);
+        fill(&mut store, 100, count, count);
+        let entries: Vec<(Digest, Digest)> = (0..100 + count)
+            .map(|n| (key(n), key(n + 1)))
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let latest = store.latest();
+        assert_eq!(
+            latest.root,
+            crate::core::refmap::root_of_sorted(&entries, 0)
+        );
+        let bytes = fs::metadata(dir.path().join("nodes")).unwrap().len();
+        assert_eq!(bytes, latest.nodes * NODE);
+        let store = MapStore::open(dir.path()).unwrap();
+        assert_eq!(store.latest(), latest);
+        assert_eq!(store.at(100).unwrap().map(|v| v.covered), Some(100));
+        assert_eq!(store.at(101).unwrap(), None);
+        for n in [0, 99, 100, 5_000, 100 + count - 1] {
+            assert_eq!(store.get(&latest, &key(n)).unwrap(), Some(key(n + 1)));
+        }
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn update_refmap(
         if store.latest().covered < signed_size {
             advance_refmap(archive, log, &mut store, signed_size)?;
         }
-        let at = store.at(signed_size).ok_or_else(|| {
+        let at = store.at(signed_size)?.ok_or_else(|| {
             stale(format!(
                 "the reference map has no version at the signed size {signed_size}"
             ))
@@ -159,7 +159,7 @@ fn advance_refmap(
     store: &mut super::refmap_store::MapStore,
     size: u64,
 ) -> Result<super::refmap_store::MapVersion> {
-    use crate::core::refmap::{chain_entry, chain_step, ZERO};
+    use crate::core::refmap::{chain_entry, chain_step, ChainEntry, ZERO};
     let base = store.latest();
     if base.covered == size {
         return Ok(base);
@@ -167,7 +167,9 @@ fn advance_refmap(
     use rayon::prelude::*;
     let ids = log.record_digests(base.covered, size)?;
     let leaves = log.leaf_hashes(base.covered, size)?;
-    let mut updates = std::collections::BTreeMap::new();
+    // The new chain entries of each touched subject, in log order; the map store extends each
+    // subject's old value with them as it walks the subject's path (one read of each path).
+    let mut appended: std::collections::BTreeMap<Digest, Vec<ChainEntry>> = Default::default();
     // Records are read and decoded in parallel, a bounded chunk at a time (a first seal of a
     // large archive replays every record), and applied in log order.
     const CHUNK: usize = 1 << 16;
@@ -180,15 +182,17 @@ fn advance_refmap(
             let i = c * CHUNK + j;
             let (entry, keys) = chain_entry(base.covered + i as u64, &leaves[i], record);
             for key in keys {
-                let previous = match updates.get(&key) {
-                    Some(v) => *v,
-                    None => store.get(&base, &key)?.unwrap_or(ZERO),
-                };
-                updates.insert(key, chain_step(&previous, &entry));
+                appended.entry(key).or_default().push(entry.clone());
             }
         }
     }
-    store.commit(&base, &updates, size)
+    let changes: Vec<(Digest, Vec<ChainEntry>)> = appended.into_iter().collect();
+    let mut extend = |_: &Digest, entries: &Vec<ChainEntry>, old: Option<Digest>| {
+        entries.iter().fold(old.unwrap_or(ZERO), |value, entry| {
+            chain_step(&value, entry)
+        })
+    };
+    store.commit_with(&base, &changes, &mut extend, size)
 }
 
 /// Adds the witness cosignatures in `note_text` (a checkpoint cosigned by witnesses) that the

@@ -479,7 +479,7 @@ pub fn for_checkpoint(
     let subjects = required_subjects(disclosed.iter().map(|(id, r)| (id, *r)));
     let from_store = |keys: &[Digest]| -> crate::error::Result<MultiProof> {
         let store = archive.refmap()?;
-        match store.at(size).filter(|v| v.root == refs) {
+        match store.at(size)?.filter(|v| v.root == refs) {
             Some(version) => store.prove_many(&version, keys),
             None => {
                 let mut map = MemoryMap::new();
