@@ -73,22 +73,6 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     output::ensure_free(&options.out)?;
     let store = archive.checkpoints();
     let stored = store.select(options.checkpoint)?;
-    let size = stored.checkpoint.size;
-    let (log, index) = archive.current_index()?;
-    if log.root(size)? != stored.checkpoint.root {
-        return Err(Error::Corrupt {
-            path: stored.path.clone(),
-            why: "the log no longer matches this checkpoint; run `evidentia verify`".into(),
-        });
-    }
-    let records: Vec<LoggedRecord> = query::records(archive)?
-        .into_iter()
-        .filter(|r| r.index < size)
-        .collect();
-
-    let selected = select(archive, &log, &index, &records, options)?;
-    let (disclosed, withheld) = disclose(&records, &selected);
-
     let parent = options
         .out
         .parent()
@@ -99,34 +83,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         .tempdir_in(parent)
         .map_err(Error::io(parent))?;
     let root = staging.path();
-
-    let ids: Vec<(Digest, &Record)> = disclosed.iter().map(|r| (r.id, &r.record)).collect();
-    let completeness =
-        super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &ids, &records)?;
-    let manifest = write_payload(
-        archive,
-        &log,
-        root,
-        &stored,
-        &disclosed,
-        withheld.clone(),
-        completeness,
-        options,
-    )?;
-    let decoded: Vec<(u64, Digest, Record)> = disclosed
-        .iter()
-        .map(|r| (r.index, r.id, r.record.clone()))
-        .collect();
-    // The payload is final: hash it once for both renderings of the tag files.
-    let known: HashMap<String, String> = (manifest.documents.iter())
-        .map(|d| (d.file.clone(), d.content.clone()))
-        .chain(
-            (manifest.records.iter())
-                .map(|r| (format!("data/records/{}.cbor", r.id), r.id.clone())),
-        )
-        .collect();
-    let payload = hash_tree(root, "data", &known)?;
-    write_tag_files(root, &payload, &manifest, &stored, &decoded, None)?;
+    // The records, the manifest and the maps built from them are gone once this returns, so
+    // the self-check below does not hold them beside its own.
+    let written = write_bundle(archive, &stored, root, options)?;
     if crate::archive::failpoint::active("export-damage-staging") {
         write_file(
             &root.join("data/checkpoint"),
@@ -155,7 +114,8 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             problems: found.join("; "),
         });
     }
-    write_tag_files(root, &payload, &manifest, &stored, &decoded, Some(&verdict))?;
+    // Only the entry page shows the verdict: it and the tag manifest are all that change.
+    write_entry_page(root, &written, &stored, &verdict)?;
     fsutil::sync_filesystem(root)?;
     crate::archive::failpoint::hit("export-before-place");
 
@@ -175,7 +135,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     // The export is itself a handling of the evidence: log it. A bundle whose export cannot be
     // logged is taken back, so that no bundle is handed over without its custody record.
     crate::archive::failpoint::hit("export-before-custody");
-    let custody = export_events(&selected, options, &manifest);
+    let custody = export_events(&written.selected, options, &written.summary);
     let logged = archive.lock().and_then(|lock| {
         let mut log = archive.log()?;
         append_records(archive, &lock, &mut log, &custody)
@@ -198,23 +158,116 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     };
     Ok(ExportOutcome {
         path,
-        checkpoint: manifest.checkpoint,
-        tree_size: manifest.tree_size,
-        documents: manifest.documents.len(),
-        records: manifest.records.len(),
-        withheld,
+        checkpoint: written.summary.checkpoint,
+        tree_size: written.summary.tree_size,
+        documents: written.summary.documents,
+        records: written.summary.records,
+        withheld: written.withheld,
         custody_records,
     })
+}
+
+/// The counts an export reports and logs.
+struct Summary {
+    checkpoint: u64,
+    tree_size: u64,
+    documents: usize,
+    records: usize,
+}
+
+/// What export keeps of a written bundle while it verifies it.
+struct Written {
+    /// The selected documents' contents, in log order, for the custody records.
+    selected: Vec<Digest>,
+    withheld: Withheld,
+    summary: Summary,
+    /// The report, less the entry page's self-check.
+    report: report::Rendered,
+    /// (hex SHA-256, name) of every tag file but report.html and the tag manifest.
+    tags: Vec<(String, String)>,
+}
+
+/// Writes the whole bundle into `root`, with a report whose self-check is pending.
+fn write_bundle(
+    archive: &Archive,
+    stored: &StoredCheckpoint,
+    root: &Path,
+    options: &ExportOptions,
+) -> Result<Written> {
+    let size = stored.checkpoint.size;
+    let (log, index) = archive.current_index()?;
+    if log.root(size)? != stored.checkpoint.root {
+        return Err(Error::Corrupt {
+            path: stored.path.clone(),
+            why: "the log no longer matches this checkpoint; run `evidentia verify`".into(),
+        });
+    }
+    let records: Vec<LoggedRecord> = query::records(archive)?
+        .into_iter()
+        .filter(|r| r.index < size)
+        .collect();
+
+    let selected = select(archive, &log, &index, &records, options)?;
+    let (disclosed, withheld) = disclose(&records, &selected);
+
+    let ids: Vec<(Digest, &Record)> = disclosed.iter().map(|r| (r.id, &r.record)).collect();
+    let completeness =
+        super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &ids, &records)?;
+    drop(ids);
+    let manifest = write_payload(
+        archive,
+        &log,
+        root,
+        stored,
+        &disclosed,
+        withheld.clone(),
+        completeness,
+        options,
+    )?;
+    // The payload is final: hash what was not written from checked bytes.
+    let known: HashMap<String, String> = (manifest.documents.iter())
+        .map(|d| (d.file.clone(), d.content.clone()))
+        .chain(
+            (manifest.records.iter())
+                .map(|r| (format!("data/records/{}.cbor", r.id), r.id.clone())),
+        )
+        .collect();
+    let payload = hash_tree(root, "data", &known)?;
+    drop(known);
+    let decoded: Vec<(u64, Digest, Record)> = disclosed
+        .iter()
+        .map(|r| (r.index, r.id, r.record.clone()))
+        .collect();
+    drop(disclosed);
+    drop(records);
+    let mut report = report::Rendered::new(&ReportInput {
+        manifest: &manifest,
+        checkpoint: &stored.checkpoint,
+        note: &stored.note,
+        records: &decoded,
+        verdict: &verify::BundleReport::pending(),
+    });
+    let tags = write_tag_files(root, &payload, &manifest, stored, &mut report)?;
+    let written = Written {
+        selected,
+        withheld,
+        summary: Summary {
+            checkpoint: manifest.checkpoint,
+            tree_size: manifest.tree_size,
+            documents: manifest.documents.len(),
+            records: manifest.records.len(),
+        },
+        report,
+        tags,
+    };
+    write_entry_page(root, &written, stored, &verify::BundleReport::pending())?;
+    Ok(written)
 }
 
 /// The `exported` custody records of a bundle. One record names at most MAX_CUSTODY_TARGETS
 /// documents, so a larger bundle is logged as consecutive parts (FORMAT.md §4.7), which the
 /// caller appends together.
-fn export_events(
-    selected: &[Digest],
-    options: &ExportOptions,
-    manifest: &BundleManifest,
-) -> Vec<Record> {
+fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary) -> Vec<Record> {
     let parts = selected.chunks(MAX_CUSTODY_TARGETS).count();
     selected
         .chunks(MAX_CUSTODY_TARGETS)
@@ -234,9 +287,7 @@ fn export_events(
                 to: options.recipient.clone(),
                 note: Some(format!(
                     "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}",
-                    manifest.documents.len(),
-                    manifest.records.len(),
-                    manifest.checkpoint
+                    summary.documents, summary.records, summary.checkpoint
                 )),
                 at: None,
             }))
@@ -393,9 +444,6 @@ fn disclose<'a>(
 /// the digest its record names before anything is placed, and refuses the export on any
 /// difference (hashing here too cost a second pass over every byte).
 fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
-    if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).map_err(Error::io(parent))?;
-    }
     // Never over another document: every name a bundle uses is dictated to one record.
     let file = fs::OpenOptions::new()
         .write(true)
@@ -405,6 +453,19 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
     let copied = archive.store().copy_unchecked(digest, &file, to)?;
     crate::archive::failpoint::hit("export-mid-copy");
     Ok(copied)
+}
+
+/// Creates each distinct directory (relative to `root`) once.
+fn make_dirs<P: AsRef<Path>>(root: &Path, dirs: impl IntoIterator<Item = P>) -> Result<()> {
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for dir in dirs {
+        let dir = root.join(dir);
+        if !made.contains(&dir) {
+            fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+            made.insert(dir);
+        }
+    }
+    Ok(())
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -443,11 +504,14 @@ fn write_payload(
         write_file(&root.join(format!("data/timestamps/{name}")), &bytes)?;
     }
     // Record files are read and written in parallel; proofs come from one node cursor.
+    // Directories are made once, before the files (not a mkdir and a stat per file).
+    make_dirs(root, ["data/records"])?;
     disclosed.par_iter().try_for_each(|r| {
         let bytes = archive
             .store()
             .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
-        write_file(&root.join(format!("data/records/{}.cbor", r.id)), &bytes)
+        let path = root.join(format!("data/records/{}.cbor", r.id));
+        fs::write(&path, &bytes).map_err(Error::io(&path))
     })?;
     let mut nodes = log.nodes();
     let mut records = Vec::new();
@@ -477,6 +541,12 @@ fn write_payload(
         })
         .collect();
     let places = layout::place(&docs);
+    make_dirs(
+        root,
+        places
+            .iter()
+            .filter_map(|place| Path::new(&place.file).parent()),
+    )?;
     // Copies run in parallel: each is read, hashed and written independently.
     docs.par_iter()
         .zip(&places)
@@ -579,15 +649,15 @@ pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
     })
 }
 
-/// Writes the BagIt files, SHA256SUMS, VERIFY.txt and the report's pages; the tag manifest last.
+/// Writes the BagIt files, SHA256SUMS, VERIFY.txt and the report's detail pages; returns their
+/// digests for the tag manifest, which [`write_entry_page`] writes with the entry page.
 fn write_tag_files(
     root: &Path,
     payload: &[PayloadFile],
     manifest: &BundleManifest,
     stored: &StoredCheckpoint,
-    records: &[(u64, Digest, Record)],
-    verdict: Option<&verify::BundleReport>,
-) -> Result<()> {
+    report: &mut report::Rendered,
+) -> Result<Vec<(String, String)>> {
     let bytes: u64 = payload.iter().map(|(_, _, size)| size).sum();
     let payload: Vec<(String, String)> = payload
         .iter()
@@ -630,21 +700,6 @@ fn write_tag_files(
         &root.join("verify-bundle.py"),
         include_str!("../../docs/verify-bundle.py").as_bytes(),
     )?;
-    let placeholder;
-    let verdict = match verdict {
-        Some(v) => v,
-        None => {
-            placeholder = verify::BundleReport::pending();
-            &placeholder
-        }
-    };
-    let pages = report::render(&ReportInput {
-        manifest,
-        checkpoint: &stored.checkpoint,
-        note: &stored.note,
-        records,
-        verdict,
-    });
     let mut tags = Vec::new();
     for name in [
         "bagit.txt",
@@ -656,11 +711,25 @@ fn write_tag_files(
     ] {
         tags.push((hash_file(&root.join(name))?.to_hex(), name.to_string()));
     }
-    // report.html, then its detail pages report/0001.html … when it has them.
-    for (name, html) in pages {
+    // The detail pages, when the report has them (report/0001.html …).
+    for (name, html) in report.details.drain(..) {
         write_file(&root.join(&name), html.as_bytes())?;
         tags.push((Digest::of(html.as_bytes()).to_hex(), name));
     }
+    Ok(tags)
+}
+
+/// Writes report.html with `verdict` as its self-check, then the tag manifest, last.
+fn write_entry_page(
+    root: &Path,
+    written: &Written,
+    stored: &StoredCheckpoint,
+    verdict: &verify::BundleReport,
+) -> Result<()> {
+    let entry = written.report.entry(&stored.note, verdict);
+    write_file(&root.join("report.html"), entry.as_bytes())?;
+    let mut tags = written.tags.clone();
+    tags.push((Digest::of(entry.as_bytes()).to_hex(), "report.html".into()));
     write_file(
         &root.join("tagmanifest-sha256.txt"),
         bagit::manifest(&tags).as_bytes(),
@@ -750,13 +819,13 @@ mod tests {
             actor: "clerk".into(),
             format: BundleFormat::Dir,
         };
-        let manifest: BundleManifest = serde_json::from_value(serde_json::json!({
-            "format": BUNDLE_FORMAT, "origin": "o", "checkpoint": 3, "tree_size": 1,
-            "exported_at": "2026-01-01T00:00:00Z", "recipient": null, "records": [],
-            "documents": [], "withheld": Withheld::default(), "consistency": [],
-        }))
-        .expect("manifest");
-        let events = export_events(&selected, &options, &manifest);
+        let summary = Summary {
+            checkpoint: 3,
+            tree_size: 1,
+            documents: selected.len(),
+            records: selected.len(),
+        };
+        let events = export_events(&selected, &options, &summary);
         let mut named = Vec::new();
         for (i, event) in events.iter().enumerate() {
             // Each part is a valid record: the limit is enforced on encoding too.
@@ -771,7 +840,7 @@ mod tests {
         }
         assert_eq!(events.len(), 3);
         assert_eq!(named, selected, "every document once, in order");
-        let one = export_events(&selected[..1], &options, &manifest);
+        let one = export_events(&selected[..1], &options, &summary);
         let Record::Custody(c) = &one[0] else {
             panic!("not custody")
         };

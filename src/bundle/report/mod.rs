@@ -107,26 +107,63 @@ use sender::{self_check, verify_command, written_by_the_sender};
 /// The report's files, relative to the bundle: `report.html` first, then its detail pages
 /// (`report/0001.html` …) when the bundle has more than [`PAGE_DOCUMENTS`] documents.
 pub fn render(input: &ReportInput) -> Vec<(String, String)> {
-    let ctx = Ctx::new(input);
-    if ctx.page_count > 1 {
-        return pages::render_paged(&ctx, input);
+    let rendered = Rendered::new(input);
+    let mut files = vec![(
+        "report.html".to_string(),
+        rendered.entry(input.note, input.verdict),
+    )];
+    files.extend(rendered.details);
+    files
+}
+
+/// The report with the self-check left open: only the entry page's self-check and signers
+/// depend on the verdict, so export renders everything else once, before it verifies the
+/// bundle, and may then drop the records and the manifest.
+pub struct Rendered {
+    /// The entry page up to the self-check, and from the contents on.
+    before: String,
+    after: String,
+    /// The detail pages (`report/0001.html` …); empty when the report is one page.
+    pub details: Vec<(String, String)>,
+}
+
+impl Rendered {
+    /// Renders every part that does not depend on `input.verdict`.
+    pub fn new(input: &ReportInput) -> Rendered {
+        let ctx = Ctx::new(input);
+        if ctx.page_count > 1 {
+            return pages::render_paged(&ctx, input);
+        }
+        let cp = input.checkpoint;
+        let mut before = String::with_capacity(16 * 1024);
+        head(&mut before, cp, "");
+        header(&mut before, input, 1);
+        written_by_the_sender(&mut before, cp);
+        let mut after = String::with_capacity(64 * 1024);
+        contents(&mut after, &ctx);
+        for (index, id, doc) in ctx.documents() {
+            document(&mut after, &ctx, index, id, doc);
+        }
+        links(&mut after, &ctx, ctx.annotations());
+        keys(&mut after, &ctx);
+        footer(&mut after, cp);
+        after.push_str("</body>\n</html>\n");
+        Rendered {
+            before,
+            after,
+            details: Vec::new(),
+        }
     }
-    let cp = input.checkpoint;
-    let mut out = String::with_capacity(64 * 1024);
-    head(&mut out, cp, "");
-    header(&mut out, input, 1);
-    written_by_the_sender(&mut out, cp);
-    self_check(&mut out, input.verdict);
-    signers(&mut out, input);
-    contents(&mut out, &ctx);
-    for (index, id, doc) in ctx.documents() {
-        document(&mut out, &ctx, index, id, doc);
+
+    /// `report.html` with the given self-check.
+    pub fn entry(&self, note: &SignedNote, verdict: &BundleReport) -> String {
+        let mut out = String::with_capacity(self.before.len() + self.after.len() + 16 * 1024);
+        out.push_str(&self.before);
+        self_check(&mut out, verdict);
+        signers(&mut out, note, verdict);
+        out.push_str(&self.after);
+        out
     }
-    links(&mut out, &ctx, ctx.annotations());
-    keys(&mut out, &ctx);
-    footer(&mut out, cp);
-    out.push_str("</body>\n</html>\n");
-    vec![("report.html".to_string(), out)]
 }
 
 /// The start of a page, up to `<body>`; `part` is added to the title.
@@ -365,11 +402,11 @@ fn header(out: &mut String, input: &ReportInput, pages: usize) {
     out.push_str("</header>\n");
 }
 
-fn signers(out: &mut String, input: &ReportInput) {
+fn signers(out: &mut String, note: &SignedNote, verdict: &BundleReport) {
     out.push_str("<section id=\"signers\">\n<h2>Signers of the checkpoint</h2>\n");
     let columns = ["Key name", "Key id", "Signer (trust file)", "Status"];
     table_head(out, "", &columns);
-    match &input.verdict.core.checkpoint {
+    match &verdict.core.checkpoint {
         Some(checked) => {
             for s in &checked.signatures {
                 let status = signature_status(s.status);
@@ -385,7 +422,7 @@ fn signers(out: &mut String, input: &ReportInput) {
             }
         }
         None => {
-            for s in &input.note.signatures {
+            for s in &note.signatures {
                 let id = mono(&hex::encode(s.key_id));
                 tr(out, &[mono(&s.name), id, none(), "not yet checked".into()]);
             }

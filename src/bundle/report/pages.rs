@@ -89,39 +89,41 @@ pub(super) fn index(out: &mut String, ctx: &Ctx) {
     );
 }
 
-/// The entry page and every detail page.
-pub(super) fn render_paged(ctx: &Ctx, input: &ReportInput) -> Vec<(String, String)> {
+/// The entry page, less its self-check and signers, and every detail page.
+pub(super) fn render_paged(ctx: &Ctx, input: &ReportInput) -> Rendered {
     let cp = input.checkpoint;
     let documents: Vec<_> = ctx.documents().collect();
-    let mut files = Vec::with_capacity(ctx.page_count + 1);
     ctx.here.set(0);
-    let mut out = String::with_capacity(256 * documents.len());
-    head(&mut out, cp, "");
-    header(&mut out, input, ctx.page_count);
-    written_by_the_sender(&mut out, cp);
-    self_check(&mut out, input.verdict);
-    signers(&mut out, input);
-    contents(&mut out, ctx);
+    let mut before = String::with_capacity(16 * 1024);
+    head(&mut before, cp, "");
+    header(&mut before, input, ctx.page_count);
+    written_by_the_sender(&mut before, cp);
+    let mut after = String::with_capacity(256 * documents.len());
+    contents(&mut after, ctx);
     // Annotations on no disclosed document have no detail page: their links stay here.
     let unplaced: Vec<_> = (ctx.annotations())
         .filter(|(index, _, _)| !ctx.pages.contains_key(index))
         .collect();
     if !unplaced.is_empty() {
-        links(&mut out, ctx, unplaced.into_iter());
+        links(&mut after, ctx, unplaced.into_iter());
     }
-    keys(&mut out, ctx);
-    footer(&mut out, cp);
-    out.push_str("</body>\n</html>\n");
-    files.push(("report.html".to_string(), out));
+    keys(&mut after, ctx);
+    footer(&mut after, cp);
+    after.push_str("</body>\n</html>\n");
+    let mut details = Vec::with_capacity(ctx.page_count);
     for (n, part) in documents.chunks(PAGE_DOCUMENTS).enumerate() {
         let page = n + 1;
         ctx.here.set(page);
         let first = n * PAGE_DOCUMENTS + 1;
         let html = detail_page(ctx, cp, page, first, part, documents.len());
-        files.push((page_name(page), html));
+        details.push((page_name(page), html));
     }
     ctx.here.set(0);
-    files
+    Rendered {
+        before,
+        after,
+        details,
+    }
 }
 
 fn detail_page(
