@@ -95,6 +95,8 @@ macro_rules! put {
     ($out:expr, $($arg:tt)*) => { $out.push_str(&format!($($arg)*)) };
 }
 
+mod annotation;
+use annotation::annotation;
 mod html;
 pub mod inert;
 mod pages;
@@ -569,109 +571,6 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
     }
     custody(out, ctx, index, doc);
     out.push_str("</section>\n");
-}
-
-fn annotation(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, a: &AnnotationRecord) {
-    let retractions = ctx.retractions.get(id);
-    let superseded = ctx.superseded.get(id);
-    let withdrawn = retractions.is_some() || superseded.is_some();
-    put!(
-        out,
-        "<div class=\"ann{}\" id=\"r{index}\">\n<p>",
-        if withdrawn { " withdrawn" } else { "" }
-    );
-    if retractions.is_some() {
-        out.push_str("<span class=\"flag retracted\">RETRACTED</span>");
-    }
-    if superseded.is_some() {
-        out.push_str("<span class=\"flag superseded\">SUPERSEDED</span>");
-    }
-    let analyst = a.analyst.as_deref().unwrap_or("an unnamed analyst");
-    let by = format!("by {analyst}, recorded {}", a.header.recorded_at);
-    put!(
-        out,
-        "<strong>Annotation #{index}</strong> {}</p>\n",
-        muted(&by)
-    );
-    for (rindex, r) in retractions.into_iter().flatten() {
-        retraction_banner(out, "Retracted", *rindex, r);
-    }
-    for by in superseded.into_iter().flatten() {
-        put!(
-            out,
-            "<p><strong>Superseded</strong> by <a href=\"{}\">annotation #{by}</a>.</p>\n",
-            ctx.href(*by)
-        );
-    }
-    for s in &a.selectors {
-        out.push_str(&selector(s));
-    }
-    put!(out, "<p class=\"prose\">{}</p>\n", esc(&a.body));
-    if !a.claim.is_empty() {
-        table_head(out, "claim", &["Claim", "Value"]);
-        for (k, v) in &a.claim {
-            tr(out, &[format!("<strong>{}</strong>", esc(k)), esc(v)]);
-        }
-        out.push_str("</tbody></table>\n");
-    }
-    for link in &a.links {
-        let relation = esc(link.relation.as_str());
-        put!(
-            out,
-            "<p>Link: this document <strong>{relation}</strong> {}</p>\n",
-            ctx.describe(&link.target)
-        );
-    }
-    if !a.tags.is_empty() {
-        put!(out, "<p class=\"muted\">Tags: {}</p>\n", tags(&a.tags));
-    }
-    let id = mono(&id.to_hex());
-    put!(out, "<p class=\"muted\">Record id {id}</p>\n</div>\n");
-}
-
-/// Where in the document an annotation points, in words (escaped HTML).
-fn selector(s: &Selector) -> String {
-    match s {
-        Selector::TextQuote {
-            exact,
-            prefix,
-            suffix,
-        } => {
-            let before = prefix.as_ref().map(|p| format!(" preceded by “{p}”"));
-            let after = suffix.as_ref().map(|x| format!(" followed by “{x}”"));
-            let context = before.unwrap_or_default() + &after.unwrap_or_default();
-            let (context, exact) = (muted(&context), esc(exact));
-            format!("<p>Quoted passage{context}:</p>\n<blockquote class=\"prose\">{exact}</blockquote>\n")
-        }
-        Selector::TextPosition { start, end } => {
-            format!(
-                "<p>Characters {start} to {end} of the text (counted from 0, end excluded).</p>\n"
-            )
-        }
-        Selector::ByteRange { start, end } => {
-            format!("<p>Bytes {start} to {end} of the file (counted from 0, end excluded).</p>\n")
-        }
-        Selector::Page { page } => format!("<p>Page {page}.</p>\n"),
-        Selector::TimeRange { start_ms, end_ms } => {
-            let (from, to) = (clock(*start_ms), clock(*end_ms));
-            format!("<p>From {from} to {to} of the recording.</p>\n")
-        }
-        Selector::Rectangle {
-            x,
-            y,
-            width,
-            height,
-        } => format!(
-            "<p>Image region {width} × {height} pixels, its top-left corner {x} pixels from the \
-             left and {y} from the top.</p>\n"
-        ),
-    }
-}
-
-/// Milliseconds as h:mm:ss.mmm.
-fn clock(ms: u64) -> String {
-    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    format!("{h}:{m:02}:{s:02}.{milli:03}")
 }
 
 /// The chain of custody of one document record, in time order.

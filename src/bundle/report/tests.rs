@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::annotation::clock;
 use super::*;
 use crate::bundle::manifest::{DisclosedDocument, Withheld};
 use crate::core::note::NoteSignature;
