@@ -316,3 +316,12 @@ pub fn hand_check_codes(text: &str) -> Vec<String> {
         .map(|(code, _)| code.to_string())
         .collect()
 }
+
+/// Makes a FIFO at `path` (a special file readers must refuse, never block on).
+pub fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}

@@ -309,20 +309,7 @@ fn timestamp_attach_killed_before_the_token_is_stored_leaves_no_token() {
         return;
     };
     let ws = &setup.ws;
-    let (tsq, tsr) = (ws.path("c2.tsq"), ws.path("c2.tsr"));
-    let tsq_arg = tsq.to_str().expect("UTF-8 path");
-    ws.cmd()
-        .args([
-            "timestamp",
-            "request",
-            "--checkpoint",
-            "2",
-            "--out",
-            tsq_arg,
-        ])
-        .assert()
-        .success();
-    setup.tsa.reply(&tsq, &tsr);
+    let (_, tsr) = crate::timestamps::reply(&setup, &setup.tsa, 2, "c2");
     let attach = ["timestamp", "attach", tsr.to_str().expect("UTF-8 path")];
     crash_at(ws, "timestamp-before-store", &attach);
     let folder = ws.archive().join("timestamps/0000000002");

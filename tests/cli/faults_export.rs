@@ -124,18 +124,7 @@ fn timestamp_attach_fails_cleanly_at_every_file_it_writes() {
             };
             let ws = &setup.ws;
             let what = format!("timestamp attach with {fault:?}");
-            let (tsq, tsr) = (ws.path("c2.tsq"), ws.path("c2.tsr"));
-            let tsq_arg = tsq.to_str().expect("UTF-8 path");
-            let (code, _, stderr) = ws.run(&[
-                "timestamp",
-                "request",
-                "--checkpoint",
-                "2",
-                "--out",
-                tsq_arg,
-            ]);
-            assert_eq!(code, 0, "{stderr}");
-            setup.tsa.reply(&tsq, &tsr);
+            let (_, tsr) = crate::timestamps::reply(&setup, &setup.tsa, 2, "c2");
             let attach = ["timestamp", "attach", tsr.to_str().expect("UTF-8 path")];
             let before = listing(ws);
             let run = run_faulted(ws, &fault, &attach);

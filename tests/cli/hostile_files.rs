@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{added, Workspace};
+use crate::common::{added, mkfifo, Workspace};
 
 /// Generous for a slow shared machine; a hang (the bug) would run forever.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,14 +31,6 @@ fn run_bounded(ws: &Workspace, args: &[&str]) -> (i32, String, String) {
         .code()
         .unwrap_or_else(|| panic!("{args:?} hung or was killed: {stdout} {stderr}"));
     (code, stdout, stderr)
-}
-
-fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 /// Replaces `path` with a FIFO (`fifo`) or a symbolic link to `/dev/zero`.

@@ -1,6 +1,7 @@
 //! Hostile bundles: each must fail with a named problem, never hang or panic, and never be written to.
 
 use super::*;
+use crate::common::mkfifo;
 
 #[test]
 fn manifest_path_with_parent_components() {
@@ -56,15 +57,6 @@ fn symlink_in_payload_is_refused_and_not_followed() {
         !codes.contains(&"unlisted-payload".to_string()),
         "{codes:?}"
     );
-}
-
-#[cfg(unix)]
-fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 #[cfg(unix)]

@@ -180,12 +180,18 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// request → `openssl ts -reply` → attach, for checkpoint `number`; returns (tsq, tsr).
-pub(crate) fn stamp(setup: &Setup, tsa: &Tsa, number: u64, name: &str) -> (PathBuf, PathBuf) {
+/// request → `openssl ts -reply` for checkpoint `number`, not attached; returns (tsq, tsr).
+pub(crate) fn reply(setup: &Setup, tsa: &Tsa, number: u64, name: &str) -> (PathBuf, PathBuf) {
     let tsq = setup.ws.path(&format!("{name}.tsq"));
     let tsr = setup.ws.path(&format!("{name}.tsr"));
     request(&setup.ws, Some(number), &tsq);
     tsa.reply(&tsq, &tsr);
+    (tsq, tsr)
+}
+
+/// request → `openssl ts -reply` → attach, for checkpoint `number`; returns (tsq, tsr).
+pub(crate) fn stamp(setup: &Setup, tsa: &Tsa, number: u64, name: &str) -> (PathBuf, PathBuf) {
+    let (tsq, tsr) = reply(setup, tsa, number, name);
     attach_ok(&setup.ws, &tsr, Some(number));
     (tsq, tsr)
 }
