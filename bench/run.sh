@@ -16,7 +16,13 @@
 #                                   (e.g. 500000 makes populating 10^7 records several times faster)
 #   BENCH_C_RECORDS=100000          records of the smaller archive of part (c)
 #   BENCH_PARTS="a b c d m e"       which parts to run (d: proof sizes; m: memory vs file size, needs a;
-#                                   e: export and bundle verify of large cases)
+#                                   e: export and bundle verify of large cases; s: the files of a
+#                                   and b into an S3 cluster, evidentia against rclone - opt-in)
+#   BENCH_S3_URL=s3://evidentia     part s: bucket (and optional prefix) to write into; the
+#                                   cluster comes from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+#                                   AWS_SECRET_ACCESS_KEY, AWS_REGION if AWS_ENDPOINT_URL is set
+#                                   (eval "$(tests/cluster/garage.sh up DIR)"); otherwise part s
+#                                   starts its own three-node Garage cluster in BENCH_DIR/garage
 #   BENCH_E_SIZES="5000 20000"      documents per case of part (e); add 100000 for the full curve
 #   BENCH_E_MAX=131072              largest document of part (e), bytes (sizes uniform from 512)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
@@ -44,6 +50,8 @@ PARTS=" ${BENCH_PARTS:-a b c d m e} "
 E_SIZES=${BENCH_E_SIZES:-5000 20000}
 E_MAX=${BENCH_E_MAX:-131072}
 part() { [[ $PARTS == *" $1 "* ]]; }
+S3_URL=${BENCH_S3_URL:-${EVIDENTIA_TEST_S3:-s3://evidentia}}
+S3_URL=${S3_URL%/}
 
 for tool in sha256sum openssl python3 awk xargs; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 2; }
@@ -69,7 +77,11 @@ mkdir -p "$BENCH_DIR"
 # Run a private copy, so that a rebuild in the tree during the benchmark cannot change it.
 cp "$ROOT/target/release/evidentia" "$BENCH_DIR/evidentia"
 EV=$BENCH_DIR/evidentia
+OWN_CLUSTER=
 cleanup() {
+    if [[ -n $OWN_CLUSTER ]]; then
+        "$ROOT/tests/cluster/garage.sh" down "$OWN_CLUSTER" || true
+    fi
     if [[ $KEEP != 1 ]]; then
         echo "== removing $BENCH_DIR" >&2
         rm -rf "$BENCH_DIR"
@@ -89,6 +101,8 @@ timed() {
     "$GNU_TIME" -f '%U %S %M' -o "$out" "$@" >/dev/null 2>>"$LOG" || {
         echo "bench: command failed: $* (see $LOG)" >&2
         tail -5 "$LOG" >&2
+        # SOFT_FAIL=1 (part s): the caller reports "n/a (error)" and goes on.
+        [[ ${SOFT_FAIL:-0} == 1 ]] && return 1
         exit 1
     }
     t1=$EPOCHREALTIME
@@ -115,9 +129,15 @@ bench_runs() {
     local times=() cpus=() rss=() i
     for ((i = 1; i <= RUNS; i++)); do
         NEXT_ARGS=()
-        "$setup" "$i"
-        sync
-        timed "$@" "${NEXT_ARGS[@]}"
+        if [[ ${SOFT_FAIL:-0} != 1 ]]; then
+            "$setup" "$i"
+            sync
+            timed "$@" "${NEXT_ARGS[@]}"
+        elif ! "$setup" "$i" || ! { sync && timed "$@" "${NEXT_ARGS[@]}"; }; then
+            MED="n/a (error)" CPUMED="" RSSMAX=""
+            echo "   $label: n/a (error, see $LOG)" >&2
+            return 1
+        fi
         times+=("$T")
         cpus+=("$CPU")
         rss+=("$RSS")
@@ -136,13 +156,29 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 SHA_NI=$(grep -qw sha_ni /proc/cpuinfo && echo yes || echo no)
 FS=$(df -T "$BENCH_DIR" | awk 'NR == 2 { print $2 " on " $1 }')
 
+# ---------------------------------------------------------------- the files of (a) and (b)
+
+# make_big: a/big.bin, BIG_MIB MiB of random bytes (also the big file of part s).
+make_big() {
+    [[ -f a/big.bin ]] && return
+    mkdir -p a
+    head -c "$((BIG_MIB << 20))" /dev/urandom >a/big.bin
+    cat a/big.bin >/dev/null # warm the page cache
+}
+# make_small: b/small, SMALL_FILES files of 0.5-32 KiB (seed 1), their list b/list0; B_BYTES.
+make_small() {
+    [[ -d b/small ]] && return
+    mkdir -p b
+    B_BYTES=$(python3 "$ROOT/bench/mkfiles.py" b/small "$SMALL_FILES" 512 32768 500 1)
+    (cd b && find small -type f -print0 | sort -z >list0)
+    (cd b && xargs -0 cat <list0 >/dev/null) # warm the page cache
+}
+
 # ---------------------------------------------------------------- (a) one large file
 
 if part a; then
 echo "== (a) one ${BIG_MIB} MiB file" >&2
-mkdir -p a
-head -c "$((BIG_MIB << 20))" /dev/urandom >a/big.bin
-cat a/big.bin >/dev/null # warm the page cache
+make_big
 
 bench_runs "sha256sum" no_setup sha256sum a/big.bin
 A_SHA=$MED
@@ -170,10 +206,7 @@ fi
 
 if part b; then
 echo "== (b) ${SMALL_FILES} files of 0.5-32 KiB" >&2
-mkdir -p b
-B_BYTES=$(python3 "$ROOT/bench/mkfiles.py" b/small "$SMALL_FILES" 512 32768 500 1)
-(cd b && find small -type f -print0 | sort -z >list0)
-(cd b && xargs -0 cat <list0 >/dev/null) # warm the page cache
+make_small
 # One process per tool: -s raises xargs' command-line limit; count the invocations to be sure.
 XS=2000000
 B_PROCS=$(cd b && xargs -0 -s "$XS" sh -c 'echo x' _ <list0 | wc -l)
@@ -468,6 +501,135 @@ if part e; then
         fi
     done
     VERDICTS+=("INFO (e) linearity (time per document): $(IFS=';'; echo "${E_CURVE[*]}")")
+fi
+
+# ---------------------------------------------------------------- (s) an S3 cluster
+
+# The files of (a) and (b) into the bucket of S3_URL, in one run against the same cluster:
+# evidentia (add into a fresh s3:// archive; verify --integrity-only reading it back) against
+# rclone (copy; check --download), a fresh prefix for every run. rclone runs with its defaults
+# (4 transfers, 8 checkers), as a user scripting the copy would. Every evidentia command that
+# fails (e.g. before the S3 backend exists) gives "n/a (error)" instead of ending the benchmark.
+s_cluster() {
+    if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+        echo "   cluster: $AWS_ENDPOINT_URL (from the environment), $S3_URL" >&2
+        return
+    fi
+    local env_lines
+    OWN_CLUSTER=$BENCH_DIR/garage
+    env_lines=$("$ROOT/tests/cluster/garage.sh" up "$OWN_CLUSTER")
+    eval "$env_lines"
+    echo "   cluster: started in $OWN_CLUSTER, $AWS_ENDPOINT_URL, $S3_URL" >&2
+}
+s_rclone() {
+    if ! command -v rclone >/dev/null; then
+        echo "   installing rclone (apt-get)" >&2
+        { apt-get install -y -qq rclone || { apt-get update -qq && apt-get install -y -qq rclone; }; } >&2 ||
+            { echo "bench: part s needs rclone (Debian: apt-get install rclone)" >&2; exit 2; }
+    fi
+    # rclone's S3 SDK cannot combine a custom CA bundle with its own transport
+    # ("LoadCustomCABundleError"); the cluster speaks plain http anyway.
+    RCLONE=(env -u AWS_CA_BUNDLE rclone)
+    export RCLONE_CONFIG_GARAGE_TYPE=s3 RCLONE_CONFIG_GARAGE_PROVIDER=Other \
+        RCLONE_CONFIG_GARAGE_ENV_AUTH=false \
+        RCLONE_CONFIG_GARAGE_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
+        RCLONE_CONFIG_GARAGE_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+        RCLONE_CONFIG_GARAGE_REGION=${AWS_REGION:-garage} \
+        RCLONE_CONFIG_GARAGE_ENDPOINT=$AWS_ENDPOINT_URL
+}
+# s_vs WHAT RCLONE_MED EV_MED: "= R x rclone" when both were measured.
+s_vs() {
+    [[ $2 == n/a* || $3 == n/a* ]] && return
+    echo "= $(ratio "$3" "$2") x rclone"
+}
+s_verdict() { # s_verdict TEXT RCLONE_MED EV_MED
+    local v
+    if [[ $2 == n/a* || $3 == n/a* ]]; then
+        v="MISS (n/a)"
+    elif awk -v a="$3" -v b="$2" 'BEGIN { exit !(a <= b) }'; then v=PASS; else v=MISS; fi
+    VERDICTS+=("$v (s) $1: evidentia ${3/%[0-9]/& s} vs rclone ${2/%[0-9]/& s}")
+}
+
+if part s; then
+    echo "== (s) the files of (a) and (b) into an S3 cluster: evidentia against rclone" >&2
+    make_big
+    make_small
+    s_cluster
+    s_rclone
+    mkdir -p s/big
+    ln -f a/big.bin s/big/big.bin # a directory holding only the big file, for rclone
+    S_TAG=bench-$(date -u +%Y%m%dT%H%M%S)-$$
+    S_URL=$S3_URL/$S_TAG # s3://BUCKET[/PREFIX]/TAG
+    S_RC=garage:${S_URL#s3://}
+    SOFT_FAIL=1
+    # An evidentia without the S3 backend takes s3://B/P for the local path s3:/B/P and
+    # "succeeds": its figures would be those of a local disk.
+    S_EV_NA=
+    if "$EV" init "$S_URL/capability" >/dev/null 2>>"$LOG"; then
+        if [[ -e s3: ]]; then
+            S_EV_NA="n/a (s3:// is a local path to this evidentia)"
+            rm -rf s3:
+        fi
+    else
+        S_EV_NA="n/a (error)"
+        echo "bench: evidentia init $S_URL/capability failed (see $LOG)" >&2
+    fi
+    # s_ev_runs LABEL SETUP: bench_runs of evidentia unless it cannot use the cluster.
+    s_ev_runs() {
+        if [[ -n $S_EV_NA ]]; then
+            MED=$S_EV_NA CPUMED="" RSSMAX=""
+            return
+        fi
+        bench_runs "$1" "$2" "$EV" || true
+    }
+
+    s_rc_copy_small() { NEXT_ARGS=(b/small "$S_RC/rclone-small-$1"); }
+    s_rc_copy_big() { NEXT_ARGS=(s/big "$S_RC/rclone-big-$1"); }
+    s_rc_check_small() { NEXT_ARGS=(b/small "$S_RC/rclone-small-$1"); }
+    s_rc_check_big() { NEXT_ARGS=(s/big "$S_RC/rclone-big-$1"); }
+    s_ev_add_small() {
+        "$EV" init "$S_URL/ev-small-$1" >/dev/null 2>>"$LOG" &&
+            NEXT_ARGS=(--archive "$S_URL/ev-small-$1" add b/small)
+    }
+    s_ev_add_big() {
+        "$EV" init "$S_URL/ev-big-$1" >/dev/null 2>>"$LOG" &&
+            NEXT_ARGS=(--archive "$S_URL/ev-big-$1" add a/big.bin)
+    }
+    s_ev_verify_small() { NEXT_ARGS=(--archive "$S_URL/ev-small-$1" verify --integrity-only); }
+    s_ev_verify_big() { NEXT_ARGS=(--archive "$S_URL/ev-big-$1" verify --integrity-only); }
+
+    for what in small big; do
+        bench_runs "rclone copy, $what" "s_rc_copy_$what" "${RCLONE[@]}" copy || true
+        declare "S_RC_COPY_$what=$MED" "S_RC_COPY_RSS_$what=$RSSMAX" "S_RC_COPY_CPU_$what=$CPUMED"
+        s_ev_runs "evidentia add, $what" "s_ev_add_$what"
+        declare "S_EV_ADD_$what=$MED" "S_EV_ADD_RSS_$what=$RSSMAX" "S_EV_ADD_CPU_$what=$CPUMED"
+        bench_runs "rclone check --download, $what" "s_rc_check_$what" "${RCLONE[@]}" check --download || true
+        declare "S_RC_CHECK_$what=$MED" "S_RC_CHECK_RSS_$what=$RSSMAX" "S_RC_CHECK_CPU_$what=$CPUMED"
+        s_ev_runs "evidentia verify, $what" "s_ev_verify_$what"
+        declare "S_EV_VERIFY_$what=$MED" "S_EV_VERIFY_RSS_$what=$RSSMAX" "S_EV_VERIFY_CPU_$what=$CPUMED"
+    done
+    SOFT_FAIL=0
+    for what in small big; do
+        if [[ $what == small ]]; then desc="$SMALL_FILES small files"; else desc="the ${BIG_MIB} MiB file"; fi
+        rc_copy=S_RC_COPY_$what ev_add=S_EV_ADD_$what rc_check=S_RC_CHECK_$what ev_verify=S_EV_VERIFY_$what
+        rc_copy_rss=S_RC_COPY_RSS_$what ev_add_rss=S_EV_ADD_RSS_$what
+        rc_check_rss=S_RC_CHECK_RSS_$what ev_verify_rss=S_EV_VERIFY_RSS_$what
+        rc_copy_cpu=S_RC_COPY_CPU_$what ev_add_cpu=S_EV_ADD_CPU_$what
+        rc_check_cpu=S_RC_CHECK_CPU_$what ev_verify_cpu=S_EV_VERIFY_CPU_$what
+        row "(s) rclone copy, $what" "${!rc_copy}" "${!rc_copy_cpu}" "${!rc_copy_rss}" ""
+        row "(s) evidentia add, $what (fresh s3:// archive)" "${!ev_add}" "${!ev_add_cpu}" "${!ev_add_rss}" \
+            "$(s_vs "$what" "${!rc_copy}" "${!ev_add}")"
+        row "(s) rclone check --download, $what" "${!rc_check}" "${!rc_check_cpu}" "${!rc_check_rss}" ""
+        row "(s) evidentia verify --integrity-only, $what" "${!ev_verify}" "${!ev_verify_cpu}" "${!ev_verify_rss}" \
+            "$(s_vs "$what" "${!rc_check}" "${!ev_verify}")"
+        s_verdict "add of $desc into the cluster no slower than rclone copy" "${!rc_copy}" "${!ev_add}"
+        s_verdict "verify of $desc from the cluster no slower than rclone check --download" "${!rc_check}" "${!ev_verify}"
+    done
+    VERDICTS+=("INFO (s) peak memory, ${BIG_MIB} MiB file: add ${S_EV_ADD_RSS_big:-n/a} KiB, verify ${S_EV_VERIFY_RSS_big:-n/a} KiB (rclone copy ${S_RC_COPY_RSS_big:-n/a} KiB)")
+    # What this part wrote stays on a cluster it did not start: remove it (untimed).
+    if [[ -z $OWN_CLUSTER ]]; then
+        "${RCLONE[@]}" purge "$S_RC" 2>>"$LOG" || echo "bench: could not remove $S_URL (see $LOG)" >&2
+    fi
 fi
 
 # ---------------------------------------------------------------- memory constant in file size
