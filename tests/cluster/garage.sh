@@ -278,8 +278,9 @@ cmd_start_node() {
 readonly CMD=$1
 DIR=${2%/}
 BASE_PORT=${GARAGE_BASE_PORT:-39100}
-[[ $BASE_PORT =~ ^[0-9]+$ ]] && ((BASE_PORT >= 1024 && BASE_PORT <= 65500)) ||
+if ! [[ $BASE_PORT =~ ^[0-9]+$ ]] || ((BASE_PORT < 1024 || BASE_PORT > 65500)); then
     die "GARAGE_BASE_PORT must be a number from 1024 to 65500, got '$BASE_PORT'"
+fi
 if [[ $CMD != up && -f $DIR/base-port ]]; then BASE_PORT=$(<"$DIR/base-port"); fi
 case $CMD in
 up) cmd_up ;;
