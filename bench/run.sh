@@ -23,6 +23,8 @@
 #                                   AWS_SECRET_ACCESS_KEY, AWS_REGION if AWS_ENDPOINT_URL is set
 #                                   (eval "$(tests/cluster/garage.sh up DIR)"); otherwise part s
 #                                   starts its own three-node Garage cluster in BENCH_DIR/garage
+#                                   (about 7 minutes per run on 2 cores, mostly rclone's 20,000
+#                                   small PUTs; rclone is apt-get installed when absent)
 #   BENCH_E_SIZES="5000 20000"      documents per case of part (e); add 100000 for the full curve
 #   BENCH_E_MAX=131072              largest document of part (e), bytes (sizes uniform from 512)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
