@@ -507,9 +507,16 @@ fn write_payload(
     // Directories are made once, before the files (not a mkdir and a stat per file).
     make_dirs(root, ["data/records"])?;
     disclosed.par_iter().try_for_each(|r| {
-        let bytes = archive
-            .store()
-            .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+        // The record was read and decoded moments ago: its canonical encoding is its bytes, so
+        // it is not read from the store a second time. Only bytes whose SHA-256 is the
+        // record's id are written; anything else (a kind this version cannot encode) is read.
+        let encoded = r.record.encode().ok().filter(|b| Digest::of(b) == r.id);
+        let bytes = match encoded {
+            Some(bytes) => bytes,
+            None => archive
+                .store()
+                .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?,
+        };
         let path = root.join(format!("data/records/{}.cbor", r.id));
         fs::write(&path, &bytes).map_err(Error::io(&path))
     })?;
@@ -529,7 +536,7 @@ fn write_payload(
             index: r.index,
             id: r.id.to_hex(),
             kind: r.record.kind().to_string(),
-            proof: proof.iter().map(Digest::to_hex).collect(),
+            proof: proof.iter().map(|&d| d.into()).collect(),
         });
     }
     // Each document goes where its record dictates (layout.rs), which the verifier recomputes.
@@ -575,7 +582,7 @@ fn write_payload(
             checkpoint: cp.number,
             size: cp.size,
             root: cp.root.to_hex(),
-            proof: proof.iter().map(Digest::to_hex).collect(),
+            proof: proof.iter().map(|&d| d.into()).collect(),
         });
     }
     let manifest = BundleManifest {

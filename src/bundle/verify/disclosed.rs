@@ -16,7 +16,7 @@ use crate::core::record::{KeyRecord, Record};
 use super::super::export::hash_file;
 use super::super::inspect::safe_relative;
 use super::super::layout;
-use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord};
+use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord, ListedHex};
 use super::{hex_digest, BundleReport, ItemReport};
 
 /// What the records' checks established, for the checks after them.
@@ -180,7 +180,7 @@ fn load_record(root: &Path, listed: &DisclosedRecord, id: Digest, cp: &Checkpoin
     if Digest::of(&bytes) != id {
         return Loaded::Corrupt;
     }
-    let proof: Option<Vec<Digest>> = listed.proof.iter().map(|h| hex_digest(h)).collect();
+    let proof: Option<Vec<Digest>> = listed.proof.iter().map(ListedHex::digest).collect();
     let leaf = leaf_hash(&bytes);
     let proven =
         proof.is_some_and(|p| verify_inclusion(&leaf, listed.index, cp.size, &p, &cp.root));

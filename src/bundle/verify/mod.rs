@@ -33,7 +33,7 @@ use crate::verification::recipient::{self, RecipientChecks};
 use crate::verification::{CheckpointSummary, ReportCore, Trust};
 
 use super::inspect::{check_bag, extract_tar, read_bytes, read_text, walk};
-use super::manifest::{BundleManifest, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
+use super::manifest::{BundleManifest, ListedHex, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
 
 #[derive(Debug, Clone)]
 pub struct BundleVerifyOptions {
@@ -296,7 +296,7 @@ fn check_consistency(
     let mut earlier_roots: HashMap<u64, Digest> = HashMap::new();
     for entry in &manifest.consistency {
         let root = hex_digest(&entry.root);
-        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| hex_digest(h)).collect();
+        let proof: Option<Vec<Digest>> = entry.proof.iter().map(ListedHex::digest).collect();
         let holds = matches!((&root, &proof), (Some(r), Some(p)) if merkle::verify_consistency(entry.size, cp.size, r, &cp.root, p));
         match (holds, root) {
             (true, Some(root)) => {
