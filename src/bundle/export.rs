@@ -520,7 +520,7 @@ fn write_payload(
         let path = root.join(format!("data/records/{}.cbor", r.id));
         fs::write(&path, &bytes).map_err(Error::io(&path))
     })?;
-    let mut nodes = log.nodes();
+    let mut nodes = nodes::ProofNodes::new(log, disclosed.len());
     let mut records = Vec::new();
     for r in disclosed {
         let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
@@ -645,13 +645,20 @@ fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<
 }
 
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
+    hash_file_counted(path).map(|(digest, _)| digest)
+}
+
+/// SHA-256 of a regular file and the number of bytes hashed (no second `stat` for the size).
+pub(crate) fn hash_file_counted(path: &Path) -> Result<(Digest, u64)> {
     let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
     let mut hasher = Hasher::new();
+    let mut count = 0u64;
     fsutil::with_read_buffer(|buf| loop {
         let n = file.read(buf).map_err(Error::io(path))?;
         if n == 0 {
-            return Ok(hasher.finish());
+            return Ok((hasher.finish(), count));
         }
+        count += n as u64;
         hasher.update(&buf[..n]);
     })
 }
@@ -808,5 +815,6 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
     output.commit()
 }
 
+mod nodes;
 #[cfg(test)]
 mod tests;
