@@ -58,3 +58,44 @@ impl NodeSource for ProofNodes<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::log::LogEntry;
+    use crate::core::merkle::{inclusion_proof, leaf_hash, MemoryTree};
+
+    /// Proofs from levels held whole, from levels read per node, and for a checkpoint smaller
+    /// than the log, all equal the in-memory tree's.
+    #[test]
+    fn proofs_match_the_memory_tree_whether_levels_are_held_or_read_per_node() {
+        let dir = tempfile::tempdir().unwrap();
+        Log::create(dir.path()).unwrap();
+        let mut log = Log::open(dir.path()).unwrap();
+        let mut mem = MemoryTree::new();
+        let entries: Vec<LogEntry> = (0..300u64)
+            .map(|i| {
+                let leaf = leaf_hash(&i.to_be_bytes());
+                mem.push(leaf);
+                LogEntry {
+                    record: Digest::of(&i.to_be_bytes()),
+                    leaf,
+                }
+            })
+            .collect();
+        log.append(&entries).unwrap();
+        for proofs in [1, 3, 300] {
+            let mut nodes = ProofNodes::new(&log, proofs);
+            for size in [1u64, 17, 250, 300] {
+                for index in [0, size / 2, size - 1] {
+                    let ours = inclusion_proof(&mut nodes, index, size).unwrap().unwrap();
+                    let expected = mem.inclusion_proof(index, size).unwrap();
+                    assert_eq!(
+                        ours, expected,
+                        "proofs {proofs}, index {index}, size {size}"
+                    );
+                }
+            }
+        }
+    }
+}
