@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::append::append_records;
@@ -20,7 +19,7 @@ use crate::archive::fsutil;
 use crate::archive::output::{self, Existing, NewOutput};
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
-use crate::core::digest::{Digest, Hasher};
+use crate::core::digest::Digest;
 use crate::core::merkle;
 use crate::core::record::{
     CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
@@ -28,6 +27,7 @@ use crate::core::record::{
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 
+pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
     BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
 };
@@ -642,25 +642,6 @@ fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<
             Ok((hex, relative, size))
         })
         .collect()
-}
-
-pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
-    hash_file_counted(path).map(|(digest, _)| digest)
-}
-
-/// SHA-256 of a regular file and the number of bytes hashed (no second `stat` for the size).
-pub(crate) fn hash_file_counted(path: &Path) -> Result<(Digest, u64)> {
-    let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
-    let mut hasher = Hasher::new();
-    let mut count = 0u64;
-    fsutil::with_read_buffer(|buf| loop {
-        let n = file.read(buf).map_err(Error::io(path))?;
-        if n == 0 {
-            return Ok((hasher.finish(), count));
-        }
-        count += n as u64;
-        hasher.update(&buf[..n]);
-    })
 }
 
 /// Writes the BagIt files, SHA256SUMS, VERIFY.txt and the report's detail pages; returns their
