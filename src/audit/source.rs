@@ -9,7 +9,7 @@ use crate::archive::checkpoints::{CheckpointStore, StoredCheckpoint};
 use crate::archive::fsutil;
 use crate::archive::query::LoggedRecord;
 use crate::archive::Archive;
-use crate::bundle::manifest::{BundleManifest, MAX_MANIFEST_LEN};
+use crate::bundle::manifest::{BundleManifest, ListedHex, MAX_MANIFEST_LEN};
 use crate::core::cbor::MAX_ENCODED_LEN;
 use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
@@ -84,9 +84,9 @@ impl Version {
     }
 }
 
-/// Parses a list of hex digests; None if any is malformed.
-pub fn hex_digests(list: &[String]) -> Option<Vec<Digest>> {
-    list.iter().map(|h| Digest::from_hex(h)).collect()
+/// Parses a list of hex digests (any case, `sha256:` allowed); None if any is malformed.
+pub fn hex_digests(list: &[ListedHex]) -> Option<Vec<Digest>> {
+    list.iter().map(ListedHex::digest_any_case).collect()
 }
 
 /// Resolves FROM/TO: a checkpoint number of `current`, or a path to an archive or a bundle

@@ -1,7 +1,10 @@
 //! BagIt (RFC 8493) manifests: writing them, and reading them back defensively.
 
+use std::io::Read;
 use std::path::Path;
 
+use crate::archive::fsutil;
+use crate::core::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
 pub const BAGIT_TXT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
@@ -90,6 +93,26 @@ pub fn payload_oxum(text: &str) -> Option<(u64, u64)> {
         let value = line.strip_prefix("Payload-Oxum:")?.trim();
         let (bytes, count) = value.split_once('.')?;
         Some((bytes.parse().ok()?, count.parse().ok()?))
+    })
+}
+
+/// SHA-256 of a regular file (links refused).
+pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
+    hash_file_counted(path).map(|(digest, _)| digest)
+}
+
+/// SHA-256 of a regular file and the number of bytes hashed (no second `stat` for the size).
+pub(crate) fn hash_file_counted(path: &Path) -> Result<(Digest, u64)> {
+    let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
+    let mut hasher = Hasher::new();
+    let mut count = 0u64;
+    fsutil::with_read_buffer(|buf| loop {
+        let n = file.read(buf).map_err(Error::io(path))?;
+        if n == 0 {
+            return Ok((hasher.finish(), count));
+        }
+        count += n as u64;
+        hasher.update(&buf[..n]);
     })
 }
 

@@ -14,6 +14,8 @@ use crate::core::record::Record;
 use crate::core::refmap::{chain_value, subjects_of, ChainEntry, MultiProof, Step, Subject};
 use crate::verification::ReportCore;
 
+use super::manifest::ListedHex;
+
 /// The `completeness` member of `data/bundle.json` and of a proof file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +40,7 @@ pub struct SubjectEntries {
 pub struct EntryJson {
     pub index: u64,
     /// Leaf hash of the record, hex.
-    pub leaf: String,
+    pub leaf: ListedHex,
     pub kind: String,
 }
 
@@ -115,7 +117,7 @@ pub fn build<'a, E>(
             if let Some(list) = entries.get_mut(&subject) {
                 list.push(EntryJson {
                     index,
-                    leaf: leaf.to_hex(),
+                    leaf: leaf.into(),
                     kind: record.kind().to_string(),
                 });
             }
@@ -237,7 +239,7 @@ pub fn check(
         };
         let mut entries = Vec::new();
         for e in &s.entries {
-            match Digest::from_lower_hex(e.leaf.as_bytes()) {
+            match e.leaf.digest() {
                 Some(leaf) => entries.push(ChainEntry {
                     index: e.index,
                     leaf,

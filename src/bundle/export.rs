@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::archive::append::append_records;
@@ -20,7 +19,7 @@ use crate::archive::fsutil;
 use crate::archive::output::{self, Existing, NewOutput};
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
-use crate::core::digest::{Digest, Hasher};
+use crate::core::digest::Digest;
 use crate::core::merkle;
 use crate::core::record::{
     CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
@@ -28,6 +27,7 @@ use crate::core::record::{
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
 
+pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
     BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
 };
@@ -507,13 +507,20 @@ fn write_payload(
     // Directories are made once, before the files (not a mkdir and a stat per file).
     make_dirs(root, ["data/records"])?;
     disclosed.par_iter().try_for_each(|r| {
-        let bytes = archive
-            .store()
-            .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?;
+        // The record was read and decoded moments ago: its canonical encoding is its bytes, so
+        // it is not read from the store a second time. Only bytes whose SHA-256 is the
+        // record's id are written; anything else (a kind this version cannot encode) is read.
+        let encoded = r.record.encode().ok().filter(|b| Digest::of(b) == r.id);
+        let bytes = match encoded {
+            Some(bytes) => bytes,
+            None => archive
+                .store()
+                .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?,
+        };
         let path = root.join(format!("data/records/{}.cbor", r.id));
         fs::write(&path, &bytes).map_err(Error::io(&path))
     })?;
-    let mut nodes = log.nodes();
+    let mut nodes = nodes::ProofNodes::new(log, disclosed.len());
     let mut records = Vec::new();
     for r in disclosed {
         let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
@@ -529,7 +536,7 @@ fn write_payload(
             index: r.index,
             id: r.id.to_hex(),
             kind: r.record.kind().to_string(),
-            proof: proof.iter().map(Digest::to_hex).collect(),
+            proof: proof.iter().map(|&d| d.into()).collect(),
         });
     }
     // Each document goes where its record dictates (layout.rs), which the verifier recomputes.
@@ -575,7 +582,7 @@ fn write_payload(
             checkpoint: cp.number,
             size: cp.size,
             root: cp.root.to_hex(),
-            proof: proof.iter().map(Digest::to_hex).collect(),
+            proof: proof.iter().map(|&d| d.into()).collect(),
         });
     }
     let manifest = BundleManifest {
@@ -635,18 +642,6 @@ fn hash_tree(root: &Path, dir: &str, known: &HashMap<String, String>) -> Result<
             Ok((hex, relative, size))
         })
         .collect()
-}
-
-pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
-    let (mut file, _) = fsutil::open_regular(path, fsutil::Links::Refuse)?;
-    let mut hasher = Hasher::new();
-    fsutil::with_read_buffer(|buf| loop {
-        let n = file.read(buf).map_err(Error::io(path))?;
-        if n == 0 {
-            return Ok(hasher.finish());
-        }
-        hasher.update(&buf[..n]);
-    })
 }
 
 /// Writes the BagIt files, SHA256SUMS, VERIFY.txt and the report's detail pages; returns their
@@ -801,5 +796,6 @@ fn write_tar(root: &Path, out: &Path) -> Result<()> {
     output.commit()
 }
 
+mod nodes;
 #[cfg(test)]
 mod tests;

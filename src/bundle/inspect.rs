@@ -8,10 +8,12 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::archive::fsutil;
+use crate::core::cbor::MAX_ENCODED_LEN;
+use crate::core::digest::Digest;
 use crate::error::{Error, Result};
 
 use super::bagit;
-use super::export::hash_file;
+use super::export::{hash_file, hash_file_counted};
 use super::verify::BundleReport;
 
 /// Most entries (tar) or files (directory) accepted, against resource exhaustion.
@@ -241,13 +243,20 @@ pub(super) fn read_text(
     }
 }
 
+/// What the bag check found: the payload files that match their manifest digest, and the
+/// bytes of the record files among them (162 bytes each, typically), so the record checks do
+/// not open and read every record file a second time.
+#[derive(Default)]
+pub(super) struct Bag {
+    /// Path → manifest digest (hex), for the files that hash to it.
+    pub hashed: HashMap<String, String>,
+    /// Path → bytes, for `data/records/*.cbor` files that hash to their manifest digest.
+    pub records: HashMap<String, Vec<u8>>,
+}
+
 /// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes.
-pub(super) fn check_bag(
-    root: &Path,
-    files: &HashSet<String>,
-    report: &mut BundleReport,
-) -> HashMap<String, String> {
-    let mut hashed: HashMap<String, String> = HashMap::new();
+pub(super) fn check_bag(root: &Path, files: &HashSet<String>, report: &mut BundleReport) -> Bag {
+    let mut bag = Bag::default();
     // Only the declaration evidentia writes: other BagIt versions (0.97 …) differ in rules
     // this verifier does not apply, and tag files are read as UTF-8.
     match read_text(root, files, "bagit.txt", 4096, report) {
@@ -263,13 +272,13 @@ pub(super) fn check_bag(
         None => {}
     }
     let Some(text) = read_text(root, files, "manifest-sha256.txt", 256 << 20, report) else {
-        return hashed;
+        return bag;
     };
     let entries = match bagit::parse_manifest(&root.join("manifest-sha256.txt"), &text) {
         Ok(entries) => entries,
         Err(e) => {
             report.problem("manifest-sha256.txt", "bad-bag", e.to_string());
-            return hashed;
+            return bag;
         }
     };
     let mut listed_bytes = 0u64;
@@ -307,18 +316,18 @@ pub(super) fn check_bag(
     }
     let results: Vec<_> = to_hash
         .par_iter()
-        .map(|(_, path)| {
-            let full = root.join(path);
-            hash_file(&full).map(|found| (found, fs::metadata(&full).map_or(0, |m| m.len())))
-        })
+        .map(|(_, path)| hash_payload_file(root, path))
         .collect();
     for ((hex, path), result) in to_hash.into_iter().zip(results) {
         match result {
-            Ok((found, size)) if found.to_hex() == *hex => {
+            Ok((found, size, bytes)) if found.to_hex() == *hex => {
                 listed_bytes += size;
-                hashed.insert(path.clone(), hex.clone());
+                bag.hashed.insert(path.clone(), hex.clone());
+                if let Some(bytes) = bytes {
+                    bag.records.insert(path.clone(), bytes);
+                }
             }
-            Ok((found, _)) => report.problem(
+            Ok((found, _, _)) => report.problem(
                 path,
                 "payload-corrupt",
                 format!("the file hashes to {found}, the manifest says {hex}"),
@@ -395,5 +404,19 @@ pub(super) fn check_bag(
             Err(e) => report.problem("SHA256SUMS", "checksums-disagree", e.to_string()),
         }
     }
-    hashed
+    bag
+}
+
+/// Hashes one payload file: (digest, bytes hashed, the bytes when it is a record file).
+/// A record file larger than a record can be is hashed as any file; the record check reads it
+/// again and reports it.
+fn hash_payload_file(root: &Path, path: &str) -> Result<(Digest, u64, Option<Vec<u8>>)> {
+    let full = root.join(path);
+    if path.starts_with("data/records/") && path.ends_with(".cbor") {
+        if let Ok(bytes) = fsutil::read_stored(&full, MAX_ENCODED_LEN as u64) {
+            return Ok((Digest::of(&bytes), bytes.len() as u64, Some(bytes)));
+        }
+    }
+    let (digest, size) = hash_file_counted(&full)?;
+    Ok((digest, size, None))
 }

@@ -1,6 +1,8 @@
 //! `data/bundle.json`: what a bundle discloses and the proofs that tie it to the checkpoint.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::core::digest::Digest;
 
 /// Bundles of format-2 checkpoints (with a `completeness` section).
 pub const BUNDLE_FORMAT: &str = "evidentia-bundle/2";
@@ -48,7 +50,7 @@ pub struct ConsistencyEntry {
     pub size: u64,
     pub root: String,
     /// RFC 9162 consistency proof from `size` to the bundle's tree size, hex.
-    pub proof: Vec<String>,
+    pub proof: Vec<ListedHex>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -60,7 +62,7 @@ pub struct DisclosedRecord {
     pub id: String,
     pub kind: String,
     /// Inclusion proof in the checkpoint's tree, RFC 9162 order, hex.
-    pub proof: Vec<String>,
+    pub proof: Vec<ListedHex>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -83,4 +85,87 @@ pub struct Withheld {
     pub annotations: u64,
     pub custody_events: u64,
     pub retractions: u64,
+}
+
+/// A hex digest as data/bundle.json lists it. Held as its 32 bytes when it is one (bundle.json
+/// holds about 20 per disclosed document: 40 bytes each instead of a 64-character string's
+/// ~100, which is most of verify's memory at 100,000 documents); anything else is kept as
+/// written, so the check that reads it reports it exactly as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListedHex {
+    Digest(Digest),
+    Other(Box<str>),
+}
+
+impl ListedHex {
+    /// The digest, when the text was 64 lowercase hex digits.
+    pub fn digest(&self) -> Option<Digest> {
+        match self {
+            ListedHex::Digest(d) => Some(*d),
+            ListedHex::Other(_) => None,
+        }
+    }
+
+    /// The digest, also from upper case or a `sha256:` prefix (as `Digest::from_hex` reads).
+    pub fn digest_any_case(&self) -> Option<Digest> {
+        match self {
+            ListedHex::Digest(d) => Some(*d),
+            ListedHex::Other(text) => Digest::from_hex(text),
+        }
+    }
+}
+
+impl From<Digest> for ListedHex {
+    fn from(digest: Digest) -> ListedHex {
+        ListedHex::Digest(digest)
+    }
+}
+
+impl Serialize for ListedHex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ListedHex::Digest(d) => serializer.serialize_str(&d.to_hex()),
+            ListedHex::Other(text) => serializer.serialize_str(text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ListedHex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ListedHex, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ListedHex;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hex string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ListedHex, E> {
+                Ok(match Digest::from_lower_hex(text.as_bytes()) {
+                    Some(d) => ListedHex::Digest(d),
+                    None => ListedHex::Other(text.into()),
+                })
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_hex_keeps_digests_compact_and_anything_else_as_written() {
+        let digest = Digest::of(b"x");
+        let lower = format!("\"{}\"", digest.to_hex());
+        let upper = lower.to_uppercase();
+        let parsed: Vec<ListedHex> =
+            serde_json::from_str(&format!("[{lower},{upper},\"inner\"]")).unwrap();
+        assert_eq!(parsed[0], ListedHex::Digest(digest));
+        // Not a digest as verify reads one: kept, and written back unchanged.
+        assert_eq!(parsed[1].digest(), None);
+        assert_eq!(parsed[1].digest_any_case(), Some(digest));
+        assert_eq!(parsed[2].digest_any_case(), None);
+        let written = serde_json::to_string(&parsed).unwrap();
+        assert_eq!(written, format!("[{lower},{upper},\"inner\"]"));
+    }
 }

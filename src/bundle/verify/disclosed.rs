@@ -14,9 +14,9 @@ use crate::core::merkle::{leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 
 use super::super::export::hash_file;
-use super::super::inspect::safe_relative;
+use super::super::inspect::{safe_relative, Bag};
 use super::super::layout;
-use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord};
+use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord, ListedHex};
 use super::{hex_digest, BundleReport, ItemReport};
 
 /// What the records' checks established, for the checks after them.
@@ -34,7 +34,7 @@ pub(super) struct Disclosed {
 pub(super) fn check_records(
     root: &Path,
     files: &HashSet<String>,
-    hashed: &HashMap<String, String>,
+    bag: &Bag,
     manifest: &BundleManifest,
     cp: &Checkpoint,
     report: &mut BundleReport,
@@ -55,13 +55,13 @@ pub(super) fn check_records(
     let candidates: Vec<(&DisclosedRecord, String, Option<Digest>)> = (manifest.records.iter())
         .map(|listed| {
             let item = format!("record #{} ({})", listed.index, listed.id);
-            let id = listed_record(hashed, listed, cp, &mut indices, &item, report);
+            let id = listed_record(&bag.hashed, listed, cp, &mut indices, &item, report);
             (listed, item, id)
         })
         .collect();
     let loaded: Vec<Option<Loaded>> = candidates
         .par_iter()
-        .map(|(listed, _, id)| id.map(|id| load_record(root, listed, id, cp)))
+        .map(|(listed, _, id)| id.map(|id| load_record(root, bag, listed, id, cp)))
         .collect();
     for ((listed, item, _), loaded) in candidates.iter().zip(loaded) {
         let Some(loaded) = loaded else { continue };
@@ -170,17 +170,29 @@ enum Loaded {
     },
 }
 
-fn load_record(root: &Path, listed: &DisclosedRecord, id: Digest, cp: &Checkpoint) -> Loaded {
-    let file = root.join(format!("data/records/{}.cbor", listed.id));
-    let limit = crate::core::cbor::MAX_ENCODED_LEN as u64;
-    let bytes = match fsutil::read_stored(&file, limit) {
+fn load_record(
+    root: &Path,
+    bag: &Bag,
+    listed: &DisclosedRecord,
+    id: Digest,
+    cp: &Checkpoint,
+) -> Loaded {
+    let name = format!("data/records/{}.cbor", listed.id);
+    // The bag check read most record files already (and they hashed to their manifest
+    // digest); the bytes are hashed against the id below all the same.
+    let read = match bag.records.get(&name) {
+        Some(bytes) => Ok(std::borrow::Cow::Borrowed(bytes.as_slice())),
+        None => fsutil::read_stored(&root.join(&name), crate::core::cbor::MAX_ENCODED_LEN as u64)
+            .map(std::borrow::Cow::Owned),
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(e) => return Loaded::Unreadable(e.to_string()),
     };
     if Digest::of(&bytes) != id {
         return Loaded::Corrupt;
     }
-    let proof: Option<Vec<Digest>> = listed.proof.iter().map(|h| hex_digest(h)).collect();
+    let proof: Option<Vec<Digest>> = listed.proof.iter().map(ListedHex::digest).collect();
     let leaf = leaf_hash(&bytes);
     let proven =
         proof.is_some_and(|p| verify_inclusion(&leaf, listed.index, cp.size, &p, &cp.root));

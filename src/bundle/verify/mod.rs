@@ -33,7 +33,7 @@ use crate::verification::recipient::{self, RecipientChecks};
 use crate::verification::{CheckpointSummary, ReportCore, Trust};
 
 use super::inspect::{check_bag, extract_tar, read_bytes, read_text, walk};
-use super::manifest::{BundleManifest, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
+use super::manifest::{BundleManifest, ListedHex, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
 
 #[derive(Debug, Clone)]
 pub struct BundleVerifyOptions {
@@ -134,7 +134,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     let mut report = BundleReport::new();
     report.core.signers_authenticated = options.trust.authenticates();
     let files = walk(root, &mut report)?;
-    let hashed = check_bag(root, &files, &mut report);
+    let bag = check_bag(root, &files, &mut report);
+    let hashed = &bag.hashed;
     tag_files::check_tag_files(root, &files, &mut report);
     let Some(manifest) = read_manifest(root, &files, &mut report) else {
         return Ok(finish(report));
@@ -143,15 +144,8 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
         return Ok(finish(report));
     };
     let cp = &stored.checkpoint;
-    let found = disclosed::check_records(root, &files, &hashed, &manifest, cp, &mut report);
-    disclosed::check_documents(
-        root,
-        &files,
-        &hashed,
-        &manifest,
-        &found.decoded,
-        &mut report,
-    );
+    let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
+    disclosed::check_documents(root, &files, hashed, &manifest, &found.decoded, &mut report);
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
     let signers = check_signatures(
         root,
@@ -166,7 +160,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     check_recipient(
         root,
         &files,
-        &hashed,
+        hashed,
         &stored,
         &earlier_roots,
         &options.recipient,
@@ -296,7 +290,7 @@ fn check_consistency(
     let mut earlier_roots: HashMap<u64, Digest> = HashMap::new();
     for entry in &manifest.consistency {
         let root = hex_digest(&entry.root);
-        let proof: Option<Vec<Digest>> = entry.proof.iter().map(|h| hex_digest(h)).collect();
+        let proof: Option<Vec<Digest>> = entry.proof.iter().map(ListedHex::digest).collect();
         let holds = matches!((&root, &proof), (Some(r), Some(p)) if merkle::verify_consistency(entry.size, cp.size, r, &cp.root, p));
         match (holds, root) {
             (true, Some(root)) => {
