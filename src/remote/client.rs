@@ -322,6 +322,66 @@ impl Client {
         })
     }
 
+    /// Starts uploading a whole object in the background and returns at once, unless
+    /// `budget` (units of 64 KiB of bytes in flight) is exhausted, in which case it first waits
+    /// for earlier uploads to finish. [`Uploads::finish`] waits for all and reports the first
+    /// failure.
+    pub fn put_background(&self, uploads: &Uploads, rel: String, bytes: Vec<u8>) -> Result<()> {
+        let units = (bytes.len() / (64 << 10) + 1).min(UPLOAD_UNITS as usize) as u32;
+        let permit = self
+            .runtime
+            .block_on(uploads.budget.clone().acquire_many_owned(units))
+            .map_err(|_| Error::Remote {
+                url: self.url_of(&rel),
+                why: "the upload queue was closed".into(),
+            })?;
+        let store = self.store.clone();
+        let key = self.key(&rel);
+        let url = self.url_of(&rel);
+        let task = self.runtime.spawn(async move {
+            let result = store
+                .put(&key, PutPayload::from(Bytes::from(bytes)))
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::Remote {
+                    url,
+                    why: e.to_string(),
+                });
+            drop(permit);
+            result
+        });
+        uploads
+            .tasks
+            .lock()
+            .map_err(|_| Error::Remote {
+                url: self.url_of(&rel),
+                why: "an upload thread failed".into(),
+            })?
+            .push(task);
+        Ok(())
+    }
+
+    /// Waits for every background upload of `uploads`.
+    pub fn finish_uploads(&self, uploads: &Uploads) -> Result<()> {
+        let tasks = match uploads.tasks.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(_) => Vec::new(),
+        };
+        let results = self.runtime.block_on(futures::future::join_all(tasks));
+        for result in results {
+            match result {
+                Ok(done) => done?,
+                Err(e) => {
+                    return Err(Error::Remote {
+                        url: self.location.url(),
+                        why: format!("an upload failed: {e}"),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `jobs` uploads of whole objects concurrently (at most `in_flight` at once).
     pub fn put_many(&self, jobs: Vec<(String, Vec<u8>)>, in_flight: usize) -> Result<()> {
         let results: Vec<Result<()>> = self.runtime.block_on(async {
@@ -341,6 +401,24 @@ impl Client {
             .await
         });
         results.into_iter().collect()
+    }
+}
+
+/// Bytes in flight in background uploads, in units of 64 KiB: 64 MiB.
+const UPLOAD_UNITS: u32 = 1024;
+
+/// A set of background uploads (see [`Client::put_background`]).
+pub struct Uploads {
+    budget: Arc<tokio::sync::Semaphore>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<Result<()>>>>,
+}
+
+impl Default for Uploads {
+    fn default() -> Uploads {
+        Uploads {
+            budget: Arc::new(tokio::sync::Semaphore::new(UPLOAD_UNITS as usize)),
+            tasks: std::sync::Mutex::new(Vec::new()),
+        }
     }
 }
 

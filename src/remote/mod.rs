@@ -49,6 +49,26 @@ impl Remote {
     }
 }
 
+/// Runs `work` (rayon work that reads objects) on enough threads to keep many requests in
+/// flight when the archive is on an object store, where each read waits on the network more
+/// than on the CPU; on local disk, on the usual pool.
+pub fn with_io_threads<T: Send>(archive: &Archive, work: impl FnOnce() -> T + Send) -> T {
+    if archive.remote().is_none() {
+        return work();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(IO_THREADS)
+        .thread_name(|i| format!("evidentia-io-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+/// Reads of objects in flight at once on an object store.
+const IO_THREADS: usize = 32;
+
 /// The directory replicas are kept in: `$EVIDENTIA_CACHE`, else `$XDG_CACHE_HOME/evidentia`,
 /// else `~/.cache/evidentia`.
 fn cache_root() -> PathBuf {

@@ -7,20 +7,14 @@
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::archive::fsutil;
 use crate::archive::objects::{ContentHint, FsObjectStore, ObjectStore, ObjectWriter, PutOutcome};
 use crate::core::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
-use super::client::{Client, Put, MULTIPART_FROM};
-
-/// Small objects waiting for upload are sent once this many bytes...
-const BATCH_BYTES: usize = 64 << 20;
-/// ...or this many objects are pending, this many at a time.
-const BATCH_OBJECTS: usize = 512;
-const IN_FLIGHT: usize = 32;
+use super::client::{Client, Put, Uploads, MULTIPART_FROM};
 
 /// The key of an object on the store.
 pub fn object_key(digest: &Digest) -> String {
@@ -72,7 +66,7 @@ impl RemoteObjects {
         Ok(Box::new(RemoteWriter {
             store: self,
             records: self.local.writer(expected)?,
-            pending: Mutex::new((Vec::new(), 0)),
+            uploads: Uploads::default(),
             hint,
         }))
     }
@@ -155,15 +149,13 @@ impl ObjectStore for RemoteObjects {
     }
 }
 
-/// Small objects not yet sent (key and bytes), and their total size.
-type Pending = (Vec<(String, Vec<u8>)>, usize);
-
 /// One batch: records go to the replica (and reach the store inside the log segment); content
 /// goes to the store, small objects many at a time.
 struct RemoteWriter<'a> {
     store: &'a RemoteObjects,
     records: Box<dyn ObjectWriter + 'a>,
-    pending: Mutex<Pending>,
+    /// Small objects being uploaded in the background.
+    uploads: Uploads,
     hint: Option<ContentHint<'a>>,
 }
 
@@ -177,25 +169,6 @@ impl RemoteWriter<'_> {
         Ok(self.store.client.head(&object_key(digest))? == Some(size))
     }
 
-    fn queue(&self, digest: Digest, bytes: Vec<u8>) -> Result<()> {
-        let batch = {
-            let mut pending = self.pending.lock().map_err(|_| poisoned())?;
-            pending.1 += bytes.len();
-            pending.0.push((object_key(&digest), bytes));
-            if pending.0.len() >= BATCH_OBJECTS || pending.1 >= BATCH_BYTES {
-                pending.1 = 0;
-                std::mem::take(&mut pending.0)
-            } else {
-                Vec::new()
-            }
-        };
-        if batch.is_empty() {
-            Ok(())
-        } else {
-            self.store.client.put_many(batch, IN_FLIGHT)
-        }
-    }
-
     fn put_small(&self, bytes: Vec<u8>) -> Result<PutOutcome> {
         let digest = Digest::of(&bytes);
         let size = bytes.len() as u64;
@@ -206,19 +179,14 @@ impl RemoteWriter<'_> {
                 newly_stored: false,
             });
         }
-        self.queue(digest, bytes)?;
+        self.store
+            .client
+            .put_background(&self.uploads, object_key(&digest), bytes)?;
         Ok(PutOutcome {
             digest,
             size,
             newly_stored: true,
         })
-    }
-}
-
-fn poisoned() -> Error {
-    Error::Remote {
-        url: String::new(),
-        why: "an upload thread failed".into(),
     }
 }
 
@@ -286,13 +254,7 @@ impl ObjectWriter for RemoteWriter<'_> {
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
-        let batch = {
-            let mut pending = self.pending.lock().map_err(|_| poisoned())?;
-            std::mem::take(&mut pending.0)
-        };
-        if !batch.is_empty() {
-            self.store.client.put_many(batch, IN_FLIGHT)?;
-        }
+        self.store.client.finish_uploads(&self.uploads)?;
         self.records.finish()
     }
 }
