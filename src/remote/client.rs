@@ -99,9 +99,9 @@ pub enum Put {
 
 /// Objects at or above this size are uploaded in parts.
 pub const MULTIPART_FROM: u64 = 16 << 20;
-const PART: usize = 16 << 20;
+const PART: usize = 8 << 20;
 /// Parts of one upload in flight at once.
-const PARTS_IN_FLIGHT: usize = 4;
+const PARTS_IN_FLIGHT: usize = 8;
 
 /// A connection to one archive's bucket and prefix.
 pub struct Client {
