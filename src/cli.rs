@@ -47,8 +47,10 @@ mod render;
     about = "Seal evidence into an append-only, signed, verifiable archive"
 )]
 pub struct Cli {
-    /// The archive directory [default: $EVIDENTIA_ARCHIVE, else the current directory]
-    #[arg(long, global = true, env = "EVIDENTIA_ARCHIVE", value_name = "DIR")]
+    /// The archive: a directory, or s3://BUCKET/PREFIX on an S3-compatible store (credentials
+    /// and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ENDPOINT_URL) [default: $EVIDENTIA_ARCHIVE, else the current directory]
+    #[arg(long, global = true, env = "EVIDENTIA_ARCHIVE", value_name = "DIR|URL")]
     archive: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -125,6 +127,16 @@ enum Command {
         to: String,
         #[command(flatten)]
         auth: audit::DiffAuthArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy an archive to another place (directory or s3://BUCKET/PREFIX, either way), or
+    /// bring such a copy up to date: re-hashes everything copied, refuses a diverged copy
+    Mirror {
+        /// The archive to copy from (directory or s3:// address)
+        src: PathBuf,
+        /// Where to copy to: absent, empty, or an earlier copy of the same archive
+        dst: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -454,6 +466,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => return audit::diff(&archive_dir, &from, &to, &auth, json),
         Command::Witness(command) => return audit::witness(&archive_dir, command),
+        Command::Mirror { src, dst, json } => return audit::mirror(&src, &dst, json),
         Command::Timestamp(command) => audit::timestamp(&Archive::open(&archive_dir)?, command)?,
         Command::Verify {
             bundle: Some(path),
@@ -487,7 +500,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 anyhow::bail!("--checkpoint-hash applies to bundles: give the bundle's path");
             }
             let trust = verdict::choose_trust("verify", trust, integrity_only)?;
-            let archive = Archive::open(&archive_dir)?;
+            // An archive on an object store is verified from a fresh replica: nothing cached
+            // on this machine is trusted.
+            let (archive, _scratch) = Archive::open_uncached(&archive_dir)?;
             let options = VerifyOptions {
                 trust,
                 require: require.max(1),

@@ -159,6 +159,26 @@ pub enum Error {
         evidence: String,
     },
 
+    #[error("{url}: {why}")]
+    Remote { url: String, why: String },
+
+    #[error("{url} is missing from the object store; run `evidentia verify --archive` on the archive for a full report")]
+    RemoteMissing { url: String },
+
+    #[error("{url} already exists: another writer committed first; nothing of this command was recorded, run it again")]
+    RemoteExists { url: String },
+
+    #[error("the archive {url} changed while this command ran ({why}); nothing of this command was recorded: run it again")]
+    RemoteConflict { url: String, why: String },
+
+    #[error("{url} is held by another writer ({holder}); waited {waited_s} s. If no writer runs (a crashed one), its claim expires {expires_s} s after it was made; to end it sooner, delete that key")]
+    RemoteLocked {
+        url: String,
+        holder: String,
+        waited_s: u64,
+        expires_s: u64,
+    },
+
     #[error("invalid {option} '{value}': {why}")]
     InvalidOption {
         option: &'static str,
@@ -198,6 +218,7 @@ impl Error {
                 | Error::Record { .. }
                 | Error::Checkpoint { .. }
                 | Error::Note { .. }
+                | Error::RemoteMissing { .. }
                 | Error::WitnessRefused { .. }
         )
     }

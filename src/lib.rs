@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod core;
 pub mod error;
 pub mod keyfile;
+pub mod remote;
 pub mod term;
 pub mod timestamp;
 pub mod trust;

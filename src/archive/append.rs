@@ -56,12 +56,24 @@ impl PreparedRecord {
     }
 }
 
+impl PreparedRecord {
+    /// A record as stored elsewhere (a mirror's source), whose `bytes` hash to `id`.
+    pub fn stored(record: Record, bytes: Vec<u8>, id: Digest) -> PreparedRecord {
+        PreparedRecord {
+            leaf: leaf_hash(&bytes),
+            id,
+            record,
+            bytes,
+        }
+    }
+}
+
 /// [`append_records`] for prepared records, stored through `writer`, which may already hold
 /// the content they refer to: the batch is finished (made durable as one) before the log
 /// refers to any of it.
 pub fn append_prepared(
     archive: &Archive,
-    _lock: &WriteLock,
+    lock: &WriteLock,
     log: &mut Log,
     records: Vec<PreparedRecord>,
     writer: Box<dyn ObjectWriter + '_>,
@@ -101,6 +113,12 @@ pub fn append_prepared(
         || -> Result<()> {
             writer.finish()?;
             failpoint::hit("add-before-log");
+            if let Some(remote) = archive.remote() {
+                // On an object store the segment is the commit; the replica follows it.
+                let bytes: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
+                crate::remote::publish_records(remote, lock.claim(), from, &bytes)?;
+                failpoint::hit("remote-after-segment");
+            }
             log.append(&entries)
         },
         || PathIndex::format(&documents),

@@ -56,16 +56,29 @@ pub struct Archive {
     origin: String,
     version: u32,
     store: FsObjectStore,
+    /// Set when `root` is the local replica of an archive on an object store.
+    remote: Option<crate::remote::Remote>,
 }
 
 /// Held while a command writes; dropping it releases the lock.
 pub struct WriteLock {
     _file: File,
+    /// The object store's lock, for an archive on one (released after the local one).
+    claim: Option<crate::remote::lock::Claim>,
+}
+
+impl WriteLock {
+    pub(crate) fn claim(&self) -> Option<&crate::remote::lock::Claim> {
+        self.claim.as_ref()
+    }
 }
 
 impl Archive {
     /// Creates an empty archive in `dir` (created if missing; must be empty if present).
     pub fn init(dir: &Path, name: Option<&str>) -> Result<Archive> {
+        if let Some(location) = remote_location(dir) {
+            return crate::remote::init(&location?, name);
+        }
         if dir.join(ARCHIVE_FILE).exists() {
             return Err(Error::AlreadyAnArchive {
                 path: dir.to_path_buf(),
@@ -92,6 +105,17 @@ impl Archive {
             value: name.clone(),
             why: e.to_string(),
         })?;
+        let identity = format!("{FORMAT_LINE}\norigin {origin}\n");
+        Archive::create_with_identity(dir, identity.as_bytes())?;
+        Archive::open(dir)
+    }
+
+    /// Creates an empty local replica of an archive on an object store, with its identity.
+    pub(crate) fn create_replica(dir: &Path, identity: &[u8]) -> Result<()> {
+        Archive::create_with_identity(dir, identity)
+    }
+
+    fn create_with_identity(dir: &Path, identity: &[u8]) -> Result<()> {
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
         FsObjectStore::create_layout(&dir.join("objects"))?;
         Log::create(&dir.join("log"))?;
@@ -103,12 +127,15 @@ impl Archive {
         File::create(dir.join("lock")).map_err(Error::io(dir.join("lock")))?;
         fsutil::sync_filesystem(dir)?;
         // The identity file is the commit marker of init: an archive without it is not one.
-        let identity = format!("{FORMAT_LINE}\norigin {origin}\n");
-        fsutil::write_atomic(&dir.join(ARCHIVE_FILE), identity.as_bytes())?;
-        Archive::open(dir)
+        fsutil::write_atomic(&dir.join(ARCHIVE_FILE), identity)
     }
 
+    /// Opens the archive at `dir`, or at an `s3://BUCKET/PREFIX` address through this
+    /// machine's replica of it.
     pub fn open(dir: &Path) -> Result<Archive> {
+        if let Some(location) = remote_location(dir) {
+            return crate::remote::open(&location?);
+        }
         let file = dir.join(ARCHIVE_FILE);
         if !file.exists() {
             return Err(Error::NotAnArchive {
@@ -137,7 +164,39 @@ impl Archive {
             store: FsObjectStore::new(&objects),
             origin,
             version,
+            remote: None,
         })
+    }
+
+    /// [`Archive::open`], except that an archive on an object store is read into a new
+    /// replica (removed when the returned guard is dropped) instead of this machine's cache.
+    pub fn open_uncached(dir: &Path) -> Result<(Archive, Option<tempfile::TempDir>)> {
+        match remote_location(dir) {
+            Some(location) => {
+                let scratch = crate::remote::scratch_dir()?;
+                let archive = crate::remote::open_fresh(&location?, &scratch.path().join("a"))?;
+                Ok((archive, Some(scratch)))
+            }
+            None => Ok((Archive::open(dir)?, None)),
+        }
+    }
+
+    pub(crate) fn with_remote(mut self, remote: crate::remote::Remote) -> Archive {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// The object store side, for an archive on one.
+    pub fn remote(&self) -> Option<&crate::remote::Remote> {
+        self.remote.as_ref()
+    }
+
+    /// Where the archive is, as the user names it: its directory or its `s3://` address.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(remote) => remote.url(),
+            None => self.root.display().to_string(),
+        }
     }
 
     /// The archive format: 1 (no reference map) or 2.
@@ -160,11 +219,19 @@ impl Archive {
     }
 
     pub fn store(&self) -> &dyn ObjectStore {
-        &self.store
+        match &self.remote {
+            Some(remote) => &remote.objects,
+            None => &self.store,
+        }
     }
 
+    /// The objects on local disk (for an archive on an object store: its replica's, which
+    /// hold the records).
     pub(crate) fn fs_store(&self) -> &FsObjectStore {
-        &self.store
+        match &self.remote {
+            Some(remote) => remote.objects.local(),
+            None => &self.store,
+        }
     }
 
     pub fn log(&self) -> Result<Log> {
@@ -182,7 +249,7 @@ impl Archive {
     /// The derived index, brought up to date with the log under the write lock (a no-op
     /// unless a command was interrupted). For read-only commands that resolve names.
     pub fn current_index(&self) -> Result<(log::Log, index::PathIndex)> {
-        match self.lock() {
+        match self.local_lock() {
             Ok(_lock) => {
                 let log = self.log()?;
                 let index = append::catch_up_index(self, &log)?;
@@ -193,8 +260,19 @@ impl Archive {
         }
     }
 
-    /// Waits for and takes the archive's write lock. Two writers never interleave.
+    /// Waits for and takes the archive's write lock. Two writers never interleave. For an
+    /// archive on an object store, also the store's lock, after which the replica is brought
+    /// up to the store.
     pub fn lock(&self) -> Result<WriteLock> {
+        let mut lock = self.local_lock()?;
+        if let Some(remote) = &self.remote {
+            lock.claim = Some(crate::remote::lock(self, remote)?);
+        }
+        Ok(lock)
+    }
+
+    /// The lock of the files on local disk only.
+    pub(crate) fn local_lock(&self) -> Result<WriteLock> {
         let path = self.root.join("lock");
         let file = OpenOptions::new()
             .create(true)
@@ -203,7 +281,10 @@ impl Archive {
             .open(&path)
             .map_err(Error::io(&path))?;
         file.lock().map_err(Error::io(&path))?;
-        Ok(WriteLock { _file: file })
+        Ok(WriteLock {
+            _file: file,
+            claim: None,
+        })
     }
 
     fn keys_dir(&self) -> PathBuf {
@@ -236,11 +317,30 @@ impl Archive {
 
     /// Stores a signer's public key so that later verifications can find it.
     pub(crate) fn remember_key(&self, key: &VerifierKey) -> Result<()> {
-        let path = self.keys_dir().join(key_file_name(key));
+        let name = key_file_name(key);
+        let path = self.keys_dir().join(&name);
         if !path.exists() {
-            fsutil::write_atomic(&path, format!("{key}\n").as_bytes())?;
+            let text = format!("{key}\n");
+            self.publish_file(&format!("keys/{name}"), text.as_bytes(), false)?;
+            fsutil::write_atomic(&path, text.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// For an archive on an object store, writes `rel` (a path relative to the archive) to
+    /// the store before the replica's copy: created only if absent unless `replace`.
+    pub(crate) fn publish_file(&self, rel: &str, bytes: &[u8], replace: bool) -> Result<()> {
+        match &self.remote {
+            Some(remote) => {
+                let mode = if replace {
+                    crate::remote::client::Put::Overwrite
+                } else {
+                    crate::remote::client::Put::Create
+                };
+                crate::remote::publish_file(remote, rel, bytes, mode)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -260,6 +360,11 @@ pub fn key_file_name(key: &VerifierKey) -> String {
         })
         .collect();
     format!("{safe_name}+{}.pub", key.id_hex())
+}
+
+/// The `s3://` address `dir` names, if it names one.
+fn remote_location(dir: &Path) -> Option<Result<crate::remote::client::Location>> {
+    crate::remote::client::Location::parse(dir.to_str()?)
 }
 
 fn default_name(dir: &Path) -> String {

@@ -100,6 +100,11 @@ pub fn seal(
     let refs: Vec<&SignerKey> = signers.iter().collect();
     let note = SignedNote::sign(&text, &refs);
     failpoint::hit("seal-before-checkpoint");
+    archive.publish_file(
+        &format!("checkpoints/{:010}", checkpoint.number),
+        note.render().as_bytes(),
+        false,
+    )?;
     let path = store.write(checkpoint.number, &note)?;
     Ok(SealOutcome {
         number: checkpoint.number,
@@ -260,6 +265,11 @@ pub fn collect_cosignatures(
         added += 1;
     }
     if added > 0 {
+        archive.publish_file(
+            &format!("checkpoints/{:010}", checkpoint.number),
+            merged.render().as_bytes(),
+            true,
+        )?;
         super::fsutil::write_atomic(&stored_path, merged.render().as_bytes())?;
     }
     Ok((checkpoint.number, added))

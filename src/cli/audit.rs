@@ -553,3 +553,63 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
     }
     Ok(())
 }
+
+/// `evidentia mirror SRC DST`: exit 0 when DST holds everything SRC has, 1 when the copies
+/// have diverged (nothing copied; an equivocation report when signed statements conflict).
+pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
+    use evidentia::remote::mirror::{self, Outcome, Refusal};
+    match mirror::mirror(src, dst)? {
+        Outcome::Copied(done) => {
+            if json {
+                let value = serde_json::json!({
+                    "format": "evidentia-mirror-report/1",
+                    "copied": true,
+                    "records": done.records,
+                    "objects": done.objects,
+                    "bytes": done.bytes,
+                    "checkpoints": done.checkpoints,
+                    "files": done.files,
+                    "size_before": done.from_size,
+                    "size_after": done.to_size,
+                });
+                println!("{}", evidentia::term::json(&value)?);
+            } else {
+                outln!(
+                    "mirrored {} to {}: {} record(s) ({} -> {}), {} object(s) ({} bytes), {} checkpoint(s), {} key/time-stamp file(s); every object re-hashed",
+                    src.display(),
+                    dst.display(),
+                    done.records,
+                    done.from_size,
+                    done.to_size,
+                    done.objects,
+                    done.bytes,
+                    done.checkpoints,
+                    done.files
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Refused(refusal) => {
+            let (reason, evidence) = match refusal {
+                Refusal::Equivocation(evidence) => (evidence.reason.clone(), Some(evidence)),
+                Refusal::Diverged(reason) => (reason, None),
+            };
+            if json {
+                let value = serde_json::json!({
+                    "format": "evidentia-mirror-report/1",
+                    "copied": false,
+                    "diverged": reason,
+                    "equivocation": evidence,
+                });
+                println!("{}", evidentia::term::json(&value)?);
+            } else {
+                outln!("NOT MIRRORED: the copies have diverged; nothing was copied ({reason})");
+                if let Some(evidence) = &evidence {
+                    outln!();
+                    out!("{evidence}");
+                }
+            }
+            Ok(ExitCode::from(Verdict::Failed.exit_code()))
+        }
+    }
+}

@@ -76,10 +76,9 @@ pub fn request(archive: &Archive, number: Option<u64>) -> Result<Request> {
     let requests = dir(archive).join("requests");
     fs::create_dir_all(&requests).map_err(Error::io(&requests))?;
     let _lock = archive.lock()?;
-    fsutil::write_atomic(
-        &requests.join(format!("{number:010}-{nonce_hex}.tsq")),
-        &der,
-    )?;
+    let name = format!("{number:010}-{nonce_hex}.tsq");
+    archive.publish_file(&format!("timestamps/requests/{name}"), &der, false)?;
+    fsutil::write_atomic(&requests.join(name), &der)?;
     Ok(Request {
         number,
         der,
@@ -160,8 +159,10 @@ pub fn attach(
     let _lock = archive.lock()?;
     let folder = dir(archive).join(format!("{n:010}"));
     fs::create_dir_all(&folder).map_err(Error::io(&folder))?;
-    let path = folder.join(format!("{}.tst", Digest::of(&reply.token)));
+    let name = format!("{}.tst", Digest::of(&reply.token));
+    let path = folder.join(&name);
     crate::archive::failpoint::hit("timestamp-before-store");
+    archive.publish_file(&format!("timestamps/{n:010}/{name}"), &reply.token, false)?;
     fsutil::write_atomic(&path, &reply.token)?;
     Ok(Attached {
         number: n,

@@ -668,3 +668,34 @@ fn pack_vector() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// FORMAT.md §22: the segment vector (written by fixtures/vectors/segment/generate.py from the
+/// spec alone) decodes to its records, ids and leaf hashes; every invalid one is refused.
+#[test]
+fn segment_vectors() {
+    use evidentia::remote::segment;
+    let dir = vectors_dir().join("segment");
+    let spec = load(&dir.join("segment.json"));
+    let bytes = fs::read(dir.join(text(&spec, "segment"))).unwrap();
+    let decoded = segment::decode(&bytes).unwrap();
+    assert_eq!(decoded.from, spec["from"].as_u64().unwrap());
+    assert_eq!(segment::key(decoded.from), text(&spec, "key"));
+    let expected = spec["records"].as_array().unwrap();
+    assert_eq!(decoded.records.len(), expected.len());
+    for ((id, record), want) in decoded.records.iter().zip(expected) {
+        assert_eq!(hex::encode(record), text(want, "hex"));
+        assert_eq!(*id, digest(text(want, "id")));
+        assert_eq!(leaf_hash(record), digest(text(want, "leaf")));
+    }
+    let refs: Vec<&[u8]> = decoded.records.iter().map(|(_, r)| r.as_slice()).collect();
+    assert_eq!(
+        segment::encode(decoded.from, &refs),
+        bytes,
+        "encoding is byte-exact"
+    );
+    for name in spec["invalid"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        let bad = fs::read(dir.join(name)).unwrap();
+        assert!(segment::decode(&bad).is_err(), "{name} must be refused");
+    }
+}

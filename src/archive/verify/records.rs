@@ -315,10 +315,12 @@ fn dangling_references(
 /// Re-hashes every document's content, in parallel.
 fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTreeMap<Digest, u64>) {
     type ContentCheck = (Digest, u64, Result<(Digest, u64)>);
-    let results: Vec<ContentCheck> = contents
-        .par_iter()
-        .map(|(digest, size)| (*digest, *size, hash_object(archive, digest)))
-        .collect();
+    let results: Vec<ContentCheck> = crate::remote::with_io_threads(archive, || {
+        contents
+            .par_iter()
+            .map(|(digest, size)| (*digest, *size, hash_object(archive, digest)))
+            .collect()
+    });
     for (digest, size, result) in results {
         let item = format!("document content {digest}");
         match result {
