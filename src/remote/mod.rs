@@ -47,6 +47,16 @@ impl Remote {
     pub fn url(&self) -> String {
         self.client.location.url()
     }
+
+    /// Every object on the store (its `objects/` keys), for verification.
+    pub fn list_objects(&self) -> Result<Vec<Digest>> {
+        Ok(self
+            .client
+            .list("objects/sha256/", None)?
+            .iter()
+            .filter_map(|l| store::digest_of_key(&l.key))
+            .collect())
+    }
 }
 
 /// Runs `work` (rayon work that reads objects) on enough threads to keep many requests in

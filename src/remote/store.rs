@@ -22,7 +22,7 @@ pub fn object_key(digest: &Digest) -> String {
     format!("objects/sha256/{}/{}", &hex[..2], &hex[2..])
 }
 
-fn digest_of_key(key: &str) -> Option<Digest> {
+pub(crate) fn digest_of_key(key: &str) -> Option<Digest> {
     let rest = key.strip_prefix("objects/sha256/")?;
     let (fan, tail) = rest.split_once('/')?;
     if fan.len() != 2 || tail.len() != 62 {

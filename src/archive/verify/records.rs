@@ -373,6 +373,15 @@ fn check_unreferenced(
         .map(ObjectCopy::digest)
         .filter(|d| !referenced.contains(d))
         .collect();
+    if let Some(remote) = archive.remote() {
+        // On an object store, content objects are there, not in the replica.
+        match remote.list_objects() {
+            Ok(listed) => {
+                unreferenced.extend(listed.into_iter().filter(|d| !referenced.contains(d)))
+            }
+            Err(e) => report.problem(remote.url(), "objects-unreadable", e.to_string()),
+        }
+    }
     unreferenced.sort();
     unreferenced.dedup();
     check_copies(archive.fs_store(), report, copies, records, contents);
@@ -380,17 +389,21 @@ fn check_unreferenced(
         return Ok(());
     }
     // Hash each one; an object that cannot be read is said to be unreadable, not altered.
-    let damaged: Vec<(Digest, String)> = unreferenced
-        .par_iter()
-        .filter_map(|d| match hash_object(archive, d) {
-            Ok((found, _)) if found == *d => None,
-            Ok((found, _)) => Some((
-                *d,
-                format!("unreferenced object {d} does not match its name (it hashes to {found})"),
-            )),
-            Err(e) => Some((*d, format!("unreferenced object {d} cannot be read: {e}"))),
-        })
-        .collect();
+    let damaged: Vec<(Digest, String)> = crate::remote::with_io_threads(archive, || {
+        unreferenced
+            .par_iter()
+            .filter_map(|d| match hash_object(archive, d) {
+                Ok((found, _)) if found == *d => None,
+                Ok((found, _)) => Some((
+                    *d,
+                    format!(
+                        "unreferenced object {d} does not match its name (it hashes to {found})"
+                    ),
+                )),
+                Err(e) => Some((*d, format!("unreferenced object {d} cannot be read: {e}"))),
+            })
+            .collect()
+    });
     // Records that could not be read leave their documents looking unreferenced: say so
     // rather than call them leftovers.
     let why = if report.core.has_problem("record-unreadable")
