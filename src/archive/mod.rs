@@ -71,6 +71,15 @@ impl WriteLock {
     pub(crate) fn claim(&self) -> Option<&crate::remote::lock::Claim> {
         self.claim.as_ref()
     }
+
+    /// For an archive on an object store: refuses to commit once the store's lock may have
+    /// lapsed (see remote::lock).
+    pub(crate) fn check_fresh(&self) -> Result<()> {
+        match &self.claim {
+            Some(claim) => claim.check_fresh(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Archive {

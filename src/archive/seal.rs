@@ -41,7 +41,7 @@ pub fn seal(
             why: "at least one signing key is required".into(),
         });
     }
-    let _lock = archive.lock()?;
+    let lock = archive.lock()?;
     let log = archive.log()?;
     let store = archive.checkpoints();
     let latest = store.latest()?;
@@ -100,6 +100,7 @@ pub fn seal(
     let refs: Vec<&SignerKey> = signers.iter().collect();
     let note = SignedNote::sign(&text, &refs);
     failpoint::hit("seal-before-checkpoint");
+    lock.check_fresh()?;
     archive.publish_file(
         &format!("checkpoints/{:010}", checkpoint.number),
         note.render().as_bytes(),

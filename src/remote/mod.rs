@@ -129,6 +129,7 @@ pub fn init(location: &Location, name: Option<&str>) -> Result<Archive> {
         });
     }
     let dir = replica_dir(&client);
+    let _creating = replica_guard(&dir)?;
     remove_replica(&dir)?;
     let default_name = location
         .prefix
@@ -190,12 +191,16 @@ fn open_in(client: Arc<Client>, dir: &Path) -> Result<Archive> {
         }
         Err(e) => return Err(e),
     };
-    let current = fsutil::read_stored(&dir.join(ARCHIVE_FILE), 4096).ok();
-    if current.as_deref() != Some(identity.as_slice()) {
-        // No replica yet, or one of another archive that was at this address: start over.
-        remove_replica(dir)?;
-        Archive::create_replica(dir, &identity)?;
-        write_note(dir, &client.location)?;
+    {
+        // Two commands starting at once must not both build (or one remove) the replica.
+        let _creating = replica_guard(dir)?;
+        let current = fsutil::read_stored(&dir.join(ARCHIVE_FILE), 4096).ok();
+        if current.as_deref() != Some(identity.as_slice()) {
+            // No replica yet, or one of another archive that was at this address: start over.
+            remove_replica(dir)?;
+            Archive::create_replica(dir, &identity)?;
+            write_note(dir, &client.location)?;
+        }
     }
     let archive = attach(Archive::open(dir)?, client);
     {
@@ -203,6 +208,24 @@ fn open_in(client: Arc<Client>, dir: &Path) -> Result<Archive> {
         pull(&archive)?;
     }
     Ok(archive)
+}
+
+/// An exclusive lock on `<dir>.lock`, beside the replica, held while it is created.
+fn replica_guard(dir: &Path) -> Result<std::fs::File> {
+    let mut name = dir.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(Error::io(&path))?;
+    file.lock().map_err(Error::io(&path))?;
+    Ok(file)
 }
 
 fn attach(local: Archive, client: Arc<Client>) -> Archive {
