@@ -53,6 +53,9 @@ evidentia --archive "$work/v1" prove "$(evidentia --archive "$work/v1" ls | awk 
 corpus() { rm -rf "$fuzz/corpus/$1"; mkdir -p "$fuzz/corpus/$1"; }
 seed() { cp "$2" "$fuzz/corpus/$1/$3"; }
 
+corpus segment
+for f in "$root"/fixtures/vectors/segment/*.bin; do seed segment "$f" "$(basename "$f" .bin)"; done
+
 corpus bundle_json
 seed bundle_json "$skel/bundle/data/bundle.json" honest
 
