@@ -261,7 +261,10 @@ pub fn codes(report: &serde_json::Value) -> Vec<String> {
 pub fn assert_no_gap_or_overlap(segments: &[(String, u64, Vec<Vec<u8>>)]) -> u64 {
     let mut next = 0u64;
     for (key, from, records) in segments {
-        assert_eq!(*from, next, "segment {key} starts at {from}, expected {next}");
+        assert_eq!(
+            *from, next,
+            "segment {key} starts at {from}, expected {next}"
+        );
         next += records.len() as u64;
     }
     next

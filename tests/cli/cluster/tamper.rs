@@ -70,7 +70,11 @@ fn a_content_object_changed_or_deleted_on_the_store_is_caught() {
     let client = site.client();
     let a = Site::object_key(&content_hex(&site, "case/a.txt"));
     client
-        .put(&a, b"Statement of witness A, edited.\n".to_vec(), Put::Overwrite)
+        .put(
+            &a,
+            b"Statement of witness A, edited.\n".to_vec(),
+            Put::Overwrite,
+        )
         .expect("overwrite object");
     caught(&site, "content-corrupt", "");
     // The honest owner's machine, whose replica holds no content, reads the store too.
@@ -78,9 +82,7 @@ fn a_content_object_changed_or_deleted_on_the_store_is_caught() {
     assert_ne!(code, 0, "cat must refuse altered content: {stderr}");
 
     let c = content_hex(&site, "c.txt");
-    client
-        .delete(&Site::object_key(&c))
-        .expect("delete object");
+    client.delete(&Site::object_key(&c)).expect("delete object");
     let report = caught(&site, "content-missing", "");
     let missing = report["problems"]
         .as_array()
@@ -88,7 +90,10 @@ fn a_content_object_changed_or_deleted_on_the_store_is_caught() {
         .iter()
         .find(|p| p["code"] == "content-missing")
         .expect("content-missing");
-    assert!(missing["item"].as_str().expect("item").contains(&c), "{missing}");
+    assert!(
+        missing["item"].as_str().expect("item").contains(&c),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -188,7 +193,10 @@ fn a_forged_segment_after_the_last_is_reported_unsealed_never_verified() {
     assert_eq!(report["unsealed_records"], 1, "{report}");
     assert_eq!(report["sealed_records"], next, "{report}");
     let (_, stdout, _) = site.run_on("verifier", &["verify", "--trust", "signer.pub"]);
-    assert!(stdout.contains(&format!("{next} sealed, 1 not sealed")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{next} sealed, 1 not sealed")),
+        "{stdout}"
+    );
 }
 
 #[test]

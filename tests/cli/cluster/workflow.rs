@@ -18,18 +18,15 @@ fn every_command_works_on_an_archive_on_the_store() {
 
     site.ok(&["annotate", "case/a.txt", "--body", "consistent account"]);
     site.ok(&[
-        "custody",
-        "b.txt",
-        "--event",
-        "received",
-        "--actor",
-        "Desk",
-        "--from",
-        "O. Field",
-        "--to",
+        "custody", "b.txt", "--event", "received", "--actor", "Desk", "--from", "O. Field", "--to",
         "Desk",
     ]);
-    site.ok(&["retract", "case/photos/2.jpg", "--reason", "duplicate upload"]);
+    site.ok(&[
+        "retract",
+        "case/photos/2.jpg",
+        "--reason",
+        "duplicate upload",
+    ]);
     let sealed = site.seal();
     assert!(sealed.contains("checkpoint 2"), "{sealed}");
 
@@ -39,7 +36,12 @@ fn every_command_works_on_an_archive_on_the_store() {
     let paths: Vec<&str> = docs.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         paths,
-        ["b.txt", "case/a.txt", "case/photos/1.jpg", "case/photos/2.jpg"]
+        [
+            "b.txt",
+            "case/a.txt",
+            "case/photos/1.jpg",
+            "case/photos/2.jpg"
+        ]
     );
     let (_, a_digest) = docs.iter().find(|(p, _)| p == "case/a.txt").expect("a");
 
@@ -51,7 +53,11 @@ fn every_command_works_on_an_archive_on_the_store() {
     let show = site.ok(&["show", a_digest]);
     assert!(show.contains("case/a.txt"), "{show}");
     let (code, cat, stderr) = site.run_on("b", &["cat", a_digest]);
-    assert_eq!((code, cat.as_str()), (0, "Statement of witness A.\n"), "{stderr}");
+    assert_eq!(
+        (code, cat.as_str()),
+        (0, "Statement of witness A.\n"),
+        "{stderr}"
+    );
     let history = site.ok(&["history", "b.txt"]);
     assert!(history.contains("received"), "{history}");
 
@@ -84,12 +90,22 @@ fn time_stamp(site: &Site) {
         eprintln!("NOTICE: openssl is missing; time-stamp on the store not tested");
         return;
     }
-    site.ok(&["timestamp", "request", "--out", "c2.tsq", "--checkpoint", "2"]);
+    site.ok(&[
+        "timestamp",
+        "request",
+        "--out",
+        "c2.tsq",
+        "--checkpoint",
+        "2",
+    ]);
     let ca = Ca::new(&site.path("pki/root"), "Evidentia Test Root");
     let tsa = ca.issue_tsa("tsa", "Evidentia Test TSA", Profile::Tsa);
     tsa.reply(&site.path("c2.tsq"), &site.path("c2.tsr"));
     site.ok(&["timestamp", "attach", "c2.tsr", "--checkpoint", "2"]);
-    let stored = site.client().list("timestamps/", None).expect("list timestamps/");
+    let stored = site
+        .client()
+        .list("timestamps/", None)
+        .expect("list timestamps/");
     let tokens = stored.iter().filter(|t| t.key.ends_with(".tst")).count();
     assert_eq!(tokens, 1, "the token is on the store: {stored:?}");
     let (code, stdout, stderr) = site.run_on(
