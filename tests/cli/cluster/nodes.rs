@@ -6,9 +6,13 @@ use std::process::Command;
 
 use super::Site;
 
-/// Runs `tests/cluster/garage.sh ACTION DIR 3`.
+/// Runs `tests/cluster/garage.sh ACTION DIR 3` with every inherited descriptor above 2
+/// closed: a restarted node lives on after the test, and must not keep open what the test
+/// inherited (a `flock` on the shared cargo lock would then never be released).
 fn garage(action: &str, script: &PathBuf, dir: &str) {
+    const CLOSE_INHERITED: &str = r#"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done; exec bash "$@""#;
     let out = Command::new("bash")
+        .args(["-c", CLOSE_INHERITED, "garage.sh"])
         .arg(script)
         .args([action, dir, "3"])
         .output()
