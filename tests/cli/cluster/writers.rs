@@ -11,8 +11,11 @@ use super::{assert_no_gap_or_overlap, Site};
 
 /// Adds `files` (written under `dir/`) on `machine`, then seals; a seal that finds the other
 /// writer already sealed everything is fine.
-fn add_and_seal(site: &Site, machine: &str, dir: &str, files: usize) {
+/// Returns when the add ran.
+fn add_and_seal(site: &Site, machine: &str, dir: &str, files: usize) -> (Instant, Instant) {
+    let started = Instant::now();
     let (code, stdout, stderr) = site.run_on(machine, &["add", dir]);
+    let ran = (started, Instant::now());
     assert_eq!(code, 0, "add on {machine}: {stdout}\n{stderr}");
     assert_eq!(crate::common::added(&stdout).len(), files, "{stdout}");
     let (code, stdout, stderr) = site.run_on(machine, &["seal", "--key", "signer.key"]);
@@ -20,6 +23,7 @@ fn add_and_seal(site: &Site, machine: &str, dir: &str, files: usize) {
         code == 0 || stderr.contains("already covers all"),
         "seal on {machine}: {code} {stdout}\n{stderr}"
     );
+    ran
 }
 
 /// Concurrent rounds of both writers; then every file is in the log exactly once, the
@@ -37,11 +41,21 @@ fn rounds(site: &Site, rounds: usize, files: usize, expected: &mut BTreeSet<Stri
                 expected.insert(path);
             }
         }
-        std::thread::scope(|scope| {
-            for (machine, dir) in &dirs {
-                scope.spawn(move || add_and_seal(site, machine, dir, files));
-            }
+        let ran: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+            let writers: Vec<_> = dirs
+                .iter()
+                .map(|(machine, dir)| scope.spawn(move || add_and_seal(site, machine, dir, files)))
+                .collect();
+            writers
+                .into_iter()
+                .map(|w| w.join().expect("writer"))
+                .collect()
         });
+        // The two processes ran at the same time (each waits for the other's lock inside).
+        assert!(
+            ran[0].0 < ran[1].1 && ran[1].0 < ran[0].1,
+            "round {round}: the two adds did not overlap in time"
+        );
     }
 }
 
