@@ -226,3 +226,59 @@ fn a_tampered_replica_does_not_fool_verify_and_a_good_one_does_not_hide_tamperin
     assert_eq!(code, 1, "{stdout}");
     assert!(!stdout.contains("VERIFIED:"), "{stdout}");
 }
+
+#[test]
+fn an_older_checkpoint_in_place_of_the_newest_or_an_overlapping_segment_is_caught() {
+    let Some(site) = sealed_twice("tamper-substitute") else {
+        return;
+    };
+    let client = site.client();
+    let listed = client.list("checkpoints/", None).expect("list");
+    let keys: Vec<&str> = listed.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let (first, second) = (keys[0], keys[1]);
+    let newest = client.get(second, 1 << 20).expect("get");
+    // Checkpoint 1's genuine, validly signed bytes stored as checkpoint 2.
+    let older = client.get(first, 1 << 20).expect("get");
+    client
+        .put(second, older, Put::Overwrite)
+        .expect("substitute");
+    let (exit, report, stderr) = site.verify_json();
+    assert_eq!(exit, 1, "{report}\n{stderr}");
+    assert!(
+        codes(&report).iter().any(|c| c == "checkpoint-number"),
+        "{report}"
+    );
+    client.put(second, newest, Put::Overwrite).expect("restore");
+    site.verified();
+
+    // A well-formed segment starting inside another one (it repeats record 2 onwards).
+    let segments = site.segments();
+    let (_, from, records) = &segments[1];
+    assert!(records.len() >= 2);
+    site.put_segment(from + 1, &records[1..]);
+    caught(&site, "log-overlap", "overlap");
+}
+
+#[test]
+fn an_attacker_sealing_with_their_own_key_is_not_verified() {
+    let Some(site) = sealed_twice("tamper-own-key") else {
+        return;
+    };
+    // Holding the store's credentials, the attacker simply runs evidentia on their machine.
+    site.ok(&["key", "generate", "--out", "attacker", "--unencrypted"]);
+    site.write("forged.txt", "a forged statement\n");
+    let (code, stdout, stderr) = site.run_on("attacker", &["add", "forged.txt"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = site.run_on("attacker", &["seal", "--key", "attacker.key"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (exit, report, stderr) = site.verify_json();
+    assert_eq!(exit, 1, "{report}\n{stderr}");
+    assert_eq!(report["verdict"], "failed", "{report}");
+    assert!(
+        codes(&report).iter().any(|c| c == "signature-missing"),
+        "{report}"
+    );
+    let (_, stdout, _) = site.run_on("verifier", &["verify", "--trust", "signer.pub"]);
+    assert!(!stdout.contains("VERIFIED:"), "{stdout}");
+}
