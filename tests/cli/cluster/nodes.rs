@@ -6,22 +6,30 @@ use std::process::Command;
 
 use super::Site;
 
-/// Runs `tests/cluster/garage.sh ACTION DIR 3` with every inherited descriptor above 2
-/// closed: a restarted node lives on after the test, and must not keep open what the test
-/// inherited (a `flock` on the shared cargo lock would then never be released).
+/// Closes every inherited descriptor above 2, then runs the script: a restarted node lives on
+/// after the test, and must not keep open what the test inherited (a `flock` on the shared
+/// cargo lock would then never be released).
+const CLOSE_INHERITED: &str = r#"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done; exec bash "$@""#;
+
+/// Runs `tests/cluster/garage.sh ACTION DIR 3`.
 fn garage(action: &str, script: &PathBuf, dir: &str) {
-    const CLOSE_INHERITED: &str = r#"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done; exec bash "$@""#;
-    let out = Command::new("bash")
-        .args(["-c", CLOSE_INHERITED, "garage.sh"])
-        .arg(script)
-        .args([action, dir, "3"])
-        .output()
-        .expect("run garage.sh");
-    assert!(
-        out.status.success(),
-        "garage.sh {action} {dir} 3: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Under load, start-node's `node connect` can come before the node's RPC port accepts
+    // (garage.sh on branch cluster does not retry it); starting again is idempotent.
+    let mut failure = String::new();
+    for _ in 0..3 {
+        let out = Command::new("bash")
+            .args(["-c", CLOSE_INHERITED, "garage.sh"])
+            .arg(script)
+            .args([action, dir, "3"])
+            .output()
+            .expect("run garage.sh");
+        if out.status.success() {
+            return;
+        }
+        failure = String::from_utf8_lossy(&out.stderr).into_owned();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    panic!("garage.sh {action} {dir} 3: {failure}");
 }
 
 /// Restarts the node even when the test fails, so the other tests keep three nodes.

@@ -97,13 +97,98 @@ fn two_writers_at_once_lose_nothing_and_record_nothing_twice() {
 
 /// A claim by a writer on another machine: alive as far as this machine can tell.
 fn plant_foreign_claim(site: &Site) -> String {
-    let key = "lock/0123456789abcdef01234567".to_string();
     let body =
         "host another-machine\nboot 00000000-0000-0000-0000-000000000000\npid 1\nstarted 1\n";
+    plant_claim(site, "0123456789abcdef01234567", body)
+}
+
+fn plant_claim(site: &Site, id: &str, body: &str) -> String {
+    let key = format!("lock/{id}");
     site.client()
         .put(&key, body.as_bytes().to_vec(), Put::Overwrite)
         .expect("put claim");
     key
+}
+
+/// A claim as a process of this machine makes it (src/remote/lock.rs whoami).
+fn local_claim(pid: u32, started: &str) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    format!(
+        "host here\nboot {}\npid {pid}\nstarted {started}\n",
+        boot.trim()
+    )
+}
+
+/// Field 22 of /proc/PID/stat: the process's start time.
+fn start_time(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after_name = stat.rsplit_once(')').expect("stat format").1;
+    after_name
+        .split_whitespace()
+        .nth(19)
+        .expect("start time")
+        .to_string()
+}
+
+#[test]
+fn a_claim_of_a_live_process_here_is_waited_for_and_one_of_a_dead_process_is_ignored() {
+    let Some(site) = Site::archive("lock-here") else {
+        return;
+    };
+    // A process of this machine that has ended: its claim holds nothing.
+    let mut ended = std::process::Command::new("sleep")
+        .arg("0.2")
+        .spawn()
+        .expect("spawn");
+    let (pid, started) = (ended.id(), start_time(ended.id()));
+    ended.wait().expect("wait");
+    let dead = plant_claim(
+        &site,
+        "dead0000000000000000dead",
+        &local_claim(pid, &started),
+    );
+    site.write("one.txt", "one\n");
+    let out = site
+        .cmd_on("a")
+        .env("EVIDENTIA_LOCK_WAIT", "1")
+        .args(["add", "one.txt"])
+        .output()
+        .expect("run");
+    let (code, stdout, stderr) = super::decode(&["add"], &out);
+    assert_eq!(
+        code, 0,
+        "a dead writer's claim must not block: {stdout}\n{stderr}"
+    );
+    let claims = site.client().list("lock/", None).expect("list");
+    assert!(
+        claims.iter().all(|c| c.key != dead),
+        "the dead claim is cleared"
+    );
+
+    // This test process is alive: its claim is waited for, up to EVIDENTIA_LOCK_WAIT.
+    let me = std::process::id();
+    let live = plant_claim(
+        &site,
+        "1111111111111111aaaaaaaa",
+        &local_claim(me, &start_time(me)),
+    );
+    site.write("two.txt", "two\n");
+    let out = site
+        .cmd_on("a")
+        .env("EVIDENTIA_LOCK_WAIT", "2")
+        .args(["add", "two.txt"])
+        .output()
+        .expect("run");
+    let (code, _, stderr) = super::decode(&["add"], &out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&live) && stderr.contains(&format!("pid {me}")),
+        "{stderr}"
+    );
+    site.client().delete(&live).expect("release");
+    site.ok(&["add", "two.txt"]);
+    let paths: Vec<String> = site.documents("b").into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["one.txt", "two.txt"]);
 }
 
 #[test]
