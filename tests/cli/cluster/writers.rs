@@ -95,6 +95,18 @@ fn two_writers_at_once_lose_nothing_and_record_nothing_twice() {
     site.verified();
 }
 
+/// Writes `name` and adds it on machine "a", waiting at most `wait` seconds for the lock.
+fn add_waiting(site: &Site, name: &str, wait: &str) -> (i32, String, String) {
+    site.write(name, format!("{name}\n"));
+    let out = site
+        .cmd_on("a")
+        .env("EVIDENTIA_LOCK_WAIT", wait)
+        .args(["add", name])
+        .output()
+        .expect("run");
+    super::decode(&["add"], &out)
+}
+
 /// A claim by a writer on another machine: alive as far as this machine can tell.
 fn plant_foreign_claim(site: &Site) -> String {
     let body =
@@ -147,14 +159,7 @@ fn a_claim_of_a_live_process_here_is_waited_for_and_one_of_a_dead_process_is_ign
         "dead0000000000000000dead",
         &local_claim(pid, &started),
     );
-    site.write("one.txt", "one\n");
-    let out = site
-        .cmd_on("a")
-        .env("EVIDENTIA_LOCK_WAIT", "1")
-        .args(["add", "one.txt"])
-        .output()
-        .expect("run");
-    let (code, stdout, stderr) = super::decode(&["add"], &out);
+    let (code, stdout, stderr) = add_waiting(&site, "one.txt", "1");
     assert_eq!(
         code, 0,
         "a dead writer's claim must not block: {stdout}\n{stderr}"
@@ -172,14 +177,7 @@ fn a_claim_of_a_live_process_here_is_waited_for_and_one_of_a_dead_process_is_ign
         "1111111111111111aaaaaaaa",
         &local_claim(me, &start_time(me)),
     );
-    site.write("two.txt", "two\n");
-    let out = site
-        .cmd_on("a")
-        .env("EVIDENTIA_LOCK_WAIT", "2")
-        .args(["add", "two.txt"])
-        .output()
-        .expect("run");
-    let (code, _, stderr) = super::decode(&["add"], &out);
+    let (code, _, stderr) = add_waiting(&site, "two.txt", "2");
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&live) && stderr.contains(&format!("pid {me}")),
@@ -202,14 +200,7 @@ fn a_held_lock_makes_a_writer_wait_then_succeed_or_fail_cleanly() {
     let claim = plant_foreign_claim(&site);
 
     // Not allowed to wait long enough: a clear error, exit 2, nothing recorded.
-    site.write("refused.txt", "refused\n");
-    let out = site
-        .cmd_on("a")
-        .env("EVIDENTIA_LOCK_WAIT", "1")
-        .args(["add", "refused.txt"])
-        .output()
-        .expect("run");
-    let (code, stdout, stderr) = super::decode(&["add"], &out);
+    let (code, stdout, stderr) = add_waiting(&site, "refused.txt", "1");
     assert_eq!(code, 2, "{stdout}\n{stderr}");
     assert!(
         stderr.contains("held by another writer") && stderr.contains(&claim),
