@@ -99,8 +99,14 @@ pub fn locate(current: &Path, spec: &str) -> Result<Location> {
             why: "not a checkpoint number".into(),
         })?;
         let archive = Archive::open(current)?;
+        // An archive on an object store is named by its address: its replica's directory
+        // holds no content, so opening that as an archive would find every object missing.
+        let root = match archive.remote() {
+            Some(_) => current.to_path_buf(),
+            None => archive.root().to_path_buf(),
+        };
         return Ok(Location::Archive {
-            root: archive.root().to_path_buf(),
+            root,
             number: Some(number),
         });
     }

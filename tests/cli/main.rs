@@ -3,6 +3,8 @@
 
 mod common;
 
+mod cluster;
+
 mod annotations;
 mod archive;
 mod audits;

@@ -18,7 +18,7 @@ use evidentia::core::digest::Digest;
 
 use crate::common::Workspace;
 
-mod tsa;
+pub(crate) mod tsa;
 
 use tsa::{openssl, openssl_status, s, Ca, Profile, Tsa};
 
