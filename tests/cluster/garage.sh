@@ -114,11 +114,30 @@ start_server() {
         return 0
     fi
     # All three streams redirected: a server holding our stdout would make
-    # eval "$(garage.sh up DIR)" wait forever.
-    RUST_LOG=${RUST_LOG:-garage=info} nohup garage -c "$(node_conf "$n")" server \
-        </dev/null >>"$(node_log "$n")" 2>&1 &
+    # eval "$(garage.sh up DIR)" wait forever. Every other inherited descriptor is closed too:
+    # a server started from a test would otherwise keep its caller's locks (a build lock)
+    # for as long as it runs.
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+        done
+        RUST_LOG=${RUST_LOG:-garage=info} exec nohup garage -c "$(node_conf "$n")" server \
+            </dev/null >>"$(node_log "$n")" 2>&1
+    ) &
     echo $! >"$(node_pidfile "$n")"
     log "node $n started (pid $!, log $(node_log "$n"))"
+}
+
+# Node 1 connects to the node with id ID. A node answers `node id` before its RPC port accepts
+# peers, so the connect is retried (10 s at most).
+connect_node() {
+    local tries=0
+    until g 1 node connect "$1" >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        ((tries < 50)) || die "node 1 could not connect to $1"
+        sleep 0.2
+    done
 }
 
 # Wait until node N answers on RPC; fail with its log tail.
@@ -198,7 +217,7 @@ cmd_up() {
     local ids=()
     for n in "${NODES[@]}"; do ids+=("$(g "$n" node id -q)"); done
     for n in 2 3; do
-        g 1 node connect "${ids[n - 1]}" >/dev/null
+        connect_node "${ids[n - 1]}"
     done
     for n in "${NODES[@]}"; do
         g 1 layout assign -z "dc$n" -c 1G "${ids[n - 1]%%@*}" >/dev/null
@@ -270,7 +289,8 @@ cmd_start_node() {
     start_server "$1"
     wait_node_up "$1"
     # Without this, node 1 notices the returning node only at its next peer retry (~30 s).
-    g 1 node connect "$(g "$1" node id -q)" >/dev/null
+    # The node answers `node id` before its RPC port accepts peers: retry the connect.
+    connect_node "$(g "$1" node id -q)"
     wait_healthy
 }
 
