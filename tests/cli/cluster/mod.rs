@@ -200,6 +200,7 @@ impl Site {
         let mut found: Vec<_> = std::fs::read_dir(&dir)
             .expect("replicas directory")
             .map(|e| e.expect("entry").path())
+            .filter(|p| p.is_dir()) // beside each replica: its creation lock, <replica>.lock
             .collect();
         assert_eq!(found.len(), 1, "one replica in {}", dir.display());
         found.remove(0)
