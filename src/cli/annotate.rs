@@ -210,7 +210,7 @@ fn state_text(state: &AnnotationState) -> String {
     }
 }
 
-fn describe_selector(selector: &Selector) -> String {
+pub(super) fn describe_selector(selector: &Selector) -> String {
     match selector {
         Selector::TextQuote {
             exact,
@@ -245,7 +245,7 @@ fn describe_selector(selector: &Selector) -> String {
     }
 }
 
-fn selector_json(selector: &Selector) -> Value {
+pub(super) fn selector_json(selector: &Selector) -> Value {
     match selector {
         Selector::TextQuote {
             exact,
