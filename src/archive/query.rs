@@ -303,8 +303,14 @@ pub fn resolve_shown(archive: &Archive, text: &str) -> Result<Resolved> {
             }
         }
     }
-    Err(Error::UnknownId {
-        id: text.to_string(),
+    Err(match digest_like {
+        true => Error::UnknownId {
+            id: text.to_string(),
+        },
+        // Neither a digest nor a recorded path: say what a digest looks like.
+        false => Error::BadId {
+            id: text.to_string(),
+        },
     })
 }
 

@@ -420,6 +420,7 @@ pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
     if json {
         let value = json!({
             "content": format!("sha256:{}", story.content),
+            "contents": story.contents.iter().map(|c| format!("sha256:{c}")).collect::<Vec<_>>(),
             "paths": story.paths,
             "events": story.events.iter().map(|e| json!({
                 "time": e.time.to_string(),

@@ -12,6 +12,7 @@ mod faults;
 mod faults_export;
 mod format_rules;
 
+mod habits;
 mod handcheck;
 mod hostile;
 mod hostile_files;
@@ -20,6 +21,7 @@ mod packs;
 mod proofs;
 mod refmap_vectors;
 mod report_core;
+mod state;
 mod tamper;
 mod timestamps;
 mod vectors;
