@@ -192,7 +192,7 @@ enum Command {
     Annotate(annotate::AnnotateArgs),
     /// List annotations (of one document, or all), newest first, with their state
     Annotations {
-        /// A document: digest, unique prefix or logical path
+        /// A document: digest or unique prefix (that content), or logical path (every version)
         target: Option<String>,
         #[arg(long)]
         json: bool,
@@ -211,7 +211,8 @@ enum Command {
     Custody(annotate::CustodyArgs),
     /// A document's full chain of custody, in time order
     History {
-        /// A document: digest, unique prefix or logical path
+        /// A document: digest or unique prefix (that content), or logical path (every version
+        /// recorded under it)
         target: String,
         #[arg(long)]
         json: bool,

@@ -197,8 +197,8 @@ fn show_takes_a_log_number_and_a_path() {
     ws.write("cafebabe", "menu\n");
     ws.add(&["cafebabe"]);
     assert_eq!(
-        json(&ws, &["show", "cafe", "--json"])["document"]["path"],
-        "cafe"
+        json(&ws, &["show", "cafebabe", "--json"])["document"]["path"],
+        "cafebabe"
     );
 }
 
