@@ -359,14 +359,19 @@ pub fn confirmed_versions(archive: &Archive, path: &str) -> Result<Vec<(Digest, 
 }
 
 /// Whether `logged` is about one of `versions` (content, record id): one of their document
-/// records, or an annotation, link, custody event or retraction naming one.
-pub fn concerns(logged: &LoggedRecord, versions: &[(Digest, Digest)]) -> bool {
+/// records, or an annotation, link, custody event or retraction naming one, or a retraction
+/// of an annotation on one (its target is read: retractions are few).
+pub fn concerns(archive: &Archive, logged: &LoggedRecord, versions: &[(Digest, Digest)]) -> bool {
     let named = |d: &Digest| versions.iter().any(|(c, r)| c == d || r == d);
+    let annotation_on = |record: &Record| matches!(record, Record::Annotation(a) if named(&a.target) || a.links.iter().any(|l| named(&l.target)));
     match &logged.record {
         Record::Document(_) => versions.iter().any(|(_, r)| *r == logged.id),
-        Record::Annotation(a) => named(&a.target) || a.links.iter().any(|l| named(&l.target)),
+        record @ Record::Annotation(_) => annotation_on(record),
         Record::Custody(c) => c.targets.iter().any(named),
-        Record::Retraction(r) => named(&r.target),
+        // A target that cannot be read is left out of this filtered view; `verify` reports it.
+        Record::Retraction(r) => {
+            named(&r.target) || read_record(archive, &r.target).is_ok_and(|t| annotation_on(&t))
+        }
         Record::Key(_) | Record::Unknown { .. } => false,
     }
 }

@@ -34,7 +34,9 @@ pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
     };
     let keep = |r: &LoggedRecord| {
         options.kind.as_deref().is_none_or(|k| r.record.kind() == k)
-            && versions.as_ref().is_none_or(|v| query::concerns(r, v))
+            && versions
+                .as_ref()
+                .is_none_or(|v| query::concerns(archive, r, v))
     };
     let log = archive.log()?;
     let mut records = query::last_records(archive, &log, options.limit, &keep)?;

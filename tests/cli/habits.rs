@@ -45,6 +45,12 @@ fn case(ws: &Workspace) {
     ws.seal();
 }
 
+/// The id of the first entry of a JSON list.
+fn json_id(stdout: &str) -> String {
+    let list: Value = serde_json::from_str(stdout).expect("JSON");
+    list[0]["id"].as_str().expect("id").to_string()
+}
+
 fn indexes(records: &[(u64, String)]) -> Vec<u64> {
     records.iter().map(|(i, _)| *i).collect()
 }
@@ -74,6 +80,11 @@ fn log_limits_orders_and_filters() {
         [4]
     );
     assert!(log_json(&ws, &["--path", "nowhere.txt"]).is_empty());
+    // A retraction of an annotation on the path is about the path too.
+    let note = json_id(&ok(&ws, &["annotations", "b.txt", "--json"]));
+    ok(&ws, &["retract", &note, "--reason", "wrong"]);
+    assert_eq!(indexes(&log_json(&ws, &["--path", "b.txt"])), [1, 4, 5]);
+    assert_eq!(indexes(&log_json(&ws, &["--path", "a.txt"])), [0, 2, 3]);
     let (code, _, stderr) = ws.run(&["log", "--kind", "bogus"]);
     assert_eq!(code, 2, "{stderr}");
 }
