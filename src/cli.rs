@@ -38,7 +38,9 @@ macro_rules! errln {
 mod annotate;
 mod audit;
 mod bundle;
+mod names;
 mod render;
+mod show;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,7 +51,8 @@ mod render;
 pub struct Cli {
     /// The archive: a directory, or s3://BUCKET/PREFIX on an S3-compatible store (credentials
     /// and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-    /// AWS_ENDPOINT_URL) [default: $EVIDENTIA_ARCHIVE, else the current directory]
+    /// AWS_ENDPOINT_URL) [default: $EVIDENTIA_ARCHIVE, else the nearest of the current
+    /// directory and its parents that holds archive.txt]
     #[arg(long, global = true, env = "EVIDENTIA_ARCHIVE", value_name = "DIR|URL")]
     archive: Option<PathBuf>,
 
@@ -121,9 +124,11 @@ enum Command {
     },
     /// Compare two versions: prove the later only appended, and list what it adds
     Diff {
-        /// A checkpoint number of this archive, or the path of an archive copy or a bundle
+        /// A checkpoint number of this archive (or `latest`), or the path of an archive copy
+        /// or a bundle
         from: String,
-        /// A checkpoint number of this archive, or the path of an archive copy or a bundle
+        /// A checkpoint number of this archive (or `latest`), or the path of an archive copy
+        /// or a bundle
         to: String,
         #[command(flatten)]
         auth: audit::DiffAuthArgs,
@@ -146,19 +151,39 @@ enum Command {
     /// RFC 3161 trusted time-stamps for checkpoints
     #[command(subcommand)]
     Timestamp(audit::TimestampCommand),
-    /// List checkpoints and records
+    /// List records and checkpoints, oldest first
     Log {
+        /// Only the newest N records (after --path and --kind)
+        #[arg(short = 'n', long = "max-count", value_name = "N")]
+        max_count: Option<u64>,
+        /// Newest first (default: log order, oldest first)
+        #[arg(long)]
+        newest_first: bool,
+        /// Only records about this logical path, any version: its document records and the
+        /// annotations, custody events and retractions naming them
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Only records of this kind
+        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key"])]
+        kind: Option<String>,
         #[arg(long)]
         json: bool,
     },
-    /// List documents
+    /// List documents: the current version of each logical path (retracted ones marked)
     Ls {
+        /// Every version of each path, each marked current, superseded or retracted
+        #[arg(long)]
+        all_versions: bool,
+        /// The state as sealed by checkpoint N (or `latest`)
+        #[arg(long, value_name = "N|latest")]
+        at: Option<names::CheckpointName>,
         #[arg(long)]
         json: bool,
     },
-    /// Show one record (or the records of a document's content)
+    /// Show one record in full (or the records of a document's content)
     Show {
-        /// A digest or a unique prefix of at least 4 hex digits
+        /// A record number as `log` prints it (#N), a digest, a unique prefix of at least 4
+        /// hex digits, or a logical path (its latest version's record)
         id: String,
         #[arg(long)]
         json: bool,
@@ -167,7 +192,7 @@ enum Command {
     Annotate(annotate::AnnotateArgs),
     /// List annotations (of one document, or all), newest first, with their state
     Annotations {
-        /// A document: digest, unique prefix or logical path
+        /// A document: digest or unique prefix (that content), or logical path (every version)
         target: Option<String>,
         #[arg(long)]
         json: bool,
@@ -186,7 +211,8 @@ enum Command {
     Custody(annotate::CustodyArgs),
     /// A document's full chain of custody, in time order
     History {
-        /// A document: digest, unique prefix or logical path
+        /// A document: digest or unique prefix (that content), or logical path (every version
+        /// recorded under it)
         target: String,
         #[arg(long)]
         json: bool,
@@ -194,10 +220,12 @@ enum Command {
     /// Write a portable proof that one document is in a signed checkpoint
     Prove {
         /// A document (digest, unique prefix or logical path), or `consistency FROM TO`
+        /// (checkpoint numbers, or `latest`)
         #[arg(num_args = 1..=3, required = true, value_name = "ID | consistency FROM TO")]
         what: Vec<String>,
-        #[arg(long, value_name = "N")]
-        checkpoint: Option<u64>,
+        /// The checkpoint to prove against: a number or `latest` [default: latest]
+        #[arg(long, value_name = "N|latest")]
+        checkpoint: Option<names::CheckpointName>,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
@@ -318,8 +346,28 @@ struct AddArgs {
     relative_to: Option<PathBuf>,
 }
 
+/// Whether a command works on the archive (and so may look for one above the current
+/// directory): `init` makes one, the others read only their arguments.
+fn uses_archive(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Init { .. }
+            | Command::Key(KeyCommand::Generate { .. })
+            | Command::VerifyProof { .. }
+            | Command::Mirror { .. }
+            | Command::Verify {
+                bundle: Some(_),
+                ..
+            }
+    )
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let archive_dir = cli.archive.clone().unwrap_or_else(|| PathBuf::from("."));
+    let archive_dir = match &cli.archive {
+        Some(dir) => dir.clone(),
+        None if uses_archive(&cli.command) => names::discover_archive(),
+        None => PathBuf::from("."),
+    };
     match cli.command {
         Command::Init { dir, name } => {
             let dir = dir.unwrap_or(archive_dir);
@@ -431,7 +479,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             [id] => bundle::prove(
                 &Archive::open(&archive_dir)?,
                 id,
-                checkpoint,
+                names::checkpoint_number(checkpoint),
                 &out,
                 Existing::from_force(force),
             )?,
@@ -512,19 +560,54 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print_report(&report, json)?;
             return Ok(ExitCode::from(report.core.verdict.exit_code()));
         }
-        Command::Log { json } => render::log(&Archive::open(&archive_dir)?, json)?,
-        Command::Ls { json } => render::ls(&Archive::open(&archive_dir)?, json)?,
+        Command::Log {
+            max_count,
+            newest_first,
+            path,
+            kind,
+            json,
+        } => {
+            let options = render::LogOptions {
+                limit: max_count,
+                newest_first,
+                path,
+                kind,
+            };
+            render::log(&Archive::open(&archive_dir)?, &options, json)?
+        }
+        Command::Ls {
+            all_versions,
+            at,
+            json,
+        } => {
+            let archive = Archive::open(&archive_dir)?;
+            let size = match at {
+                Some(name) => {
+                    let cp = archive.checkpoints().select(name.number())?;
+                    errln!(
+                        "as sealed by checkpoint {} ({} records, {})",
+                        cp.checkpoint.number,
+                        cp.checkpoint.size,
+                        cp.checkpoint.time
+                    );
+                    Some(cp.checkpoint.size)
+                }
+                None => None,
+            };
+            let options = render::LsOptions { all_versions, size };
+            render::ls(&archive, &options, json)?
+        }
         Command::Show { id, json } => {
             let archive = Archive::open(&archive_dir)?;
-            match query::resolve(&archive, &id)? {
-                Resolved::Record(record) => render::record(&record, json)?,
+            match query::resolve_shown(&archive, &id)? {
+                Resolved::Record(record) => show::record(&record, json)?,
                 Resolved::Object(digest) => {
                     let records = query::records_for_content(&archive, &digest)?;
                     if records.is_empty() {
                         outln!("object sha256:{digest} is stored but no record refers to it");
                     }
                     for (logged, _) in records {
-                        render::record(&logged, json)?;
+                        show::record(&logged, json)?;
                     }
                 }
             }

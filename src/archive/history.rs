@@ -51,7 +51,7 @@ pub struct AnnotationView {
 /// Annotations (all, or those on one document), newest first.
 pub fn annotations(archive: &Archive, target: Option<&str>) -> Result<Vec<AnnotationView>> {
     let only = match target {
-        Some(text) => Some(document_content(archive, text)?),
+        Some(text) => Some(document_contents(archive, text)?),
         None => None,
     };
     let records = query::records(archive)?;
@@ -80,21 +80,23 @@ pub fn annotations(archive: &Archive, target: Option<&str>) -> Result<Vec<Annota
     let mut views: Vec<AnnotationView> = records
         .iter()
         .filter_map(|r| match &r.record {
-            Record::Annotation(a) if only.is_none_or(|c| c == a.target) => Some(AnnotationView {
-                index: r.index,
-                id: r.id,
-                annotation: (**a).clone(),
-                document_path: paths.get(&a.target).cloned(),
-                state: match (retracted.get(&r.id), superseded.get(&r.id)) {
-                    (Some((reason, by)), _) => AnnotationState::Retracted {
-                        reason: reason.clone(),
-                        by: *by,
+            Record::Annotation(a) if only.as_ref().is_none_or(|c| c.contains(&a.target)) => {
+                Some(AnnotationView {
+                    index: r.index,
+                    id: r.id,
+                    annotation: (**a).clone(),
+                    document_path: paths.get(&a.target).cloned(),
+                    state: match (retracted.get(&r.id), superseded.get(&r.id)) {
+                        (Some((reason, by)), _) => AnnotationState::Retracted {
+                            reason: reason.clone(),
+                            by: *by,
+                        },
+                        (None, Some(by)) => AnnotationState::Superseded { by: *by },
+                        (None, None) => AnnotationState::Active,
                     },
-                    (None, Some(by)) => AnnotationState::Superseded { by: *by },
-                    (None, None) => AnnotationState::Active,
-                },
-                sealed: first_seal(&checkpoints, r.index),
-            }),
+                    sealed: first_seal(&checkpoints, r.index),
+                })
+            }
             _ => None,
         })
         .collect();
@@ -102,13 +104,26 @@ pub fn annotations(archive: &Archive, target: Option<&str>) -> Result<Vec<Annota
     Ok(views)
 }
 
-/// Resolves TARGET to a document's content digest.
-fn document_content(archive: &Archive, text: &str) -> Result<Digest> {
+/// Resolves TARGET to a document's contents: for a logical path, the content of every
+/// version recorded under it (oldest first, the current one last), so that what was said
+/// about an earlier version is not lost when the path is recorded again.
+fn document_contents(archive: &Archive, text: &str) -> Result<Vec<Digest>> {
     let (log, index) = archive.current_index()?;
     match query::resolve_target(archive, &log, &index, text)? {
-        Target::Document { content, .. } => Ok(content),
+        Target::Document { content, .. } => {
+            let mut contents = Vec::new();
+            for (version, _) in query::confirmed_versions(archive, text)? {
+                if !contents.contains(&version) {
+                    contents.push(version);
+                }
+            }
+            // Named by digest (or the path's versions could not be confirmed): that content.
+            contents.retain(|c| *c != content);
+            contents.push(content);
+            Ok(contents)
+        }
         Target::Record { record, .. } => match *record {
-            Record::Document(doc) => Ok(doc.content),
+            Record::Document(doc) => Ok(vec![doc.content]),
             other => Err(Error::WrongTarget {
                 id: text.to_string(),
                 what: format!("a '{}' record", other.kind()),
@@ -129,14 +144,22 @@ pub struct HistoryEvent {
 
 #[derive(Debug, Clone)]
 pub struct History {
+    /// The content of the latest version.
     pub content: Digest,
+    /// Every version's content, oldest first (one, unless a path was recorded again).
+    pub contents: Vec<Digest>,
     pub paths: Vec<String>,
     pub events: Vec<HistoryEvent>,
 }
 
-/// The full chain of custody of a document, in time order.
+/// The full chain of custody of a document (of every version, for a logical path), in time
+/// order.
 pub fn history(archive: &Archive, target: &str) -> Result<History> {
-    let content = document_content(archive, target)?;
+    let contents = document_contents(archive, target)?;
+    let versions = contents.len();
+    let content = *contents.last().ok_or_else(|| Error::UnknownId {
+        id: target.to_string(),
+    })?;
     let records = query::records(archive)?;
     let checkpoints = query::checkpoints(archive)?;
     // Each event with its place in the log: 2i+1 for record i, 2n for a checkpoint of size n
@@ -161,7 +184,7 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
     for r in &records {
         let at = r.record.recorded_at();
         match &r.record {
-            Record::Document(d) if d.content == content => {
+            Record::Document(d) if contents.contains(&d.content) => {
                 own.insert(r.id);
                 covered.push(r.index);
                 if !paths.contains(&d.path) {
@@ -186,10 +209,19 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     r,
                     at,
                     "ingested",
-                    format!("as {} ({} bytes, {})", d.path, d.size, d.media_type),
+                    match versions {
+                        1 => format!("as {} ({} bytes, {})", d.path, d.size, d.media_type),
+                        _ => format!(
+                            "as {} ({} bytes, {}), version sha256:{}",
+                            d.path,
+                            d.size,
+                            d.media_type,
+                            &d.content.to_hex()[..12]
+                        ),
+                    },
                 );
             }
-            Record::Annotation(a) if a.target == content => {
+            Record::Annotation(a) if contents.contains(&a.target) => {
                 own.insert(r.id);
                 covered.push(r.index);
                 let who = a.analyst.as_deref().unwrap_or("(analyst not named)");
@@ -207,8 +239,8 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                 }
                 push(&mut events, r, at, "annotated", detail);
             }
-            Record::Annotation(a) if a.links.iter().any(|l| l.target == content) => {
-                for link in a.links.iter().filter(|l| l.target == content) {
+            Record::Annotation(a) if a.links.iter().any(|l| contents.contains(&l.target)) => {
+                for link in a.links.iter().filter(|l| contents.contains(&l.target)) {
                     let relation = match link.relation {
                         Relation::Supersedes => "supersedes",
                         other => other.as_str(),
@@ -226,7 +258,7 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     );
                 }
             }
-            Record::Custody(c) if c.targets.contains(&content) => {
+            Record::Custody(c) if c.targets.iter().any(|t| contents.contains(t)) => {
                 covered.push(r.index);
                 let mut detail = format!("by {}", c.actor);
                 if let Some(from) = &c.from {
@@ -290,7 +322,88 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
     events.sort_by_key(|(place, e)| (e.time, *place));
     Ok(History {
         content,
+        contents,
         paths,
         events: events.into_iter().map(|(_, e)| e).collect(),
     })
+}
+
+/// Where one document record stands among the versions of its logical path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionState {
+    /// The latest version of its path that is not retracted.
+    Current,
+    /// A later version of the same path replaced it (`by`: that version's record).
+    Superseded { by: Digest },
+    /// Withdrawn by a retraction record (`by`); it stays recorded and provable.
+    Retracted { reason: String, by: Digest },
+}
+
+impl VersionState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VersionState::Current => "current",
+            VersionState::Superseded { .. } => "superseded",
+            VersionState::Retracted { .. } => "retracted",
+        }
+    }
+}
+
+/// One document record with its state.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub record: LoggedRecord,
+    pub document: crate::core::record::DocumentRecord,
+    pub state: VersionState,
+}
+
+/// The versions of each logical path, paths in the order they were first recorded, versions
+/// oldest first, as they stood after the first `size` records (the whole log when `None`):
+/// like an OCFL object's state, the current version of a path is its latest one not
+/// retracted; when every version is retracted the path has no current version.
+pub fn path_versions(archive: &Archive, size: Option<u64>) -> Result<Vec<Vec<VersionView>>> {
+    let log = archive.log()?;
+    let records = query::records_range(archive, &log, 0, size.unwrap_or(u64::MAX))?;
+    let mut retracted: HashMap<Digest, (String, Digest)> = HashMap::new();
+    let mut order: HashMap<String, usize> = HashMap::new();
+    let mut paths: Vec<Vec<VersionView>> = Vec::new();
+    for r in records {
+        match &r.record {
+            Record::Retraction(x) => {
+                retracted
+                    .entry(x.target)
+                    .or_insert((x.reason.clone(), r.id));
+            }
+            Record::Document(d) => {
+                let document = (**d).clone();
+                let slot = *order.entry(document.path.clone()).or_insert_with(|| {
+                    paths.push(Vec::new());
+                    paths.len() - 1
+                });
+                paths[slot].push(VersionView {
+                    record: r,
+                    document,
+                    state: VersionState::Current,
+                });
+            }
+            _ => {}
+        }
+    }
+    for versions in &mut paths {
+        let mut later: Option<Digest> = None;
+        for version in versions.iter_mut().rev() {
+            version.state = match (retracted.get(&version.record.id), later) {
+                (Some((reason, by)), _) => VersionState::Retracted {
+                    reason: reason.clone(),
+                    by: *by,
+                },
+                (None, Some(by)) => VersionState::Superseded { by },
+                (None, None) => VersionState::Current,
+            };
+            if !matches!(version.state, VersionState::Retracted { .. }) {
+                later = later.or(Some(version.record.id));
+            }
+        }
+    }
+    Ok(paths)
 }

@@ -23,22 +23,35 @@ pub struct LoggedRecord {
 /// Every record, in log order.
 pub fn records(archive: &Archive) -> Result<Vec<LoggedRecord>> {
     let log = archive.log()?;
-    let digests = log.record_digests(0, log.size())?;
-    let store = archive.store();
+    records_range(archive, &log, 0, log.size())
+}
+
+/// The records at log positions `start..end`, in log order: reads only those.
+pub fn records_range(
+    archive: &Archive,
+    log: &super::log::Log,
+    start: u64,
+    end: u64,
+) -> Result<Vec<LoggedRecord>> {
+    let end = end.min(log.size());
+    let start = start.min(end);
+    let digests = log.record_digests(start, end)?;
     digests
         .into_iter()
-        .enumerate()
-        .map(|(index, id)| {
-            let bytes = store.read_verified(&id, MAX_ENCODED_LEN as u64)?;
-            let record =
-                Record::decode(&bytes).map_err(|source| Error::Record { digest: id, source })?;
+        .zip(start..)
+        .map(|(id, index)| {
             Ok(LoggedRecord {
-                index: index as u64,
+                index,
                 id,
-                record,
+                record: read_record(archive, &id)?,
             })
         })
         .collect()
+}
+
+/// Parses `#N` (or `N` after the `#`), the record number `log` prints.
+pub fn parse_record_number(text: &str) -> Option<u64> {
+    text.strip_prefix('#')?.parse().ok()
 }
 
 /// Every checkpoint, in number order. Unreadable ones are errors; `verify` reports them all.
@@ -105,23 +118,28 @@ pub fn resolve_object(archive: &Archive, id: &str) -> Result<Digest> {
 }
 
 /// Resolves an id to a record of the log, or to another object.
+/// `#N` names the record at log position N (as `log` prints it).
 pub fn resolve(archive: &Archive, id: &str) -> Result<Resolved> {
-    let digest = resolve_object(archive, id)?;
     let log = archive.log()?;
-    let digests = log.record_digests(0, log.size())?;
-    match digests.iter().position(|d| *d == digest) {
-        Some(index) => {
-            let bytes = archive
-                .store()
-                .read_verified(&digest, MAX_ENCODED_LEN as u64)?;
-            let record =
-                Record::decode(&bytes).map_err(|source| Error::Record { digest, source })?;
-            Ok(Resolved::Record(Box::new(LoggedRecord {
-                index: index as u64,
-                id: digest,
-                record,
-            })))
-        }
+    if let Some(index) = parse_record_number(id) {
+        return match records_range(archive, &log, index, index.saturating_add(1))?.pop() {
+            Some(logged) => Ok(Resolved::Record(Box::new(logged))),
+            None => Err(Error::UnknownId {
+                id: format!(
+                    "{id} (the log holds {} records, #0 to #{})",
+                    log.size(),
+                    log.size().saturating_sub(1)
+                ),
+            }),
+        };
+    }
+    let digest = resolve_object(archive, id)?;
+    match log.position(&digest)? {
+        Some(index) => Ok(Resolved::Record(Box::new(LoggedRecord {
+            index,
+            id: digest,
+            record: read_record(archive, &digest)?,
+        }))),
         None => Ok(Resolved::Object(digest)),
     }
 }
@@ -256,5 +274,104 @@ pub fn resolve_target(
         None => Err(Error::UnknownId {
             id: text.to_string(),
         }),
+    }
+}
+
+/// What `show` names: `#N` (a log position, as `log` prints it), a digest or a unique prefix,
+/// or a logical path (the record of its latest version).
+pub fn resolve_shown(archive: &Archive, text: &str) -> Result<Resolved> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    let digest_like = (4..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if text.starts_with('#') || digest_like {
+        match resolve(archive, text) {
+            // A hex-looking name may still be a logical path.
+            Err(Error::UnknownId { .. }) if digest_like => {}
+            other => return other,
+        }
+    }
+    let (log, index) = archive.current_index()?;
+    for version in index.versions(text)?.iter().rev() {
+        // The index is not trusted: a hit counts only if its record says so.
+        let record = read_record(archive, &version.record)?;
+        if matches!(&record, Record::Document(d) if d.path == text) {
+            if let Some(index) = log.position(&version.record)? {
+                return Ok(Resolved::Record(Box::new(LoggedRecord {
+                    index,
+                    id: version.record,
+                    record,
+                })));
+            }
+        }
+    }
+    Err(match digest_like {
+        true => Error::UnknownId {
+            id: text.to_string(),
+        },
+        // Neither a digest nor a recorded path: say what a digest looks like.
+        false => Error::BadId {
+            id: text.to_string(),
+        },
+    })
+}
+
+/// The newest `limit` records (all when `None`) for which `keep` holds, in log order. Read
+/// from the newest back in growing batches, stopping once `limit` are found: without a
+/// filter, the cost is proportional to `limit`.
+pub fn last_records(
+    archive: &Archive,
+    log: &super::log::Log,
+    limit: Option<u64>,
+    keep: &dyn Fn(&LoggedRecord) -> bool,
+) -> Result<Vec<LoggedRecord>> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut found = Vec::new();
+    let mut end = log.size();
+    let mut batch = limit.clamp(1, 4096);
+    while end > 0 && (found.len() as u64) < limit {
+        let start = end.saturating_sub(batch);
+        let chunk = records_range(archive, log, start, end)?;
+        for r in chunk.into_iter().rev().filter(|r| keep(r)) {
+            if found.len() as u64 == limit {
+                break;
+            }
+            found.push(r);
+        }
+        end = start;
+        batch = batch.saturating_mul(2).min(1 << 16);
+    }
+    found.reverse();
+    Ok(found)
+}
+
+/// The content digests and record ids of the versions recorded under the logical path
+/// `path` (each confirmed against its record: the index is not trusted).
+pub fn confirmed_versions(archive: &Archive, path: &str) -> Result<Vec<(Digest, Digest)>> {
+    let (_log, index) = archive.current_index()?;
+    let mut out = Vec::new();
+    for version in index.versions(path)? {
+        if matches!(read_record(archive, &version.record)?,
+            Record::Document(d) if d.path == path && d.content == version.content)
+        {
+            out.push((version.content, version.record));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `logged` is about one of `versions` (content, record id): one of their document
+/// records, or an annotation, link, custody event or retraction naming one, or a retraction
+/// of an annotation on one (its target is read: retractions are few).
+pub fn concerns(archive: &Archive, logged: &LoggedRecord, versions: &[(Digest, Digest)]) -> bool {
+    let named = |d: &Digest| versions.iter().any(|(c, r)| c == d || r == d);
+    let annotation_on = |record: &Record| matches!(record, Record::Annotation(a) if named(&a.target) || a.links.iter().any(|l| named(&l.target)));
+    match &logged.record {
+        Record::Document(_) => versions.iter().any(|(_, r)| *r == logged.id),
+        record @ Record::Annotation(_) => annotation_on(record),
+        Record::Custody(c) => c.targets.iter().any(named),
+        // A target that cannot be read is left out of this filtered view; `verify` reports it.
+        Record::Retraction(r) => {
+            named(&r.target) || read_record(archive, &r.target).is_ok_and(|t| annotation_on(&t))
+        }
+        Record::Key(_) | Record::Unknown { .. } => false,
     }
 }

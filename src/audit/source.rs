@@ -92,6 +92,14 @@ pub fn hex_digests(list: &[ListedHex]) -> Option<Vec<Digest>> {
 /// Resolves FROM/TO: a checkpoint number of `current`, or a path to an archive or a bundle
 /// (directory or tar). Nothing is read yet: the location is verified first.
 pub fn locate(current: &Path, spec: &str) -> Result<Location> {
+    // `latest`: the archive's newest checkpoint (a directory of that name is `./latest`).
+    if spec == "latest" {
+        let archive = Archive::open(current)?;
+        return Ok(Location::Archive {
+            root: archive.root().to_path_buf(),
+            number: None,
+        });
+    }
     if !spec.is_empty() && spec.bytes().all(|b| b.is_ascii_digit()) {
         let number: u64 = spec.parse().map_err(|_| Error::InvalidOption {
             option: "checkpoint",

@@ -210,7 +210,7 @@ fn state_text(state: &AnnotationState) -> String {
     }
 }
 
-fn describe_selector(selector: &Selector) -> String {
+pub(super) fn describe_selector(selector: &Selector) -> String {
     match selector {
         Selector::TextQuote {
             exact,
@@ -245,7 +245,7 @@ fn describe_selector(selector: &Selector) -> String {
     }
 }
 
-fn selector_json(selector: &Selector) -> Value {
+pub(super) fn selector_json(selector: &Selector) -> Value {
     match selector {
         Selector::TextQuote {
             exact,
@@ -420,6 +420,7 @@ pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
     if json {
         let value = json!({
             "content": format!("sha256:{}", story.content),
+            "contents": story.contents.iter().map(|c| format!("sha256:{c}")).collect::<Vec<_>>(),
             "paths": story.paths,
             "events": story.events.iter().map(|e| json!({
                 "time": e.time.to_string(),

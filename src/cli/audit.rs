@@ -345,10 +345,13 @@ pub fn prove_consistency(
 ) -> Result<()> {
     let output = NewOutput::create(out, output::SHARED, existing)?;
     let number = |text: &str| -> Result<u64, Error> {
+        if text == "latest" {
+            return Ok(archive.checkpoints().select(None)?.checkpoint.number);
+        }
         text.parse().map_err(|_| Error::InvalidOption {
             option: "checkpoint",
             value: text.to_string(),
-            why: "expected a checkpoint number".into(),
+            why: "expected a checkpoint number or `latest`".into(),
         })
     };
     let file = consistency::prove(archive, number(from)?, number(to)?)?;
@@ -463,8 +466,9 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
 pub enum TimestampCommand {
     /// Write an RFC 3161 TimeStampReq for a checkpoint (send it to any TSA)
     Request {
-        #[arg(long, value_name = "N")]
-        checkpoint: Option<u64>,
+        /// The checkpoint: a number or `latest` [default: latest]
+        #[arg(long, value_name = "N|latest")]
+        checkpoint: Option<super::names::CheckpointName>,
         #[arg(long, value_name = "FILE.tsq")]
         out: PathBuf,
         /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
@@ -476,14 +480,16 @@ pub enum TimestampCommand {
         /// A TSA's URL (repeatable)
         #[arg(long = "tsa", value_name = "URL", required = true)]
         tsas: Vec<String>,
-        #[arg(long, value_name = "N")]
-        checkpoint: Option<u64>,
+        /// The checkpoint: a number or `latest` [default: latest]
+        #[arg(long, value_name = "N|latest")]
+        checkpoint: Option<super::names::CheckpointName>,
     },
     /// Check a TSA's reply against the request and keep its token
     Attach {
         reply: PathBuf,
-        #[arg(long, value_name = "N")]
-        checkpoint: Option<u64>,
+        /// The checkpoint: a number or `latest` [default: latest]
+        #[arg(long, value_name = "N|latest")]
+        checkpoint: Option<super::names::CheckpointName>,
     },
 }
 
@@ -496,7 +502,7 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             force,
         } => {
             let output = NewOutput::create(&out, output::SHARED, Existing::from_force(force))?;
-            let request = ts::request(archive, checkpoint)?;
+            let request = ts::request(archive, super::names::checkpoint_number(checkpoint))?;
             output.finish(&request.der)?;
             outln!(
                 "request for checkpoint {} written to {} (nonce {}, imprint sha256:{})",
@@ -515,7 +521,7 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
             // tokens of the rest. Each result is reported; any failure makes the exit code 2.
             let mut failed = Vec::new();
             for url in &tsas {
-                match ts::fetch(archive, url, checkpoint) {
+                match ts::fetch(archive, url, super::names::checkpoint_number(checkpoint)) {
                     Ok(attached) => outln!(
                         "{url}: checkpoint {}: time-stamped by {} at {} ({})",
                         attached.number,
@@ -541,7 +547,12 @@ pub fn timestamp(archive: &Archive, command: TimestampCommand) -> Result<()> {
         }
         TimestampCommand::Attach { reply, checkpoint } => {
             let bytes = evidentia::archive::fsutil::read_limited(&reply, ts::MAX_TOKEN)?;
-            let attached = ts::attach(archive, &reply, &bytes, checkpoint)?;
+            let attached = ts::attach(
+                archive,
+                &reply,
+                &bytes,
+                super::names::checkpoint_number(checkpoint),
+            )?;
             outln!(
                 "checkpoint {}: time-stamped by {} at {} ({})",
                 attached.number,

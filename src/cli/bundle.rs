@@ -29,9 +29,9 @@ pub struct ExportArgs {
     /// Where to write the bundle (a new directory, or a tar file with --format tar)
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
-    /// The checkpoint to prove against [default: the latest]
-    #[arg(long, value_name = "N")]
-    checkpoint: Option<u64>,
+    /// The checkpoint to prove against: a number or `latest` [default: latest]
+    #[arg(long, value_name = "N|latest")]
+    checkpoint: Option<super::names::CheckpointName>,
     /// A document to disclose: digest, unique prefix, logical path, or tag:TAG (repeatable)
     #[arg(long = "select", value_name = "ID|PATH|tag:TAG")]
     select: Vec<String>,
@@ -57,7 +57,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
         archive,
         &ExportOptions {
             out: args.out,
-            checkpoint: args.checkpoint,
+            checkpoint: super::names::checkpoint_number(args.checkpoint),
             select: args.select,
             all: args.all,
             recipient: args.recipient,

@@ -3,83 +3,47 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
+use std::io::Write;
+
+use evidentia::archive::history::{self, VersionState, VersionView};
 use evidentia::archive::query::{self, LoggedRecord};
 use evidentia::archive::verify::VerifyReport;
 use evidentia::archive::Archive;
-use evidentia::core::record::{DocumentRecord, Record};
+use evidentia::core::record::Record;
+
+use super::show::{document_json, record_json};
 use evidentia::verification::{ReportCore, SignatureReport};
 
-fn document_json(doc: &DocumentRecord) -> Value {
-    let c = &doc.collection;
-    json!({
-        "content": format!("sha256:{}", doc.content),
-        "size": doc.size,
-        "media_type": doc.media_type,
-        "path": doc.path,
-        "original_name": doc.original_name,
-        "source_url": c.source_url,
-        "collected_at": c.collected_at.map(|t| t.to_string()),
-        "collector": c.collector,
-        "tool": c.tool,
-        "note": c.note,
-        "tags": c.tags,
-    })
+/// Which records `log` prints, and in what order.
+#[derive(Default)]
+pub struct LogOptions {
+    /// Only the newest N (after filtering).
+    pub limit: Option<u64>,
+    /// Newest first instead of log order.
+    pub newest_first: bool,
+    /// Only records about this logical path (any version).
+    pub path: Option<String>,
+    /// Only records of this kind.
+    pub kind: Option<String>,
 }
 
-fn record_json(logged: &LoggedRecord) -> Value {
-    let mut value = json!({
-        "index": logged.index,
-        "id": format!("sha256:{}", logged.id),
-        "kind": logged.record.kind(),
-        "recorded_at": logged.record.recorded_at().to_string(),
-    });
-    if let (Record::Document(doc), Some(map)) = (&logged.record, value.as_object_mut()) {
-        map.insert("document".into(), document_json(doc));
-    }
-    value
-}
-
-pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
-    if json {
-        println!("{}", evidentia::term::json(&record_json(logged))?);
-        return Ok(());
-    }
-    outln!("record #{}  sha256:{}", logged.index, logged.id);
-    outln!("  kind:           {}", logged.record.kind());
-    outln!("  recorded at:    {}", logged.record.recorded_at());
-    if let Record::Document(doc) = &logged.record {
-        let c = &doc.collection;
-        outln!("  path:           {}", doc.path);
-        outln!("  content:        sha256:{}", doc.content);
-        outln!("  size:           {} bytes", doc.size);
-        outln!("  media type:     {}", doc.media_type);
-        outln!("  original name:  {}", doc.original_name);
-        let optional = [
-            ("source url", c.source_url.clone()),
-            ("collected at", c.collected_at.map(|t| t.to_string())),
-            ("collector", c.collector.clone()),
-            ("tool", c.tool.clone()),
-            ("note", c.note.clone()),
-        ];
-        for (label, value) in optional {
-            if let Some(value) = value {
-                outln!(
-                    "  {:<15} {}",
-                    format!("{label}:"),
-                    value.replace('\n', "\n                  ")
-                );
-            }
-        }
-        if !c.tags.is_empty() {
-            outln!("  tags:           {}", c.tags.join(", "));
-        }
-    }
-    Ok(())
-}
-
-pub fn log(archive: &Archive, json: bool) -> Result<()> {
-    let records = query::records(archive)?;
+pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
+    let versions = match &options.path {
+        Some(path) => Some(query::confirmed_versions(archive, path)?),
+        None => None,
+    };
+    let keep = |r: &LoggedRecord| {
+        options.kind.as_deref().is_none_or(|k| r.record.kind() == k)
+            && versions
+                .as_ref()
+                .is_none_or(|v| query::concerns(archive, r, v))
+    };
+    let log = archive.log()?;
+    let mut records = query::last_records(archive, &log, options.limit, &keep)?;
     let checkpoints = query::checkpoints(archive)?;
+    if options.newest_first {
+        records.reverse();
+    }
     if json {
         let value = json!({
             "origin": archive.origin(),
@@ -97,30 +61,58 @@ pub fn log(archive: &Archive, json: bool) -> Result<()> {
         return Ok(());
     }
     outln!("archive {}", archive.origin());
-    let mut next_checkpoint = checkpoints.iter().peekable();
-    for logged in &records {
-        let summary = summary(&logged.record);
-        outln!(
-            "#{:<6} {}  {:<9} {}  {}",
-            logged.index,
-            &logged.id.to_hex()[..12],
-            logged.record.kind(),
-            logged.record.recorded_at(),
-            summary
-        );
-        while let Some(cp) = next_checkpoint.next_if(|c| c.checkpoint.size == logged.index + 1) {
-            print_checkpoint_line(cp);
+    // A checkpoint line follows the last shown record it covers (precedes it, newest first);
+    // one that covers no shown record is left out when only part of the log is shown.
+    let whole = options.limit.is_none() && options.path.is_none() && options.kind.is_none();
+    let mut in_order: Vec<&LoggedRecord> = records.iter().collect();
+    in_order.sort_by_key(|r| r.index);
+    let mut next_checkpoint = checkpoints.iter().enumerate().peekable();
+    let mut checkpoint_lines: Vec<(usize, usize)> = Vec::new();
+    for (at, logged) in in_order.iter().enumerate() {
+        let next_index = in_order.get(at + 1).map_or(u64::MAX, |r| r.index);
+        while let Some((cp, _)) = next_checkpoint.next_if(|(_, c)| c.checkpoint.size <= next_index)
+        {
+            if checkpoints[cp].checkpoint.size > logged.index || whole {
+                checkpoint_lines.push((at, cp));
+            }
         }
     }
-    for cp in next_checkpoint {
-        print_checkpoint_line(cp);
+    let mut out: Vec<String> = Vec::new();
+    for (at, logged) in in_order.iter().enumerate() {
+        out.push(record_line(logged));
+        for (_, cp) in checkpoint_lines.iter().filter(|(after, _)| *after == at) {
+            out.push(checkpoint_line(&checkpoints[*cp]));
+        }
+    }
+    if in_order.is_empty() && whole {
+        out.extend(checkpoints.iter().map(checkpoint_line));
+    }
+    if options.newest_first {
+        out.reverse();
+    }
+    for line in out {
+        outln!("{line}");
+    }
+    if records.is_empty() && !whole {
+        outln!("(no record matches)");
     }
     let sealed = checkpoints.last().map_or(0, |c| c.checkpoint.size);
-    let unsealed = (records.len() as u64).saturating_sub(sealed);
+    let unsealed = log.size().saturating_sub(sealed);
     if unsealed > 0 {
         outln!("({unsealed} record(s) not yet sealed)");
     }
     Ok(())
+}
+
+fn record_line(logged: &LoggedRecord) -> String {
+    format!(
+        "#{:<6} {}  {:<9} {}  {}",
+        logged.index,
+        &logged.id.to_hex()[..12],
+        logged.record.kind(),
+        logged.record.recorded_at(),
+        summary(&logged.record)
+    )
 }
 
 /// One line describing a record.
@@ -144,10 +136,10 @@ pub fn summary(record: &Record) -> String {
     }
 }
 
-fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) {
+fn checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) -> String {
     let c = &cp.checkpoint;
     let signers: Vec<&str> = cp.note.signatures.iter().map(|s| s.name.as_str()).collect();
-    outln!(
+    format!(
         "=== checkpoint {} over {} records, root sha256:{}, {} , signed by {}{}",
         c.number,
         c.size,
@@ -158,39 +150,85 @@ fn print_checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint)
             .as_ref()
             .map(|m| format!(": {m}"))
             .unwrap_or_default()
-    );
+    )
 }
 
-pub fn ls(archive: &Archive, json: bool) -> Result<()> {
-    let docs = query::documents(archive)?;
-    if json {
-        let value: Vec<Value> = docs
+/// What `ls` lists.
+pub struct LsOptions {
+    /// Every version of each path, not only the current one.
+    pub all_versions: bool,
+    /// The state after the first N records (a checkpoint's size), not now.
+    pub size: Option<u64>,
+}
+
+pub fn ls(archive: &Archive, options: &LsOptions, json: bool) -> Result<()> {
+    let paths = history::path_versions(archive, options.size)?;
+    let mut shown: Vec<(&VersionView, usize)> = Vec::new();
+    for versions in &paths {
+        if options.all_versions {
+            shown.extend(versions.iter().map(|v| (v, versions.len())));
+        } else if let Some(v) = versions
             .iter()
-            .map(|(logged, doc)| {
-                let mut v = document_json(doc);
-                if let Some(map) = v.as_object_mut() {
-                    map.insert("record".into(), json!(format!("sha256:{}", logged.id)));
-                    map.insert(
-                        "recorded_at".into(),
-                        json!(doc.header.recorded_at.to_string()),
-                    );
-                }
-                v
-            })
-            .collect();
+            .rev()
+            .find(|v| v.state == VersionState::Current)
+            // Every version retracted: the latest is listed, marked, so nothing vanishes.
+            .or(versions.last())
+        {
+            shown.push((v, versions.len()));
+        }
+    }
+    if json {
+        let value: Vec<Value> = shown.iter().map(|(v, n)| version_json(v, *n)).collect();
         println!("{}", evidentia::term::json(&value)?);
         return Ok(());
     }
-    for (_, doc) in &docs {
-        outln!(
-            "sha256:{}  {:>10}  {:<24} {}",
-            doc.content,
-            doc.size,
-            doc.media_type,
-            doc.path
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (v, versions) in shown {
+        let doc = &v.document;
+        let mark = match (&v.state, options.all_versions) {
+            (VersionState::Retracted { reason, .. }, _) => format!("  [retracted: {reason}]"),
+            (VersionState::Superseded { .. }, _) => "  [superseded]".into(),
+            (VersionState::Current, true) => "  [current]".into(),
+            (VersionState::Current, false) if versions > 1 => format!("  ({versions} versions)"),
+            (VersionState::Current, false) => String::new(),
+        };
+        let line = format!(
+            "sha256:{}  {:>10}  {:<24} {}{mark}",
+            doc.content, doc.size, doc.media_type, doc.path
         );
+        writeln!(out, "{}", evidentia::term::escape_text(&line))?;
     }
+    out.flush()?;
     Ok(())
+}
+
+fn version_json(v: &VersionView, versions: usize) -> Value {
+    let mut value = document_json(&v.document);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("record".into(), json!(format!("sha256:{}", v.record.id)));
+        map.insert("index".into(), json!(v.record.index));
+        map.insert(
+            "recorded_at".into(),
+            json!(v.document.header.recorded_at.to_string()),
+        );
+        map.insert("state".into(), json!(v.state.as_str()));
+        map.insert(
+            "retracted".into(),
+            json!(matches!(v.state, VersionState::Retracted { .. })),
+        );
+        let (retraction, superseded_by) = match &v.state {
+            VersionState::Retracted { reason, by } => (
+                json!({"reason": reason, "record": format!("sha256:{by}")}),
+                Value::Null,
+            ),
+            VersionState::Superseded { by } => (Value::Null, json!(format!("sha256:{by}"))),
+            VersionState::Current => (Value::Null, Value::Null),
+        };
+        map.insert("retraction".into(), retraction);
+        map.insert("superseded_by".into(), superseded_by);
+        map.insert("versions".into(), json!(versions));
+    }
+    value
 }
 
 pub fn verify_report(report: &VerifyReport) {

@@ -40,6 +40,18 @@ fn re_adding_identical_content_is_a_noop_that_says_so() {
     let ls = ws.cmd().args(["ls", "--json"]).assert().success();
     let listed: serde_json::Value =
         serde_json::from_slice(&ls.get_output().stdout).expect("ls JSON");
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "the current version"
+    );
+    let ls = ws
+        .cmd()
+        .args(["ls", "--all-versions", "--json"])
+        .assert()
+        .success();
+    let listed: serde_json::Value =
+        serde_json::from_slice(&ls.get_output().stdout).expect("ls JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
 }
 

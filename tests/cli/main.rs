@@ -14,6 +14,7 @@ mod faults;
 mod faults_export;
 mod format_rules;
 
+mod habits;
 mod handcheck;
 mod hostile;
 mod hostile_files;
@@ -22,6 +23,7 @@ mod packs;
 mod proofs;
 mod refmap_vectors;
 mod report_core;
+mod state;
 mod tamper;
 mod timestamps;
 mod vectors;

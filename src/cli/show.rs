@@ -1,0 +1,193 @@
+//! `show`: one record of any kind in full, as text or JSON (also the records of `log --json`).
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use evidentia::archive::query::LoggedRecord;
+use evidentia::core::record::{DocumentRecord, Record};
+
+use super::annotate::{describe_selector, selector_json};
+
+pub(super) fn document_json(doc: &DocumentRecord) -> Value {
+    let c = &doc.collection;
+    json!({
+        "content": format!("sha256:{}", doc.content),
+        "size": doc.size,
+        "media_type": doc.media_type,
+        "path": doc.path,
+        "original_name": doc.original_name,
+        "source_url": c.source_url,
+        "collected_at": c.collected_at.map(|t| t.to_string()),
+        "collector": c.collector,
+        "tool": c.tool,
+        "note": c.note,
+        "tags": c.tags,
+    })
+}
+
+fn sha(digest: &evidentia::core::digest::Digest) -> String {
+    format!("sha256:{digest}")
+}
+
+/// The fields of a record other than its kind and time, under the name of its kind.
+fn body_json(record: &Record) -> Option<(&'static str, Value)> {
+    Some(match record {
+        Record::Document(doc) => ("document", document_json(doc)),
+        Record::Annotation(a) => (
+            "annotation",
+            json!({
+                "target": sha(&a.target),
+                "analyst": a.analyst,
+                "body": a.body,
+                "selectors": a.selectors.iter().map(selector_json).collect::<Vec<_>>(),
+                "claim": a.claim,
+                "links": a.links.iter().map(|l| json!({"relation": l.relation.as_str(), "target": sha(&l.target)})).collect::<Vec<_>>(),
+                "tags": a.tags,
+            }),
+        ),
+        Record::Custody(c) => (
+            "custody",
+            json!({
+                "event": c.event.as_str(),
+                "actor": c.actor,
+                "from": c.from,
+                "to": c.to,
+                "note": c.note,
+                "at": c.at.map(|t| t.to_string()),
+                "targets": c.targets.iter().map(sha).collect::<Vec<_>>(),
+            }),
+        ),
+        Record::Retraction(r) => (
+            "retraction",
+            json!({"target": sha(&r.target), "reason": r.reason}),
+        ),
+        Record::Key(k) => (
+            "key",
+            json!({
+                "action": k.action.as_str(),
+                "key": k.key.to_string(),
+                "previous": k.previous.as_ref().map(|p| p.to_string()),
+                "endorsed": k.endorsement.is_some(),
+                "reason": k.reason,
+                "effective": k.effective.map(|t| t.to_string()),
+            }),
+        ),
+        Record::Unknown { .. } => return None,
+    })
+}
+
+pub(super) fn record_json(logged: &LoggedRecord) -> Value {
+    let mut value = json!({
+        "index": logged.index,
+        "id": sha(&logged.id),
+        "kind": logged.record.kind(),
+        "recorded_at": logged.record.recorded_at().to_string(),
+    });
+    if let (Some((name, body)), Some(map)) = (body_json(&logged.record), value.as_object_mut()) {
+        map.insert(name.into(), body);
+    }
+    value
+}
+
+/// A labelled line; continuation lines of a multi-line value are indented under it.
+fn field(label: &str, value: &str) {
+    outln!(
+        "  {:<15} {}",
+        format!("{label}:"),
+        value.replace('\n', "\n                  ")
+    );
+}
+
+fn optional(label: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        field(label, value);
+    }
+}
+
+pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
+    if json {
+        println!("{}", evidentia::term::json(&record_json(logged))?);
+        return Ok(());
+    }
+    outln!("record #{}  sha256:{}", logged.index, logged.id);
+    field("kind", logged.record.kind());
+    field("recorded at", &logged.record.recorded_at().to_string());
+    match &logged.record {
+        Record::Document(doc) => {
+            let c = &doc.collection;
+            field("path", &doc.path);
+            field("content", &sha(&doc.content));
+            field("size", &format!("{} bytes", doc.size));
+            field("media type", &doc.media_type);
+            field("original name", &doc.original_name);
+            optional("source url", c.source_url.as_deref());
+            optional(
+                "collected at",
+                c.collected_at.map(|t| t.to_string()).as_deref(),
+            );
+            optional("collector", c.collector.as_deref());
+            optional("tool", c.tool.as_deref());
+            optional("note", c.note.as_deref());
+            if !c.tags.is_empty() {
+                field("tags", &c.tags.join(", "));
+            }
+        }
+        Record::Annotation(a) => {
+            field("target", &sha(&a.target));
+            optional("analyst", a.analyst.as_deref());
+            for s in &a.selectors {
+                field("selector", &describe_selector(s));
+            }
+            field("body", &a.body);
+            for (key, value) in &a.claim {
+                field("claim", &format!("{key}={value}"));
+            }
+            for link in &a.links {
+                field(
+                    "link",
+                    &format!("{} {}", link.relation.as_str(), sha(&link.target)),
+                );
+            }
+            if !a.tags.is_empty() {
+                field("tags", &a.tags.join(", "));
+            }
+        }
+        Record::Custody(c) => {
+            field("event", c.event.as_str());
+            field("actor", &c.actor);
+            optional("from", c.from.as_deref());
+            optional("to", c.to.as_deref());
+            optional("at", c.at.map(|t| t.to_string()).as_deref());
+            optional("note", c.note.as_deref());
+            for target in &c.targets {
+                field("target", &sha(target));
+            }
+        }
+        Record::Retraction(r) => {
+            field("target", &sha(&r.target));
+            field("reason", &r.reason);
+        }
+        Record::Key(k) => {
+            field("action", k.action.as_str());
+            field("key", &k.key.to_string());
+            optional(
+                "previous key",
+                k.previous.as_ref().map(|p| p.to_string()).as_deref(),
+            );
+            field(
+                "endorsement",
+                if k.endorsement.is_some() {
+                    "signed (checked by verify)"
+                } else {
+                    "none"
+                },
+            );
+            optional("reason", k.reason.as_deref());
+            optional("effective", k.effective.map(|t| t.to_string()).as_deref());
+        }
+        Record::Unknown { .. } => {
+            field("fields", "(record kind not known to this version)");
+        }
+    }
+    Ok(())
+}
