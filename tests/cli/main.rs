@@ -15,6 +15,7 @@ mod format_rules;
 mod handcheck;
 mod hostile;
 mod hostile_files;
+mod keys;
 mod outputs;
 mod packs;
 mod proofs;
