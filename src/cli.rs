@@ -72,8 +72,8 @@ enum Command {
     Add(AddArgs),
     /// Sign a checkpoint over everything recorded so far
     Seal {
-        /// Secret key file (repeat for several signers) [default: $EVIDENTIA_KEY, unless only
-        /// --cosigned is given]
+        /// Secret key file (repeat for several signers) [default: $EVIDENTIA_KEY, except with
+        /// --cosigned]
         #[arg(long = "key", value_name = "KEYFILE")]
         keys: Vec<PathBuf>,
         /// A checkpoint cosigned by a witness: add its cosignatures to the stored checkpoint

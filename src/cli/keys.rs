@@ -84,7 +84,7 @@ pub enum KeyCommand {
         passphrase: PassphraseArgs,
     },
     /// Change the passphrase of a secret key file, in place (atomically: the old file stays
-    /// until the new one is complete and checked)
+    /// until the new one is complete and checked); an unencrypted key file gets encrypted
     Passphrase {
         /// The secret key file
         #[arg(value_name = "KEYFILE")]
@@ -100,7 +100,8 @@ pub enum KeyCommand {
 
 #[derive(Args, Debug)]
 pub struct PassphraseArgs {
-    /// Read the key passphrase from the first line of this file [default: $EVIDENTIA_PASSPHRASE, else a prompt]
+    /// Read the key passphrase from the first line of this file [default: $EVIDENTIA_PASSPHRASE,
+    /// else a prompt on the terminal, where a wrong passphrase may be retyped (3 tries)]
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 }

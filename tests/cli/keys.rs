@@ -492,3 +492,57 @@ fn key_generate_checks_its_outputs_before_asking_for_a_passphrase() {
     assert!(!text.contains("passphrase"), "{text}");
     assert!(!ws.path("officer.key").exists());
 }
+
+/// Runs `evidentia ARGS` on a pseudo-terminal (through util-linux `script`), typing `typed`;
+/// None when `script` is not installed. Returns (exit code, everything the terminal showed).
+fn on_terminal(ws: &Workspace, args: &str, typed: &str) -> Option<(i32, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let binary = assert_cmd::cargo::cargo_bin("evidentia");
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{} {args}", binary.display()), "/dev/null"])
+        .current_dir(ws.dir.path())
+        .env_remove("EVIDENTIA_PASSPHRASE")
+        .env_remove("EVIDENTIA_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    // Typed ahead; stdin stays open until the command ends (an early end of input would hang
+    // up the terminal).
+    let mut stdin = child.stdin.take()?;
+    stdin.write_all(typed.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    drop(stdin);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.code().unwrap_or(-1), text))
+}
+
+#[test]
+fn a_wrong_passphrase_at_a_terminal_may_be_tried_three_times() {
+    let ws = Workspace::new();
+    encrypted(&ws, "officer", "right");
+    let Some((code, text)) = on_terminal(&ws, "key public officer.key", "one\ntwo\nright\n") else {
+        eprintln!("`script` is not installed: the terminal retry is covered by the unit tests");
+        return;
+    };
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("try again (3 of 3)"), "{text}");
+    assert!(text.contains(&public_line(&ws, "officer")), "{text}");
+    let (code, text) = on_terminal(&ws, "key public officer.key", "a\nb\nc\nd\n").unwrap();
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("wrong passphrase, or the file is damaged"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("passphrase for officer.key:").count(),
+        3,
+        "{text}"
+    );
+}
