@@ -94,9 +94,11 @@ pub enum Error {
     KeyFile { path: PathBuf, why: String },
 
     /// A secret key file where public keys are expected (a trust file, a .pub file).
-    #[error("{} is a SECRET key file, but {expected} is expected here: give the public key instead (the .pub file written beside it, or the line `evidentia key public {}` prints), and keep the secret key private", crate::term::escape(&path.to_string_lossy()), crate::term::escape(&path.to_string_lossy()))]
+    #[error("{}{} holds a SECRET key, but {expected} is expected here: give the public key instead (the .pub file written beside the secret key, or the line `evidentia key public SECRET.key` prints), and keep the secret key private", crate::term::escape(&path.to_string_lossy()), line.map(|n| format!(" line {n}")).unwrap_or_default())]
     SecretKeyGiven {
         path: PathBuf,
+        /// The line of a trust file that holds it.
+        line: Option<usize>,
         expected: &'static str,
     },
 

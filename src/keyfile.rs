@@ -185,6 +185,7 @@ pub fn read_public(path: &Path) -> Result<VerifierKey> {
     if text.lines().any(is_secret_key_line) {
         return Err(Error::SecretKeyGiven {
             path: path.to_path_buf(),
+            line: None,
             expected: "a public key file (.pub)",
         });
     }

@@ -62,6 +62,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TrustedKey>> {
         if crate::keyfile::is_secret_key_line(line) {
             return Err(Error::SecretKeyGiven {
                 path: path.to_path_buf(),
+                line: Some(i + 1),
                 expected: "a trust file (public keys, one per line)",
             });
         }

@@ -418,9 +418,14 @@ fn a_secret_key_is_refused_where_public_keys_belong() {
             let (code, text) = failed(&ws, &args);
             assert_eq!(code, 2, "{args:?}: {text}");
             assert!(
-                text.contains(&format!("{secret} is a SECRET key file")),
+                text.contains(&format!("{secret} holds a SECRET key"))
+                    || text.contains(&format!("{secret} line 1 holds a SECRET key"))
+                    || text.contains(&format!("{secret} line 2 holds a SECRET key")),
                 "{args:?}: {text}"
             );
+            if secret == "mixed.trust" && args.contains(&"--trust") {
+                assert!(text.contains("mixed.trust line 2"), "{text}");
+            }
             assert!(text.contains("key public"), "{args:?}: {text}");
         }
     }
