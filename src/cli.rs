@@ -1,14 +1,12 @@
 //! Argument definitions and the glue from each command to the library.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use zeroize::Zeroizing;
 
-use evidentia::archive::events;
 use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::output::Existing;
 use evidentia::archive::query::{self, Resolved};
@@ -17,7 +15,6 @@ use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
 use evidentia::core::record::Collection;
 use evidentia::core::timestamp::Timestamp;
-use evidentia::keyfile::{self, Passphrase};
 use evidentia::{trust, verdict, Error};
 
 /// Human-readable output. Everything shown on a terminal passes through
@@ -38,6 +35,7 @@ macro_rules! errln {
 mod annotate;
 mod audit;
 mod bundle;
+mod keys;
 mod names;
 mod render;
 mod show;
@@ -72,17 +70,14 @@ enum Command {
     },
     /// Manage signing keys
     #[command(subcommand)]
-    Key(KeyCommand),
+    Key(keys::KeyCommand),
     /// Record files and directories as documents
     Add(AddArgs),
     /// Sign a checkpoint over everything recorded so far
     Seal {
-        /// Secret key file (repeat for several signers)
-        #[arg(
-            long = "key",
-            value_name = "KEYFILE",
-            required_unless_present = "cosigned"
-        )]
+        /// Secret key file (repeat for several signers) [default: $EVIDENTIA_KEY, except with
+        /// --cosigned]
+        #[arg(long = "key", value_name = "KEYFILE")]
         keys: Vec<PathBuf>,
         /// A checkpoint cosigned by a witness: add its cosignatures to the stored checkpoint
         #[arg(long, value_name = "FILE", requires = "witness_trust")]
@@ -95,7 +90,7 @@ enum Command {
         #[arg(long)]
         message: Option<String>,
         #[command(flatten)]
-        passphrase: PassphraseArgs,
+        passphrase: keys::PassphraseArgs,
     },
     /// Write a hand-over bundle (BagIt) of selected documents, with proofs, for offline checking
     Export(bundle::ExportArgs),
@@ -264,57 +259,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand, Debug)]
-enum KeyCommand {
-    /// Generate an Ed25519 signing key: PREFIX.key (secret) and PREFIX.pub (public)
-    Generate {
-        #[arg(long, value_name = "PREFIX")]
-        out: PathBuf,
-        /// The name signatures are made under [default: the file name of PREFIX]
-        #[arg(long)]
-        signer: Option<String>,
-        /// Write the secret key without encryption (unsafe: anyone who reads it can sign)
-        #[arg(long)]
-        unencrypted: bool,
-        #[command(flatten)]
-        passphrase: PassphraseArgs,
-    },
-    /// Record a signer key in the archive's log, signed by the key itself
-    Introduce {
-        #[arg(long = "key", value_name = "KEYFILE")]
-        key: PathBuf,
-        #[command(flatten)]
-        passphrase: PassphraseArgs,
-    },
-    /// Replace a key: the old secret key signs the new public key
-    Rotate {
-        #[arg(long, value_name = "KEYFILE")]
-        old: PathBuf,
-        #[arg(long, value_name = "PUBFILE")]
-        new: PathBuf,
-        #[command(flatten)]
-        passphrase: PassphraseArgs,
-    },
-    /// Revoke a key: its signatures on later checkpoints are rejected
-    Revoke {
-        /// The key's .pub file
-        #[arg(value_name = "PUBFILE")]
-        key: PathBuf,
-        #[arg(long)]
-        reason: String,
-        /// From when it must no longer be trusted [default: now] (RFC 3339)
-        #[arg(long, value_name = "RFC3339")]
-        effective: Option<String>,
-    },
-}
-
-#[derive(Args, Debug)]
-struct PassphraseArgs {
-    /// Read the key passphrase from the first line of this file [default: $EVIDENTIA_PASSPHRASE, else a prompt]
-    #[arg(long, value_name = "FILE")]
-    passphrase_file: Option<PathBuf>,
-}
-
 #[derive(Args, Debug)]
 struct AddArgs {
     /// Files and directories (directories are walked; symbolic links are not followed)
@@ -378,43 +322,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 dir.display()
             );
         }
-        Command::Key(KeyCommand::Generate {
-            out,
-            signer,
-            unencrypted,
-            passphrase,
-        }) => key_generate(&out, signer, unencrypted, &passphrase)?,
-        Command::Key(KeyCommand::Introduce { key, passphrase }) => {
-            let archive = Archive::open(&archive_dir)?;
-            let signer = keyfile::load(&key, || obtain_passphrase(&key, &passphrase, false))?;
-            let id = events::introduce_key(&archive, &signer)?;
-            outln!("sha256:{id}");
-            errln!("key {} introduced", signer.verifier());
-        }
-        Command::Key(KeyCommand::Rotate {
-            old,
-            new,
-            passphrase,
-        }) => {
-            let archive = Archive::open(&archive_dir)?;
-            let old_key = keyfile::load(&old, || obtain_passphrase(&old, &passphrase, false))?;
-            let new_key = annotate::read_public_key(&new)?;
-            let id = events::rotate_key(&archive, &old_key, &new_key)?;
-            outln!("sha256:{id}");
-            errln!("key {} rotated to {new_key}", old_key.verifier());
-        }
-        Command::Key(KeyCommand::Revoke {
-            key,
-            reason,
-            effective,
-        }) => {
-            let archive = Archive::open(&archive_dir)?;
-            let key = annotate::read_public_key(&key)?;
-            let effective = parse_time("--effective", effective.as_deref())?;
-            let id = events::revoke_key(&archive, &key, &reason, effective)?;
-            outln!("sha256:{id}");
-            errln!("key {key} revoked; checkpoints it signs after this are rejected");
-        }
+        Command::Key(command) => keys::run(&archive_dir, command)?,
         Command::Annotate(args) => annotate::annotate(&Archive::open(&archive_dir)?, args)?,
         Command::Annotations {
             target,
@@ -454,12 +362,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let (number, added) = seal::collect_cosignatures(&archive, &text, &witnesses)?;
                 outln!("checkpoint {number}: {added} cosignature line(s) added from {}", file.display());
             }
+            // $EVIDENTIA_KEY signs only when a new checkpoint is asked for: collecting
+            // cosignatures alone must not also seal.
+            let keys = if cosigned.is_empty() {
+                keys::signing_keys(keys)
+            } else {
+                keys
+            };
+            if keys.is_empty() && cosigned.is_empty() {
+                anyhow::bail!("seal needs a signing key: give --key KEYFILE (repeat for several signers) or set EVIDENTIA_KEY");
+            }
             if keys.is_empty() {
                 return Ok(ExitCode::SUCCESS);
             }
             let signers = keys
                 .iter()
-                .map(|path| keyfile::load(path, || obtain_passphrase(path, &passphrase, false)))
+                .map(|path| keys::load_signer(path, &passphrase))
                 .collect::<Result<Vec<_>, Error>>()?;
             let outcome = seal::seal(&archive, &signers, message.as_deref())?;
             outln!(
@@ -627,81 +545,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn key_generate(
-    out: &Path,
-    signer: Option<String>,
-    unencrypted: bool,
-    passphrase: &PassphraseArgs,
-) -> Result<()> {
-    let name = match signer {
-        Some(name) => name,
-        None => out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-            .context("cannot derive a signer name from --out; pass --signer NAME")?,
-    };
-    let secret = if unencrypted {
-        None
-    } else {
-        Some(obtain_passphrase(out, passphrase, true)?)
-    };
-    let generated = keyfile::generate(out, &name, secret.as_ref())?;
-    if unencrypted {
-        errln!(
-            "warning: {} is NOT encrypted: anyone who can read it can sign as '{name}'. Keep it offline, or generate an encrypted key instead.",
-            generated.secret_path.display()
-        );
-    }
-    outln!("secret key: {}", generated.secret_path.display());
-    outln!("public key: {}", generated.public_path.display());
-    outln!("{}", generated.public_text);
-    Ok(())
-}
-
-/// Passphrase from $EVIDENTIA_PASSPHRASE, --passphrase-file, or a terminal prompt.
-fn obtain_passphrase(
-    key: &Path,
-    args: &PassphraseArgs,
-    confirm: bool,
-) -> Result<Passphrase, Error> {
-    if let Some(path) = &args.passphrase_file {
-        return keyfile::read_passphrase_file(path);
-    }
-    if let Ok(value) = std::env::var("EVIDENTIA_PASSPHRASE") {
-        if !value.is_empty() {
-            return Ok(Zeroizing::new(value));
-        }
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::NoPassphrase {
-            path: key.to_path_buf(),
-        });
-    }
-    let prompt = format!("passphrase for {}: ", key.display());
-    let first =
-        Zeroizing::new(rpassword::prompt_password(&prompt).map_err(Error::io("<terminal>"))?);
-    if confirm {
-        let second = Zeroizing::new(
-            rpassword::prompt_password("repeat the passphrase: ")
-                .map_err(Error::io("<terminal>"))?,
-        );
-        if first != second {
-            return Err(Error::BadInput {
-                path: key.to_path_buf(),
-                why: "the two passphrases differ".into(),
-            });
-        }
-    }
-    if first.is_empty() {
-        return Err(Error::BadInput {
-            path: key.to_path_buf(),
-            why: "empty passphrase; use --unencrypted to write a plain key on purpose".into(),
-        });
-    }
-    Ok(first)
 }
 
 /// An optional RFC 3339 date-time option, in any offset, as UTC.

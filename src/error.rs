@@ -93,6 +93,19 @@ pub enum Error {
     #[error("key file {}: {why}", crate::term::escape(&path.to_string_lossy()))]
     KeyFile { path: PathBuf, why: String },
 
+    /// A secret key file where public keys are expected (a trust file, a .pub file).
+    #[error("{}{} holds a SECRET key, but {expected} is expected here: give the public key instead (the .pub file written beside the secret key, or the line `evidentia key public SECRET.key` prints), and keep the secret key private", crate::term::escape(&path.to_string_lossy()), line.map(|n| format!(" line {n}")).unwrap_or_default())]
+    SecretKeyGiven {
+        path: PathBuf,
+        /// The line of a trust file that holds it.
+        line: Option<usize>,
+        expected: &'static str,
+    },
+
+    /// A public key (a .pub or trust file) where a secret key file is expected.
+    #[error("{} holds a public key, but a secret key file is needed here: give the .key file that `evidentia key generate` wrote beside the .pub file", crate::term::escape(&path.to_string_lossy()))]
+    PublicKeyGiven { path: PathBuf },
+
     #[error("key file {}: wrong passphrase, or the file is damaged", crate::term::escape(&path.to_string_lossy()))]
     WrongPassphrase { path: PathBuf },
 

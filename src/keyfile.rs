@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::archive::fsutil;
 use crate::archive::output::{self, Existing, NewOutput};
-use crate::core::key::SignerKey;
+use crate::core::key::{SignerKey, VerifierKey};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "evidentia-encrypted-key 1";
@@ -45,10 +45,13 @@ pub struct GeneratedKey {
 }
 
 /// Generates a key and writes `PREFIX.key` (mode 0600) and `PREFIX.pub`. Refuses to overwrite.
+/// A missing directory of PREFIX is created (mode 0700). `passphrase` is asked only once both
+/// output names are known to be free, so a taken name never costs the user a passphrase;
+/// `None` writes the key unencrypted.
 pub fn generate(
     prefix: &Path,
     name: &str,
-    passphrase: Option<&Passphrase>,
+    passphrase: impl FnOnce() -> Result<Option<Passphrase>>,
 ) -> Result<GeneratedKey> {
     let signer = SignerKey::generate(name).map_err(|source| Error::Key {
         what: "signer name".into(),
@@ -56,11 +59,12 @@ pub fn generate(
     })?;
     let secret_path = with_suffix(prefix, "key");
     let public_path = with_suffix(prefix, "pub");
+    create_private_dir(prefix)?;
     // Both names are checked before either is written (a key is never replaced: no --force).
     let secret_out = NewOutput::create(&secret_path, 0o600, Existing::Never)?;
     let public_out = NewOutput::create(&public_path, output::SHARED, Existing::Never)?;
-    let secret = match passphrase {
-        Some(p) => encrypt(&signer.to_text(), p, LOG_N)?,
+    let secret = match passphrase()? {
+        Some(p) => encrypt(&signer.to_text(), &p, LOG_N)?,
         None => Zeroizing::new(format!("{}\n", signer.to_text().as_str())),
     };
     secret_out.finish(secret.as_bytes())?;
@@ -71,6 +75,23 @@ pub fn generate(
         public_path,
         public_text,
     })
+}
+
+/// Creates the missing directories above `prefix`, readable by their owner only (they hold
+/// secret keys); existing ones are left as they are.
+fn create_private_dir(prefix: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.exists() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(Error::io(dir))
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
@@ -88,6 +109,22 @@ pub fn is_encrypted(path: &Path) -> Result<bool> {
 
 /// Loads a signing key; `passphrase` is asked for only if the file is encrypted.
 pub fn load(path: &Path, passphrase: impl FnOnce() -> Result<Passphrase>) -> Result<SignerKey> {
+    let mut once = Some(passphrase);
+    load_retrying(path, 1, |_| match once.take() {
+        Some(ask) => ask(),
+        None => Err(Error::WrongPassphrase {
+            path: path.to_path_buf(),
+        }),
+    })
+}
+
+/// Loads a signing key, asking `passphrase(attempt)` (attempt 0, 1, …) again after a wrong
+/// passphrase, up to `tries` times in all.
+pub fn load_retrying(
+    path: &Path,
+    tries: u32,
+    mut passphrase: impl FnMut(u32) -> Result<Passphrase>,
+) -> Result<SignerKey> {
     let bytes = Zeroizing::new(fsutil::read_limited(path, 64 * 1024).map_err(|e| match e {
         Error::Corrupt { why, .. } | Error::BadInput { why, .. } => Error::KeyFile {
             path: path.to_path_buf(),
@@ -100,15 +137,102 @@ pub fn load(path: &Path, passphrase: impl FnOnce() -> Result<Passphrase>) -> Res
         why: "not UTF-8 text; is this a key file?".into(),
     })?;
     let plain = if text.starts_with(HEADER) {
-        let passphrase = passphrase()?;
-        decrypt(path, text, &passphrase)?
+        let mut attempt = 0;
+        loop {
+            let given = passphrase(attempt)?;
+            match decrypt(path, text, &given) {
+                Err(Error::WrongPassphrase { .. }) if attempt + 1 < tries => attempt += 1,
+                result => break result?,
+            }
+        }
     } else {
+        if holds_public_key(text) {
+            return Err(Error::PublicKeyGiven {
+                path: path.to_path_buf(),
+            });
+        }
         Zeroizing::new(text.trim_end().to_string())
     };
     SignerKey::parse(&plain).map_err(|source| Error::Key {
         what: format!("key file {}", path.display()),
         source,
     })
+}
+
+/// True for a line of a secret key file (encrypted or not): such a line never belongs where
+/// public keys are read.
+pub fn is_secret_key_line(line: &str) -> bool {
+    let line = line.trim();
+    line == HEADER || line.starts_with("PRIVATE+KEY+")
+}
+
+/// True when some line starts with a public key (a .pub or trust file).
+fn holds_public_key(text: &str) -> bool {
+    text.lines().any(|line| {
+        let first = line.split_whitespace().next().unwrap_or("");
+        VerifierKey::parse(first).is_ok()
+    })
+}
+
+/// Reads a one-line public key file (as `key generate` writes `PREFIX.pub`); a secret key file
+/// is refused by name.
+pub fn read_public(path: &Path) -> Result<VerifierKey> {
+    let bytes = fsutil::read_limited(path, 64 * 1024)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadInput {
+        path: path.to_path_buf(),
+        why: "a public key file must be UTF-8 text (one line, as in a .pub file)".into(),
+    })?;
+    if text.lines().any(is_secret_key_line) {
+        return Err(Error::SecretKeyGiven {
+            path: path.to_path_buf(),
+            line: None,
+            expected: "a public key file (.pub)",
+        });
+    }
+    VerifierKey::parse(text.trim_end()).map_err(|source| Error::Key {
+        what: format!("public key file {}", path.display()),
+        source,
+    })
+}
+
+/// Re-encrypts the key file at `path` under `new` (or writes it unencrypted for `None`),
+/// replacing it atomically under the same name: the new file is written beside it, checked to
+/// decrypt to the same key, and renamed over the old one only if the old file is still the one
+/// that was read. At no moment is there a half-written key at `path`.
+pub fn change_passphrase(path: &Path, signer: &SignerKey, new: Option<&Passphrase>) -> Result<()> {
+    // Renaming over a symbolic link would replace the link and leave the key it points to
+    // under its old passphrase.
+    let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
+    if !meta.file_type().is_file() {
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            why: "not a regular file (a symbolic link?); give the key file itself".into(),
+        });
+    }
+    let before = Zeroizing::new(fsutil::read_limited(path, 64 * 1024)?);
+    let secret = match new {
+        Some(p) => encrypt(&signer.to_text(), p, LOG_N)?,
+        None => Zeroizing::new(format!("{}\n", signer.to_text().as_str())),
+    };
+    if let Some(p) = new {
+        let check = decrypt(path, &secret, p)?;
+        if check.as_str() != signer.to_text().as_str() {
+            return Err(Error::KeyFile {
+                path: path.to_path_buf(),
+                why: "the re-encrypted key did not decrypt to the same key; nothing was changed"
+                    .into(),
+            });
+        }
+    }
+    let out = NewOutput::create(path, 0o600, Existing::Replace)?;
+    let now = Zeroizing::new(fsutil::read_limited(path, 64 * 1024)?);
+    if *now != *before {
+        return Err(Error::KeyFile {
+            path: path.to_path_buf(),
+            why: "the file changed while its passphrase was being changed; nothing was written, run the command again".into(),
+        });
+    }
+    out.finish(secret.as_bytes())
 }
 
 fn derive(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {
@@ -260,5 +384,59 @@ mod tests {
         ));
         let tampered = sealed.replace("scrypt 10 ", "scrypt 11 ");
         assert!(decrypt(path, &tampered, "correct horse").is_err());
+    }
+
+    /// A key file in a temporary directory, encrypted under "right" at a low cost.
+    fn encrypted_key_file() -> (tempfile::TempDir, PathBuf, SignerKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        let signer = SignerKey::from_seed("alice", &[4; 32]).unwrap();
+        let sealed = encrypt(&signer.to_text(), "right", 10).unwrap();
+        fs::write(&path, sealed.as_bytes()).unwrap();
+        (dir, path, signer)
+    }
+
+    #[test]
+    fn retries_a_wrong_passphrase_up_to_the_limit() {
+        let (_dir, path, signer) = encrypted_key_file();
+        let answers = ["wrong", "also wrong", "right"];
+        let mut asked = 0;
+        let loaded = load_retrying(&path, 3, |attempt| {
+            asked += 1;
+            Ok(Zeroizing::new(answers[attempt as usize].to_string()))
+        })
+        .unwrap();
+        assert_eq!(asked, 3);
+        assert_eq!(loaded.verifier(), signer.verifier());
+
+        let mut asked = 0;
+        let refused = load_retrying(&path, 3, |_| {
+            asked += 1;
+            Ok(Zeroizing::new("wrong".to_string()))
+        });
+        assert!(matches!(refused, Err(Error::WrongPassphrase { .. })));
+        assert_eq!(asked, 3, "three tries, then the error");
+
+        // One try (a passphrase from a file or the environment): no second question.
+        let mut asked = 0;
+        let refused = load(&path, || {
+            asked += 1;
+            Ok(Zeroizing::new("wrong".to_string()))
+        });
+        assert!(matches!(refused, Err(Error::WrongPassphrase { .. })));
+        assert_eq!(asked, 1);
+    }
+
+    #[test]
+    fn secret_key_lines_are_recognised() {
+        let signer = SignerKey::from_seed("alice", &[4; 32]).unwrap();
+        assert!(is_secret_key_line(&signer.to_text()));
+        assert!(is_secret_key_line(HEADER));
+        assert!(!is_secret_key_line(&signer.verifier().to_string()));
+        assert!(holds_public_key(&format!(
+            "# c\n{} signer=x\n",
+            signer.verifier()
+        )));
+        assert!(!holds_public_key(&signer.to_text()));
     }
 }

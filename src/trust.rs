@@ -59,6 +59,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<TrustedKey>> {
             line: i + 1,
             source: KeyError::BadVerifierKey { why },
         };
+        if crate::keyfile::is_secret_key_line(line) {
+            return Err(Error::SecretKeyGiven {
+                path: path.to_path_buf(),
+                line: Some(i + 1),
+                expected: "a trust file (public keys, one per line)",
+            });
+        }
         let (key_text, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let key = VerifierKey::parse(key_text).map_err(|source| Error::TrustFile {
             path: path.to_path_buf(),

@@ -21,6 +21,7 @@ pub mod fsutil;
 pub mod history;
 pub mod index;
 pub mod ingest;
+pub mod keys;
 pub mod log;
 pub mod objects;
 pub mod output;

@@ -1,9 +1,8 @@
 //! The annotation, custody, retraction, history and key-event commands.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -11,7 +10,6 @@ use evidentia::archive::annotate::{self, AnnotationRequest};
 use evidentia::archive::events::{self, CustodyRequest};
 use evidentia::archive::history::{self, AnnotationState, AnnotationView};
 use evidentia::archive::Archive;
-use evidentia::core::key::VerifierKey;
 use evidentia::core::record::{CustodyEvent, Relation, Selector, RELATIONS};
 use evidentia::Error;
 
@@ -495,19 +493,4 @@ pub fn retract(archive: &Archive, target: &str, reason: &str) -> Result<()> {
     outln!("sha256:{id}");
     errln!("retraction recorded; the withdrawn record stays in the archive and stays provable");
     Ok(())
-}
-
-/// Reads a one-line public key file.
-pub fn read_public_key(path: &Path) -> Result<VerifierKey> {
-    let bytes = evidentia::archive::fsutil::read_limited(path, 64 * 1024)
-        .with_context(|| format!("cannot read public key file {}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .with_context(|| format!("public key file {} is not UTF-8 text", path.display()))?;
-    VerifierKey::parse(text.trim_end()).map_err(|source| {
-        Error::Key {
-            what: format!("public key file {}", path.display()),
-            source,
-        }
-        .into()
-    })
 }

@@ -17,7 +17,7 @@ use evidentia::core::digest::Digest;
 use evidentia::verdict::Verdict;
 use evidentia::verification::recipient::{HeldCheckpoint, RecipientChecks};
 use evidentia::verification::Trust;
-use evidentia::{keyfile, trust, Error};
+use evidentia::{trust, Error};
 
 #[derive(Args, Debug)]
 pub struct RecipientArgs {
@@ -97,7 +97,7 @@ pub enum WitnessCommand {
         /// The signed checkpoint to cosign
         checkpoint: PathBuf,
         /// The witness's secret key
-        #[arg(long, value_name = "KEYFILE")]
+        #[arg(long, value_name = "KEYFILE", env = "EVIDENTIA_KEY")]
         key: PathBuf,
         /// The witness's memory: the last checkpoint cosigned per origin
         #[arg(long, value_name = "DIR")]
@@ -115,8 +115,8 @@ pub enum WitnessCommand {
         /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
         #[arg(long)]
         force: bool,
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        passphrase: super::keys::PassphraseArgs,
     },
 }
 
@@ -412,7 +412,7 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         log_trust,
         out,
         force,
-        passphrase_file,
+        passphrase,
     } = command;
     // Refuse an existing --out before cosigning: the witness's state must not advance for a
     // cosignature that is then not written.
@@ -420,14 +420,7 @@ pub fn witness(archive_dir: &Path, command: WitnessCommand) -> Result<ExitCode> 
         .as_deref()
         .map(|path| NewOutput::create(path, output::SHARED, Existing::from_force(force)))
         .transpose()?;
-    let signer = keyfile::load(&key, || match &passphrase_file {
-        Some(path) => keyfile::read_passphrase_file(path),
-        None => std::env::var("EVIDENTIA_PASSPHRASE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(zeroize::Zeroizing::new)
-            .ok_or(Error::NoPassphrase { path: key.clone() }),
-    })?;
+    let signer = super::keys::load_signer(&key, &passphrase)?;
     let log_keys: Vec<_> = trust::load(&log_trust)?
         .into_iter()
         .map(|t| t.key)

@@ -252,6 +252,35 @@ impl Signers {
         })
     }
 
+    /// The lineage (root) of `key`, if it may sign at all: for `key list`.
+    pub(crate) fn lineage_of(&self, key: &VerifierKey) -> Option<usize> {
+        self.keys
+            .iter()
+            .find(|k| k.trusted.key == *key)
+            .map(|k| k.root)
+    }
+
+    /// How `key` was retired, if it was: (log index, effective time, "revoked" or "rotated
+    /// out"), earliest first, for `key list`.
+    pub(crate) fn retirements_of(
+        &self,
+        key: &VerifierKey,
+    ) -> Vec<(u64, Option<Timestamp>, &'static str)> {
+        let mut found: Vec<_> = self
+            .retirements
+            .iter()
+            .filter(|r| same(&r.key, key))
+            .map(|r| (r.index, r.effective, r.how))
+            .collect();
+        found.sort_by_key(|r| r.0);
+        found
+    }
+
+    /// Whether a valid signature by `key` on `cp` counts (the key was not yet retired).
+    pub(crate) fn counts_on(&self, key: &VerifierKey, cp: &Checkpoint) -> bool {
+        !self.retired(key, cp)
+    }
+
     fn find(&self, name: &str, id: &[u8; 4]) -> Option<&LineageKey> {
         self.keys
             .iter()

@@ -50,6 +50,7 @@ impl Workspace {
         cmd.current_dir(self.dir.path())
             .env("EVIDENTIA_ARCHIVE", self.archive())
             .env_remove("EVIDENTIA_PASSPHRASE")
+            .env_remove("EVIDENTIA_KEY")
             .env_remove("EVIDENTIA_FAILPOINT");
         cmd
     }
@@ -145,7 +146,14 @@ impl Workspace {
     /// Runs the binary with `args`; returns (exit code, stdout, stderr). Fails the test if the
     /// binary panicked: a hostile input must give an error, never a crash.
     pub fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd().args(args).output().expect("run evidentia");
+        self.run_env(args, &[])
+    }
+
+    /// As [`Workspace::run`], with environment variables set.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut cmd = self.cmd();
+        cmd.args(args).envs(env.iter().copied());
+        let out = cmd.output().expect("run evidentia");
         let code = out.status.code().unwrap_or(-1);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

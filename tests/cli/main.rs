@@ -18,6 +18,7 @@ mod habits;
 mod handcheck;
 mod hostile;
 mod hostile_files;
+mod keys;
 mod outputs;
 mod packs;
 mod proofs;
