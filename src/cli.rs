@@ -296,7 +296,11 @@ fn uses_archive(command: &Command) -> bool {
     !matches!(
         command,
         Command::Init { .. }
-            | Command::Key(KeyCommand::Generate { .. })
+            | Command::Key(
+                keys::KeyCommand::Generate { .. }
+                    | keys::KeyCommand::Public { .. }
+                    | keys::KeyCommand::Passphrase { .. }
+            )
             | Command::VerifyProof { .. }
             | Command::Mirror { .. }
             | Command::Verify {
