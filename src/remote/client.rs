@@ -11,7 +11,8 @@ use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path as KeyPath;
 use object_store::{
-    ObjectStore as _, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, WriteMultipart,
+    GetOptions, GetRange, ObjectStore as _, ObjectStoreExt as _, PutMode, PutOptions, PutPayload,
+    WriteMultipart,
 };
 use tokio::runtime::Runtime;
 
@@ -100,6 +101,9 @@ pub enum Put {
 /// Objects at or above this size are uploaded in parts.
 pub const MULTIPART_FROM: u64 = 16 << 20;
 const PART: usize = 8 << 20;
+/// Parts of one object fetched at once when reading it (with two more queued: at most about
+/// 48 MiB per object read, whatever its size).
+const READ_AHEAD: usize = 4;
 /// Parts of one upload in flight at once.
 const PARTS_IN_FLIGHT: usize = 8;
 
@@ -206,14 +210,64 @@ impl Client {
     /// Opens an object for streaming (constant memory).
     pub fn open(&self, rel: &str) -> Result<RemoteReader> {
         let key = self.key(rel);
-        let result = self
-            .runtime
-            .block_on(self.store.get(&key))
-            .map_err(|e| self.error(rel, e))?;
+        // The first part is asked for as a range: the answer says the object's size, and a
+        // large object's other parts are then fetched ahead, several at once, while the
+        // caller hashes (one stream of a large object is slower than the hashing).
+        let first = GetOptions {
+            range: Some(GetRange::Bounded(0..PART as u64)),
+            ..Default::default()
+        };
+        let result = match self.runtime.block_on(self.store.get_opts(&key, first)) {
+            Ok(result) => result,
+            // An empty object has no first byte to ask for.
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(self.error(
+                    rel,
+                    object_store::Error::NotFound {
+                        path: key.to_string(),
+                        source: "not found".into(),
+                    },
+                ))
+            }
+            Err(_) => self
+                .runtime
+                .block_on(self.store.get(&key))
+                .map_err(|e| self.error(rel, e))?,
+        };
+        let size = result.meta.size;
+        let head = result.range.end;
+        let mut stream = result.into_stream();
+        if head < size {
+            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+            let store = self.store.clone();
+            let ranges: Vec<std::ops::Range<u64>> = (head..size)
+                .step_by(PART)
+                .map(|start| start..(start + PART as u64).min(size))
+                .collect();
+            self.runtime.spawn(async move {
+                let mut parts = futures::stream::iter(ranges)
+                    .map(|range| {
+                        let store = store.clone();
+                        let key = key.clone();
+                        async move { store.get_range(&key, range).await }
+                    })
+                    .buffered(READ_AHEAD);
+                while let Some(part) = parts.next().await {
+                    let failed = part.is_err();
+                    if sender.send(part).await.is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let rest = futures::stream::unfold(receiver, |mut receiver| async move {
+                receiver.recv().await.map(|part| (part, receiver))
+            });
+            stream = stream.chain(rest).boxed();
+        }
         Ok(RemoteReader {
             runtime: self.runtime.handle().clone(),
             url: self.url_of(rel),
-            stream: result.into_stream(),
+            stream,
             chunk: Bytes::new(),
         })
     }
