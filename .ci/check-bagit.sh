@@ -52,4 +52,13 @@ evidentia seal --key "$work/names/signer.key" >/dev/null
 evidentia export --out "$work/names-bundle" --all --actor ci
 check_bundle "$work/names-bundle" "$work/names/signer.pub"
 
+echo "== tar bundle, unpacked with the system tar: one top-level directory"
+evidentia export --out "$work/names.tar" --all --actor ci --format tar >/dev/null
+mkdir "$work/untarred"
+tar -xf "$work/names.tar" -C "$work/untarred"
+[ "$(ls "$work/untarred")" = names ] || { echo "the tar does not unpack to names/"; exit 1; }
+check_bundle "$work/untarred/names" "$work/names/signer.pub"
+echo "== docs/verify-bundle.py on the tar itself"
+python3 "$root/docs/verify-bundle.py" "$work/names.tar" "$work/names/signer.pub" | tail -n 1
+
 echo "bagit check passed"

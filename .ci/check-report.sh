@@ -3,16 +3,20 @@
 # exports the sample case, then (a) the rendered DOM holds every disclosed document's SHA-256
 # from data/bundle.json, says the sender wrote it, shows the sender's self-check as such (never
 # a VERIFIED verdict), gives the command to verify with the checkpoint hash, and has no script;
-# (b) it prints to a PDF;
+# (b) it prints to PDF on Letter and on A4 within one page per document plus a summary page
+#     (pages counted with pdfinfo from poppler-utils, else by the PDF's page objects), and the
+#     print style gives every page the bundle id and "page N of M" (CSS paged media);
 # (c) it renders to a screenshot. Exits non-zero on any failure.
 #
-# Usage: .ci/check-report.sh [SCREENSHOT.png]
-#   With an argument the screenshot is kept there (docs/report-screenshot.png is made this way).
+# Usage: .ci/check-report.sh [SCREENSHOT.png [PRINTED-PAGE.png]]
+#   With arguments the screenshot, and the first printed A4 page as a PNG (needs pdftoppm), are
+#   kept there (docs/report-screenshot.png and docs/report-print.png are made this way).
 #   CHROMIUM=/path/to/chromium overrides the browser (default /usr/bin/chromium).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 chromium=${CHROMIUM:-/usr/bin/chromium}
 keep=${1:-}
+keep_print=${2:-}
 
 fail() { echo "check-report: FAILED: $*" >&2; exit 1; }
 
@@ -70,13 +74,38 @@ grep -qF "evidentia verify &lt;bundle&gt; --trust &lt;your trust file&gt; --chec
 if grep -qi '<script' "$work/dom.html"; then fail "the rendered report contains a script"; fi
 echo "$count digests found"
 
-echo "== (b) print to PDF"
-chrome --no-pdf-header-footer --print-to-pdf="$work/report.pdf" "file://$report"
-[ -f "$work/report.pdf" ] || fail "no PDF written"
-[ "$(head -c 4 "$work/report.pdf")" = "%PDF" ] || fail "report.pdf is not a PDF"
-pdf_size=$(wc -c <"$work/report.pdf")
-[ "$pdf_size" -gt 20000 ] || fail "report.pdf is only $pdf_size bytes"
-echo "PDF: $pdf_size bytes"
+echo "== (b) print to PDF, Letter and A4"
+pages() { # PDF -> page count
+    if command -v pdfinfo >/dev/null; then
+        pdfinfo "$1" | sed -n 's/^Pages: *//p'
+    else
+        python3 -c 'import re,sys; print(len(re.findall(rb"/Type\s*/Page(?![s\w])", open(sys.argv[1],"rb").read())))' "$1"
+    fi
+}
+documents=$(grep -c '"file": ' "$work/sample/bundle/data/bundle.json" || true)
+limit=$((documents + 1))
+grep -qF '@top-left { content: "Evidence bundle, checkpoint' "$report" ||
+    fail "the print style does not put the bundle id at the top of every page"
+grep -qF 'counter(page) " of " counter(pages)' "$report" ||
+    fail "the print style does not number the pages"
+for paper in Letter A4; do
+    page="$work/report-$paper.html"
+    # The paper size a reader's printer dialog would choose; the report itself says "auto".
+    sed "s|</style>|@page { size: $paper; }</style>|" "$report" >"$page"
+    chrome --no-pdf-header-footer --print-to-pdf="$work/report-$paper.pdf" "file://$page"
+    pdf="$work/report-$paper.pdf"
+    [ "$(head -c 4 "$pdf")" = "%PDF" ] || fail "report-$paper.pdf is not a PDF"
+    count=$(pages "$pdf")
+    [ "$count" -ge 2 ] || fail "$paper: only $count page(s) printed"
+    [ "$count" -le "$limit" ] ||
+        fail "$paper: $count pages for $documents documents (at most $limit: one per document and a summary)"
+    echo "$paper: $count pages for $documents documents"
+done
+if [ -n "$keep_print" ]; then
+    command -v pdftoppm >/dev/null || fail "pdftoppm (poppler-utils) is needed to keep a printed page"
+    pdftoppm -png -r 60 -f 1 -l 1 -singlefile "$work/report-A4.pdf" "${keep_print%.png}"
+    echo "printed page: $keep_print ($(wc -c <"$keep_print") bytes)"
+fi
 
 echo "== (c) screenshot"
 chrome --hide-scrollbars --window-size=1200,1600 --screenshot="$work/report.png" "file://$report"

@@ -573,6 +573,18 @@ def extract_tar(path, into, rep):
                         out.write(chunk)
 
 
+def unpacked_root(into):
+    """The bundle in an unpacked tar: its one top-level directory (as `export --format tar`
+    writes it), or the unpacked directory itself (a tar of the bundle's contents)."""
+    if os.path.exists(os.path.join(into, "bagit.txt")):
+        return into
+    entries = os.listdir(into)
+    if len(entries) == 1 and os.path.isdir(os.path.join(into, entries[0])) \
+            and not os.path.islink(os.path.join(into, entries[0])):
+        return os.path.join(into, entries[0])
+    return into
+
+
 def read_limited(path, limit):
     with open(path, "rb") as f:
         data = f.read(limit + 1)
@@ -1416,7 +1428,7 @@ if __name__ == "__main__":
         try:
             if os.path.isfile(bundle) and not os.path.islink(bundle):
                 extract_tar(bundle, scratch, report)
-                bundle = scratch
+                bundle = unpacked_root(scratch)
             elif not os.path.isdir(bundle) or os.path.islink(bundle):
                 print(f"error: {bundle} is not a bundle directory or tar file", file=sys.stderr)
                 sys.exit(2)

@@ -154,7 +154,7 @@ pub fn load(location: &Location, label: &str) -> Result<Version> {
             why: format!("unsafe bundle: {}", report.join("; ")),
         });
     }
-    from_bundle_dir(scratch.path(), path, label)
+    from_bundle_dir(&crate::bundle::unpacked_root(scratch.path()), path, label)
 }
 
 fn from_archive(archive: Archive, number: Option<u64>, label: &str) -> Result<Version> {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::append::append_records;
 use crate::archive::checkpoints::StoredCheckpoint;
 use crate::archive::fsutil;
-use crate::archive::output::{self, Existing, NewOutput};
+use crate::archive::output;
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::Digest;
@@ -53,6 +53,8 @@ pub struct ExportOptions {
     /// Who exports, for the custody record.
     pub actor: String,
     pub format: BundleFormat,
+    /// bag-info.txt fields the sender sets.
+    pub bag_info: BagInfoFields,
 }
 
 #[derive(Debug, Clone)]
@@ -65,12 +67,16 @@ pub struct ExportOutcome {
     pub withheld: Withheld,
     /// The custody records that log the export: one per MAX_CUSTODY_TARGETS documents.
     pub custody_records: Vec<Digest>,
+    /// SHA-256 of the checkpoint's text: what `verify BUNDLE --checkpoint-hash` takes, for the
+    /// recipient to confirm with the sender out of band.
+    pub checkpoint_text_sha256: Digest,
 }
 
 pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcome> {
     // A bundle is never written over anything (no --force): checked now, before the work, and
     // again by the rename that puts it in place.
     output::ensure_free(&options.out)?;
+    options.bag_info.check()?;
     let store = archive.checkpoints();
     let stored = store.select(options.checkpoint)?;
     let parent = options
@@ -127,7 +133,10 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             options.out.clone()
         }
         BundleFormat::Tar => {
-            write_tar(root, &options.out)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            packing::write_tar(root, &options.out, now)?;
             options.out.clone()
         }
     };
@@ -164,6 +173,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         records: written.summary.records,
         withheld: written.withheld,
         custody_records,
+        checkpoint_text_sha256: stored.checkpoint.text_hash(),
     })
 }
 
@@ -247,7 +257,14 @@ fn write_bundle(
         records: &decoded,
         verdict: &verify::BundleReport::pending(),
     });
-    let tags = write_tag_files(root, &payload, &manifest, stored, &mut report)?;
+    let tags = write_tag_files(
+        root,
+        &payload,
+        &manifest,
+        stored,
+        &mut report,
+        &options.bag_info,
+    )?;
     let written = Written {
         selected,
         withheld,
@@ -652,6 +669,7 @@ fn write_tag_files(
     manifest: &BundleManifest,
     stored: &StoredCheckpoint,
     report: &mut report::Rendered,
+    bag_info: &BagInfoFields,
 ) -> Result<Vec<(String, String)>> {
     let bytes: u64 = payload.iter().map(|(_, _, size)| size).sum();
     let payload: Vec<(String, String)> = payload
@@ -667,28 +685,11 @@ fn write_tag_files(
         &root.join("SHA256SUMS"),
         bagit::sha256sums(&payload).as_bytes(),
     )?;
-    let date = manifest.exported_at.get(..10).unwrap_or("").to_string();
-    let info = bagit::bag_info(&[
-        ("Source-Organization", manifest.origin.clone()),
-        ("External-Identifier", format!("{} checkpoint {}", manifest.origin, manifest.checkpoint)),
-        ("External-Description", format!(
-            "evidentia hand-over bundle: {} document(s), {} record(s) of a {}-record signed archive version",
-            manifest.documents.len(),
-            manifest.records.len(),
-            manifest.tree_size
-        )),
-        ("Bagging-Date", date),
-        ("Bag-Software-Agent", format!("evidentia {}", env!("CARGO_PKG_VERSION"))),
-        ("Payload-Oxum", format!("{bytes}.{}", payload.len())),
-        ("Internal-Sender-Identifier", manifest.recipient.clone().map_or_else(
-            || "no recipient named".to_string(),
-            |r| format!("for {r}"),
-        )),
-    ]);
+    let info = packing::bag_info(bag_info, manifest, bytes, payload.len());
     write_file(&root.join("bag-info.txt"), info.as_bytes())?;
     write_file(
         &root.join("VERIFY.txt"),
-        verify_text(manifest, stored).as_bytes(),
+        packing::verify_text(manifest, stored).as_bytes(),
     )?;
     // The by-hand checker travels with the bundle, so a recipient without evidentia has it.
     write_file(
@@ -731,71 +732,8 @@ fn write_entry_page(
     )
 }
 
-fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
-    format!(
-        "HOW TO CHECK THIS BUNDLE\n\
-         ========================\n\n\
-         This is an evidentia hand-over bundle: {docs} document(s) and {records} record(s) from version\n\
-         (checkpoint) {number} of the archive '{origin}', whose signed tree holds {size} records.\n\
-         Records not disclosed here are represented only by that count and the tree's root.\n\n\
-         1. With evidentia (offline):\n\
-         \x20     evidentia verify THIS-DIRECTORY --trust TRUSTED-KEYS.txt\n\
-         \x20  where TRUSTED-KEYS.txt holds the signers' public keys obtained from them directly.\n\
-         \x20  To pin the exact version you were told about out of band, add\n\
-         \x20     --checkpoint-hash {text_hash}\n\n\
-         2. With standard tools:\n\
-         \x20  a. File integrity:   sha256sum -c SHA256SUMS\n\
-         \x20  b. BagIt validity:   bagit.py --validate .\n\
-         \x20  c. Everything else, with Python 3 and openssl only (no evidentia needed):\n\
-         \x20        python3 verify-bundle.py . TRUSTED-KEYS.txt {text_hash}\n\
-         \x20     or by hand, by docs/VERIFYING.md and docs/FORMAT.md of evidentia: a record file's SHA-256 is its name;\n\
-         \x20     its leaf hash is SHA-256(0x00 || bytes); data/bundle.json gives its index and\n\
-         \x20     inclusion proof; folding the proof (RFC 9162 section 2.1.3.2) must give the root on\n\
-         \x20     line 3 of data/checkpoint (base64); the checkpoint's text (up to the blank line) is\n\
-         \x20     signed with Ed25519 by each key in data/keys (C2SP signed-note format).\n\n\
-         Checkpoint text SHA-256: {text_hash}\n\
-         Root: {root}\n",
-        docs = manifest.documents.len(),
-        records = manifest.records.len(),
-        number = manifest.checkpoint,
-        origin = manifest.origin,
-        size = manifest.tree_size,
-        text_hash = stored.checkpoint.text_hash(),
-        root = stored.checkpoint.root,
-    )
-}
-
-/// Packs a bundle directory into a deterministic tar file (sorted, fixed times and owners).
-fn write_tar(root: &Path, out: &Path) -> Result<()> {
-    let mut output = NewOutput::create(out, output::SHARED, Existing::Never)?;
-    let tmp = output.temp_path().to_path_buf();
-    let mut builder = tar::Builder::new(std::io::BufWriter::new(output.file()));
-    builder.mode(tar::HeaderMode::Deterministic);
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
-        let entry = entry.map_err(|e| Error::BadInput {
-            path: root.to_path_buf(),
-            why: e.to_string(),
-        })?;
-        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if entry.file_type().is_dir() {
-            builder
-                .append_dir(relative, entry.path())
-                .map_err(Error::io(&tmp))?;
-        } else {
-            let (mut f, _) = fsutil::open_regular(entry.path(), fsutil::Links::Refuse)?;
-            builder
-                .append_file(relative, &mut f)
-                .map_err(Error::io(&tmp))?;
-        }
-    }
-    crate::archive::failpoint::hit("export-mid-tar");
-    let buffered = builder.into_inner().map_err(Error::io(&tmp))?;
-    buffered
-        .into_inner()
-        .map_err(|e| Error::io(&tmp)(e.into_error()))?;
-    output.commit()
-}
-
 mod nodes;
+mod packing;
+pub use packing::{tar_top_directory, BagInfoFields};
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,23 @@ pub fn unpack(path: &Path, into: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The bundle inside an unpacked tar: the tar's one top-level directory (as `export --format
+/// tar` writes it), or the unpacked directory itself (a tar of the bundle's contents, as
+/// `tar -cf x.tar -C DIR .` makes and earlier versions wrote).
+pub fn unpacked_root(into: &Path) -> PathBuf {
+    if into.join("bagit.txt").exists() {
+        return into.to_path_buf();
+    }
+    let entries: Vec<fs::DirEntry> = match fs::read_dir(into) {
+        Ok(entries) => entries.filter_map(|e| e.ok()).take(2).collect(),
+        Err(_) => return into.to_path_buf(),
+    };
+    match entries.as_slice() {
+        [one] if one.file_type().is_ok_and(|t| t.is_dir()) => one.path(),
+        _ => into.to_path_buf(),
+    }
+}
+
 /// Unpacks a tar into `into`, refusing anything but plain files and directories at safe paths.
 pub(super) fn extract_tar(path: &Path, into: &Path, report: &mut BundleReport) -> Result<()> {
     let (file, _) = fsutil::open_regular(path, fsutil::Links::Follow)?;

@@ -30,5 +30,5 @@ pub mod proof;
 pub mod report;
 pub mod verify;
 
-pub use inspect::unpack;
+pub use inspect::{unpack, unpacked_root};
 pub use manifest::BundleManifest;

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use evidentia::archive::output::{self, Existing, NewOutput};
 use evidentia::archive::Archive;
-use evidentia::bundle::export::{self, BundleFormat, ExportOptions};
+use evidentia::bundle::export::{self, BagInfoFields, BundleFormat, ExportOptions};
 use evidentia::bundle::proof;
 use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
 use evidentia::core::digest::Digest;
@@ -41,18 +41,82 @@ pub struct ExportArgs {
     /// Who the bundle is for (recorded in the bundle and in the custody log)
     #[arg(long, value_name = "NAME")]
     recipient: Option<String>,
-    /// Who is exporting [default: $USER]
+    /// Who is exporting, for the custody log [default: the signing identity of --key, else $USER]
     #[arg(long, value_name = "NAME")]
     actor: Option<String>,
+    /// Your signing key (its .pub beside it names you as the exporter; no passphrase is asked)
+    #[arg(long = "key", value_name = "KEYFILE", env = "EVIDENTIA_KEY")]
+    key: Option<PathBuf>,
+    /// dir: a bundle directory; tar: one tar file holding a directory named after it
     #[arg(long, value_enum, default_value = "dir")]
     format: Format,
+    /// bag-info.txt Source-Organization: the sending organisation [default: the archive's origin]
+    #[arg(long, value_name = "NAME")]
+    source_organization: Option<String>,
+    /// bag-info.txt Contact-Name: whom the recipient may contact about the bundle
+    #[arg(long, value_name = "NAME")]
+    contact_name: Option<String>,
+    /// bag-info.txt Contact-Email
+    #[arg(long, value_name = "ADDRESS")]
+    contact_email: Option<String>,
+    /// bag-info.txt External-Description [default: what the bundle holds, in counts]
+    #[arg(long, value_name = "TEXT")]
+    external_description: Option<String>,
+}
+
+/// Who exports: `--actor`, else the name and key id of the signing key (read from its public
+/// key file, so no passphrase is needed), else the account running the command ($USER, $LOGNAME,
+/// or the password-file name of its user id); never "unknown".
+fn export_actor(args: &ExportArgs) -> Result<String> {
+    if let Some(actor) = args.actor.as_ref().filter(|a| !a.trim().is_empty()) {
+        return Ok(actor.clone());
+    }
+    if let Some(key) = &args.key {
+        let public = key.with_extension("pub");
+        let signer = super::annotate::read_public_key(&public).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot name the exporter from --key {}: {e:#}; give --actor NAME",
+                key.display()
+            )
+        })?;
+        return Ok(format!("{}+{}", signer.name, signer.id_hex()));
+    }
+    let from_env = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|u| !u.trim().is_empty()));
+    if let Some(user) = from_env {
+        return Ok(user);
+    }
+    account_name().ok_or_else(|| {
+        Error::InvalidOption {
+            option: "--actor",
+            value: String::new(),
+            why: "who exports is not known ($USER and $LOGNAME are unset): give --actor NAME or \
+                  --key YOUR.key, for the custody record of the export"
+                .into(),
+        }
+        .into()
+    })
+}
+
+/// The account the command runs as, from the owner of /proc/self and /etc/passwd: `name`, or
+/// `uid N` when the password file does not name it.
+fn account_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id == uid.to_string() && !name.is_empty()).then(|| name.to_string())
+    });
+    Some(named.unwrap_or_else(|| format!("uid {uid}")))
 }
 
 pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
-    let actor = args
-        .actor
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string());
+    let actor = export_actor(&args)?;
+    let tar = matches!(args.format, Format::Tar);
     let outcome = export::export(
         archive,
         &ExportOptions {
@@ -61,10 +125,16 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             select: args.select,
             all: args.all,
             recipient: args.recipient,
-            actor,
+            actor: actor.clone(),
             format: match args.format {
                 Format::Dir => BundleFormat::Dir,
                 Format::Tar => BundleFormat::Tar,
+            },
+            bag_info: BagInfoFields {
+                source_organization: args.source_organization,
+                contact_name: args.contact_name,
+                contact_email: args.contact_email,
+                external_description: args.external_description,
             },
         },
     )?;
@@ -83,6 +153,21 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
             w.annotations, w.custody_events, w.retractions
         );
     }
+    if tar {
+        outln!(
+            "the tar unpacks to one directory, {}/",
+            export::tar_top_directory(&outcome.path)
+        );
+    }
+    outln!("checkpoint text sha256: {}", outcome.checkpoint_text_sha256);
+    outln!(
+        "  tell the recipient this value by another channel than the bundle (phone, letter, signed mail);"
+    );
+    outln!(
+        "  they check it with: evidentia verify BUNDLE --trust KEYS --checkpoint-hash {}",
+        outcome.checkpoint_text_sha256
+    );
+    errln!("exported by {actor}");
     let ids: Vec<String> = outcome
         .custody_records
         .iter()

@@ -13,6 +13,7 @@ fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts(
         recipient: Some("court".into()),
         actor: "clerk".into(),
         format: BundleFormat::Dir,
+        bag_info: BagInfoFields::default(),
     };
     let summary = Summary {
         checkpoint: 3,

@@ -53,9 +53,14 @@ pub(super) fn annotation(
     }
     for link in &a.links {
         let relation = esc(link.relation.as_str());
+        // "supersedes" is said of this annotation, the other relations of its document.
+        let subject = match link.relation {
+            crate::core::record::Relation::Supersedes => "this annotation",
+            _ => "this document",
+        };
         put!(
             out,
-            "<p>Link: this document <strong>{relation}</strong> {}</p>\n",
+            "<p>Link: {subject} <strong>{relation}</strong> {}</p>\n",
             ctx.describe(&link.target)
         );
     }
@@ -74,11 +79,20 @@ fn selector(s: &Selector) -> String {
             prefix,
             suffix,
         } => {
-            let before = prefix.as_ref().map(|p| format!(" preceded by “{p}”"));
-            let after = suffix.as_ref().map(|x| format!(" followed by “{x}”"));
-            let context = before.unwrap_or_default() + &after.unwrap_or_default();
-            let (context, exact) = (muted(&context), esc(exact));
-            format!("<p>Quoted passage{context}:</p>\n<blockquote class=\"prose\">{exact}</blockquote>\n")
+            // The passage in its surrounding text, as the annotation records it: the words
+            // before and after are shown dimmed, the quoted words marked.
+            let around = |text: &Option<String>| {
+                text.as_deref().map_or_else(String::new, |t| {
+                    format!("<span class=\"around\">{}</span>", esc(t))
+                })
+            };
+            let (before, after) = (around(prefix), around(suffix));
+            let exact = esc(exact);
+            format!(
+                "<p>Quoted passage, in its surrounding text:</p>\n<blockquote class=\"prose quote\">{}{before}<strong>{exact}</strong>{after}{}</blockquote>\n",
+                if prefix.is_some() { "…" } else { "" },
+                if suffix.is_some() { "…" } else { "" },
+            )
         }
         Selector::TextPosition { start, end } => {
             format!(

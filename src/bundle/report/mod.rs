@@ -52,11 +52,11 @@ th, td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bot
 table.kv th { width: 13rem; font-weight: 600; color: var(--muted); }
 thead th { border-bottom: 2px solid var(--ink); font-size: .88em; }
 table.claim { width: auto; min-width: 40%; }
-table.custody, table.links { table-layout: fixed; }
-.custody th:nth-child(1) { width: 12.5rem; } .custody td:nth-child(1) { white-space: nowrap; }
-.custody th:nth-child(2) { width: 7.5rem; }
-.custody th:nth-child(6) { width: 30%; } .links th:nth-child(2) { width: 8.5rem; }
-.links th:nth-child(4) { width: 7rem; }
+.custody th, .custody td, .links th, .links td, .timeline th, .timeline td {
+  overflow-wrap: break-word; word-break: normal; hyphens: manual; }
+.custody td:nth-child(1), .timeline td:nth-child(1) { white-space: nowrap; }
+.custody th:nth-child(6) { width: 35%; }
+.quote .around { color: var(--muted); font-style: normal; } .quote strong { background: #fff3b0; }
 .verdict { border: 3px solid; border-radius: 6px; padding: .8rem 1.1rem; margin: 1.2rem 0; }
 .verdict .state { font-size: 1.35rem; font-weight: 800; letter-spacing: .03em; margin: 0 0 .3rem; }
 .verdict ul { margin: .2rem 0 .5rem; padding-left: 1.3rem; }
@@ -78,12 +78,19 @@ blockquote { margin: .3rem 0; padding: .2rem .8rem; border-left: 3px solid var(-
 ol.toc { padding-left: 1.5rem; } ol.toc li { margin: .2rem 0; }
 footer { margin-top: 2.5rem; font-size: .92em; }
 @media print {
-  @page { margin: 16mm 14mm; }
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  body { max-width: none; padding: 0; font-size: 8pt; line-height: 1.22; }
+  th, td { padding: 1px 4px; } table { margin: 2pt 0 3pt; } table.kv th { width: 8rem; }
+  h1 { font-size: 13pt; margin: 0 0 2pt; } h2 { font-size: 10.5pt; margin: 7pt 0 2pt; }
+  h3 { font-size: 9.5pt; margin: 0 0 2pt; } h4 { font-size: 7.5pt; margin: 4pt 0 1pt; }
+  p { margin: 1.5pt 0; } footer { margin-top: 6pt; }
+  .verdict { padding: 3pt 7pt; margin: 4pt 0; } .verdict .state { font-size: 10.5pt; }
+  .verdict ul { margin: 1pt 0 2pt; } .ann { margin: 3pt 0; padding: 1pt 0 1pt 6pt; }
   * { color: #000 !important; background: #fff !important; }
   .verdict, .banner, .flag { border-color: #000 !important; }
   .withdrawn { opacity: 1; } a { text-decoration: none; }
-  section.doc { break-before: page; } h2, h3, h4 { break-after: avoid; }
+  section.doc, section.part { content-visibility: visible; }
+  .item { padding: 3pt 6pt; margin: 4pt 0; border-radius: 0; }
+  h2, h3, h4 { break-after: avoid; } .ann, table.kv, blockquote { break-inside: avoid; }
 }
 "#;
 
@@ -101,6 +108,7 @@ mod html;
 pub mod inert;
 mod pages;
 mod sender;
+mod timeline;
 pub use html::html_escape;
 use html::*;
 pub use pages::{page_name, PAGE_DOCUMENTS};
@@ -143,6 +151,7 @@ impl Rendered {
         written_by_the_sender(&mut before, cp);
         let mut after = String::with_capacity(64 * 1024);
         contents(&mut after, &ctx);
+        timeline::timeline(&mut after, &ctx);
         for (index, id, doc) in ctx.documents() {
             document(&mut after, &ctx, index, id, doc);
         }
@@ -174,16 +183,18 @@ fn head(out: &mut String, cp: &Checkpoint, part: &str) {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Evidence bundle: {} checkpoint {}{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+         <title>Evidence bundle: {} checkpoint {}{}</title>\n<style>{STYLE}{}</style>\n</head>\n<body>\n",
         esc(&cp.origin),
         cp.number,
-        esc(part)
+        esc(part),
+        timeline::print_style(cp)
     );
 }
 
 /// Lookups over the disclosed records.
 struct Ctx<'a> {
     manifest: &'a BundleManifest,
+    checkpoint: &'a Checkpoint,
     records: &'a [(u64, Digest, Record)],
     /// Disclosed documents by content digest: (leaf index of the first record, logical path).
     docs: HashMap<Digest, (u64, &'a str)>,
@@ -214,6 +225,7 @@ impl<'a> Ctx<'a> {
     fn new(input: &ReportInput<'a>) -> Ctx<'a> {
         let mut ctx = Ctx {
             manifest: input.manifest,
+            checkpoint: input.checkpoint,
             records: input.records,
             docs: HashMap::new(),
             by_id: HashMap::new(),
@@ -350,11 +362,11 @@ fn header(out: &mut String, input: &ReportInput, pages: usize) {
     put!(
         out,
         "<header>\n<p class=\"kicker\">evidentia hand-over bundle</p>\n\
-         <h1>Evidence bundle from archive {}</h1>\n\
+         <h1>{}</h1>\n\
          <p>This bundle discloses <strong>{} document(s)</strong> and {} record(s) from version \
          (checkpoint) {} of the archive, whose signed tree holds {} records. Records not disclosed \
          are represented only by that count and the tree's root.</p>\n",
-        esc(&cp.origin),
+        esc(timeline::case_title(&cp.origin)),
         m.documents.len(),
         m.records.len(),
         cp.number,
@@ -551,7 +563,11 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("Tool", opt(c.tool.as_deref())),
         ("Collection note", note),
         ("Tags", tags(&c.tags)),
-        ("Sealed into the archive", ts(doc.header.recorded_at)),
+        ("Recorded in the archive", ts(doc.header.recorded_at)),
+        (
+            "Sealed into the archive",
+            timeline::sealed(ctx, ctx.checkpoint, index),
+        ),
         ("Document record id", mono(&id.to_hex())),
     ];
     kv_table(out, &rows);
@@ -576,7 +592,10 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
 /// The chain of custody of one document record, in time order.
 fn custody(out: &mut String, ctx: &Ctx, index: u64, doc: &DocumentRecord) {
     let at = doc.header.recorded_at;
-    let sealed = format!("sealed into the archive as log entry #{index}");
+    let sealed = format!(
+        "recorded as log entry #{index}; sealed {}",
+        timeline::sealed(ctx, ctx.checkpoint, index)
+    );
     let ingest = vec![
         ts(at),
         "<strong>ingested</strong>".into(),
@@ -645,7 +664,13 @@ fn links<'a>(
     for (index, _, a) in annotations {
         for link in &a.links {
             let relation = format!("<strong>{}</strong>", esc(link.relation.as_str()));
-            let (from, to) = (ctx.describe(&a.target), ctx.describe(&link.target));
+            // A supersedes link is the annotation's own: it replaces the target annotation.
+            let from = if link.relation == crate::core::record::Relation::Supersedes {
+                format!("<a href=\"{}\">annotation #{index}</a>", ctx.href(index))
+            } else {
+                ctx.describe(&a.target)
+            };
+            let to = ctx.describe(&link.target);
             let annotation = format!("<a href=\"{}\">#{index}</a>", ctx.href(index));
             tr(&mut rows, &[from, relation, to, annotation]);
         }

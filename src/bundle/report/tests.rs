@@ -139,6 +139,15 @@ fn render_pages(
     records: &[(u64, Digest, Record)],
     verdict: &BundleReport,
 ) -> Vec<(String, String)> {
+    render_pages_with(records, verdict, Vec::new())
+}
+
+/// The same, for a bundle with consistency proofs from earlier checkpoints.
+fn render_pages_with(
+    records: &[(u64, Digest, Record)],
+    verdict: &BundleReport,
+    consistency: Vec<crate::bundle::manifest::ConsistencyEntry>,
+) -> Vec<(String, String)> {
     let documents = records
         .iter()
         .filter_map(|(_, id, r)| match r {
@@ -161,7 +170,7 @@ fn render_pages(
         recipient: Some(HOSTILE.into()),
         records: Vec::new(),
         documents,
-        consistency: Vec::new(),
+        consistency,
         completeness: None,
         withheld: Withheld {
             annotations: 2,
@@ -299,3 +308,4 @@ fn clocks_and_sizes_read_well() {
 }
 
 mod paged;
+mod print;

@@ -32,7 +32,7 @@ use crate::verification::lineage::Signers;
 use crate::verification::recipient::{self, RecipientChecks};
 use crate::verification::{CheckpointSummary, ReportCore, Trust};
 
-use super::inspect::{check_bag, extract_tar, read_bytes, read_text, walk};
+use super::inspect::{check_bag, extract_tar, read_bytes, read_text, unpacked_root, walk};
 use super::manifest::{BundleManifest, ListedHex, BUNDLE_FORMAT, MAX_MANIFEST_LEN};
 
 #[derive(Debug, Clone)]
@@ -125,7 +125,7 @@ pub fn verify_bundle(path: &Path, options: &BundleVerifyOptions) -> Result<Bundl
     if !report.core.ok() {
         return Ok(finish(report));
     }
-    verify_dir(scratch.path(), options)
+    verify_dir(&unpacked_root(scratch.path()), options)
 }
 
 /// Verifies an unpacked bundle directory. Reads only. The checks, in order; each reports into

@@ -21,6 +21,7 @@ pub(crate) mod differential;
 mod disclosure;
 mod export;
 mod format_rules;
+mod handover;
 mod hostile;
 mod hostile_tar;
 mod impostor;
