@@ -73,7 +73,7 @@ fn export_actor(args: &ExportArgs) -> Result<String> {
     }
     if let Some(key) = &args.key {
         let public = key.with_extension("pub");
-        let signer = super::annotate::read_public_key(&public).map_err(|e| {
+        let signer = evidentia::keyfile::read_public(&public).map_err(|e| {
             anyhow::anyhow!(
                 "cannot name the exporter from --key {}: {e:#}; give --actor NAME",
                 key.display()
