@@ -127,6 +127,7 @@ enum Command {
         to: String,
         #[command(flatten)]
         auth: audit::DiffAuthArgs,
+        /// Machine-readable report (JSON)
         #[arg(long)]
         json: bool,
     },
@@ -137,6 +138,7 @@ enum Command {
         src: PathBuf,
         /// Where to copy to: absent, empty, or an earlier copy of the same archive
         dst: PathBuf,
+        /// Machine-readable report (JSON)
         #[arg(long)]
         json: bool,
     },
@@ -161,6 +163,7 @@ enum Command {
         /// Only records of this kind
         #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key"])]
         kind: Option<String>,
+        /// One JSON document instead of text
         #[arg(long)]
         json: bool,
     },
@@ -172,6 +175,7 @@ enum Command {
         /// The state as sealed by checkpoint N (or `latest`)
         #[arg(long, value_name = "N|latest")]
         at: Option<names::CheckpointName>,
+        /// One JSON document instead of text
         #[arg(long)]
         json: bool,
     },
@@ -180,6 +184,7 @@ enum Command {
         /// A record number as `log` prints it (#N), a digest, a unique prefix of at least 4
         /// hex digits, or a logical path (its latest version's record)
         id: String,
+        /// The record as JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -189,6 +194,7 @@ enum Command {
     Annotations {
         /// A document: digest or unique prefix (that content), or logical path (every version)
         target: Option<String>,
+        /// One JSON document instead of text
         #[arg(long)]
         json: bool,
         /// W3C Web Annotation JSON-LD
@@ -199,6 +205,7 @@ enum Command {
     Retract {
         /// A document or annotation: digest, unique prefix or logical path
         target: String,
+        /// Why it is retracted (recorded in the log; required)
         #[arg(long)]
         reason: String,
     },
@@ -209,6 +216,7 @@ enum Command {
         /// A document: digest or unique prefix (that content), or logical path (every version
         /// recorded under it)
         target: String,
+        /// One JSON document instead of text
         #[arg(long)]
         json: bool,
     },
@@ -221,6 +229,7 @@ enum Command {
         /// The checkpoint to prove against: a number or `latest` [default: latest]
         #[arg(long, value_name = "N|latest")]
         checkpoint: Option<names::CheckpointName>,
+        /// Where to write the proof file (created; never replaces an existing file)
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
@@ -229,6 +238,7 @@ enum Command {
     },
     /// Check a proof file against a document's bytes, offline
     VerifyProof {
+        /// The proof file (evidentia-proof/1 or /2, or a consistency proof)
         proof: PathBuf,
         /// The document the proof is about (not needed for a consistency proof)
         document: Option<PathBuf>,
@@ -238,8 +248,10 @@ enum Command {
         /// Check integrity only, without authenticating the signer (exit code 3 when intact)
         #[arg(long)]
         integrity_only: bool,
+        /// Require valid signatures by at least N independent signers
         #[arg(long, value_name = "N", default_value_t = 1)]
         require: usize,
+        /// Machine-readable report (JSON)
         #[arg(long)]
         json: bool,
     },
@@ -618,4 +630,32 @@ fn print_report(report: &VerifyReport, json: bool) -> Result<()> {
         render::verify_report(report);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is for in `--help`.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "evidentia", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without help:\n{}",
+            missing.join("\n")
+        );
+    }
 }

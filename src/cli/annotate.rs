@@ -44,6 +44,7 @@ pub struct AnnotateArgs {
     /// A region of an image in pixels: X,Y,W,H
     #[arg(long, value_name = "X,Y,W,H")]
     rect: Option<String>,
+    /// A tag for the annotation (repeatable)
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
     /// Part of a structured claim, e.g. quantity=2442 (repeatable)
@@ -452,10 +453,13 @@ pub struct CustodyArgs {
     /// Who handled it
     #[arg(long, value_name = "NAME")]
     actor: String,
+    /// Who handed the material over (custody transfers)
     #[arg(long, value_name = "NAME")]
     from: Option<String>,
+    /// Who received it (custody transfers)
     #[arg(long, value_name = "NAME")]
     to: Option<String>,
+    /// A free note about the event
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
     /// When it happened, if not now (RFC 3339)

@@ -462,6 +462,7 @@ pub enum TimestampCommand {
         /// The checkpoint: a number or `latest` [default: latest]
         #[arg(long, value_name = "N|latest")]
         checkpoint: Option<super::names::CheckpointName>,
+        /// Where to write the request (DER TimeStampReq, to send to a TSA)
         #[arg(long, value_name = "FILE.tsq")]
         out: PathBuf,
         /// Replace an existing file at --out (atomically; a symlink there is replaced, not followed)
@@ -479,6 +480,7 @@ pub enum TimestampCommand {
     },
     /// Check a TSA's reply against the request and keep its token
     Attach {
+        /// The TSA's reply (DER TimeStampResp) to the request made for this checkpoint
         reply: PathBuf,
         /// The checkpoint: a number or `latest` [default: latest]
         #[arg(long, value_name = "N|latest")]
