@@ -89,6 +89,19 @@ pub fn copy_range(
 /// Writes `bytes` to `path` atomically and durably: temporary file in the same directory,
 /// fsync, rename over the target, fsync the directory. A failure of that last fsync is
 /// [`Error::NotDurable`]: the new content is already in place.
+/// Opens (creating it if missing) and exclusively locks `path`; the lock lasts as long as the
+/// returned file is open. Waits for another holder.
+pub fn lock_exclusive(path: &Path) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(Error::io(path))?;
+    file.lock().map_err(Error::io(path))?;
+    Ok(file)
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

@@ -33,7 +33,7 @@ pub mod seal;
 pub mod sink;
 pub mod verify;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::core::checkpoint::check_origin;
@@ -283,16 +283,8 @@ impl Archive {
 
     /// The lock of the files on local disk only.
     pub(crate) fn local_lock(&self) -> Result<WriteLock> {
-        let path = self.root.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(Error::io(&path))?;
-        file.lock().map_err(Error::io(&path))?;
         Ok(WriteLock {
-            _file: file,
+            _file: fsutil::lock_exclusive(&self.root.join("lock"))?,
             claim: None,
         })
     }

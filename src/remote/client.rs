@@ -435,27 +435,6 @@ impl Client {
         }
         Ok(())
     }
-
-    /// Runs `jobs` uploads of whole objects concurrently (at most `in_flight` at once).
-    pub fn put_many(&self, jobs: Vec<(String, Vec<u8>)>, in_flight: usize) -> Result<()> {
-        let results: Vec<Result<()>> = self.runtime.block_on(async {
-            futures::stream::iter(jobs.into_iter().map(|(rel, bytes)| {
-                let store = self.store.clone();
-                let key = self.key(&rel);
-                async move {
-                    store
-                        .put(&key, PutPayload::from(Bytes::from(bytes)))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| self.error(&rel, e))
-                }
-            }))
-            .buffer_unordered(in_flight.max(1))
-            .collect()
-            .await
-        });
-        results.into_iter().collect()
-    }
 }
 
 /// Bytes in flight in background uploads, in units of 64 KiB: 64 MiB.

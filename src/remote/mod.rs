@@ -218,14 +218,7 @@ fn replica_guard(dir: &Path) -> Result<std::fs::File> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(Error::io(&path))?;
-    file.lock().map_err(Error::io(&path))?;
-    Ok(file)
+    fsutil::lock_exclusive(&path)
 }
 
 fn attach(local: Archive, client: Arc<Client>) -> Archive {

@@ -14,7 +14,7 @@ use crate::archive::objects::{ContentHint, FsObjectStore, ObjectStore, ObjectWri
 use crate::core::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
-use super::client::{Client, Put, Uploads, MULTIPART_FROM};
+use super::client::{Client, Uploads, MULTIPART_FROM};
 
 /// The key of an object on the store.
 pub fn object_key(digest: &Digest) -> String {
@@ -257,12 +257,4 @@ impl ObjectWriter for RemoteWriter<'_> {
         self.store.client.finish_uploads(&self.uploads)?;
         self.records.finish()
     }
-}
-
-/// Uploads one whole object (used by `mirror`), unless the store holds it already.
-pub fn upload_verified(client: &Client, digest: &Digest, bytes: Vec<u8>) -> Result<()> {
-    if client.head(&object_key(digest))? == Some(bytes.len() as u64) {
-        return Ok(());
-    }
-    client.put(&object_key(digest), bytes, Put::Overwrite)
 }
