@@ -37,6 +37,7 @@ mod audit;
 mod bundle;
 mod keys;
 mod names;
+mod progress;
 mod render;
 mod show;
 
@@ -255,6 +256,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (e.g. `evidentia completions bash > /etc/bash_completion.d/evidentia`)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write manual pages: evidentia.1 and one per subcommand (evidentia-add.1, …)
+    Man {
+        /// The directory to write them into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace existing pages (atomically; a symlink there is replaced, not followed)
+        #[arg(long)]
+        force: bool,
+    },
     /// Write an object's raw bytes to standard output, or to --out FILE, only once they are
     /// checked against the digest
     ///
@@ -315,6 +331,8 @@ fn uses_archive(command: &Command) -> bool {
             )
             | Command::VerifyProof { .. }
             | Command::Mirror { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
             | Command::Verify {
                 bundle: Some(_),
                 ..
@@ -323,6 +341,16 @@ fn uses_archive(command: &Command) -> bool {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    match progress::LongCommand::of(&cli.command) {
+        Some(long) => {
+            long.start();
+            long.finish(dispatch(cli))
+        }
+        None => dispatch(cli),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     let archive_dir = match &cli.archive {
         Some(dir) => dir.clone(),
         None if uses_archive(&cli.command) => names::discover_archive(),
@@ -545,6 +573,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
+        }
+        Command::Completions { shell } => progress::completions(shell),
+        Command::Man { out, force } => {
+            let pages = progress::man_pages(&out, Existing::from_force(force))?;
+            errln!("{} manual page(s) written to {}", pages.len(), out.display());
         }
         Command::Cat { digest, out } => {
             let archive = Archive::open(&archive_dir)?;

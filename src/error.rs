@@ -198,6 +198,11 @@ pub enum Error {
         value: String,
         why: String,
     },
+
+    /// Ctrl-C (SIGINT) or SIGTERM stopped the command at a safe point; `kept` says what is
+    /// left (exit code 130).
+    #[error("interrupted: {kept}")]
+    Interrupted { kept: String },
 }
 
 fn export_taken_back(out: &std::path::Path, removed: bool) -> String {

@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod core;
 pub mod error;
 pub mod keyfile;
+pub mod progress;
 pub mod remote;
 pub mod term;
 pub mod timestamp;

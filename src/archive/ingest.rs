@@ -15,7 +15,6 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
@@ -23,6 +22,7 @@ use crate::core::digest::Digest;
 use crate::core::path;
 use crate::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::error::{Error, Result};
+use crate::progress::{self, Unit};
 use crate::term;
 
 use super::append::{append_prepared, catch_up_index, PreparedRecord};
@@ -105,7 +105,14 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     // not referred to, may be stored twice, which is harmless).
     let expected = plan.files.len() * 2;
     let content_index = archive.index();
-    let writer = if content_index.covered() == Some(archive.log()?.size()) {
+    let log_size = archive.log()?.size();
+    // Until the write lock is taken, an interrupt leaves only unreferenced objects behind.
+    let kept = || {
+        format!(
+            "nothing of this add was recorded; the archive is unchanged at {log_size} record(s)"
+        )
+    };
+    let writer = if content_index.covered() == Some(log_size) {
         let hint = Box::new(move |digest: &Digest| content_index.may_know_content(digest));
         archive.store().writer_with_hint(expected, hint)?
     } else {
@@ -113,7 +120,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     };
 
     let total: u64 = plan.files.iter().map(|f| f.size).sum();
-    let bar = progress_bar(options.progress, total);
+    progress::stage("hashing", total, Unit::Bytes);
     // Each file is stored and its record built and encoded on the worker threads; only the
     // check against what the log already holds waits for the write lock.
     let stored: Vec<Result<(u64, PreparedRecord)>> = plan
@@ -121,7 +128,8 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         .par_iter()
         // One read buffer per worker thread, reused for every small file.
         .map_init(Vec::new, |buffer, file| {
-            let (content, size) = store_content(&*writer, file, &bar, buffer)?;
+            progress::check(kept)?;
+            let (content, size) = store_content(&*writer, file, buffer)?;
             let record = Record::Document(Box::new(DocumentRecord {
                 header: Header::now(),
                 content,
@@ -141,7 +149,8 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             Ok((size, prepared))
         })
         .collect();
-    bar.finish_and_clear();
+    progress::finish();
+    progress::check(kept)?;
     let stored: Vec<(u64, PreparedRecord)> = stored.into_iter().collect::<Result<_>>()?;
     failpoint::hit("add-after-objects");
 
@@ -204,7 +213,6 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
 fn store_content(
     writer: &dyn ObjectWriter,
     file: &Planned,
-    bar: &ProgressBar,
     buffer: &mut Vec<u8>,
 ) -> Result<(Digest, u64)> {
     let read_err = |e: io::Error| Error::BadInput {
@@ -224,7 +232,7 @@ fn store_content(
                 why: format!("cannot open: {other}"),
             },
         })?;
-    let mut reader = bar.wrap_read(handle);
+    let mut reader = progress::Counted(handle);
     // A small file is read whole into the worker's buffer (for a regular file, one read
     // returns everything up to the end), then stored from memory; a file that fills the
     // buffer is streamed.
@@ -271,19 +279,6 @@ fn check_media_type_option(media_type: &str) -> Result<()> {
             why: "expected type/subtype, e.g. text/html".into(),
         })
     }
-}
-
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} hashing {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {wide_bar}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Walks the inputs and decides what to ingest, refusing the command on any bad input.

@@ -191,7 +191,10 @@ fn from_archive(archive: Archive, number: Option<u64>, label: &str) -> Result<Ve
     let objects = archive.store();
     let mut tree = MemoryTree::new();
     let mut records = Vec::with_capacity(digests.len());
+    crate::progress::stage("reading records", size, crate::progress::Unit::Items);
     for (index, id) in digests.into_iter().enumerate() {
+        crate::progress::check(String::new)?; // the caller says what is kept
+        crate::progress::advance(1);
         let bytes = objects.read_verified(&id, MAX_ENCODED_LEN as u64)?;
         tree.push(merkle::leaf_hash(&bytes));
         let record =

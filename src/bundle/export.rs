@@ -123,6 +123,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     // Only the entry page shows the verdict: it and the tag manifest are all that change.
     write_entry_page(root, &written, &stored, &verdict)?;
     fsutil::sync_filesystem(root)?;
+    crate::progress::check(String::new)?; // the last point before anything is placed
     crate::archive::failpoint::hit("export-before-place");
 
     let path = match options.format {
@@ -467,7 +468,9 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<u64> {
         .create_new(true)
         .open(to)
         .map_err(Error::io(to))?;
+    crate::progress::check(String::new)?; // the caller says what is kept
     let copied = archive.store().copy_unchecked(digest, &file, to)?;
+    crate::progress::advance(copied);
     crate::archive::failpoint::hit("export-mid-copy");
     Ok(copied)
 }
@@ -572,6 +575,8 @@ fn write_payload(
             .filter_map(|place| Path::new(&place.file).parent()),
     )?;
     // Copies run in parallel: each is read, hashed and written independently.
+    let total = docs.iter().map(|(_, doc)| doc.size).sum();
+    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
     docs.par_iter()
         .zip(&places)
         .try_for_each(|((_, doc), place)| {

@@ -11,6 +11,7 @@ use crate::archive::fsutil;
 use crate::core::cbor::MAX_ENCODED_LEN;
 use crate::core::digest::Digest;
 use crate::error::{Error, Result};
+use crate::progress::Unit;
 
 use super::bagit;
 use super::export::{hash_file, hash_file_counted};
@@ -331,10 +332,18 @@ pub(super) fn check_bag(root: &Path, files: &HashSet<String>, report: &mut Bundl
         }
         to_hash.push((hex, path));
     }
+    crate::progress::stage("checking files", to_hash.len() as u64, Unit::Items);
     let results: Vec<_> = to_hash
         .par_iter()
-        .map(|(_, path)| hash_payload_file(root, path))
+        .map(|(_, path)| {
+            // The caller stops before any verdict once interrupted.
+            crate::progress::check(String::new)?;
+            let hashed = hash_payload_file(root, path);
+            crate::progress::advance(1);
+            hashed
+        })
         .collect();
+    crate::progress::finish();
     for ((hex, path), result) in to_hash.into_iter().zip(results) {
         match result {
             Ok((found, size, bytes)) if found.to_hex() == *hex => {

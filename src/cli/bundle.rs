@@ -64,6 +64,13 @@ pub struct ExportArgs {
     external_description: Option<String>,
 }
 
+impl ExportArgs {
+    /// Where the bundle goes (for the interrupt line).
+    pub fn out(&self) -> &std::path::Path {
+        &self.out
+    }
+}
+
 /// Who exports: `--actor`, else the name and key id of the signing key (read from its public
 /// key file, so no passphrase is needed), else the account running the command ($USER, $LOGNAME,
 /// or the password-file name of its user id); never "unknown".

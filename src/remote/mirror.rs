@@ -19,6 +19,7 @@ use crate::core::cbor::MAX_ENCODED_LEN;
 use crate::core::key::VerifierKey;
 use crate::core::record::Record;
 use crate::error::{Error, Result};
+use crate::progress::{self, Unit};
 
 /// Records committed to DST per step: what an interrupted mirror may have to copy again.
 const CHUNK: u64 = 10_000;
@@ -76,8 +77,16 @@ pub fn mirror(src: &Path, dst: &Path) -> Result<Outcome> {
         ..Default::default()
     };
     // Records and the content they name, a chunk at a time, each chunk one commit.
+    progress::stage(
+        "copying records",
+        src_log.size() - done.from_size,
+        Unit::Items,
+    );
     while dst_log.size() < src_log.size() {
         let start = dst_log.size();
+        // Each chunk is one commit: stopping between or inside chunks leaves a valid copy.
+        let kept = || stopped_at(dst, done.from_size, start);
+        progress::check(kept)?;
         let end = src_log.size().min(start + CHUNK);
         let ids = src_log.record_digests(start, end)?;
         let mut prepared = Vec::with_capacity(ids.len());
@@ -100,6 +109,7 @@ pub fn mirror(src: &Path, dst: &Path) -> Result<Outcome> {
             if target.store().contains(digest)? {
                 continue;
             }
+            progress::check(kept)?;
             let mut reader = source.store().open(digest)?;
             let stored = writer.put_stream(
                 &mut reader,
@@ -116,13 +126,25 @@ pub fn mirror(src: &Path, dst: &Path) -> Result<Outcome> {
         }
         append_prepared(&target, &lock, &mut dst_log, prepared, writer)?;
         done.records += end - start;
+        progress::advance(end - start);
     }
+    progress::finish();
     done.to_size = dst_log.size();
     done.checkpoints = copy_checkpoints(&source, &target, &dst_log, &keys)?;
     for dir in ["keys", "timestamps"] {
         done.files += copy_files(&source, &target, dir)?;
     }
     Ok(Outcome::Copied(done))
+}
+
+/// What an interrupted mirror leaves at `dst`.
+fn stopped_at(dst: &Path, from: u64, now: u64) -> String {
+    let dst = dst.to_string_lossy();
+    let dst = crate::term::escape(&dst);
+    format!(
+        "the copy at {dst} is valid but incomplete: it holds {now} record(s) ({} copied now) and no new checkpoint; run mirror again to finish",
+        now - from
+    )
 }
 
 /// Opens DST (read fresh), creating it with SRC's identity when it does not exist yet.

@@ -333,3 +333,44 @@ pub fn mkfifo(path: &std::path::Path) {
         .expect("run mkfifo");
     assert!(status.success(), "mkfifo {}", path.display());
 }
+
+/// Runs `evidentia ARGS` on a pseudo-terminal (through util-linux `script`), typing `typed`;
+/// None when `script` is not installed. Returns (exit code, everything the terminal showed).
+pub fn on_terminal(ws: &Workspace, args: &str, typed: &str) -> Option<(i32, String)> {
+    on_terminal_env(ws, args, typed, &[])
+}
+
+/// [`on_terminal`] with extra environment variables.
+pub fn on_terminal_env(
+    ws: &Workspace,
+    args: &str,
+    typed: &str,
+    env: &[(&str, &str)],
+) -> Option<(i32, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let binary = assert_cmd::cargo::cargo_bin("evidentia");
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{} {args}", binary.display()), "/dev/null"])
+        .current_dir(ws.dir.path())
+        .env_remove("EVIDENTIA_PASSPHRASE")
+        .env_remove("EVIDENTIA_KEY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    // Typed ahead; stdin stays open until the command ends (an early end of input would hang
+    // up the terminal).
+    let mut stdin = child.stdin.take()?;
+    stdin.write_all(typed.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    drop(stdin);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.code().unwrap_or(-1), text))
+}

@@ -9,7 +9,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::Workspace;
+use crate::common::{on_terminal, Workspace};
 
 fn ok(ws: &Workspace, args: &[&str]) -> String {
     let (code, stdout, stderr) = ws.run(args);
@@ -496,36 +496,6 @@ fn key_generate_checks_its_outputs_before_asking_for_a_passphrase() {
     assert!(text.contains("officer.pub already exists"), "{text}");
     assert!(!text.contains("passphrase"), "{text}");
     assert!(!ws.path("officer.key").exists());
-}
-
-/// Runs `evidentia ARGS` on a pseudo-terminal (through util-linux `script`), typing `typed`;
-/// None when `script` is not installed. Returns (exit code, everything the terminal showed).
-fn on_terminal(ws: &Workspace, args: &str, typed: &str) -> Option<(i32, String)> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let binary = assert_cmd::cargo::cargo_bin("evidentia");
-    let mut child = Command::new("script")
-        .args(["-qec", &format!("{} {args}", binary.display()), "/dev/null"])
-        .current_dir(ws.dir.path())
-        .env_remove("EVIDENTIA_PASSPHRASE")
-        .env_remove("EVIDENTIA_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    // Typed ahead; stdin stays open until the command ends (an early end of input would hang
-    // up the terminal).
-    let mut stdin = child.stdin.take()?;
-    stdin.write_all(typed.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
-    drop(stdin);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.code().unwrap_or(-1), text))
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod annotations;
 mod archive;
 mod audits;
 mod bundles;
+mod cli_extras;
 mod crash;
 mod faults;
 mod faults_export;

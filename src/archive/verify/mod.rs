@@ -114,6 +114,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     let mut tree = MemoryTree::new();
     let facts = match records::check_log(archive, &mut report, &mut tree) {
         Ok(facts) => Some(facts),
+        Err(e @ crate::Error::Interrupted { .. }) => return Err(e),
         Err(e) => {
             report.problem("log", "log-unreadable", e.to_string());
             None
@@ -129,6 +130,8 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         &options.recipient,
     )?;
     check_sealed(archive, &mut report, &options.trust);
+    crate::progress::finish();
+    crate::progress::check(not_finished)?;
     report.core.checkpoint = report.checkpoints.last().map(|c| c.summary.clone());
     report.core.decide();
     if report.core.verdict == Verdict::Verified && report.checkpoints.is_empty() {
@@ -142,6 +145,11 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         ));
     }
     Ok(report)
+}
+
+/// What an interrupted verification leaves.
+pub(crate) fn not_finished() -> String {
+    "verification not finished — no verdict".to_string()
 }
 
 /// What is sealed, what is not, and whether the signers were authenticated.

@@ -12,6 +12,7 @@ use crate::core::digest::Digest;
 use crate::core::merkle::{leaf_hash, MemoryTree};
 use crate::core::record::{KeyAction, KeyRecord, Record, Relation};
 use crate::error::{Error, Result};
+use crate::progress::{self, Unit};
 
 use super::super::log::Log;
 use super::super::objects::{stream_object, ObjectCopy};
@@ -48,7 +49,9 @@ pub fn check_log(
     report.records = size;
     let digests = log.record_digests(0, size)?;
     let stored_leaves = log.leaf_hashes(0, size)?;
+    progress::stage("reading records", size, Unit::Items);
     let checks = read_records(archive, &digests);
+    progress::check(super::not_finished)?;
     let mut replay = Replay::default();
     for (i, (check, id)) in checks.into_iter().zip(&digests).enumerate() {
         if let Some((item, code, detail)) = check.problem {
@@ -61,7 +64,7 @@ pub fn check_log(
             replay.check_record(archive, report, i, id, record);
         }
     }
-    check_contents(archive, report, &replay.contents);
+    check_contents(archive, report, &replay.contents)?;
     check_unreferenced(archive, report, &digests, &replay.contents)?;
     check_tree_levels(&log, tree, report);
     check_tree_root(&log, tree, size, report);
@@ -79,6 +82,15 @@ fn read_records(archive: &Archive, digests: &[Digest]) -> Vec<RecordCheck> {
         .par_iter()
         .enumerate()
         .map(|(i, digest)| {
+            progress::advance(1);
+            if progress::interrupted() {
+                // Stopping: the caller discards these checks.
+                return RecordCheck {
+                    leaf: None,
+                    record: None,
+                    problem: None,
+                };
+            }
             let item = format!("record #{i} ({digest})");
             let bytes = match store.read_verified(digest, MAX_ENCODED_LEN as u64) {
                 Ok(bytes) => bytes,
@@ -313,14 +325,24 @@ fn dangling_references(
 }
 
 /// Re-hashes every document's content, in parallel.
-fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTreeMap<Digest, u64>) {
+fn check_contents(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    contents: &BTreeMap<Digest, u64>,
+) -> Result<()> {
     type ContentCheck = (Digest, u64, Result<(Digest, u64)>);
+    progress::stage("hashing contents", contents.values().sum(), Unit::Bytes);
     let results: Vec<ContentCheck> = crate::remote::with_io_threads(archive, || {
         contents
             .par_iter()
-            .map(|(digest, size)| (*digest, *size, hash_object(archive, digest)))
-            .collect()
-    });
+            .map(|(digest, size)| {
+                progress::check(super::not_finished)?;
+                let hashed = hash_object(archive, digest);
+                progress::advance(*size);
+                Ok((*digest, *size, hashed))
+            })
+            .collect::<Result<_>>()
+    })?;
     for (digest, size, result) in results {
         let item = format!("document content {digest}");
         match result {
@@ -348,6 +370,7 @@ fn check_contents(archive: &Archive, report: &mut VerifyReport, contents: &BTree
             Err(e) => report.problem(item, "content-unreadable", e.to_string()),
         }
     }
+    Ok(())
 }
 
 /// Re-hashes the objects no record refers to. They are left by interrupted commands and are

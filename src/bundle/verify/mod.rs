@@ -135,6 +135,7 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     report.core.signers_authenticated = options.trust.authenticates();
     let files = walk(root, &mut report)?;
     let bag = check_bag(root, &files, &mut report);
+    crate::progress::check(crate::archive::verify::not_finished)?;
     let hashed = &bag.hashed;
     tag_files::check_tag_files(root, &files, &mut report);
     let Some(manifest) = read_manifest(root, &files, &mut report) else {
