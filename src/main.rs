@@ -1,5 +1,6 @@
 //! The `evidentia` command: parses arguments, calls the library, maps outcomes to exit codes
-//! (0 good, 1 a verification found a problem, 2 bad usage or unreadable input).
+//! (0 good, 1 a verification found a problem, 2 bad usage or unreadable input, 3 and 4 from
+//! the verdict, 130 stopped by Ctrl-C or SIGTERM: see cli/progress.rs).
 #![forbid(unsafe_code)]
 
 mod cli;

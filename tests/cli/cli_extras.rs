@@ -138,10 +138,15 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_never_when_piped() {
     );
 }
 
-/// Runs `evidentia ARGS` with every safe point slowed, sends SIGINT once the command has
+/// Runs `evidentia ARGS` with every safe point slowed, sends SIGINT (Ctrl-C) once the command has
 /// reached its first safe point (the signal handler is set by then), and returns (exit code,
 /// stderr). Fails the test after a minute.
 fn interrupted(ws: &Workspace, args: &[&str]) -> (i32, String) {
+    signalled(ws, args, "-INT")
+}
+
+/// As [`interrupted`], with another signal (`-TERM`).
+fn signalled(ws: &Workspace, args: &[&str], signal: &str) -> (i32, String) {
     let binary = assert_cmd::cargo::cargo_bin("evidentia");
     let mut child = Command::new(binary)
         .args(args)
@@ -176,7 +181,7 @@ fn interrupted(ws: &Workspace, args: &[&str]) -> (i32, String) {
         }
     }
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
@@ -282,11 +287,11 @@ fn ctrl_c_during_verify_gives_no_verdict() {
 }
 
 #[test]
-fn ctrl_c_during_mirror_leaves_a_valid_copy() {
+fn sigterm_during_mirror_leaves_a_valid_copy() {
     let ws = with_many_files(200);
     ws.add(&["many"]);
     ws.seal();
-    let (code, text) = interrupted(&ws, &["mirror", "arc", "copy"]);
+    let (code, text) = signalled(&ws, &["mirror", "arc", "copy"], "-TERM");
     assert_eq!(code, 130, "{text}");
     assert!(
         text.contains("interrupted: the copy at copy is valid but incomplete"),
@@ -297,4 +302,18 @@ fn ctrl_c_during_mirror_leaves_a_valid_copy() {
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = ws.run(&["verify", "--archive", "copy", "--trust", "signer.pub"]);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn ctrl_c_during_diff_gives_no_verdict() {
+    let ws = with_many_files(200);
+    ws.add(&["many"]);
+    ws.seal();
+    let (code, text) = interrupted(&ws, &["diff", "1", "2", "--trust", "signer.pub"]);
+    assert_eq!(code, 130, "{text}");
+    assert!(
+        text.contains("interrupted: diff not finished — no verdict"),
+        "{text}"
+    );
+    assert!(!text.contains("append-only"), "a verdict was given: {text}");
 }
