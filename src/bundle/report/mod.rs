@@ -81,7 +81,7 @@ blockquote { margin: .3rem 0; padding: .2rem .8rem; border-left: 3px solid var(-
 ol.toc { padding-left: 1.5rem; } ol.toc li { margin: .2rem 0; }
 footer { margin-top: 2.5rem; font-size: .92em; }
 .thumb { position: relative; display: inline-block; margin: .5rem 0 .2rem; border: 1px solid var(--line); line-height: 0; }
-.thumb img { display: block; max-width: min(100%, 26rem); max-height: 20rem; }
+.thumb img { display: block; max-width: 100%; height: auto; }
 .thumb svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; overflow: visible; }
 .region { fill: none; stroke: #d00; stroke-width: 2px; } .region.gone { stroke-dasharray: 5 3; }
 .thumb text { font: 700 12px system-ui, Arial, sans-serif; fill: #d00; dominant-baseline: hanging;
@@ -100,7 +100,7 @@ footer { margin-top: 2.5rem; font-size: .92em; }
   section.doc, section.part { content-visibility: visible; }
   .item { padding: 3pt 6pt; margin: 4pt 0; border-radius: 0; }
   h2, h3, h4 { break-after: avoid; } .ann, table.kv, blockquote { break-inside: avoid; }
-  .thumb { break-inside: avoid; margin: 2pt 0; } .thumb img { max-height: 5.5cm; max-width: 9cm; }
+  .thumb { break-inside: avoid; margin: 2pt 0; } .thumb svg { background: none !important; }
 }
 "#;
 
@@ -593,7 +593,7 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         })
         .collect();
     if let (Some(size), Some(file)) = (ctx.images.get(id), ctx.files.get(id.to_hex().as_str())) {
-        thumbnail::thumbnail(out, ctx, file, *size, &annotations);
+        thumbnail::thumbnail(out, ctx, &doc.path, file, *size, &annotations);
     }
     put!(out, "<h4>Annotations ({})</h4>\n", annotations.len());
     if annotations.is_empty() {

@@ -18,6 +18,9 @@ use super::*;
 /// segments (Exif, ICC profiles), each at most 64 KiB.
 const HEAD_LEN: u64 = 1 << 20;
 
+/// The box a thumbnail is scaled into, in CSS pixels (about 8.5 × 6.4 cm printed).
+const BOX: (f64, f64) = (320.0, 240.0);
+
 /// The pixel sizes of the disclosed raster images by document record id, read from their files
 /// in the bundle being written (`root`). An image whose size cannot be read is left out: it is
 /// then listed without a thumbnail.
@@ -123,22 +126,29 @@ fn get<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
-/// The thumbnail of the image document `file` of `size` pixels, with a labelled box for every
+/// The thumbnail of the image document at `path`, stored as `file`, of `size` pixels, with a labelled box for every
 /// rectangle selector of `annotations` (withdrawn ones dashed).
 pub(super) fn thumbnail(
     out: &mut String,
     ctx: &Ctx,
+    path: &str,
     file: &str,
     size: (u64, u64),
     annotations: &[(u64, &Digest, &AnnotationRecord)],
 ) {
     // A detail page sits in report/, one level below the bundle's root.
     let up = if ctx.here.get() == 0 { "" } else { "../" };
+    // Up or down to fit the box: a small scan is as legible as a large photo.
+    let scale = (BOX.0 / size.0 as f64).min(BOX.1 / size.1 as f64);
+    let shown = |pixels: u64| ((pixels as f64 * scale).round() as u64).max(1);
     put!(
         out,
-        "<div class=\"thumb\"><img src=\"{up}{}\" alt=\"{}\"><svg class=\"regions\">",
+        "<div class=\"thumb\"><img src=\"{up}{}\" alt=\"{}\" width=\"{}\" height=\"{}\">\
+         <svg class=\"regions\">",
         image_src(file),
-        esc(&format!("The document {file}, scaled down"))
+        esc(&format!("{path}, scaled")),
+        shown(size.0),
+        shown(size.1)
     );
     let mut drawn = 0;
     for (index, id, a) in annotations {

@@ -70,6 +70,8 @@ fn an_image_document_is_a_thumbnail_with_its_regions_numbered() {
         "<rect class=\"region gone\" x=\"95%\" y=\"0%\" width=\"20%\" height=\"100%\"></rect>"
     ));
     assert!(html.contains("(200 × 100 pixels)"));
+    // Scaled to fit 320 × 240 CSS pixels, its proportions kept.
+    assert!(html.contains("alt=\"case/photo one.png, scaled\" width=\"320\" height=\"160\">"));
     assert!(html.contains("2 annotated region(s) drawn on it"));
     // One picture only: the text document has none.
     assert_eq!(html.matches("<img ").count(), 1);
