@@ -14,6 +14,9 @@ use crate::archive::fsutil::{self, Links};
 use super::inert::{image_src, RASTER_TYPES};
 use super::*;
 
+/// Pixel sizes (width, height) of image documents, by document record id.
+pub type PixelSizes = HashMap<Digest, (u64, u64)>;
+
 /// How much of a file's start is read for its pixel size: a JPEG's size follows its metadata
 /// segments (Exif, ICC profiles), each at most 64 KiB.
 const HEAD_LEN: u64 = 1 << 20;
@@ -28,7 +31,7 @@ pub fn sizes(
     root: &Path,
     manifest: &BundleManifest,
     records: &[(u64, Digest, Record)],
-) -> HashMap<Digest, (u64, u64)> {
+) -> PixelSizes {
     let types: HashMap<&Digest, &str> = records
         .iter()
         .filter_map(|(_, id, r)| match r {

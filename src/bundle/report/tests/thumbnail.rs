@@ -1,7 +1,7 @@
 //! Tests of image documents shown as thumbnails with their annotated regions (issue 13).
 
 use super::*;
-use crate::bundle::report::thumbnail::pixel_size;
+use crate::bundle::report::thumbnail::{pixel_size, PixelSizes};
 
 /// An annotation on `target` selecting the rectangle `(x, y, width, height)`.
 fn region(target: Digest, (x, y, width, height): (u64, u64, u64, u64)) -> Record {
@@ -19,7 +19,7 @@ fn region(target: Digest, (x, y, width, height): (u64, u64, u64, u64)) -> Record
 
 /// A PNG document "case/photo one.png" of 200 × 100 pixels (leaf 0) with two regions (leaves
 /// 1 and 2, the second retracted by leaf 3), and a text document (leaf 4).
-fn photo_case() -> (Vec<(u64, Digest, Record)>, HashMap<Digest, (u64, u64)>) {
+fn photo_case() -> (Vec<(u64, Digest, Record)>, PixelSizes) {
     let mut photo = doc("case/photo one.png", b"png bytes");
     if let Record::Document(d) = &mut photo {
         d.media_type = "image/png".into();
