@@ -6,7 +6,9 @@
 //! The regions are an inline SVG laid over the picture, placed in percent of its pixel size,
 //! which export reads from the file's header; no image library decodes hostile pixels.
 
+use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::archive::fsutil::{self, Links};
@@ -17,9 +19,13 @@ use super::*;
 /// Pixel sizes (width, height) of image documents, by document record id.
 pub type PixelSizes = HashMap<Digest, (u64, u64)>;
 
-/// How much of a file's start is read for its pixel size: a JPEG's size follows its metadata
-/// segments (Exif, ICC profiles), each at most 64 KiB.
-const HEAD_LEN: u64 = 1 << 20;
+/// How much of a file's start is read for its pixel size. A JPEG's size follows its metadata
+/// segments (Exif, ICC profiles, each at most 64 KiB), which are skipped by reading only their
+/// headers ([`jpeg_size`]).
+const HEAD_LEN: u64 = 64;
+
+/// How many JPEG segments are walked before giving up on finding the frame header.
+const MAX_SEGMENTS: usize = 1000;
 
 /// The box a thumbnail is scaled into, in CSS pixels (about 8.5 × 6.4 cm printed).
 const BOX: (f64, f64) = (320.0, 240.0);
@@ -50,11 +56,15 @@ pub fn sizes(
         let Ok((file, _)) = fsutil::open_regular(&root.join(&doc.file), Links::Refuse) else {
             continue;
         };
-        let mut head = Vec::new();
-        if file.take(HEAD_LEN).read_to_end(&mut head).is_err() {
-            continue;
-        }
-        if let Some(size) = pixel_size(media_type, &head) {
+        let size = match *media_type {
+            "image/jpeg" => jpeg_size(|at, buf| read_at(&file, at, buf)),
+            _ => {
+                let mut head = Vec::new();
+                let read = (&file).take(HEAD_LEN).read_to_end(&mut head);
+                read.ok().and_then(|_| pixel_size(media_type, &head))
+            }
+        };
+        if let Some(size) = size {
             sizes.insert(id, size);
         }
     }
@@ -78,7 +88,11 @@ pub fn pixel_size(media_type: &str, head: &[u8]) -> Option<(u64, u64)> {
         "image/gif" if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") => {
             (le16(6)?, le16(8)?)
         }
-        "image/jpeg" if head.starts_with(b"\xff\xd8") => jpeg_size(head)?,
+        "image/jpeg" => jpeg_size(|at, buf| {
+            let from = head.get(usize::try_from(at).ok()?..)?;
+            buf.copy_from_slice(from.get(..buf.len())?);
+            Some(())
+        })?,
         "image/webp" if head.starts_with(b"RIFF") && head.get(8..12)? == b"WEBP" => {
             match head.get(12..16)? {
                 b"VP8 " if head.get(23..26)? == b"\x9d\x01\x2a" => {
@@ -100,28 +114,46 @@ pub fn pixel_size(media_type: &str, head: &[u8]) -> Option<(u64, u64)> {
     (size.0 > 0 && size.1 > 0).then_some(size)
 }
 
-/// A JPEG's size from its first start-of-frame segment, walking the segments before it.
-fn jpeg_size(head: &[u8]) -> Option<(u64, u64)> {
+/// A JPEG's size from its first start-of-frame segment, walking the segments before it with
+/// `read(offset, buffer)`, which fills the buffer or fails: a few small reads, whatever the
+/// size of the metadata before the frame.
+fn jpeg_size(read: impl Fn(u64, &mut [u8]) -> Option<()>) -> Option<(u64, u64)> {
+    let mut start = [0; 2];
+    read(0, &mut start)?;
+    if start != [0xff, 0xd8] {
+        return None;
+    }
     let mut at = 2;
-    loop {
-        if *head.get(at)? != 0xff {
+    for _ in 0..MAX_SEGMENTS {
+        let mut segment = [0; 9];
+        read(at, &mut segment[..2])?;
+        if segment[0] != 0xff {
             return None;
         }
-        let marker = *head.get(at + 1)?;
-        match marker {
+        match segment[1] {
             // Fill bytes and markers without a length.
             0xff => at += 1,
             0x01 | 0xd0..=0xd7 => at += 2,
             0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => {
-                let h = u16::from_be_bytes(get(head, at + 5)?);
-                let w = u16::from_be_bytes(get(head, at + 7)?);
-                return Some((u64::from(w), u64::from(h)));
+                read(at, &mut segment)?;
+                let h = u16::from_be_bytes([segment[5], segment[6]]);
+                let w = u16::from_be_bytes([segment[7], segment[8]]);
+                return (w > 0 && h > 0).then_some((u64::from(w), u64::from(h)));
             }
             // Start of scan or end of image before any frame header.
             0xda | 0xd9 => return None,
-            _ => at += 2 + usize::from(u16::from_be_bytes(get(head, at + 2)?)),
+            _ => {
+                read(at, &mut segment[..4])?;
+                at += 2 + u64::from(u16::from_be_bytes([segment[2], segment[3]]));
+            }
         }
     }
+    None
+}
+
+/// Fills `buf` from `file` at `offset`; `None` if the file ends first.
+fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> Option<()> {
+    file.read_exact_at(buf, offset).ok()
 }
 
 /// `N` bytes of `bytes` from `at`, if there are that many.
@@ -198,4 +230,36 @@ fn percent(part: u64, whole: u64) -> String {
     let value = (part as f64 * 100.0 / whole as f64).min(100.0);
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jpeg_frame_after_large_metadata_is_found_in_a_few_reads() {
+        // Two 60,000-byte Exif segments before the frame header (SOF2: 480 high, 640 wide).
+        let mut jpeg = b"\xff\xd8".to_vec();
+        for _ in 0..2 {
+            jpeg.extend_from_slice(b"\xff\xe1\xea\x62");
+            jpeg.extend(std::iter::repeat_n(0u8, 60_000));
+        }
+        jpeg.extend_from_slice(b"\xff\xff\xff\xc2\x00\x11\x08\x01\xe0\x02\x80\x03");
+        assert_eq!(pixel_size("image/jpeg", &jpeg), Some((640, 480)));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("photo.jpg");
+        std::fs::write(&path, &jpeg).expect("write");
+        let file = File::open(&path).expect("open");
+        let reads = std::cell::Cell::new(0);
+        let counted = |at, buf: &mut [u8]| {
+            reads.set(reads.get() + 1);
+            read_at(&file, at, buf)
+        };
+        assert_eq!(jpeg_size(counted), Some((640, 480)));
+        assert!(reads.get() < 10, "{} reads", reads.get());
+        // Cut inside the frame header.
+        std::fs::write(&path, &jpeg[..jpeg.len() - 3]).expect("write");
+        let file = File::open(&path).expect("open");
+        assert_eq!(jpeg_size(|at, buf| read_at(&file, at, buf)), None);
+    }
 }
