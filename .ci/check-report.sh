@@ -3,14 +3,16 @@
 # exports the sample case, then (a) the rendered DOM holds every disclosed document's SHA-256
 # from data/bundle.json, says the sender wrote it, shows the sender's self-check as such (never
 # a VERIFIED verdict), gives the command to verify with the checkpoint hash, and has no script;
+#     every raster image document is shown as a thumbnail (the bundle's own file) with its
+#     annotated regions drawn over it;
 # (b) it prints to PDF on Letter and on A4 within one page per document plus a summary page
 #     (pages counted with pdfinfo from poppler-utils, else by the PDF's page objects), and the
 #     print style gives every page the bundle id and "page N of M" (CSS paged media);
 # (c) it renders to a screenshot. Exits non-zero on any failure.
 #
 # Usage: .ci/check-report.sh [SCREENSHOT.png [PRINTED-PAGE.png]]
-#   With arguments the screenshot, and the first printed A4 page as a PNG (needs pdftoppm), are
-#   kept there (docs/report-screenshot.png and docs/report-print.png are made this way).
+#   With arguments the screenshot, and the first printed A4 page that shows a thumbnail as a PNG
+#   (needs pdftoppm and pdftotext), are kept there (docs/report-screenshot.png and docs/report-print.png are made this way).
 #   CHROMIUM=/path/to/chromium overrides the browser (default /usr/bin/chromium).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,6 +75,17 @@ grep -qF "evidentia verify &lt;bundle&gt; --trust &lt;your trust file&gt; --chec
     "$work/dom.html" || fail "the rendered report does not give the command with hash $hash"
 if grep -qi '<script' "$work/dom.html"; then fail "the rendered report contains a script"; fi
 echo "$count digests found"
+# The sample case's images are PNGs; each one is a thumbnail of its own file in the bundle.
+images=$(grep -o '"file": "data/[^"]*\.png"' "$work/sample/bundle/data/bundle.json" |
+    sed 's/^"file": "//; s/"$//' || true)
+[ -n "$images" ] || fail "the sample case has no PNG document to show as a thumbnail"
+for file in $images; do
+    src=$(printf '%s' "$file" | sed 's/ /%20/g')
+    grep -qF "<img src=\"$src\"" "$work/dom.html" || fail "no thumbnail of $file"
+done
+regions=$(grep -o '<rect class="region"' "$work/dom.html" | wc -l)
+[ "$regions" -ge 1 ] || fail "no annotated region is drawn on a thumbnail"
+echo "$(printf '%s\n' "$images" | wc -l) thumbnails, $regions region(s) drawn"
 
 echo "== (b) print to PDF, Letter and A4"
 pages() { # PDF -> page count
@@ -89,7 +102,8 @@ grep -qF '@top-left { content: "Evidence bundle, checkpoint' "$report" ||
 grep -qF 'counter(page) " of " counter(pages)' "$report" ||
     fail "the print style does not number the pages"
 for paper in Letter A4; do
-    page="$work/report-$paper.html"
+    # Beside report.html, so that its thumbnails (links into data/) load.
+    page="$(dirname "$report")/print-$paper.html"
     # The paper size a reader's printer dialog would choose; the report itself says "auto".
     sed "s|</style>|@page { size: $paper; }</style>|" "$report" >"$page"
     chrome --no-pdf-header-footer --print-to-pdf="$work/report-$paper.pdf" "file://$page"
@@ -102,8 +116,18 @@ for paper in Letter A4; do
     echo "$paper: $count pages for $documents documents"
 done
 if [ -n "$keep_print" ]; then
-    command -v pdftoppm >/dev/null || fail "pdftoppm (poppler-utils) is needed to keep a printed page"
-    pdftoppm -png -r 60 -f 1 -l 1 -singlefile "$work/report-A4.pdf" "${keep_print%.png}"
+    command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null ||
+        fail "pdftoppm and pdftotext (poppler-utils) are needed to keep a printed page"
+    # The first page with a thumbnail on it: the print layout and a drawn region in one picture.
+    shown=""
+    for n in $(seq 1 "$(pages "$work/report-A4.pdf")"); do
+        if pdftotext -f "$n" -l "$n" "$work/report-A4.pdf" - | grep -qF "annotated region"; then
+            shown=$n
+            break
+        fi
+    done
+    [ -n "$shown" ] || fail "no printed page shows a thumbnail"
+    pdftoppm -png -r 60 -f "$shown" -l "$shown" -singlefile "$work/report-A4.pdf" "${keep_print%.png}"
     echo "printed page: $keep_print ($(wc -c <"$keep_print") bytes)"
 fi
 

@@ -376,7 +376,8 @@ def custody(f):
 
 def document(f):
     out = {"content": bytes_of(f.pop(3, None), 3, 32), "size": uint_of(f.pop(4, None), 4)}
-    media_type(text_of(f.pop(5, None), 5, 4096))
+    out["media_type"] = text_of(f.pop(5, None), 5, 4096)
+    media_type(out["media_type"])
     out["path"] = text_of(f.pop(6, None), 6, 4096)
     logical_path(out["path"])
     text_of(f.pop(7, None), 7, 4096)
@@ -725,8 +726,13 @@ def check_bag(root, files, rep):
 TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
              "SHA256SUMS", "VERIFY.txt", "verify-bundle.py", "report.html")
 REPORT_TAGS = set("html head meta title style body header footer nav section div p h1 h2 h3 h4 a "
-                  "span strong code blockquote ul ol li table thead tbody tr th td br".split())
-REPORT_ATTRIBUTES = set("lang charset name content class id href start".split())
+                  "span strong code blockquote ul ol li table thead tbody tr th td br "
+                  "img svg rect text".split())
+REPORT_ATTRIBUTES = set("lang charset name content class id href start src alt x y width height".split())
+NUMERIC_ATTRIBUTES = ("x", "y", "width", "height")
+# Media types a report may show as a picture: raster only, never SVG (FORMAT.md section 17, 6a).
+RASTER_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+SRC_KEPT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 STYLE_DENIED = ("url(", "image", "@import", "@font-face", "\\", "expression", "binding", "behavior",
                 "src")
 MAX_PAGE_LEN = 512 << 20
@@ -749,8 +755,22 @@ def is_report_link(href):
     return fragment_ok and file_ok and href != ""
 
 
-def report_tag(tag):
-    """One tag (between '<' and '>'): raises Bad unless a report may use it; returns its name."""
+def image_src(file):
+    """A bundle file's name as an <img src>: bytes outside A-Za-z0-9-._~/ as upper-case %XX."""
+    return "".join(chr(b) if b in SRC_KEPT else f"%{b:02X}" for b in file.encode("utf-8"))
+
+
+def image_allowed(src, images, detail_page):
+    if detail_page:
+        if not src.startswith("../"):
+            return False
+        src = src[3:]
+    return src.startswith("data/") and src in images
+
+
+def report_tag(tag, images=frozenset(), detail_page=False):
+    """One tag (between '<' and '>'): raises Bad unless a report may use it; returns its name.
+    images: the <img src> values the page may show (verified raster documents)."""
     if tag.startswith("/"):
         if tag[1:] not in REPORT_TAGS:
             raise Bad(f"a tag </{tag[1:61]}> that a report does not use")
@@ -767,18 +787,22 @@ def report_tag(tag):
             raise Bad(f"an attribute {attribute[:60]} that a report does not use")
         if attribute == "href" and not is_report_link(value):
             raise Bad(f"a link to {value[:60]} outside the report")
+        if attribute == "src" and (name != "img" or not image_allowed(value, images, detail_page)):
+            raise Bad(f"a picture from {value[:60]} that is not a verified image document of this bundle")
+        if attribute in NUMERIC_ATTRIBUTES and (value == "" or any(c not in "0123456789.%" for c in value)):
+            raise Bad(f"an attribute {attribute} that is not a number: {value[:60]}")
         rest = after[1:]
     return name
 
 
-def check_report_page(html):
+def check_report_page(html, images=frozenset(), detail_page=False):
     for n, piece in enumerate(html.split("<")[1:], 1):
         tag, gt, text = piece.partition(">")
         if not gt:
             raise Bad(f"'<' number {n} does not start a tag")
         if tag == "!DOCTYPE html":
             continue
-        if report_tag(tag) == "style":
+        if report_tag(tag, images, detail_page) == "style":
             css = text.lower()
             word = next((w for w in STYLE_DENIED if w in css), None)
             if word is not None:
@@ -800,15 +824,20 @@ def check_tag_files(root, files, rep):
             continue
         if name != "tagmanifest-sha256.txt" and listed is not None and name not in listed:
             rep.problem(name, "unlisted-tag-file", "a tag file that tagmanifest-sha256.txt does not list")
-        if is_report_page(name):
-            html = read_text(root, files, name, MAX_PAGE_LEN, rep)
-            if html is None:
-                continue
-            try:
-                check_report_page(html)
-            except Bad as e:
-                rep.problem(name, "report-unsafe",
-                            f"the report page holds {e}; do not open it in a browser")
+
+
+def check_report_pages(root, files, images, rep):
+    """The report pages hold nothing that runs or loads anything; images: the <img src> of the
+    disclosed raster documents whose bytes verified (empty when they were not checked)."""
+    for name in sorted(f for f in files if is_report_page(f)):
+        html = read_text(root, files, name, MAX_PAGE_LEN, rep)
+        if html is None:
+            continue
+        try:
+            check_report_page(html, images, name != "report.html")
+        except Bad as e:
+            rep.problem(name, "report-unsafe",
+                        f"the report page holds {e}; do not open it in a browser")
 
 
 # ---- data/bundle.json (check 8): exactly the members of FORMAT.md section 17 ----
@@ -958,10 +987,13 @@ def place(documents):
 
 
 def check_documents(root, files, manifest, decoded, rep):
+    """Returns the <img src> of the listed raster documents whose bytes and place verified."""
+    verified = []
     for doc in manifest["documents"]:
         rec = decoded.get(doc["record"], (None, None, {}))[2]
-        if (rec.get("content", b"").hex(), rec.get("size"), rec.get("path")) != \
-                (doc["content"], doc["size"], doc["path"]):
+        ok = (rec.get("content", b"").hex(), rec.get("size"), rec.get("path")) == \
+            (doc["content"], doc["size"], doc["path"])
+        if not ok:
             rep.problem(doc["path"], "document-mismatch",
                         "no disclosed document record has this path, digest and size")
         f = doc["file"]
@@ -973,6 +1005,8 @@ def check_documents(root, files, manifest, decoded, rep):
             rep.problem(doc["path"], "content-corrupt", f"the file does not hash to {doc['content']}")
         elif os.path.getsize(os.path.join(root, f)) != doc["size"]:
             rep.problem(doc["path"], "content-corrupt", f"the record says {doc['size']} bytes")
+        elif ok and rec.get("media_type") in RASTER_TYPES:
+            verified.append(doc)
     listed = {d["record"] for d in manifest["documents"]}
     in_order = sorted((index, rid) for rid, (index, kind, _) in decoded.items() if kind == "document")
     for _, rid in in_order:
@@ -990,11 +1024,13 @@ def check_documents(root, files, manifest, decoded, rep):
         if want is not None and want != doc["file"]:
             rep.problem(doc["path"], "document-misplaced",
                         f"its record puts its bytes at '{want}', but data/bundle.json names '{doc['file']}'")
+            verified = [d for d in verified if d is not doc]
     dictated_files = set(dictated.values())
     for name in sorted(files):
         if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated_files:
             rep.problem(name, "unlisted-document",
                         "a file in a document area where no disclosed document record puts one")
+    return {image_src(d["file"]) for d in verified}
 
 
 # ---- Keys (check 13). The key-state rules live here alone (FORMAT.md section 13). ----
@@ -1368,29 +1404,38 @@ def main(root, trusted, pin, rep):
     files = walk(root, rep)
     hashed = check_bag(root, files, rep)
     check_tag_files(root, files, rep)
+    images = set()  # pictures a report page may show; none unless the documents verified
+    try:
+        images = check_bundle(root, files, hashed, trusted, pin, rep)
+    finally:
+        check_report_pages(root, files, images, rep)
+
+
+def check_bundle(root, files, hashed, trusted, pin, rep):
+    """Checks 7 to 14; returns the <img src> of the raster documents that verified."""
     data = read_bytes(root, files, "data/bundle.json", 64 << 20, rep)
     if data is None:
-        return
+        return set()
     try:
         manifest = load_manifest(data)
     except (Bad, ValueError, RecursionError) as e:
         rep.problem("data/bundle.json", "bad-manifest", str(e))
-        return
+        return set()
     try:
         timestamp(manifest["exported_at"])
     except Bad as e:
         rep.problem("data/bundle.json", "bad-manifest", f"exported_at: {e}")
     if manifest["format"] not in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
         rep.problem("data/bundle.json", "bad-manifest", f"unknown format '{manifest['format']}'")
-        return
+        return set()
     if "data/checkpoint" not in files:
         rep.problem("data/checkpoint", "checkpoint-unreadable", "not a regular file in the bundle")
-        return
+        return set()
     try:
         cp = parse_checkpoint(read_limited(os.path.join(root, "data/checkpoint"), 1 << 20))
     except (Bad, ValueError) as e:
         rep.problem("data/checkpoint", "checkpoint-unreadable", str(e))
-        return
+        return set()
     if (cp["origin"], cp["number"], cp["size"]) != \
             (manifest["origin"], manifest["checkpoint"], manifest["tree_size"]):
         rep.problem("data/checkpoint", "checkpoint-mismatch",
@@ -1402,11 +1447,12 @@ def main(root, trusted, pin, rep):
         rep.problem("data/checkpoint", "checkpoint-pin-mismatch",
                     f"its text hashes to {text_hash}, not the pinned {pin}")
     decoded, key_events, proven = check_records(root, files, hashed, manifest, cp, rep)
-    check_documents(root, files, manifest, decoded, rep)
+    images = check_documents(root, files, manifest, decoded, rep)
     keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
     check_signatures(cp, keys, retired, 1, rep)
     check_consistency(manifest, cp, rep)
     check_completeness(manifest, cp, proven, rep)
+    return images
 
 
 if __name__ == "__main__":

@@ -251,12 +251,14 @@ fn write_bundle(
         .collect();
     drop(disclosed);
     drop(records);
+    let images = report::thumbnail::sizes(root, &manifest, &decoded);
     let mut report = report::Rendered::new(&ReportInput {
         manifest: &manifest,
         checkpoint: &stored.checkpoint,
         note: &stored.note,
         records: &decoded,
         verdict: &verify::BundleReport::pending(),
+        images: &images,
     });
     let tags = write_tag_files(
         root,

@@ -1,6 +1,7 @@
 //! What a report page may hold. `verify` checks `report.html` and `report/<digits>.html`
 //! against this (FORMAT.md §17, check 6a): only the tags and attributes evidentia writes, links
-//! only to places in the report, and a style sheet that loads nothing. The pages are the
+//! only to places in the report, pictures only of the bundle's own verified raster images (a
+//! thumbnail, with an inline SVG of boxes over it), and a style sheet that loads nothing. The pages are the
 //! sender's and not evidence, but a recipient opens them in a browser: a forger who adds a
 //! script or an external resource must not pass unnoticed. docs/verify-bundle.py applies the
 //! same rules.
@@ -38,12 +39,60 @@ const TAGS: &[&str] = &[
     "th",
     "td",
     "br",
+    // A thumbnail and the boxes drawn over it.
+    "img",
+    "svg",
+    "rect",
+    "text",
 ];
 
-/// The attributes it may use (on any of those tags).
+/// The attributes it may use (on any of those tags; `src` only on `<img>`).
 const ATTRIBUTES: &[&str] = &[
-    "lang", "charset", "name", "content", "class", "id", "href", "start",
+    "lang", "charset", "name", "content", "class", "id", "href", "start", "src", "alt", "x", "y",
+    "width", "height",
 ];
+
+/// Attributes whose value is a number or a percentage, nothing else.
+const NUMERIC: &[&str] = &["x", "y", "width", "height"];
+
+/// The media types a report shows as a thumbnail: raster formats, which an `<img>` only
+/// draws. Never SVG, which is a document that may hold scripts and links of its own.
+pub const RASTER_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// The pictures one report page may show: the `src` values of `<img>`.
+pub struct Images<'a> {
+    /// [`image_src`] of the bundle's disclosed documents of a [`RASTER_TYPES`] media type
+    /// whose bytes verified.
+    pub files: &'a std::collections::HashSet<String>,
+    /// Whether the page is a detail page in `report/`, whose links start with `../`.
+    pub detail_page: bool,
+}
+
+impl Images<'_> {
+    fn allows(&self, src: &str) -> bool {
+        let file = match self.detail_page {
+            true => src.strip_prefix("../"),
+            false => Some(src),
+        };
+        file.is_some_and(|f| f.starts_with("data/") && self.files.contains(f))
+    }
+}
+
+/// A bundle file's name as an `<img src>` relative to the bundle's root: every byte but ASCII
+/// letters, digits and `-._~/` percent-encoded (upper-case hex), so that no `?`, `#`, `:` or
+/// quote reaches the URL. docs/verify-bundle.py encodes the same way.
+pub fn image_src(file: &str) -> String {
+    let mut out = String::with_capacity(file.len());
+    for b in file.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
 
 /// Words that would let a style sheet load or run something.
 const STYLE_DENIED: &[&str] = &[
@@ -86,8 +135,18 @@ fn is_report_link(href: &str) -> bool {
     fragment_ok && file_ok && !href.is_empty()
 }
 
-/// Checks one page; the error says what it holds that a report may not.
+/// Checks one page that shows no pictures; the error says what it holds that a report may not.
 pub fn check(html: &str) -> Result<(), String> {
+    let none = std::collections::HashSet::new();
+    let images = Images {
+        files: &none,
+        detail_page: false,
+    };
+    check_page(html, &images)
+}
+
+/// Checks one page that may show `images`.
+pub fn check_page(html: &str, images: &Images) -> Result<(), String> {
     for (n, piece) in html.split('<').enumerate().skip(1) {
         let Some((tag, text)) = piece.split_once('>') else {
             return Err(format!("'<' number {n} does not start a tag"));
@@ -95,7 +154,7 @@ pub fn check(html: &str) -> Result<(), String> {
         if tag == "!DOCTYPE html" {
             continue;
         }
-        let name = check_tag(tag)?;
+        let name = check_tag(tag, images)?;
         if name == "style" {
             let css = text.to_lowercase();
             if let Some(word) = STYLE_DENIED.iter().find(|w| css.contains(*w)) {
@@ -109,7 +168,7 @@ pub fn check(html: &str) -> Result<(), String> {
 }
 
 /// Checks one tag (what lies between '<' and '>'); returns the name of an opening tag.
-fn check_tag(tag: &str) -> Result<&str, String> {
+fn check_tag<'t>(tag: &'t str, images: &Images) -> Result<&'t str, String> {
     if let Some(name) = tag.strip_prefix('/') {
         return match TAGS.contains(&name) {
             true => Ok(""),
@@ -138,6 +197,23 @@ fn check_tag(tag: &str) -> Result<&str, String> {
         }
         if attribute == "href" && !is_report_link(value) {
             return Err(format!("a link to {} outside the report", shorten(value)));
+        }
+        if attribute == "src" && (name != "img" || !images.allows(value)) {
+            return Err(format!(
+                "a picture from {} that is not a verified image document of this bundle",
+                shorten(value)
+            ));
+        }
+        let number = |v: &str| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'%')
+        };
+        if NUMERIC.contains(&attribute) && !number(value) {
+            return Err(format!(
+                "an attribute {attribute} that is not a number: {}",
+                shorten(value)
+            ));
         }
         rest = match after {
             "" => "",
@@ -214,6 +290,65 @@ mod tests {
             "<p",
         ] {
             assert!(check(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pictures_only_of_the_bundles_verified_image_documents() {
+        assert_eq!(
+            image_src("data/documents/a b/ü?#\"'.png"),
+            "data/documents/a%20b/%C3%BC%3F%23%22%27.png"
+        );
+        let files = std::collections::HashSet::from(["data/documents/a/photo%20one.png".into()]);
+        let entry = Images {
+            files: &files,
+            detail_page: false,
+        };
+        let detail = Images {
+            files: &files,
+            detail_page: true,
+        };
+        let picture = |src: &str| {
+            format!(
+                "<div class=\"thumb\"><img src=\"{src}\" alt=\"a &quot;b\"><svg class=\"regions\">\
+                 <rect class=\"region\" x=\"1.5%\" y=\"2%\" width=\"30%\" height=\"4%\"></rect>\
+                 <text x=\"1.5%\" y=\"2%\">#3</text></svg></div>"
+            )
+        };
+        let src = "data/documents/a/photo%20one.png";
+        assert_eq!(check_page(&picture(src), &entry), Ok(()));
+        assert_eq!(check_page(&picture(&format!("../{src}")), &detail), Ok(()));
+        // The same picture on a page that may show none, or from the other directory.
+        assert!(check(&picture(src)).is_err());
+        assert!(check_page(&picture(src), &detail).is_err());
+        assert!(check_page(&picture(&format!("../{src}")), &entry).is_err());
+        for bad in [
+            "http://evil.example/a.png",
+            "//evil.example/a.png",
+            "/etc/passwd",
+            "file:///etc/passwd",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "data/documents/a/photo one.png",
+            "data/documents/a/photo%20one.png?x",
+            "data/documents/a/other.svg",
+            "data/records/x.cbor",
+            "../../data/documents/a/photo%20one.png",
+        ] {
+            assert!(check_page(&picture(bad), &entry).is_err(), "{bad}");
+        }
+        for bad in [
+            "<p src=\"data/documents/a/photo%20one.png\">",
+            "<img src=\"data/documents/a/photo%20one.png\" onerror=\"alert(1)\">",
+            "<img src=\"data/documents/a/photo%20one.png\" srcset=\"http://x 2x\">",
+            "<svg><use href=\"#x\"></use></svg>",
+            "<svg><image href=\"http://x\"></image></svg>",
+            "<svg><foreignObject></foreignObject></svg>",
+            "<svg><set attributeName=\"href\" to=\"javascript:x\"></set></svg>",
+            "<svg onload=\"alert(1)\"></svg>",
+            "<rect x=\"calc(1px)\"></rect>",
+            "<rect width=\"\"></rect>",
+        ] {
+            assert!(check_page(bad, &entry).is_err(), "{bad}");
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct ReportInput<'a> {
     pub records: &'a [(u64, Digest, Record)],
     /// The verification of the bundle as written.
     pub verdict: &'a BundleReport,
+    /// Pixel sizes of the disclosed raster images by document record id
+    /// ([`thumbnail::sizes`]): these are shown as thumbnails.
+    pub images: &'a HashMap<Digest, (u64, u64)>,
 }
 
 const STYLE: &str = r#"
@@ -77,6 +80,12 @@ ol.index { padding-left: 3.5rem; } ol.index li { margin: 0; } nav { margin: .8re
 blockquote { margin: .3rem 0; padding: .2rem .8rem; border-left: 3px solid var(--ink); font-style: italic; }
 ol.toc { padding-left: 1.5rem; } ol.toc li { margin: .2rem 0; }
 footer { margin-top: 2.5rem; font-size: .92em; }
+.thumb { position: relative; display: inline-block; margin: .5rem 0 .2rem; border: 1px solid var(--line); line-height: 0; }
+.thumb img { display: block; max-width: 100%; height: auto; }
+.thumb svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; overflow: visible; }
+.region { fill: none; stroke: #d00; stroke-width: 2px; } .region.gone { stroke-dasharray: 5 3; }
+.thumb text { font: 700 12px system-ui, Arial, sans-serif; fill: #d00; dominant-baseline: hanging;
+  paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 @media print {
   body { max-width: none; padding: 0; font-size: 8pt; line-height: 1.22; }
   th, td { padding: 1px 4px; } table { margin: 2pt 0 3pt; } table.kv th { width: 8rem; }
@@ -91,6 +100,7 @@ footer { margin-top: 2.5rem; font-size: .92em; }
   section.doc, section.part { content-visibility: visible; }
   .item { padding: 3pt 6pt; margin: 4pt 0; border-radius: 0; }
   h2, h3, h4 { break-after: avoid; } .ann, table.kv, blockquote { break-inside: avoid; }
+  .thumb { break-inside: avoid; margin: 2pt 0; } .thumb svg { background: none !important; }
 }
 "#;
 
@@ -108,6 +118,7 @@ mod html;
 pub mod inert;
 mod pages;
 mod sender;
+pub mod thumbnail;
 mod timeline;
 pub use html::html_escape;
 use html::*;
@@ -219,6 +230,8 @@ struct Ctx<'a> {
     page_count: usize,
     /// The page being written: 0 for report.html, else its detail page's number.
     here: Cell<usize>,
+    /// Pixel sizes of the images shown as thumbnails, by document record id.
+    images: &'a HashMap<Digest, (u64, u64)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -241,6 +254,7 @@ impl<'a> Ctx<'a> {
             pages: HashMap::new(),
             page_count: 1,
             here: Cell::new(0),
+            images: input.images,
         };
         for (at, (index, id, record)) in input.records.iter().enumerate() {
             ctx.by_id.insert(*id, (*index, record));
@@ -578,6 +592,9 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
             _ => None,
         })
         .collect();
+    if let (Some(size), Some(file)) = (ctx.images.get(id), ctx.files.get(id.to_hex().as_str())) {
+        thumbnail::thumbnail(out, ctx, &doc.path, file, *size, &annotations);
+    }
     put!(out, "<h4>Annotations ({})</h4>\n", annotations.len());
     if annotations.is_empty() {
         out.push_str("<p class=\"muted\">None disclosed.</p>\n");

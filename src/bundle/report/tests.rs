@@ -139,7 +139,7 @@ fn render_pages(
     records: &[(u64, Digest, Record)],
     verdict: &BundleReport,
 ) -> Vec<(String, String)> {
-    render_pages_with(records, verdict, Vec::new())
+    render_pages_with(records, verdict, Vec::new(), &HashMap::new())
 }
 
 /// The same, for a bundle with consistency proofs from earlier checkpoints.
@@ -147,6 +147,7 @@ fn render_pages_with(
     records: &[(u64, Digest, Record)],
     verdict: &BundleReport,
     consistency: Vec<crate::bundle::manifest::ConsistencyEntry>,
+    images: &HashMap<Digest, (u64, u64)>,
 ) -> Vec<(String, String)> {
     let documents = records
         .iter()
@@ -194,11 +195,21 @@ fn render_pages_with(
         note: &note,
         records,
         verdict,
+        images,
     };
     let pages = render(&input);
+    // The pictures verify accepts: the documents shown as images (the test says which).
+    let shown: std::collections::HashSet<String> = (manifest.documents.iter())
+        .filter(|d| Digest::from_hex(&d.record).is_some_and(|id| images.contains_key(&id)))
+        .map(|d| inert::image_src(&d.file))
+        .collect();
     for (name, html) in &pages {
+        let allowed = inert::Images {
+            files: &shown,
+            detail_page: name != "report.html",
+        };
         assert_eq!(
-            inert::check(html),
+            inert::check_page(html, &allowed),
             Ok(()),
             "{name} holds what a report may not"
         );
@@ -309,3 +320,4 @@ fn clocks_and_sizes_read_well() {
 
 mod paged;
 mod print;
+mod thumbnail;

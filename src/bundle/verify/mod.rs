@@ -138,15 +138,21 @@ pub fn verify_dir(root: &Path, options: &BundleVerifyOptions) -> Result<BundleRe
     crate::progress::check(crate::archive::verify::not_finished)?;
     let hashed = &bag.hashed;
     tag_files::check_tag_files(root, &files, &mut report);
+    // Without checked documents, a report page may show no picture.
+    let no_images = HashSet::new();
     let Some(manifest) = read_manifest(root, &files, &mut report) else {
+        tag_files::check_report_pages(root, &files, &no_images, &mut report);
         return Ok(finish(report));
     };
     let Some(stored) = read_checkpoint(root, &files, &manifest, options, &mut report) else {
+        tag_files::check_report_pages(root, &files, &no_images, &mut report);
         return Ok(finish(report));
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
     disclosed::check_documents(root, &files, hashed, &manifest, &found.decoded, &mut report);
+    let images = tag_files::verified_images(&manifest, &found.decoded, &report);
+    tag_files::check_report_pages(root, &files, &images, &mut report);
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
     let signers = check_signatures(
         root,

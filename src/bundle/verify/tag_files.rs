@@ -1,13 +1,18 @@
 //! Check 6a (FORMAT.md §17): outside `data/` a bundle holds only its tag files, each listed in
-//! `tagmanifest-sha256.txt`, and its report pages hold nothing that runs or loads anything.
+//! `tagmanifest-sha256.txt`, and its report pages hold nothing that runs or loads anything
+//! and show no picture but the bundle's own verified raster image documents.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+
+use crate::core::digest::Digest;
+use crate::core::record::Record;
 
 use super::super::bagit;
 use super::super::inspect::read_text;
+use super::super::manifest::BundleManifest;
 use super::super::report::inert;
-use super::BundleReport;
+use super::{hex_digest, BundleReport};
 
 /// The tag files of a bundle, besides the report's detail pages `report/<digits>.html`.
 pub const TAG_FILES: [&str; 8] = [
@@ -46,16 +51,56 @@ pub(super) fn check_tag_files(root: &Path, files: &HashSet<String>, report: &mut
                 "a tag file that tagmanifest-sha256.txt does not list",
             );
         }
-        if inert::is_page(name) {
-            let Some(html) = read_text(root, files, name, inert::MAX_PAGE_LEN, report) else {
-                continue;
-            };
-            if let Err(why) = inert::check(&html) {
-                let detail = format!("the report page holds {why}; do not open it in a browser");
-                report.problem(name, "report-unsafe", detail);
-            }
+    }
+}
+
+/// The report pages against the rules of what a page may hold; `images` are the pictures
+/// they may show ([`verified_images`]; none when the documents could not be checked).
+pub(super) fn check_report_pages(
+    root: &Path,
+    files: &HashSet<String>,
+    images: &HashSet<String>,
+    report: &mut BundleReport,
+) {
+    let mut pages: Vec<&String> = files.iter().filter(|f| inert::is_page(f)).collect();
+    pages.sort();
+    for name in pages {
+        let Some(html) = read_text(root, files, name, inert::MAX_PAGE_LEN, report) else {
+            continue;
+        };
+        let allowed = inert::Images {
+            files: images,
+            detail_page: name != "report.html",
+        };
+        if let Err(why) = inert::check_page(&html, &allowed) {
+            let detail = format!("the report page holds {why}; do not open it in a browser");
+            report.problem(name, "report-unsafe", detail);
         }
     }
+}
+
+/// The `<img src>` (bundle-relative, [`inert::image_src`]) of every listed document whose
+/// signed record gives a raster media type and whose bytes and place verified: the only
+/// pictures a report page may show.
+pub(super) fn verified_images(
+    manifest: &BundleManifest,
+    decoded: &HashMap<Digest, Record>,
+    report: &BundleReport,
+) -> HashSet<String> {
+    // check_documents reports on every listed document, in list order.
+    if report.documents.len() != manifest.documents.len() {
+        return HashSet::new();
+    }
+    let checked = manifest.documents.iter().zip(&report.documents);
+    checked
+        .filter(|(doc, item)| {
+            let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
+            item.ok
+                && matches!(record, Some(Record::Document(d))
+                    if inert::RASTER_TYPES.contains(&d.media_type.as_str()))
+        })
+        .map(|(doc, _)| inert::image_src(&doc.file))
+        .collect()
 }
 
 /// The names `tagmanifest-sha256.txt` lists, if it can be read and parsed.

@@ -32,7 +32,7 @@ fn large_bundle() -> (Workspace, PathBuf) {
 }
 
 /// A copy of `bundle` to forge.
-fn copy(ws: &Workspace, bundle: &Path, name: &str) -> PathBuf {
+pub(super) fn copy(ws: &Workspace, bundle: &Path, name: &str) -> PathBuf {
     let to = ws.path(name);
     let status = Command::new("cp").arg("-r").arg(bundle).arg(&to).status();
     assert!(status.expect("cp").success());
@@ -40,7 +40,7 @@ fn copy(ws: &Workspace, bundle: &Path, name: &str) -> PathBuf {
 }
 
 /// Replaces `from` by `to` in a page; the text must be there.
-fn edit(page: &Path, from: &str, to: &str) {
+pub(super) fn edit(page: &Path, from: &str, to: &str) {
     let html = fs::read_to_string(page).expect("read page");
     assert!(html.contains(from), "{} has no {from:?}", page.display());
     fs::write(page, html.replacen(from, to, 1)).expect("write page");

@@ -71,7 +71,12 @@ fn sealed_shows_the_checkpoint_not_the_record_time() {
         root: Digest::of(b"earlier").to_hex(),
         proof: Vec::new(),
     };
-    let pages = render_pages_with(&sample(), &BundleReport::pending(), vec![earlier]);
+    let pages = render_pages_with(
+        &sample(),
+        &BundleReport::pending(),
+        vec![earlier],
+        &HashMap::new(),
+    );
     let html = &pages[0].1;
     let a = html.find("id=\"r0\"").expect("document a");
     let b = html.find("id=\"r1\"").expect("document b");
