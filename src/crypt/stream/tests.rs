@@ -88,6 +88,11 @@ fn tampered_ciphertext_is_damage_and_releases_nothing() {
     let err = decrypt_to_vec(&ids, &mac[..], expected(&plain), "doc", 1 << 20).unwrap_err();
     assert!(matches!(err, CryptError::Damaged { .. }), "{err}");
 
+    let mut longer = ct.clone();
+    longer.extend_from_slice(b"appended");
+    let err = decrypt_to_vec(&ids, &longer[..], expected(&plain), "doc", 1 << 20).unwrap_err();
+    assert!(matches!(err, CryptError::Damaged { .. }), "{err}");
+
     let cut = &ct[..ct.len() - 17];
     let err = decrypt_to_vec(&ids, cut, expected(&plain), "doc", 1 << 20).unwrap_err();
     assert!(matches!(err, CryptError::Damaged { .. }), "{err}");
