@@ -19,10 +19,10 @@ pub const KIND_RECIPIENTS: &str = "recipients";
 pub const KIND_REWRAP: &str = "rewrap";
 /// The only scheme: age v1 to X25519 recipients.
 pub const SCHEME_AGE_V1: &str = "age-v1";
-/// Most keys in a recipients record (as `crypt::MAX_RECIPIENTS`).
-pub const MAX_RECIPIENT_KEYS: usize = 256;
-/// Largest opening (as `crypt::commitment::MAX_OPENING_LEN`).
-pub const MAX_OPENING_LEN: usize = 64 * 1024;
+/// Most keys in a recipients record.
+pub const MAX_RECIPIENT_KEYS: usize = crate::crypt::MAX_RECIPIENTS;
+/// Largest opening.
+pub const MAX_OPENING_LEN: usize = crate::crypt::commitment::MAX_OPENING_LEN;
 
 // Keys of the `encryption` sub-map.
 const ENC_SCHEME: u64 = 0;
