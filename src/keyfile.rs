@@ -263,7 +263,7 @@ fn encrypt(plain: &str, passphrase: &str, log_n: u8) -> Result<Zeroizing<String>
         B64.encode(salt),
         B64.encode(nonce)
     );
-    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let cipher = XChaCha20Poly1305::new((&*key).into());
     let sealed = cipher
         .encrypt(
             XNonce::from_slice(&nonce),
@@ -319,7 +319,7 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<Zeroizing<String
     let sealed = B64.decode(lines[3]).map_err(|_| bad("bad ciphertext"))?;
     let key = derive(passphrase, &salt, log_n, r, p)?;
     let header_len = lines[0].len() + lines[1].len() + lines[2].len() + 3;
-    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let cipher = XChaCha20Poly1305::new((&*key).into());
     let plain = cipher
         .decrypt(
             XNonce::from_slice(&nonce),

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod audit;
 pub mod bundle;
 pub mod core;
+pub mod crypt;
 pub mod error;
 pub mod keyfile;
 pub mod progress;

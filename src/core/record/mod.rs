@@ -9,6 +9,7 @@
 mod annotation;
 mod custody;
 mod document;
+mod encryption;
 mod fields;
 mod key_event;
 mod retraction;
@@ -23,6 +24,9 @@ pub use custody::{
     CustodyEvent, CustodyRecord, CUSTODY_EVENTS, MAX_TARGETS as MAX_CUSTODY_TARGETS,
 };
 pub use document::{Collection, DocumentRecord};
+pub use encryption::{
+    EncryptionInfo, PlaintextBinding, RecipientsRecord, RewrapRecord, KIND_RECIPIENTS, KIND_REWRAP,
+};
 pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyRecord};
 pub use retraction::RetractionRecord;
 
