@@ -59,6 +59,8 @@ pub struct AddedDocument {
     pub content: Digest,
     pub size: u64,
     pub path: String,
+    /// The exact bytes of the name when the path had to be escaped (FORMAT.md §5.1).
+    pub original_path: Option<Vec<u8>>,
     /// The record holding this document (the existing one when unchanged).
     pub record: Digest,
     pub status: AddStatus,
@@ -194,6 +196,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             content,
             size,
             path: file.logical.clone(),
+            original_path: file.original_path.clone(),
             record,
             status,
         });
@@ -438,10 +441,7 @@ fn plan(
         let list = bad
             .iter()
             // A name is shown escaped in full (a newline in it must not start a fake line).
-            .map(|(p, why)| {
-                let name = p.to_string_lossy();
-                format!("  {}: {}", term::escape(&name), term::escape(why))
-            })
+            .map(|(p, why)| format!("  {}: {}", shown_path(p), term::escape(why)))
             .collect::<Vec<_>>()
             .join("\n");
         return Err(Error::BadInputs {
@@ -451,6 +451,12 @@ fn plan(
     }
     files.sort_by(|a, b| a.logical.cmp(&b.logical));
     Ok(Plan { files, skipped })
+}
+
+/// A path on this machine for a person: its exact bytes (`\xHH` where not UTF-8), escaped for
+/// the terminal.
+pub fn shown_path(path: &Path) -> String {
+    term::escape(&path::display_bytes(path.as_os_str().as_encoded_bytes())).into_owned()
 }
 
 /// Why a symbolic link named as an input is refused, and what to add instead.

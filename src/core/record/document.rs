@@ -45,6 +45,12 @@ pub struct DocumentRecord {
 }
 
 impl DocumentRecord {
+    /// The exact original name (all components) for a person, when the path had to be
+    /// escaped: UTF-8 as text, other bytes as `\xHH`. Still to be escaped for a terminal.
+    pub fn original_path_shown(&self) -> Option<String> {
+        self.original_path.as_deref().map(path::display_bytes)
+    }
+
     pub(super) fn entries(&self) -> Vec<(ciborium::value::Value, ciborium::value::Value)> {
         let c = &self.collection;
         let mut e = Entries::default();
