@@ -274,7 +274,8 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct AddArgs {
-    /// Files and directories (directories are walked; symbolic links are not followed)
+    /// Files and directories (directories are walked; symbolic links in them are reported and
+    /// not followed; a symbolic link named here is refused)
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Where the material was collected from

@@ -325,3 +325,35 @@ print(checked, " ".join(wrong))
         "the script disagrees with the vectors on: {wrong}"
     );
 }
+
+#[test]
+fn an_older_literal_name_is_not_joined_by_an_escaped_one() {
+    // Before names were escaped, a file literally named `a%FF` had the path `case/a%FF` and no
+    // original-path. The file `a<0xff>` escapes to that same path: it must not become a new
+    // version of the other file.
+    let ws = Workspace::new();
+    ws.plant_object(b"legacy");
+    let legacy = Record::Document(Box::new(DocumentRecord {
+        header: Header::now(),
+        content: Digest::of(b"legacy"),
+        size: 6,
+        media_type: "application/octet-stream".into(),
+        path: "case/a%FF".into(),
+        original_name: "a%FF".into(),
+        original_path: None,
+        collection: Collection::default(),
+    }));
+    ws.plant_record(&legacy.encode_checked().expect("a valid record"));
+    ws.seal();
+    let (code, report) = ws.verify_json();
+    assert_eq!(code, 0, "an older literal name is honest: {report}");
+    fs::create_dir_all(ws.path("case")).expect("mkdir");
+    fs::write(ws.path("case").join(OsStr::from_bytes(b"a\xff")), "raw").expect("write");
+    let (code, _, stderr) = ws.run(&["add", "case"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("'case/a%FF' is already the literal name of another document"),
+        "{stderr}"
+    );
+    assert_eq!(ws.log_size(), 1, "nothing recorded");
+}
