@@ -190,12 +190,13 @@ fn hex_value(b: u8) -> u8 {
     }
 }
 
-/// Shows name bytes to a person: UTF-8 as text, each other byte as `\xHH` (a lossless,
-/// readable form; the caller still escapes it for the terminal).
+/// Shows name bytes to a person: UTF-8 as text, each other byte as `\xHH`, and a backslash
+/// doubled so that a name holding the text `\xff` reads differently (a lossless, readable
+/// form; the caller still escapes it for the terminal).
 pub fn display_bytes(raw: &[u8]) -> String {
     let mut out = String::with_capacity(raw.len());
     for chunk in raw.utf8_chunks() {
-        out.push_str(chunk.valid());
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -289,5 +290,6 @@ mod tests {
         assert_eq!(from_name_bytes(&[b".."]), Err(PathError::BadComponent));
         assert_eq!(from_name_bytes(&[&[0xff; 100]]), Err(PathError::TooLong));
         assert_eq!(display_bytes(b"a\xff\nb"), "a\\xff\nb");
+        assert_eq!(display_bytes(b"a\\xff"), "a\\\\xff");
     }
 }

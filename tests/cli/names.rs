@@ -17,7 +17,7 @@ use evidentia::core::record::{Collection, DocumentRecord, Header, Record};
 use crate::common::Workspace;
 
 /// The odd names of one case directory: (name bytes, expected logical path, content).
-pub const ODD_NAMES: [(&[u8], &str, &str); 7] = [
+pub const ODD_NAMES: [(&[u8], &str, &str); 8] = [
     (b"bad\xff.txt", "case/bad%FF.txt", "not UTF-8\n"),
     (
         b"line\nbreak.txt",
@@ -28,6 +28,12 @@ pub const ODD_NAMES: [(&[u8], &str, &str); 7] = [
         b"tab\there.txt",
         "case/tab%09here.txt",
         "a tab in the name\n",
+    ),
+    // A backslash (a separator on Windows) reads `\\` when the exact name is shown.
+    (
+        b"back\\xff.txt",
+        "case/back%5Cxff.txt",
+        "a backslash in the name\n",
     ),
     // The escape character itself, shaped like an escape: its `%` is escaped in turn.
     (b"100%41.txt", "case/100%2541.txt", "looks like an escape\n"),
@@ -119,6 +125,8 @@ fn show_ls_log_and_history_give_the_original_name_safely() {
     let (code, stdout, _) = ws.run(&["show", "case/bad%FF.txt"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("case/bad\\xff.txt"), "{stdout}");
+    let (_, stdout, _) = ws.run(&["show", "case/back%5Cxff.txt"]);
+    assert!(stdout.contains("case/back\\\\xff.txt"), "{stdout}");
     let (_, stdout, _) = ws.run(&["show", "case/bad%FF.txt", "--json"]);
     let shown: Value = serde_json::from_str(&stdout).expect("json");
     let json_text = serde_json::to_string(&shown).expect("json");
