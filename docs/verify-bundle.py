@@ -290,6 +290,53 @@ def logical_path(p):
         raise Bad(f"'{p}' is not a logical path (FORMAT.md section 5)")
 
 
+ESCAPE_SHAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def escape_component(raw):
+    """The escaped form of one name component (FORMAT.md section 5.1)."""
+    out = []
+    for c in raw.decode("utf-8", "surrogateescape"):
+        if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that is not part of a UTF-8 character
+            out.append("%%%02X" % (ord(c) - 0xDC00))
+        elif is_control(c) or c in "\\%":
+            out.extend("%%%02X" % b for b in c.encode())
+        else:
+            out.append(c)
+    text = "".join(out)
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b not in b"%\\" else "%%%02X" % b for b in raw)
+
+
+def name_component(raw):
+    """(logical component, original-name text, escaped?) of one component of a file's name."""
+    try:
+        text = raw.decode("utf-8")
+        nfc = unicodedata.normalize("NFC", text)
+        if not any(is_control(c) or c == "\\" for c in nfc) and not ESCAPE_SHAPE.search(nfc):
+            return nfc, text, False
+    except UnicodeDecodeError:
+        pass
+    escaped = escape_component(raw)
+    return escaped, escaped, True
+
+
+def original_path(raw, path, name):
+    """Field 14 must be what the path and original-name were made from (FORMAT.md 5.1)."""
+    if not isinstance(raw, bytes) or not 1 <= len(raw) <= 4096:
+        raise Bad("field 14 (original-path): expected 1 to 4096 bytes")
+    parts = [name_component(c) for c in raw.split(b"/")]
+    if not any(escaped for _, _, escaped in parts):
+        raise Bad("field 14 (original-path): no component needs escaping (omit the field when none does)")
+    made = "/".join(part for part, _, _ in parts)
+    logical_path(made)
+    if made != path:
+        raise Bad(f"field 14 (original-path): gives the logical path '{made}', but the record's path is '{path}'")
+    if parts[-1][1] != name:
+        raise Bad(f"field 14 (original-path): gives the original-name '{parts[-1][1]}', but the record holds '{name}'")
+
+
 def media_type(t):
     kind, _, sub = t.partition("/")
     if not kind or not sub or "/" in sub or any(c in WS or is_control(c) for c in t):
@@ -380,7 +427,7 @@ def document(f):
     media_type(out["media_type"])
     out["path"] = text_of(f.pop(6, None), 6, 4096)
     logical_path(out["path"])
-    text_of(f.pop(7, None), 7, 4096)
+    name = text_of(f.pop(7, None), 7, 4096)
     for k in (8, 10, 11):
         if k in f:
             text_of(f.pop(k), k, 4096)
@@ -390,6 +437,8 @@ def document(f):
         text_of(f.pop(12), 12, 65536, True)
     if 13 in f:
         tags_of(f.pop(13), 13)
+    if 14 in f:
+        original_path(f.pop(14), out["path"], name)
     return out
 
 

@@ -279,7 +279,8 @@ enum Command {
     /// refused there. With --out FILE, an object of any size is streamed into a temporary file
     /// beside FILE that is renamed to FILE only when the digest matches (FILE must not exist).
     Cat {
-        /// A digest or a unique prefix of at least 4 hex digits
+        /// A digest, a unique prefix of at least 4 hex digits, or a logical path (its latest
+        /// version)
         digest: String,
         /// Write to this new file instead of standard output (any size; see above)
         #[arg(long, value_name = "FILE")]
@@ -289,7 +290,8 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct AddArgs {
-    /// Files and directories (directories are walked; symbolic links are not followed)
+    /// Files and directories (directories are walked; symbolic links in them are reported and
+    /// not followed; a symbolic link named here is refused)
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Where the material was collected from
@@ -581,7 +583,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Cat { digest, out } => {
             let archive = Archive::open(&archive_dir)?;
-            let digest = query::resolve_object(&archive, &digest)?;
+            let digest = query::resolve_content(&archive, &digest)?;
             match out {
                 Some(path) => {
                     let bytes = query::cat_to_file(&archive, &digest, &path)?;
@@ -628,13 +630,24 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
     };
     let report = ingest::add(archive, &args.paths, &options)?;
     for skipped in &report.skipped {
-        errln!("skipped {}: {}", skipped.path.display(), skipped.reason);
+        errln!(
+            "skipped {}: {}",
+            ingest::shown_path(&skipped.path),
+            skipped.reason
+        );
     }
     // Buffered: a write per line cost a system call per document.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for doc in &report.documents {
         let line = format!("sha256:{}  {}", doc.content, doc.path);
         writeln!(out, "{}", evidentia::term::escape_text(&line))?;
+        if let Some(original) = &doc.original_path {
+            errln!(
+                "escaped: {} is the file named \"{}\" (its exact name is kept in the record)",
+                doc.path,
+                evidentia::term::escape(&evidentia::core::path::display_bytes(original))
+            );
+        }
         if doc.status == AddStatus::Unchanged {
             errln!(
                 "unchanged: {} is already recorded with this content (record {}); nothing added",

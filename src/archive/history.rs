@@ -204,15 +204,22 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     }
                     push(&mut events, r, collected, "collected", detail);
                 }
+                let from_file = d
+                    .original_path_shown()
+                    .map(|name| format!(", from the file named \"{}\"", crate::term::escape(&name)))
+                    .unwrap_or_default();
                 push(
                     &mut events,
                     r,
                     at,
                     "ingested",
                     match versions {
-                        1 => format!("as {} ({} bytes, {})", d.path, d.size, d.media_type),
+                        1 => format!(
+                            "as {} ({} bytes, {}){from_file}",
+                            d.path, d.size, d.media_type
+                        ),
                         _ => format!(
-                            "as {} ({} bytes, {}), version sha256:{}",
+                            "as {} ({} bytes, {}), version sha256:{}{from_file}",
                             d.path,
                             d.size,
                             d.media_type,

@@ -1,8 +1,10 @@
 //! `add`: ingest files and directories as document records.
 //!
 //! Order of work, for crash safety and concurrency:
-//! 1. plan: walk the inputs (symlinks are not followed), validate every logical path, and refuse
-//!    the whole command if any input cannot be recorded — nothing is written before that;
+//! 1. plan: walk the inputs (symlinks met in a walk are not followed, and reported; one named
+//!    as an input is refused), make every name a logical path (escaping what a logical path
+//!    cannot hold, keeping the exact bytes), and refuse the whole command if any input cannot
+//!    be recorded — nothing is written before that;
 //! 2. store content: hash and copy every file into one batch of the object store (a pack for a
 //!    large add), in parallel, without the lock (objects are content-addressed, so concurrent
 //!    writers cannot conflict), and build each document record on the same worker;
@@ -57,6 +59,8 @@ pub struct AddedDocument {
     pub content: Digest,
     pub size: u64,
     pub path: String,
+    /// The exact bytes of the name when the path had to be escaped (FORMAT.md §5.1).
+    pub original_path: Option<Vec<u8>>,
     /// The record holding this document (the existing one when unchanged).
     pub record: Digest,
     pub status: AddStatus,
@@ -79,6 +83,7 @@ struct Planned {
     source: PathBuf,
     logical: String,
     original_name: String,
+    original_path: Option<Vec<u8>>,
     /// From the walk when the progress bar needs it; 0 means "ask the open file".
     size: u64,
 }
@@ -140,6 +145,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
                     .unwrap_or_else(|| guess_media_type(&file.logical)),
                 path: file.logical.clone(),
                 original_name: file.original_name.clone(),
+                original_path: file.original_path.clone(),
                 collection: options.collection.clone(),
             }));
             let prepared = PreparedRecord::new(record).map_err(|e| Error::BadInput {
@@ -165,8 +171,9 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
     // The latest version of each path (looked up together, in key order), confirmed against
     // its record.
     let logicals: Vec<&str> = plan.files.iter().map(|f| f.logical.as_str()).collect();
-    let unchanged: Vec<Option<Digest>> = index
-        .versions_many(&logicals)?
+    let versions = index.versions_many(&logicals)?;
+    refuse_literal_escapes(archive, &plan.files, &versions)?;
+    let unchanged: Vec<Option<Digest>> = versions
         .into_par_iter()
         .zip(plan.files.par_iter().zip(&stored))
         .map(|(versions, (file, (_, prepared)))| {
@@ -198,6 +205,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             content,
             size,
             path: file.logical.clone(),
+            original_path: file.original_path.clone(),
             record,
             status,
         });
@@ -207,6 +215,33 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         report.documents[slot].record = id;
     }
     Ok(report)
+}
+
+/// An escaped path cannot meet a plain name written by this version, but an archive written
+/// before names were escaped may hold a document literally named like an escape (`a%FF`).
+/// Recording the file `a<0xff>` as a new version of it would join two different files.
+fn refuse_literal_escapes(
+    archive: &Archive,
+    files: &[Planned],
+    versions: &[Vec<PathVersion>],
+) -> Result<()> {
+    for (file, versions) in files.iter().zip(versions) {
+        let (Some(_), Some(latest)) = (&file.original_path, versions.last()) else {
+            continue;
+        };
+        if let Ok(Record::Document(doc)) = super::query::read_record(archive, &latest.record) {
+            if doc.original_path.is_none() {
+                return Err(Error::BadInput {
+                    path: file.source.clone(),
+                    why: format!(
+                        "its escaped logical path '{}' is already the literal name of another document (record {}); add it with --relative-to from another directory, so its path differs",
+                        file.logical, latest.record
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Stores one file's content; returns its digest and size.
@@ -313,26 +348,13 @@ fn plan(
         })?;
         let base = match &relative_to {
             Some(dir) => relative_parts(input, dir)?,
-            None => base_name(input).map(|name| vec![name]),
+            None => vec![base_name(input)?],
         };
         if meta.file_type().is_symlink() {
-            skipped.push(Skipped {
-                path: input.clone(),
-                reason: "symbolic link, not followed".into(),
-            });
+            bad.push((input.clone(), symlink_refusal(&named)));
         } else if meta.is_file() {
-            match base {
-                Some(parts) => push_file(&mut files, &mut bad, input, parts, meta.len()),
-                None => bad.push((input.clone(), "the file name is not valid UTF-8".into())),
-            }
+            push_file(&mut files, &mut bad, input, base, meta.len());
         } else if meta.is_dir() {
-            let Some(base) = base else {
-                bad.push((
-                    input.clone(),
-                    "the directory name is not valid UTF-8".into(),
-                ));
-                continue;
-            };
             let walker = WalkDir::new(input)
                 .follow_links(false)
                 .sort_by_file_name()
@@ -368,22 +390,10 @@ fn plan(
                 }
                 let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
                 let mut parts = base.clone();
-                let mut utf8 = true;
                 for component in relative.components() {
-                    match component {
-                        Component::Normal(part) => match part.to_str() {
-                            Some(s) => parts.push(s.to_string()),
-                            None => utf8 = false,
-                        },
-                        _ => utf8 = false,
+                    if let Component::Normal(part) = component {
+                        parts.push(part.as_encoded_bytes().to_vec());
                     }
-                }
-                if !utf8 {
-                    bad.push((
-                        entry.path().to_path_buf(),
-                        "the name is not valid UTF-8".into(),
-                    ));
-                    continue;
                 }
                 let size = match want_sizes {
                     true => entry.metadata().map(|m| m.len()).unwrap_or(0),
@@ -426,10 +436,7 @@ fn plan(
         let list = bad
             .iter()
             // A name is shown escaped in full (a newline in it must not start a fake line).
-            .map(|(p, why)| {
-                let name = p.to_string_lossy();
-                format!("  {}: {}", term::escape(&name), term::escape(why))
-            })
+            .map(|(p, why)| format!("  {}: {}", shown_path(p), term::escape(why)))
             .collect::<Vec<_>>()
             .join("\n");
         return Err(Error::BadInputs {
@@ -441,19 +448,34 @@ fn plan(
     Ok(Plan { files, skipped })
 }
 
+/// A path on this machine for a person: its exact bytes (`\xHH` where not UTF-8), escaped for
+/// the terminal.
+pub fn shown_path(path: &Path) -> String {
+    term::escape(&path::display_bytes(path.as_os_str().as_encoded_bytes())).into_owned()
+}
+
+/// Why a symbolic link named as an input is refused, and what to add instead.
+fn symlink_refusal(link: &Path) -> String {
+    let target = fs::read_link(link)
+        .map(|t| format!(" (it points to {})", t.display()))
+        .unwrap_or_default();
+    format!("is a symbolic link{target}; evidentia records files, not links: add the file it points to instead")
+}
+
 fn push_file(
     files: &mut Vec<Planned>,
     bad: &mut Vec<(PathBuf, String)>,
     source: &Path,
-    parts: Vec<String>,
+    parts: Vec<Vec<u8>>,
     size: u64,
 ) {
-    let original_name = parts.last().cloned().unwrap_or_default();
-    match path::normalize(&parts.join("/")) {
-        Ok(logical) => files.push(Planned {
+    let components: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    match path::from_name_bytes(&components) {
+        Ok(named) => files.push(Planned {
             source: source.to_path_buf(),
-            logical,
-            original_name,
+            logical: named.path,
+            original_name: named.original_name,
+            original_path: named.original_path,
             size,
         }),
         Err(e) => bad.push((
@@ -463,8 +485,8 @@ fn push_file(
     }
 }
 
-/// The components of `input` below `dir` (`--relative-to`), or `None` if one is not UTF-8.
-fn relative_parts(input: &Path, dir: &Path) -> Result<Option<Vec<String>>> {
+/// The components of `input` below `dir` (`--relative-to`), as the bytes of their names.
+fn relative_parts(input: &Path, dir: &Path) -> Result<Vec<Vec<u8>>> {
     // Resolve the parent only, so that a symlink given as input is not followed.
     let absolute = match (input.parent(), input.file_name()) {
         (Some(parent), Some(name)) => {
@@ -487,15 +509,21 @@ fn relative_parts(input: &Path, dir: &Path) -> Result<Option<Vec<String>>> {
     })?;
     Ok(relative
         .components()
-        .map(|c| c.as_os_str().to_str().map(str::to_string))
+        .map(|c| c.as_os_str().as_encoded_bytes().to_vec())
         .collect())
 }
 
 /// The last name of an input path, resolving `.` and `..` so that `add .` names the directory.
-fn base_name(input: &Path) -> Option<String> {
+fn base_name(input: &Path) -> Result<Vec<u8>> {
     let name = match input.file_name() {
-        Some(name) => name.to_os_string(),
-        None => fs::canonicalize(input).ok()?.file_name()?.to_os_string(),
+        Some(name) => Some(name.to_os_string()),
+        None => fs::canonicalize(input)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_os_string())),
     };
-    name.into_string().ok()
+    name.map(|n| n.as_encoded_bytes().to_vec())
+        .ok_or_else(|| Error::BadInput {
+            path: input.to_path_buf(),
+            why: "has no name to record it under; give --relative-to or name it differently".into(),
+        })
 }

@@ -314,6 +314,23 @@ pub fn resolve_shown(archive: &Archive, text: &str) -> Result<Resolved> {
     })
 }
 
+/// What `cat` names: a digest or a unique prefix of an object, or a logical path (the content
+/// of its latest version, as `show` finds it).
+pub fn resolve_content(archive: &Archive, text: &str) -> Result<Digest> {
+    match resolve_object(archive, text) {
+        Err(Error::BadId { .. } | Error::UnknownId { .. }) => match resolve_shown(archive, text)? {
+            Resolved::Record(logged) => match &logged.record {
+                Record::Document(doc) => Ok(doc.content),
+                _ => Err(Error::UnknownId {
+                    id: format!("{text} (a record that is not a document)"),
+                }),
+            },
+            Resolved::Object(digest) => Ok(digest),
+        },
+        other => other,
+    }
+}
+
 /// The newest `limit` records (all when `None`) for which `keep` holds, in log order. Read
 /// from the newest back in growing batches, stopping once `limit` are found: without a
 /// filter, the cost is proportional to `limit`.

@@ -237,6 +237,7 @@ mod tests {
             media_type: "text/plain".into(),
             path: path.into(),
             original_name: "x".into(),
+            original_path: None,
             collection: Collection::default(),
         }
     }

@@ -119,7 +119,12 @@ fn record_line(logged: &LoggedRecord) -> String {
 pub fn summary(record: &Record) -> String {
     let short = |d: &evidentia::core::digest::Digest| d.to_hex()[..12].to_string();
     match record {
-        Record::Document(doc) => format!("{}  sha256:{}", doc.path, doc.content),
+        Record::Document(doc) => format!(
+            "{}  sha256:{}{}",
+            doc.path,
+            doc.content,
+            original_suffix(doc)
+        ),
         Record::Annotation(a) => {
             let body: String = a.body.chars().take(60).collect();
             format!("on {}: {}", short(&a.target), body.replace('\n', " "))
@@ -134,6 +139,13 @@ pub fn summary(record: &Record) -> String {
         Record::Key(k) => format!("{} {}", k.action.as_str(), k.key),
         Record::Unknown { kind, .. } => format!("(record kind '{kind}' not known to this version)"),
     }
+}
+
+/// `  (file named "…")` after an escaped path: the exact original name, safe for a terminal.
+pub fn original_suffix(doc: &evidentia::core::record::DocumentRecord) -> String {
+    doc.original_path_shown()
+        .map(|name| format!("  (file named \"{}\")", evidentia::term::escape(&name)))
+        .unwrap_or_default()
 }
 
 fn checkpoint_line(cp: &evidentia::archive::checkpoints::StoredCheckpoint) -> String {
@@ -193,8 +205,12 @@ pub fn ls(archive: &Archive, options: &LsOptions, json: bool) -> Result<()> {
             (VersionState::Current, false) => String::new(),
         };
         let line = format!(
-            "sha256:{}  {:>10}  {:<24} {}{mark}",
-            doc.content, doc.size, doc.media_type, doc.path
+            "sha256:{}  {:>10}  {:<24} {}{mark}{}",
+            doc.content,
+            doc.size,
+            doc.media_type,
+            doc.path,
+            original_suffix(doc)
         );
         writeln!(out, "{}", evidentia::term::escape_text(&line))?;
     }

@@ -16,6 +16,9 @@ pub(super) fn document_json(doc: &DocumentRecord) -> Value {
         "media_type": doc.media_type,
         "path": doc.path,
         "original_name": doc.original_name,
+        // The exact name bytes when the path had to be escaped: lossless (hex) and for display.
+        "original_path_hex": doc.original_path.as_deref().map(hex::encode),
+        "original_path_lossy": doc.original_path.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
         "source_url": c.source_url,
         "collected_at": c.collected_at.map(|t| t.to_string()),
         "collector": c.collector,
@@ -120,6 +123,9 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             field("size", &format!("{} bytes", doc.size));
             field("media type", &doc.media_type);
             field("original name", &doc.original_name);
+            if let Some(shown) = doc.original_path_shown() {
+                field("original path", &evidentia::term::escape(&shown));
+            }
             optional("source url", c.source_url.as_deref());
             optional(
                 "collected at",

@@ -20,6 +20,7 @@ mod handcheck;
 mod hostile;
 mod hostile_files;
 mod keys;
+mod names;
 mod outputs;
 mod packs;
 mod proofs;

@@ -144,6 +144,8 @@ fn record_vectors() {
                     && doc.media_type == text(fields, "media_type")
                     && doc.path == text(fields, "path")
                     && doc.original_name == text(fields, "original_name")
+                    && doc.original_path.as_ref().map(hex::encode)
+                        == opt_text(fields, "original_path")
                     && c.source_url == opt_text(fields, "source_url")
                     && c.collected_at.map(|t| t.to_string()) == opt_text(fields, "collected_at")
                     && c.collector == opt_text(fields, "collector")

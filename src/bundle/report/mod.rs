@@ -570,7 +570,7 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("Size", size),
         ("Media type", esc(&doc.media_type)),
         ("File in this bundle", mono(file)),
-        ("Original file name", esc(&doc.original_name)),
+        ("Original file name", original_name(doc)),
         ("Source URL", url),
         ("Collected at", c.collected_at.map_or_else(none, ts)),
         ("Collector", opt(c.collector.as_deref())),
@@ -607,6 +607,18 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
 }
 
 /// The chain of custody of one document record, in time order.
+/// The name as recorded; when it had to be escaped, its exact bytes (FORMAT.md §5.1).
+fn original_name(doc: &DocumentRecord) -> String {
+    match doc.original_path_shown() {
+        None => esc(&doc.original_name),
+        Some(exact) => format!(
+            "{} {}",
+            mono(&crate::term::escape(&exact)),
+            muted("(the exact name, escaped in its logical path; \\xHH: a byte that is not UTF-8)")
+        ),
+    }
+}
+
 fn custody(out: &mut String, ctx: &Ctx, index: u64, doc: &DocumentRecord) {
     let at = doc.header.recorded_at;
     let sealed = format!(

@@ -34,6 +34,7 @@ fn doc(path: &str, bytes: &[u8]) -> Record {
         media_type: "text/plain".into(),
         path: path.into(),
         original_name: HOSTILE.into(),
+        original_path: None,
         collection,
     }))
 }

@@ -17,6 +17,7 @@ const KEY_COLLECTOR: u64 = 10;
 const KEY_TOOL: u64 = 11;
 const KEY_NOTE: u64 = 12;
 const KEY_TAGS: u64 = 13;
+const KEY_ORIGINAL_PATH: u64 = 14;
 
 /// How and by whom a document was collected (Berkeley Protocol collection record).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,10 +38,19 @@ pub struct DocumentRecord {
     pub media_type: String,
     pub path: String,
     pub original_name: String,
+    /// The exact bytes of the name's components, joined with `/`, when one of them is not a
+    /// valid logical-path component and had to be escaped (FORMAT.md §5.1).
+    pub original_path: Option<Vec<u8>>,
     pub collection: Collection,
 }
 
 impl DocumentRecord {
+    /// The exact original name (all components) for a person, when the path had to be
+    /// escaped: UTF-8 as text, other bytes as `\xHH`. Still to be escaped for a terminal.
+    pub fn original_path_shown(&self) -> Option<String> {
+        self.original_path.as_deref().map(path::display_bytes)
+    }
+
     pub(super) fn entries(&self) -> Vec<(ciborium::value::Value, ciborium::value::Value)> {
         let c = &self.collection;
         let mut e = Entries::default();
@@ -55,6 +65,9 @@ impl DocumentRecord {
             .opt_text(KEY_TOOL, c.tool.as_deref())
             .opt_text(KEY_NOTE, c.note.as_deref())
             .texts(KEY_TAGS, &c.tags);
+        if let Some(bytes) = &self.original_path {
+            e.bytes(KEY_ORIGINAL_PATH, bytes);
+        }
         e.0
     }
 
@@ -80,6 +93,10 @@ impl DocumentRecord {
             note: fields.opt_prose(KEY_NOTE, "note", MAX_NOTE_LEN)?,
             tags: fields.tags(KEY_TAGS)?,
         };
+        let original_path = fields.opt_bytes(KEY_ORIGINAL_PATH, "original-path")?;
+        if let Some(bytes) = &original_path {
+            check_original_path(bytes, &logical, &original_name)?;
+        }
         Ok(DocumentRecord {
             header,
             content,
@@ -87,9 +104,44 @@ impl DocumentRecord {
             media_type,
             path: logical,
             original_name,
+            original_path,
             collection,
         })
     }
+}
+
+/// The original-path must be what the path and original-name were made from, and must be
+/// there only when a component needed escaping: one name, one encoding.
+fn check_original_path(
+    bytes: &[u8],
+    logical: &str,
+    original_name: &str,
+) -> Result<(), RecordError> {
+    let bad = |why: String| invalid(KEY_ORIGINAL_PATH, "original-path", why);
+    if bytes.is_empty() || bytes.len() > path::MAX_PATH_LEN {
+        return Err(bad(format!("expected 1 to {} bytes", path::MAX_PATH_LEN)));
+    }
+    let components: Vec<&[u8]> = bytes.split(|b| *b == b'/').collect();
+    let named = path::from_name_bytes(&components)
+        .map_err(|e| bad(format!("does not make a logical path: {e}")))?;
+    if named.original_path.is_none() {
+        return Err(bad(
+            "no component needs escaping (omit the field when none does)".into(),
+        ));
+    }
+    if named.path != logical {
+        return Err(bad(format!(
+            "gives the logical path '{}', but the record's path is '{logical}'",
+            named.path
+        )));
+    }
+    if named.original_name != original_name {
+        return Err(bad(format!(
+            "gives the original-name '{}', but the record holds '{original_name}'",
+            named.original_name
+        )));
+    }
+    Ok(())
 }
 
 /// A media type is `type/subtype` (parameters allowed after `;`), without whitespace.

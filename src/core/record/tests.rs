@@ -25,6 +25,7 @@ fn document() -> DocumentRecord {
         media_type: "text/plain".into(),
         path: "case/hello.txt".into(),
         original_name: "hello.txt".into(),
+        original_path: None,
         collection: Collection {
             source_url: Some("https://example.org/a".into()),
             collected_at: Some(Timestamp::parse_canonical("2026-11-01T09:30:00Z").unwrap()),
