@@ -352,6 +352,34 @@ pub fn check(
                         e.index
                     ),
                 );
+            } else if e.kind == "metadata" && matches!(subject, Subject::About(_)) {
+                // Export always discloses metadata with its document: one missing was removed.
+                bad(
+                    &item,
+                    "metadata-withheld",
+                    format!(
+                        "metadata record #{} about a disclosed document is not in the bundle",
+                        e.index
+                    ),
+                );
+            }
+        }
+    }
+    // Metadata is shown with its document: one about a document record not disclosed would be
+    // shown about nothing, or taken for metadata of another version.
+    let documents: BTreeSet<Digest> = disclosed
+        .iter()
+        .filter(|p| matches!(p.record, Record::Document(_)))
+        .map(|p| p.id)
+        .collect();
+    for p in disclosed {
+        if let Record::Metadata(m) = p.record {
+            if !documents.contains(&m.target) {
+                bad(
+                    &format!("record #{}", p.index),
+                    "metadata-unattached",
+                    "a metadata record about a document record that is not disclosed".into(),
+                );
             }
         }
     }
