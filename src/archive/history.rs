@@ -202,6 +202,10 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     if let Some(url) = &c.source_url {
                         detail.push_str(&format!(" from {url}"));
                     }
+                    if c.collected_offset.is_some() {
+                        let local = collected.at_offset(c.collected_offset);
+                        detail.push_str(&format!(" (given as {local})"));
+                    }
                     push(&mut events, r, collected, "collected", detail);
                 }
                 push(
