@@ -19,6 +19,7 @@ mod handcheck;
 mod hostile;
 mod hostile_files;
 mod keys;
+mod metadata;
 mod outputs;
 mod packs;
 mod proofs;
