@@ -26,6 +26,7 @@ mod hostile;
 mod hostile_tar;
 mod impostor;
 mod layout;
+mod metadata;
 mod report_pages;
 
 /// The undisclosed document's distinctive content and metadata.
