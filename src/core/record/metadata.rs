@@ -165,3 +165,68 @@ pub(super) fn take_offset(
     // In range by the filter above.
     Ok(i16::try_from(minutes).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::{Record, SALT_LEN};
+    use crate::core::timestamp::Timestamp;
+
+    fn given(tags: &[&str], collector: Option<&str>) -> Collection {
+        Collection {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            collector: collector.map(str::to_string),
+            ..Collection::default()
+        }
+    }
+
+    #[test]
+    fn news_holds_only_what_is_new_and_merge_applies_it() {
+        let mut known = given(&["a"], Some("Analyst A"));
+        assert!(known.news(&given(&["a"], Some("Analyst A"))).is_empty());
+        assert!(known.news(&given(&[], None)).is_empty());
+        let news = known.news(&given(&["a", "b", "b"], Some("Analyst B")));
+        assert_eq!(news, given(&["b"], Some("Analyst B")));
+        known.merge(&news);
+        assert_eq!(known, given(&["a", "b"], Some("Analyst B")));
+        // The same instant with another offset is new: the offset is what the collector wrote.
+        let (at, offset) = Timestamp::parse_with_offset("2024-03-01T10:00:00+02:00").unwrap();
+        known.collected_at = Some(at);
+        known.collected_offset = offset;
+        let (same, utc) = Timestamp::parse_with_offset("2024-03-01T08:00:00Z").unwrap();
+        let mut later = Collection {
+            collected_at: Some(same),
+            collected_offset: utc,
+            ..Collection::default()
+        };
+        assert!(!known.news(&later).is_empty());
+        later.collected_offset = offset;
+        assert!(known.news(&later).is_empty());
+    }
+
+    #[test]
+    fn metadata_round_trips_and_empty_is_refused() {
+        let header = Header {
+            salt: [3; SALT_LEN],
+            recorded_at: Timestamp::parse_canonical("2026-11-25T12:00:00Z").unwrap(),
+        };
+        let (at, offset) = Timestamp::parse_with_offset("2024-03-01T02:30:00-05:30").unwrap();
+        let mut collection = given(&["later"], None);
+        collection.collected_at = Some(at);
+        collection.collected_offset = offset;
+        let record = Record::Metadata(Box::new(MetadataRecord {
+            header,
+            target: Digest::of(b"document record"),
+            collection,
+        }));
+        let bytes = record.encode_checked().unwrap();
+        assert_eq!(Record::decode(&bytes).unwrap(), record);
+        let empty = Record::Metadata(Box::new(MetadataRecord {
+            header,
+            target: Digest::of(b"document record"),
+            collection: Collection::default(),
+        }));
+        let bytes = empty.encode().unwrap();
+        assert!(Record::decode(&bytes).is_err());
+    }
+}
