@@ -162,8 +162,8 @@ pub struct Holder<'a> {
     pub item: &'a str,
     pub claims_format_2: bool,
     pub missing: &'a str,
-    /// Every later version of a disclosed path must be disclosed too (bundles); a proof of an
-    /// older version only reports them.
+    /// Every later version of a disclosed path, and every metadata record about a disclosed
+    /// document, must be disclosed too (bundles); a proof only reports them.
     pub whole_paths: bool,
 }
 
@@ -352,8 +352,9 @@ pub fn check(
                         e.index
                     ),
                 );
-            } else if e.kind == "metadata" && matches!(subject, Subject::About(_)) {
+            } else if whole_paths && e.kind == "metadata" && matches!(subject, Subject::About(_)) {
                 // Export always discloses metadata with its document: one missing was removed.
+                // (A single-document proof carries none: there it is counted as withheld.)
                 bad(
                     &item,
                     "metadata-withheld",

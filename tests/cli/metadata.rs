@@ -245,3 +245,23 @@ fn retracting_twice_is_refused_naming_the_earlier_retraction() {
     ws.seal();
     verifies(&ws);
 }
+
+#[test]
+fn a_single_document_proof_of_a_document_with_metadata_verifies() {
+    // A proof carries no metadata records: they are counted as withheld, not a failure.
+    let ws = one_statement();
+    let (code, _, stderr) = ws.run(&["metadata", "case/a.txt", "--tag", "later"]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let (code, _, stderr) = ws.run(&["prove", "case/a.txt", "--out", "proof.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = ws.run(&[
+        "verify-proof",
+        "proof.json",
+        "case/a.txt",
+        "--trust",
+        "signer.pub",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("1 withheld"), "{stdout}");
+}
