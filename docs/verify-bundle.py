@@ -431,7 +431,8 @@ def document(f):
     for k in (8, 10, 11):
         if k in f:
             text_of(f.pop(k), k, 4096)
-    if 9 in f:
+    has_time = 9 in f
+    if has_time:
         timestamp(text_of(f.pop(9), 9, 64))
     if 12 in f:
         text_of(f.pop(12), 12, 65536, True)
@@ -439,7 +440,39 @@ def document(f):
         tags_of(f.pop(13), 13)
     if 14 in f:
         original_path(f.pop(14), out["path"], name)
+    collected_offset(f, 15, has_time)
     return out
+
+
+def collected_offset(f, key, has_time):
+    """The UTC offset (minutes) a collection time was given with (FORMAT.md section 4)."""
+    if key not in f:
+        return
+    v = f.pop(key)
+    if not has_time:
+        raise Bad(f"field {key}: an offset without a collected-at time")
+    if isinstance(v, bool) or not isinstance(v, int) or v == 0 or abs(v) > 1439:
+        raise Bad(f"field {key}: expected a non-zero integer of minutes within +-1439")
+
+
+def metadata(f):
+    """Metadata added later to a document record (FORMAT.md, metadata records)."""
+    about = [bytes_of(f.pop(3, None), 3, 32)]
+    given = [k for k in range(4, 11) if k in f]
+    if not given:
+        raise Bad("a metadata record adds nothing (fields 4-10 all missing)")
+    for k in (4, 7, 8):
+        if k in f:
+            text_of(f.pop(k), k, 4096)
+    has_time = 5 in f
+    if has_time:
+        timestamp(text_of(f.pop(5), 5, 64))
+    collected_offset(f, 6, has_time)
+    if 9 in f:
+        text_of(f.pop(9), 9, 65536, True)
+    if 10 in f:
+        tags_of(f.pop(10), 10)
+    return {"about": about}
 
 
 def key_event(f):
@@ -467,7 +500,7 @@ def retraction(f):
     return {"about": about}
 
 
-KINDS = {"document": document, "annotation": annotation, "retraction": retraction,
+KINDS = {"document": document, "annotation": annotation, "retraction": retraction, "metadata": metadata,
          "custody": custody, "key": key_event}
 
 
@@ -1433,6 +1466,13 @@ def check_completeness(manifest, cp, proven, rep):
                 rep.problem(item, "version-withheld", f"a later version (record #{index}) is not in the bundle")
             elif kind == "retraction" and subject[0] == "about":
                 rep.problem(item, "retraction-withheld", f"retraction #{index} of a disclosed item is not in the bundle")
+            elif kind == "metadata" and subject[0] == "about":
+                rep.problem(item, "metadata-withheld", f"metadata record #{index} about a disclosed document is not in the bundle")
+    documents = {rid for rid, _, kind, _ in proven.values() if kind == "document"}
+    for index, (_, _, kind, fields) in sorted(proven.items()):
+        if kind == "metadata" and fields["about"][0] not in documents:
+            rep.problem(f"record #{index}", "metadata-unattached",
+                        "a metadata record about a document record that is not disclosed")
     indices = {s: {e[0] for e in entries} for s, entries in listed.items()}
     for index, (_, _, kind, fields) in proven.items():
         for subject in subjects_of(kind, fields):

@@ -13,7 +13,6 @@ use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
 use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
-use evidentia::core::record::Collection;
 use evidentia::core::timestamp::Timestamp;
 use evidentia::{trust, verdict, Error};
 
@@ -36,6 +35,7 @@ mod annotate;
 mod audit;
 mod bundle;
 mod keys;
+mod metadata;
 mod names;
 mod progress;
 mod render;
@@ -212,6 +212,9 @@ enum Command {
     },
     /// Record a chain-of-custody event for one or more documents
     Custody(annotate::CustodyArgs),
+    /// Add tags, a collector, a note… to a document already recorded (a new `metadata`
+    /// record; the document record is not changed)
+    Metadata(metadata::MetadataArgs),
     /// A document's full chain of custody, in time order
     History {
         /// A document: digest or unique prefix (that content), or logical path (every version
@@ -294,24 +297,8 @@ struct AddArgs {
     /// not followed; a symbolic link named here is refused)
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Where the material was collected from
-    #[arg(long, value_name = "URL")]
-    source_url: Option<String>,
-    /// When it was collected (RFC 3339, e.g. 2024-03-01T14:05:00Z)
-    #[arg(long, value_name = "RFC3339")]
-    collected_at: Option<String>,
-    /// Who collected it
-    #[arg(long, value_name = "NAME")]
-    collector: Option<String>,
-    /// The capture tool and method
-    #[arg(long, value_name = "TEXT")]
-    tool: Option<String>,
-    /// A free note
-    #[arg(long, value_name = "TEXT")]
-    note: Option<String>,
-    /// A tag (repeatable)
-    #[arg(long = "tag", value_name = "TAG")]
-    tags: Vec<String>,
+    #[command(flatten)]
+    collection: metadata::CollectionArgs,
     /// The media type, instead of guessing it from the file name
     #[arg(long, value_name = "TYPE")]
     media_type: Option<String>,
@@ -384,6 +371,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             annotate::retract(&Archive::open(&archive_dir)?, &target, &reason)?
         }
         Command::Custody(args) => annotate::custody(&Archive::open(&archive_dir)?, args)?,
+        Command::Metadata(args) => metadata::run(&Archive::open(&archive_dir)?, args)?,
         Command::History { target, json } => {
             annotate::history(&Archive::open(&archive_dir)?, &target, json)?
         }
@@ -614,16 +602,8 @@ pub(crate) fn parse_time(
 }
 
 fn add(archive: &Archive, args: AddArgs) -> Result<()> {
-    let collected_at = parse_time("--collected-at", args.collected_at.as_deref())?;
     let options = AddOptions {
-        collection: Collection {
-            source_url: args.source_url,
-            collected_at,
-            collector: args.collector,
-            tool: args.tool,
-            note: args.note,
-            tags: args.tags,
-        },
+        collection: args.collection.into_collection()?,
         media_type: args.media_type,
         progress: std::io::stderr().is_terminal(),
         relative_to: args.relative_to,
@@ -648,12 +628,18 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
                 evidentia::term::escape(&evidentia::core::path::display_bytes(original))
             );
         }
-        if doc.status == AddStatus::Unchanged {
-            errln!(
+        match doc.status {
+            AddStatus::Unchanged => errln!(
                 "unchanged: {} is already recorded with this content (record {}); nothing added",
                 doc.path,
                 doc.record
-            );
+            ),
+            AddStatus::MetadataAdded { metadata } => errln!(
+                "unchanged content: {} is already recorded (record {}); the new metadata was recorded as metadata record {metadata}",
+                doc.path,
+                doc.record
+            ),
+            AddStatus::Recorded => {}
         }
     }
     out.flush()?;
@@ -662,8 +648,17 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
         .iter()
         .filter(|d| d.status == AddStatus::Recorded)
         .count();
+    let with_metadata = report
+        .documents
+        .iter()
+        .filter(|d| matches!(d.status, AddStatus::MetadataAdded { .. }))
+        .count();
+    let metadata_note = match with_metadata {
+        0 => String::new(),
+        n => format!(" ({n} with new metadata)"),
+    };
     errln!(
-        "{recorded} document(s) recorded, {} unchanged; run `evidentia seal` to sign a checkpoint",
+        "{recorded} document(s) recorded, {} unchanged{metadata_note}; run `evidentia seal` to sign a checkpoint",
         report.documents.len() - recorded
     );
     Ok(())

@@ -158,6 +158,24 @@ pub enum Error {
         selector: &'static str,
     },
 
+    #[error("'{target}' (record sha256:{record}) is already retracted by record #{index} (sha256:{retraction}): {reason}; a record is retracted once, and that retraction stays in force")]
+    AlreadyRetracted {
+        target: String,
+        record: String,
+        index: u64,
+        retraction: String,
+        reason: String,
+    },
+
+    #[error("{target} is {media_type}, which has no {what}, so a {selector} selector cannot be recorded; {allowed}")]
+    SelectorNotApplicable {
+        target: String,
+        media_type: String,
+        what: &'static str,
+        selector: &'static str,
+        allowed: &'static str,
+    },
+
     #[error("'{id}' is {what}; {hint}")]
     WrongTarget {
         id: String,

@@ -163,6 +163,7 @@ fn check_selectors(
         None
     };
     for selector in selectors {
+        check_applicable(media_type, label, selector)?;
         selector.check_shape().map_err(|e| Error::InvalidOption {
             option: "selector",
             value: selector.type_name().into(),
@@ -268,6 +269,47 @@ fn check_selectors(
         }
     }
     Ok(())
+}
+
+/// Media types with pages: PDF and the other paged formats (multi-page TIFF, DjVu, PostScript).
+const PAGED: [&str; 4] = [
+    "application/pdf",
+    "image/tiff",
+    "image/vnd.djvu",
+    "application/postscript",
+];
+
+/// Refuses a time selector on media without time (not audio or video) and a page selector on
+/// media without pages, so that no annotation points at a place its document cannot have.
+fn check_applicable(media_type: &str, label: &str, selector: &Selector) -> Result<()> {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let refuse = |what, allowed| Error::SelectorNotApplicable {
+        target: label.to_string(),
+        media_type: media_type.to_string(),
+        what,
+        selector: selector.type_name(),
+        allowed,
+    };
+    match selector {
+        Selector::TimeRange { .. }
+            if !(essence.starts_with("audio/") || essence.starts_with("video/")) =>
+        {
+            Err(refuse(
+                "time",
+                "--time is allowed on audio/* and video/* documents only",
+            ))
+        }
+        Selector::Page { .. } if !PAGED.contains(&essence.as_str()) => Err(refuse(
+            "pages",
+            "--page is allowed on application/pdf, image/tiff, image/vnd.djvu and application/postscript documents only",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Byte offsets of every occurrence of `needle`, overlapping ones included.

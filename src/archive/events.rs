@@ -50,12 +50,31 @@ pub fn retract(archive: &Archive, target: &str, reason: &str) -> Result<Digest> 
         let record_id = record_id.ok_or_else(|| Error::UnknownId {
             id: target.to_string(),
         })?;
+        if let Some((index, id, reason)) = earlier_retraction(archive, &record_id)? {
+            return Err(Error::AlreadyRetracted {
+                target: target.to_string(),
+                record: record_id.to_string(),
+                index,
+                retraction: id.to_string(),
+                reason,
+            });
+        }
         Ok(Record::Retraction(Box::new(RetractionRecord {
             header: Header::now(),
             target: record_id,
             reason: reason.to_string(),
         })))
     })
+}
+
+/// The first retraction of `target` in the log: its position, id and reason.
+fn earlier_retraction(archive: &Archive, target: &Digest) -> Result<Option<(u64, Digest, String)>> {
+    Ok(query::records(archive)?
+        .into_iter()
+        .find_map(|r| match r.record {
+            Record::Retraction(x) if x.target == *target => Some((r.index, r.id, x.reason)),
+            _ => None,
+        }))
 }
 
 /// What a custodian reports about one handling.

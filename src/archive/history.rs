@@ -202,6 +202,10 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     if let Some(url) = &c.source_url {
                         detail.push_str(&format!(" from {url}"));
                     }
+                    if c.collected_offset.is_some() {
+                        let local = collected.at_offset(c.collected_offset);
+                        detail.push_str(&format!(" (given as {local})"));
+                    }
                     push(&mut events, r, collected, "collected", detail);
                 }
                 let from_file = d
@@ -278,6 +282,20 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                     detail.push_str(&format!(": {note}"));
                 }
                 push(&mut events, r, c.when(), c.event.as_str(), detail);
+            }
+            Record::Metadata(m) if own.contains(&m.target) => {
+                covered.push(r.index);
+                push(
+                    &mut events,
+                    r,
+                    at,
+                    "metadata added",
+                    format!(
+                        "to {}: {}",
+                        &m.target.to_hex()[..12],
+                        super::metadata::describe(&m.collection)
+                    ),
+                );
             }
             Record::Retraction(x) if own.contains(&x.target) => {
                 covered.push(r.index);
@@ -362,6 +380,8 @@ pub struct VersionView {
     pub record: LoggedRecord,
     pub document: crate::core::record::DocumentRecord,
     pub state: VersionState,
+    /// The metadata records added to this version later, in log order.
+    pub metadata: Vec<LoggedRecord>,
 }
 
 /// The versions of each logical path, paths in the order they were first recorded, versions
@@ -374,8 +394,13 @@ pub fn path_versions(archive: &Archive, size: Option<u64>) -> Result<Vec<Vec<Ver
     let mut retracted: HashMap<Digest, (String, Digest)> = HashMap::new();
     let mut order: HashMap<String, usize> = HashMap::new();
     let mut paths: Vec<Vec<VersionView>> = Vec::new();
+    let mut metadata: HashMap<Digest, Vec<LoggedRecord>> = HashMap::new();
     for r in records {
         match &r.record {
+            Record::Metadata(m) => {
+                let target = m.target;
+                metadata.entry(target).or_default().push(r);
+            }
             Record::Retraction(x) => {
                 retracted
                     .entry(x.target)
@@ -391,6 +416,7 @@ pub fn path_versions(archive: &Archive, size: Option<u64>) -> Result<Vec<Vec<Ver
                     record: r,
                     document,
                     state: VersionState::Current,
+                    metadata: Vec::new(),
                 });
             }
             _ => {}
@@ -399,6 +425,7 @@ pub fn path_versions(archive: &Archive, size: Option<u64>) -> Result<Vec<Vec<Ver
     for versions in &mut paths {
         let mut later: Option<Digest> = None;
         for version in versions.iter_mut().rev() {
+            version.metadata = metadata.remove(&version.record.id).unwrap_or_default();
             version.state = match (retracted.get(&version.record.id), later) {
                 (Some((reason, by)), _) => VersionState::Retracted {
                     reason: reason.clone(),

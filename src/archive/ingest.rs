@@ -52,6 +52,9 @@ pub enum AddStatus {
     Recorded,
     /// The same content is already the latest version of this path; nothing was recorded.
     Unchanged,
+    /// The same content is already recorded, and a `metadata` record adds the new tags,
+    /// collector, note… given this time (`metadata`: its id).
+    MetadataAdded { metadata: Digest },
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +189,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
                 .map(|v| v.record)
         })
         .collect();
+    let mut metadata = metadata_for_unchanged(archive, &unchanged, &options.collection)?;
     let mut records = Vec::new();
     let mut recorded_at = Vec::new();
     for ((file, (size, prepared)), unchanged) in plan.files.iter().zip(stored).zip(unchanged) {
@@ -210,9 +214,21 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             status,
         });
     }
+    // Metadata records after the documents: each names an earlier document record.
+    let mut metadata_at = Vec::new();
+    for (slot, doc) in report.documents.iter().enumerate() {
+        if let Some(record) = metadata.remove(&doc.record) {
+            metadata_at.push(slot);
+            records.push(record);
+        }
+    }
     let ids = append_prepared(archive, &lock, &mut log, records, writer)?;
-    for (slot, id) in recorded_at.into_iter().zip(ids) {
-        report.documents[slot].record = id;
+    let (document_ids, metadata_ids) = ids.split_at(recorded_at.len().min(ids.len()));
+    for (slot, id) in recorded_at.into_iter().zip(document_ids) {
+        report.documents[slot].record = *id;
+    }
+    for (slot, id) in metadata_at.into_iter().zip(metadata_ids) {
+        report.documents[slot].status = AddStatus::MetadataAdded { metadata: *id };
     }
     Ok(report)
 }
@@ -242,6 +258,39 @@ fn refuse_literal_escapes(
         }
     }
     Ok(())
+}
+
+/// For unchanged documents (their latest record ids), a metadata record with what the options
+/// add to each, if anything (FORMAT.md, metadata records).
+fn metadata_for_unchanged(
+    archive: &Archive,
+    unchanged: &[Option<Digest>],
+    given: &Collection,
+) -> Result<std::collections::HashMap<Digest, PreparedRecord>> {
+    let mut out = std::collections::HashMap::new();
+    let targets: std::collections::HashSet<Digest> = unchanged.iter().flatten().copied().collect();
+    if given.is_empty() || targets.is_empty() {
+        return Ok(out);
+    }
+    let later = super::metadata::metadata_about(archive, &targets)?;
+    for target in targets {
+        let Record::Document(doc) = super::query::read_record(archive, &target)? else {
+            continue;
+        };
+        let known = super::metadata::effective(
+            &doc.collection,
+            later.get(&target).map_or(&[][..], Vec::as_slice),
+        );
+        if let Some(record) = super::metadata::record_for(target, &known, given) {
+            let prepared = PreparedRecord::new(record).map_err(|e| Error::InvalidOption {
+                option: "metadata",
+                value: doc.path.clone(),
+                why: e.to_string(),
+            })?;
+            out.insert(target, prepared);
+        }
+    }
+    Ok(out)
 }
 
 /// Stores one file's content; returns its digest and size.

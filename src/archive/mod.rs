@@ -23,6 +23,7 @@ pub mod index;
 pub mod ingest;
 pub mod keys;
 pub mod log;
+pub mod metadata;
 pub mod objects;
 pub mod output;
 pub mod pack;

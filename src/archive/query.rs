@@ -385,6 +385,7 @@ pub fn concerns(archive: &Archive, logged: &LoggedRecord, versions: &[(Digest, D
         Record::Document(_) => versions.iter().any(|(_, r)| *r == logged.id),
         record @ Record::Annotation(_) => annotation_on(record),
         Record::Custody(c) => c.targets.iter().any(named),
+        Record::Metadata(m) => named(&m.target),
         // A target that cannot be read is left out of this filtered view; `verify` reports it.
         Record::Retraction(r) => {
             named(&r.target) || read_record(archive, &r.target).is_ok_and(|t| annotation_on(&t))

@@ -162,8 +162,8 @@ pub struct Holder<'a> {
     pub item: &'a str,
     pub claims_format_2: bool,
     pub missing: &'a str,
-    /// Every later version of a disclosed path must be disclosed too (bundles); a proof of an
-    /// older version only reports them.
+    /// Every later version of a disclosed path, and every metadata record about a disclosed
+    /// document, must be disclosed too (bundles); a proof only reports them.
     pub whole_paths: bool,
 }
 
@@ -351,6 +351,35 @@ pub fn check(
                         "retraction #{} of a disclosed item is not in the bundle",
                         e.index
                     ),
+                );
+            } else if whole_paths && e.kind == "metadata" && matches!(subject, Subject::About(_)) {
+                // Export always discloses metadata with its document: one missing was removed.
+                // (A single-document proof carries none: there it is counted as withheld.)
+                bad(
+                    &item,
+                    "metadata-withheld",
+                    format!(
+                        "metadata record #{} about a disclosed document is not in the bundle",
+                        e.index
+                    ),
+                );
+            }
+        }
+    }
+    // Metadata is shown with its document: one about a document record not disclosed would be
+    // shown about nothing, or taken for metadata of another version.
+    let documents: BTreeSet<Digest> = disclosed
+        .iter()
+        .filter(|p| matches!(p.record, Record::Document(_)))
+        .map(|p| p.id)
+        .collect();
+    for p in disclosed {
+        if let Record::Metadata(m) = p.record {
+            if !documents.contains(&m.target) {
+                bad(
+                    &format!("record #{}", p.index),
+                    "metadata-unattached",
+                    "a metadata record about a document record that is not disclosed".into(),
                 );
             }
         }

@@ -439,6 +439,8 @@ fn disclose<'a>(
                 safe
             }
             Record::Retraction(x) if ids.contains(&x.target) => true,
+            // Metadata added later to a disclosed document record goes with it.
+            Record::Metadata(m) if ids.contains(&m.target) => true,
             Record::Key(_) => true,
             _ => false,
         };

@@ -137,6 +137,11 @@ pub fn summary(record: &Record) -> String {
             c.targets.len()
         ),
         Record::Key(k) => format!("{} {}", k.action.as_str(), k.key),
+        Record::Metadata(m) => format!(
+            "adds to {}: {}",
+            short(&m.target),
+            evidentia::archive::metadata::describe(&m.collection)
+        ),
         Record::Unknown { kind, .. } => format!("(record kind '{kind}' not known to this version)"),
     }
 }
@@ -204,8 +209,16 @@ pub fn ls(archive: &Archive, options: &LsOptions, json: bool) -> Result<()> {
             (VersionState::Current, false) if versions > 1 => format!("  ({versions} versions)"),
             (VersionState::Current, false) => String::new(),
         };
+        let later = added_later(v);
+        let added = match later.is_empty() {
+            true => String::new(),
+            false => format!(
+                "  [added later: {}]",
+                evidentia::archive::metadata::describe(&later)
+            ),
+        };
         let line = format!(
-            "sha256:{}  {:>10}  {:<24} {}{mark}{}",
+            "sha256:{}  {:>10}  {:<24} {}{mark}{}{added}",
             doc.content,
             doc.size,
             doc.media_type,
@@ -218,9 +231,37 @@ pub fn ls(archive: &Archive, options: &LsOptions, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// What the metadata records about a version add, merged in log order.
+fn added_later(v: &VersionView) -> evidentia::core::record::Collection {
+    evidentia::archive::metadata::effective(&Default::default(), &v.metadata)
+}
+
 fn version_json(v: &VersionView, versions: usize) -> Value {
     let mut value = document_json(&v.document);
+    let later = added_later(v);
+    let mut tags = v.document.collection.tags.clone();
+    for tag in &later.tags {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    let added = match later.is_empty() {
+        true => Value::Null,
+        false => {
+            let records: Vec<String> = v
+                .metadata
+                .iter()
+                .map(|r| format!("sha256:{}", r.id))
+                .collect();
+            let mut added = json!({ "records": records });
+            super::show::add_collection_json(&mut added, &later);
+            added
+        }
+    };
     if let Some(map) = value.as_object_mut() {
+        // Every tag, the document record's own first; `added_later` says what came later.
+        map.insert("tags".into(), json!(tags));
+        map.insert("added_later".into(), added);
         map.insert("record".into(), json!(format!("sha256:{}", v.record.id)));
         map.insert("index".into(), json!(v.record.index));
         map.insert(

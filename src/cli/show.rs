@@ -4,13 +4,12 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use evidentia::archive::query::LoggedRecord;
-use evidentia::core::record::{DocumentRecord, Record};
+use evidentia::core::record::{Collection, DocumentRecord, Record};
 
 use super::annotate::{describe_selector, selector_json};
 
 pub(super) fn document_json(doc: &DocumentRecord) -> Value {
-    let c = &doc.collection;
-    json!({
+    let mut value = json!({
         "content": format!("sha256:{}", doc.content),
         "size": doc.size,
         "media_type": doc.media_type,
@@ -19,13 +18,42 @@ pub(super) fn document_json(doc: &DocumentRecord) -> Value {
         // The exact name bytes when the path had to be escaped: lossless (hex) and for display.
         "original_path_hex": doc.original_path.as_deref().map(hex::encode),
         "original_path_lossy": doc.original_path.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
+    });
+    add_collection_json(&mut value, &doc.collection);
+    value
+}
+
+/// Collection fields; `collected_at` in UTC, `collected_at_local` as given (with its offset).
+pub(super) fn add_collection_json(value: &mut Value, c: &Collection) {
+    let fields = json!({
         "source_url": c.source_url,
         "collected_at": c.collected_at.map(|t| t.to_string()),
+        "collected_at_local": c.collected_at.map(|t| t.at_offset(c.collected_offset)),
+        "collected_offset_minutes": c.collected_offset,
         "collector": c.collector,
         "tool": c.tool,
         "note": c.note,
         "tags": c.tags,
-    })
+    });
+    if let (Some(map), Value::Object(more)) = (value.as_object_mut(), fields) {
+        map.extend(more);
+    }
+}
+
+fn collection_fields(c: &Collection) {
+    optional("source url", c.source_url.as_deref());
+    optional(
+        "collected at",
+        c.collected_at
+            .map(|t| t.at_offset(c.collected_offset))
+            .as_deref(),
+    );
+    optional("collector", c.collector.as_deref());
+    optional("tool", c.tool.as_deref());
+    optional("note", c.note.as_deref());
+    if !c.tags.is_empty() {
+        field("tags", &c.tags.join(", "));
+    }
 }
 
 fn sha(digest: &evidentia::core::digest::Digest) -> String {
@@ -60,6 +88,11 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
                 "targets": c.targets.iter().map(sha).collect::<Vec<_>>(),
             }),
         ),
+        Record::Metadata(m) => ("metadata", {
+            let mut value = json!({ "target": sha(&m.target) });
+            add_collection_json(&mut value, &m.collection);
+            value
+        }),
         Record::Retraction(r) => (
             "retraction",
             json!({"target": sha(&r.target), "reason": r.reason}),
@@ -126,17 +159,11 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             if let Some(shown) = doc.original_path_shown() {
                 field("original path", &evidentia::term::escape(&shown));
             }
-            optional("source url", c.source_url.as_deref());
-            optional(
-                "collected at",
-                c.collected_at.map(|t| t.to_string()).as_deref(),
-            );
-            optional("collector", c.collector.as_deref());
-            optional("tool", c.tool.as_deref());
-            optional("note", c.note.as_deref());
-            if !c.tags.is_empty() {
-                field("tags", &c.tags.join(", "));
-            }
+            collection_fields(c);
+        }
+        Record::Metadata(m) => {
+            field("target", &format!("{} (document record)", sha(&m.target)));
+            collection_fields(&m.collection);
         }
         Record::Annotation(a) => {
             field("target", &sha(&a.target));

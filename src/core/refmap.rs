@@ -69,6 +69,7 @@ pub fn subjects_of(record: &Record) -> Vec<Subject> {
             .map(Subject::About)
             .collect(),
         Record::Retraction(r) => vec![Subject::About(r.target)],
+        Record::Metadata(m) => vec![Subject::About(m.target)],
         Record::Custody(c) => c.targets.iter().copied().map(Subject::About).collect(),
         Record::Key(_) => vec![Subject::Keys],
         Record::Unknown { .. } => Vec::new(),

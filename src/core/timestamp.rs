@@ -44,6 +44,41 @@ impl Timestamp {
         Ok(Timestamp(utc))
     }
 
+    /// Parses user input like [`Timestamp::parse_lenient`] and also returns the offset it was
+    /// given with, in minutes east of UTC (`None` for `Z` or `+00:00`), so that a record can
+    /// keep the local time as the collector wrote it (FORMAT.md, collected-offset).
+    pub fn parse_with_offset(text: &str) -> Result<(Timestamp, Option<i16>), TimestampError> {
+        let ts = Timestamp::parse_lenient(text)?;
+        let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
+            TimestampError::Unparsable {
+                text: text.to_string(),
+            }
+        })?;
+        let minutes = parsed.offset().whole_minutes();
+        Ok((ts, (minutes != 0).then_some(minutes)))
+    }
+
+    /// This instant as RFC 3339 local time at `offset_minutes` east of UTC, e.g.
+    /// `2024-03-01T10:00:00+02:00`; the canonical UTC form when there is no offset.
+    pub fn at_offset(&self, offset_minutes: Option<i16>) -> String {
+        let local = offset_minutes
+            .and_then(|m| UtcOffset::from_whole_seconds(i32::from(m) * 60).ok())
+            .and_then(|offset| self.0.checked_to_offset(offset));
+        let Some(local) = local else {
+            return self.to_string();
+        };
+        let utc = Timestamp(local.replace_offset(UtcOffset::UTC)).to_string();
+        let minutes = local.offset().whole_minutes();
+        let sign = if minutes < 0 { '-' } else { '+' };
+        let abs = minutes.unsigned_abs();
+        format!(
+            "{}{sign}{:02}:{:02}",
+            utc.trim_end_matches('Z'),
+            abs / 60,
+            abs % 60
+        )
+    }
+
     /// Parses a timestamp that must already be in canonical form. For hashed or signed bytes.
     pub fn parse_canonical(text: &str) -> Result<Timestamp, TimestampError> {
         let ts = Timestamp::parse_lenient(text)?;
@@ -108,6 +143,21 @@ mod tests {
         assert_eq!(ts.to_string(), "2024-03-01T14:05:00Z");
         let ts = Timestamp::parse_lenient("2024-03-01T14:05:00.250Z").unwrap();
         assert_eq!(ts.to_string(), "2024-03-01T14:05:00.25Z");
+    }
+
+    #[test]
+    fn keeps_the_offset_given() {
+        let (ts, offset) = Timestamp::parse_with_offset("2024-03-01T10:00:00+02:00").unwrap();
+        assert_eq!(
+            (ts.to_string().as_str(), offset),
+            ("2024-03-01T08:00:00Z", Some(120))
+        );
+        assert_eq!(ts.at_offset(offset), "2024-03-01T10:00:00+02:00");
+        let (ts, offset) = Timestamp::parse_with_offset("2024-03-01T10:00:00.5-05:30").unwrap();
+        assert_eq!(offset, Some(-330));
+        assert_eq!(ts.at_offset(offset), "2024-03-01T10:00:00.5-05:30");
+        let (_, offset) = Timestamp::parse_with_offset("2024-03-01T10:00:00+00:00").unwrap();
+        assert_eq!(offset, None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod handcheck;
 mod hostile;
 mod hostile_files;
 mod keys;
+mod metadata;
 mod names;
 mod outputs;
 mod packs;

@@ -151,7 +151,8 @@ fn record_vectors() {
                     && c.collector == opt_text(fields, "collector")
                     && c.tool == opt_text(fields, "tool")
                     && c.note == opt_text(fields, "note")
-                    && c.tags == expected_tags;
+                    && c.tags == expected_tags
+                    && c.collected_offset.map(i64::from) == fields["collected_offset"].as_i64();
                 failures.check(same, file, || format!("decoded fields differ: {doc:?}"));
             }
             Record::Unknown { kind, header } => {
@@ -162,7 +163,11 @@ fn record_vectors() {
                     || format!("decoded as {record:?}"),
                 );
             }
-            Record::Annotation(_) | Record::Retraction(_) | Record::Custody(_) | Record::Key(_) => {
+            Record::Annotation(_)
+            | Record::Retraction(_)
+            | Record::Custody(_)
+            | Record::Key(_)
+            | Record::Metadata(_) => {
                 let decoded = fields_json(&record);
                 failures.check(&decoded == fields, file, || {
                     format!("decoded fields differ: {decoded}")
@@ -261,6 +266,19 @@ fn fields_json(record: &Record) -> Value {
             "analyst": a.analyst,
         }),
         Record::Retraction(r) => json!({ "target": r.target.to_hex(), "reason": r.reason }),
+        Record::Metadata(m) => {
+            let c = &m.collection;
+            json!({
+                "target": m.target.to_hex(),
+                "source_url": c.source_url,
+                "collected_at": opt_ts(c.collected_at),
+                "collected_offset": c.collected_offset,
+                "collector": c.collector,
+                "tool": c.tool,
+                "note": c.note,
+                "tags": c.tags,
+            })
+        }
         Record::Custody(c) => json!({
             "targets": c.targets.iter().map(Digest::to_hex).collect::<Vec<_>>(),
             "event": c.event.as_str(),

@@ -195,6 +195,7 @@ impl Replay {
             Record::Annotation(_) => report.annotations += 1,
             Record::Custody(_) => report.custody_events += 1,
             Record::Retraction(_) => report.retractions += 1,
+            Record::Metadata(_) => {}
             Record::Key(key) => {
                 report.key_events += 1;
                 if !key.endorsement_valid(archive.origin()) {
@@ -269,13 +270,15 @@ fn kind_label(record: &Record) -> &'static str {
         Record::Retraction(_) => "retraction",
         Record::Custody(_) => "custody",
         Record::Key(_) => "key",
+        Record::Metadata(_) => "metadata",
         Record::Unknown { .. } => "unknown",
     }
 }
 
 /// Each reference must name something earlier in the log, of the right kind: annotations and
 /// custody events are about documents (by content); links name documents or records;
-/// `supersedes` names an annotation; retractions name a document or annotation record.
+/// `supersedes` names an annotation; retractions name a document or annotation record;
+/// metadata names a document record.
 fn dangling_references(
     record: &Record,
     contents: &BTreeMap<Digest, u64>,
@@ -317,6 +320,12 @@ fn dangling_references(
             out.push(format!(
                 "retracts {}, which is not an earlier document or annotation record",
                 x.target
+            ));
+        }
+        Record::Metadata(m) if !is_kind(&m.target, &["document"]) => {
+            out.push(format!(
+                "adds metadata to {}, which is not an earlier document record",
+                m.target
             ));
         }
         _ => {}

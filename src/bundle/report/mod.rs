@@ -116,6 +116,7 @@ mod annotation;
 use annotation::annotation;
 mod html;
 pub mod inert;
+mod metadata;
 mod pages;
 mod sender;
 pub mod thumbnail;
@@ -572,7 +573,10 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("File in this bundle", mono(file)),
         ("Original file name", original_name(doc)),
         ("Source URL", url),
-        ("Collected at", c.collected_at.map_or_else(none, ts)),
+        (
+            "Collected at",
+            (c.collected_at).map_or_else(none, |t| metadata::collected(t, c.collected_offset)),
+        ),
         ("Collector", opt(c.collector.as_deref())),
         ("Tool", opt(c.tool.as_deref())),
         ("Collection note", note),
@@ -585,6 +589,7 @@ fn document(out: &mut String, ctx: &Ctx, index: u64, id: &Digest, doc: &Document
         ("Document record id", mono(&id.to_hex())),
     ];
     kv_table(out, &rows);
+    metadata::added_later(out, ctx, id);
     let annotations: Vec<_> = ctx
         .positions(&ctx.annotations_on, &doc.content)
         .filter_map(|(index, id, r)| match r {

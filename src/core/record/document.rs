@@ -18,12 +18,15 @@ const KEY_TOOL: u64 = 11;
 const KEY_NOTE: u64 = 12;
 const KEY_TAGS: u64 = 13;
 const KEY_ORIGINAL_PATH: u64 = 14;
+const KEY_COLLECTED_OFFSET: u64 = 15;
 
 /// How and by whom a document was collected (Berkeley Protocol collection record).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Collection {
     pub source_url: Option<String>,
     pub collected_at: Option<Timestamp>,
+    /// The UTC offset, in minutes east, that the collection time was given with (None: UTC).
+    pub collected_offset: Option<i16>,
     pub collector: Option<String>,
     pub tool: Option<String>,
     pub note: Option<String>,
@@ -68,6 +71,7 @@ impl DocumentRecord {
         if let Some(bytes) = &self.original_path {
             e.bytes(KEY_ORIGINAL_PATH, bytes);
         }
+        super::metadata::put_offset(&mut e, KEY_COLLECTED_OFFSET, c.collected_offset);
         e.0
     }
 
@@ -85,9 +89,15 @@ impl DocumentRecord {
             source,
         })?;
         let original_name = fields.text(KEY_ORIGINAL_NAME, "original-name", MAX_FIELD_LEN)?;
+        let collected_at = fields.opt_timestamp(KEY_COLLECTED_AT, "collected-at")?;
         let collection = Collection {
             source_url: fields.opt_text(KEY_SOURCE_URL, "source-url", MAX_FIELD_LEN)?,
-            collected_at: fields.opt_timestamp(KEY_COLLECTED_AT, "collected-at")?,
+            collected_at,
+            collected_offset: super::metadata::take_offset(
+                fields,
+                KEY_COLLECTED_OFFSET,
+                collected_at.is_some(),
+            )?,
             collector: fields.opt_text(KEY_COLLECTOR, "collector", MAX_FIELD_LEN)?,
             tool: fields.opt_text(KEY_TOOL, "tool", MAX_FIELD_LEN)?,
             note: fields.opt_prose(KEY_NOTE, "note", MAX_NOTE_LEN)?,

@@ -6,7 +6,7 @@
 //! The intended wiring: a document record whose content is encrypted keeps keys 3/4 (content,
 //! size) as the stored object, i.e. the ciphertext's SHA-256 and size, so that every storage
 //! check (object store, mirror, S3, bundle manifests) works unchanged without a key, and adds
-//! key 15 holding an [`EncryptionInfo`].
+//! key 16 holding an [`EncryptionInfo`].
 
 use ciborium::value::Value;
 

@@ -12,6 +12,7 @@ mod document;
 mod encryption;
 mod fields;
 mod key_event;
+mod metadata;
 mod retraction;
 
 use ciborium::value::Value;
@@ -28,6 +29,7 @@ pub use encryption::{
     EncryptionInfo, PlaintextBinding, RecipientsRecord, RewrapRecord, KIND_RECIPIENTS, KIND_REWRAP,
 };
 pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyRecord};
+pub use metadata::MetadataRecord;
 pub use retraction::RetractionRecord;
 
 use super::cbor::{self, CborError};
@@ -41,6 +43,7 @@ pub const KIND_ANNOTATION: &str = "annotation";
 pub const KIND_RETRACTION: &str = "retraction";
 pub const KIND_CUSTODY: &str = "custody";
 pub const KIND_KEY: &str = "key";
+pub const KIND_METADATA: &str = "metadata";
 
 pub(crate) const KEY_KIND: u64 = 0;
 pub(crate) const KEY_SALT: u64 = 1;
@@ -105,6 +108,7 @@ pub enum Record {
     Retraction(Box<RetractionRecord>),
     Custody(Box<CustodyRecord>),
     Key(Box<KeyRecord>),
+    Metadata(Box<MetadataRecord>),
     /// A kind this version does not interpret; its encoding and place in the tree still verify.
     Unknown {
         kind: String,
@@ -120,6 +124,7 @@ impl Record {
             Record::Retraction(_) => KIND_RETRACTION,
             Record::Custody(_) => KIND_CUSTODY,
             Record::Key(_) => KIND_KEY,
+            Record::Metadata(_) => KIND_METADATA,
             Record::Unknown { kind, .. } => kind,
         }
     }
@@ -131,6 +136,7 @@ impl Record {
             Record::Retraction(r) => r.header,
             Record::Custody(r) => r.header,
             Record::Key(r) => r.header,
+            Record::Metadata(r) => r.header,
             Record::Unknown { header, .. } => *header,
         }
     }
@@ -147,6 +153,7 @@ impl Record {
             Record::Retraction(r) => r.entries(),
             Record::Custody(r) => r.entries(),
             Record::Key(r) => r.entries(),
+            Record::Metadata(r) => r.entries(),
             Record::Unknown { kind, .. } => {
                 return Err(RecordError::NotEncodable { kind: kind.clone() })
             }
@@ -213,6 +220,9 @@ impl Record {
             }
             KIND_CUSTODY => Record::Custody(Box::new(CustodyRecord::decode(header, &mut fields)?)),
             KIND_KEY => Record::Key(Box::new(KeyRecord::decode(header, &mut fields)?)),
+            KIND_METADATA => {
+                Record::Metadata(Box::new(MetadataRecord::decode(header, &mut fields)?))
+            }
             _ => return Ok(Record::Unknown { kind, header }),
         };
         fields.finish(&kind)?;

@@ -29,6 +29,7 @@ fn document() -> DocumentRecord {
         collection: Collection {
             source_url: Some("https://example.org/a".into()),
             collected_at: Some(Timestamp::parse_canonical("2026-11-01T09:30:00Z").unwrap()),
+            collected_offset: None,
             collector: Some("Analyst A".into()),
             tool: None,
             note: Some("line one\nline two".into()),

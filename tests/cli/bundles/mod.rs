@@ -26,6 +26,7 @@ mod hostile;
 mod hostile_tar;
 mod impostor;
 mod layout;
+mod metadata;
 mod names;
 mod report_images;
 mod report_pages;
