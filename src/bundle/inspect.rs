@@ -272,8 +272,14 @@ pub(super) struct Bag {
     pub records: HashMap<String, Vec<u8>>,
 }
 
-/// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes.
-pub(super) fn check_bag(root: &Path, files: &HashSet<String>, report: &mut BundleReport) -> Bag {
+/// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes. A file
+/// in `read_back` (export's self-check only) is not read: its digest and length come from there.
+pub(super) fn check_bag(
+    root: &Path,
+    files: &HashSet<String>,
+    read_back: &HashMap<String, (Digest, u64)>,
+    report: &mut BundleReport,
+) -> Bag {
     let mut bag = Bag::default();
     // Only the declaration evidentia writes: other BagIt versions (0.97 …) differ in rules
     // this verifier does not apply, and tag files are read as UTF-8.
@@ -338,7 +344,10 @@ pub(super) fn check_bag(root: &Path, files: &HashSet<String>, report: &mut Bundl
         .map(|(_, path)| {
             // The caller stops before any verdict once interrupted.
             crate::progress::check(String::new)?;
-            let hashed = hash_payload_file(root, path);
+            let hashed = match read_back.get(path.as_str()) {
+                Some(&(digest, size)) => Ok((digest, size, None)),
+                None => hash_payload_file(root, path),
+            };
             crate::progress::advance(1);
             hashed
         })

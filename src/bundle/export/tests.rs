@@ -42,3 +42,24 @@ fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts(
     };
     assert!(!c.note.as_deref().expect("note").contains("part"));
 }
+
+#[test]
+fn a_bundle_path_is_created_once_and_read_back_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("doc.bin");
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let mut file = create_new(&path).expect("created");
+    std::io::Write::write_all(&mut file, &bytes).expect("written");
+    // The read-back starts at the file's beginning whatever the handle's position.
+    assert_eq!(
+        read_back(&file, &path).expect("read back"),
+        (Digest::of(&bytes), bytes.len() as u64)
+    );
+    // A second creation of the same path fails and leaves the first file as it was.
+    let again = create_new(&path);
+    assert!(
+        matches!(again, Err(Error::Io { ref source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read(&path).expect("read"), bytes);
+}
