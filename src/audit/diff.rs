@@ -315,6 +315,9 @@ fn additions(from: &Version, to: &Version, signed: &Signed) -> Added {
             Record::Key(k) => added
                 .key_events
                 .push(change(r, format!("{} {}", k.action.as_str(), k.key))),
+            Record::Case(c) => added
+                .other
+                .push(change(r, format!("case title \"{}\"", c.title))),
             Record::Unknown { kind, .. } => added.other.push(change(r, format!("kind '{kind}'"))),
         }
     }

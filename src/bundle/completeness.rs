@@ -49,12 +49,16 @@ pub fn subject_text(subject: &Subject) -> String {
         Subject::About(d) => format!("about {}", d.to_hex()),
         Subject::Path(p) => format!("path {p}"),
         Subject::Keys => "keys".into(),
+        Subject::Case => "case".into(),
     }
 }
 
 pub fn parse_subject(text: &str) -> Option<Subject> {
     if text == "keys" {
         return Some(Subject::Keys);
+    }
+    if text == "case" {
+        return Some(Subject::Case);
     }
     if let Some(hex) = text.strip_prefix("about ") {
         return Digest::from_lower_hex(hex.as_bytes()).map(Subject::About);

@@ -72,6 +72,7 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
                 "effective": k.effective.map(|t| t.to_string()),
             }),
         ),
+        Record::Case(c) => ("case", json!({"title": c.title})),
         Record::Unknown { .. } => return None,
     })
 }
@@ -185,6 +186,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             optional("reason", k.reason.as_deref());
             optional("effective", k.effective.map(|t| t.to_string()).as_deref());
         }
+        Record::Case(c) => field("title", &c.title),
         Record::Unknown { .. } => {
             field("fields", "(record kind not known to this version)");
         }

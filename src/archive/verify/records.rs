@@ -26,6 +26,8 @@ pub struct LogFacts {
     pub key_events: Vec<(u64, KeyRecord)>,
     /// The records' subjects, for the format-2 reference-map check of each checkpoint.
     pub refs: std::cell::RefCell<super::refs::RefsReplay>,
+    /// The `case` records, in log order.
+    pub case_titles: Vec<crate::archive::case::CaseTitle>,
 }
 
 /// What one record contributed, as found on disk.
@@ -69,6 +71,7 @@ pub fn check_log(
         size,
         key_events: replay.key_events,
         refs: std::cell::RefCell::new(replay.refs),
+        case_titles: replay.case_titles,
     })
 }
 
@@ -146,6 +149,7 @@ struct Replay {
     kinds: HashMap<Digest, &'static str>,
     key_events: Vec<(u64, KeyRecord)>,
     refs: super::refs::RefsReplay,
+    case_titles: Vec<crate::archive::case::CaseTitle>,
 }
 
 impl Replay {
@@ -201,6 +205,11 @@ impl Replay {
                 }
                 self.key_events.push((i as u64, *key));
             }
+            Record::Case(case) => self.case_titles.push(crate::archive::case::CaseTitle {
+                title: case.title,
+                record: id.to_prefixed(),
+                index: i as u64,
+            }),
             Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
                 "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
             )),
@@ -257,6 +266,7 @@ fn kind_label(record: &Record) -> &'static str {
         Record::Retraction(_) => "retraction",
         Record::Custody(_) => "custody",
         Record::Key(_) => "key",
+        Record::Case(_) => "case",
         Record::Unknown { .. } => "unknown",
     }
 }

@@ -7,6 +7,7 @@
 //! kind it does not know still checks its encoding, hash and place in the tree.
 
 mod annotation;
+mod case;
 mod custody;
 mod document;
 mod fields;
@@ -19,6 +20,7 @@ use thiserror::Error;
 pub use annotation::{
     AnnotationRecord, Link, Relation, Selector, MAX_LINKS, MAX_SELECTORS, RELATIONS,
 };
+pub use case::{title_problem, CaseRecord, MAX_TITLE_LEN};
 pub use custody::{
     CustodyEvent, CustodyRecord, CUSTODY_EVENTS, MAX_TARGETS as MAX_CUSTODY_TARGETS,
 };
@@ -37,6 +39,7 @@ pub const KIND_ANNOTATION: &str = "annotation";
 pub const KIND_RETRACTION: &str = "retraction";
 pub const KIND_CUSTODY: &str = "custody";
 pub const KIND_KEY: &str = "key";
+pub const KIND_CASE: &str = "case";
 
 pub(crate) const KEY_KIND: u64 = 0;
 pub(crate) const KEY_SALT: u64 = 1;
@@ -101,6 +104,7 @@ pub enum Record {
     Retraction(Box<RetractionRecord>),
     Custody(Box<CustodyRecord>),
     Key(Box<KeyRecord>),
+    Case(Box<CaseRecord>),
     /// A kind this version does not interpret; its encoding and place in the tree still verify.
     Unknown {
         kind: String,
@@ -116,6 +120,7 @@ impl Record {
             Record::Retraction(_) => KIND_RETRACTION,
             Record::Custody(_) => KIND_CUSTODY,
             Record::Key(_) => KIND_KEY,
+            Record::Case(_) => KIND_CASE,
             Record::Unknown { kind, .. } => kind,
         }
     }
@@ -127,6 +132,7 @@ impl Record {
             Record::Retraction(r) => r.header,
             Record::Custody(r) => r.header,
             Record::Key(r) => r.header,
+            Record::Case(r) => r.header,
             Record::Unknown { header, .. } => *header,
         }
     }
@@ -143,6 +149,7 @@ impl Record {
             Record::Retraction(r) => r.entries(),
             Record::Custody(r) => r.entries(),
             Record::Key(r) => r.entries(),
+            Record::Case(r) => r.entries(),
             Record::Unknown { kind, .. } => {
                 return Err(RecordError::NotEncodable { kind: kind.clone() })
             }
@@ -209,6 +216,7 @@ impl Record {
             }
             KIND_CUSTODY => Record::Custody(Box::new(CustodyRecord::decode(header, &mut fields)?)),
             KIND_KEY => Record::Key(Box::new(KeyRecord::decode(header, &mut fields)?)),
+            KIND_CASE => Record::Case(Box::new(CaseRecord::decode(header, &mut fields)?)),
             _ => return Ok(Record::Unknown { kind, header }),
         };
         fields.finish(&kind)?;
