@@ -436,7 +436,7 @@ fn disclose<'a>(
                 safe
             }
             Record::Retraction(x) if ids.contains(&x.target) => true,
-            Record::Key(_) => true,
+            Record::Key(_) | Record::Case(_) => true,
             _ => false,
         };
         if include {
