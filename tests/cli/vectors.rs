@@ -160,7 +160,11 @@ fn record_vectors() {
                     || format!("decoded as {record:?}"),
                 );
             }
-            Record::Annotation(_) | Record::Retraction(_) | Record::Custody(_) | Record::Key(_) => {
+            Record::Annotation(_)
+            | Record::Retraction(_)
+            | Record::Custody(_)
+            | Record::Key(_)
+            | Record::Case(_) => {
                 let decoded = fields_json(&record);
                 failures.check(&decoded == fields, file, || {
                     format!("decoded fields differ: {decoded}")
@@ -259,6 +263,7 @@ fn fields_json(record: &Record) -> Value {
             "analyst": a.analyst,
         }),
         Record::Retraction(r) => json!({ "target": r.target.to_hex(), "reason": r.reason }),
+        Record::Case(c) => json!({ "title": c.title }),
         Record::Custody(c) => json!({
             "targets": c.targets.iter().map(Digest::to_hex).collect::<Vec<_>>(),
             "event": c.event.as_str(),
