@@ -7,7 +7,7 @@ use super::*;
 
 /// Removes the disclosed record at `index` from the bundle: its file, its manifest entry and,
 /// if `also_from_completeness`, its entry in every subject's list. Then re-bags.
-fn remove_record(bundle: &Path, index: u64, also_from_completeness: bool) {
+pub(super) fn remove_record(bundle: &Path, index: u64, also_from_completeness: bool) {
     let id = record_id(bundle, index);
     fs::remove_file(bundle.join(format!("data/records/{id}.cbor"))).expect("remove record");
     let mut manifest = read_manifest(bundle);
@@ -249,7 +249,7 @@ fn withheld_records_are_counted_not_accused_and_later_versions_are_shown() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(super) fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("walk");
         let target = to.join(entry.path().strip_prefix(from).expect("inside"));
