@@ -63,8 +63,11 @@ pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
         return Ok(());
     }
     outln!("archive {}", archive.origin());
-    for line in super::title::lines(&case, archive.origin()) {
-        outln!("{line}");
+    // An archive without a title is named by its origin line alone (`verify` says it has none).
+    if case.sealed.is_some() || case.unsealed.is_some() {
+        for line in super::title::lines(&case, archive.origin()) {
+            outln!("{line}");
+        }
     }
     // A checkpoint line follows the last shown record it covers (precedes it, newest first);
     // one that covers no shown record is left out when only part of the log is shown.
