@@ -66,6 +66,11 @@ pub(super) fn timeline(out: &mut String, ctx: &Ctx) {
                 what: format!("<strong>retracted</strong> (log entry #{index})"),
                 item: ctx.describe(&r.target),
             }),
+            Record::Case(c) => events.push(Event {
+                when: c.header.recorded_at,
+                what: format!("<strong>case titled</strong> (log entry #{index})"),
+                item: esc(&c.title),
+            }),
             _ => {}
         }
     }

@@ -71,6 +71,7 @@ fn the_bundle_shows_the_latest_title_authenticated_and_report_html_names_it() {
         html.contains("<h1>UA-BY &lt;children&gt; transfers — Діти</h1>"),
         "report.html's title"
     );
+    assert!(html.contains("<strong>case titled</strong> (log entry #0)</td><td>Old title"));
     if crate::common::script_tools_present() {
         let (code, out) = crate::common::hand_check(&bundle, &ws.path("signer.pub"), None);
         assert_eq!(code, 0, "{out}");
