@@ -266,3 +266,38 @@ fn an_archive_without_a_title_still_verifies_and_says_so() {
     assert_eq!(code, 0);
     assert!(stdout.contains("none recorded"), "{stdout}");
 }
+
+#[test]
+fn log_finds_the_title_without_reading_the_whole_log_and_distrusts_a_bad_cache() {
+    let ws = titled("Cached title");
+    ws.write("a.txt", "a\n");
+    ws.write("b.txt", "b\n");
+    ws.add(&["a.txt"]);
+    let (code, stdout, stderr) = ws.run(&["log"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("case \"Cached title\" (record #0)"),
+        "{stdout}"
+    );
+    // Record #1 becomes unreadable; `log -n 1` after a new record reads neither it nor #0's
+    // neighbours again, only what was appended since, and still names the case.
+    let doc = ws.record_digests()[1].to_hex();
+    ws.add(&["b.txt"]);
+    let object = ws.object_path(&doc);
+    Workspace::make_writable(&object);
+    fs::remove_file(&object).expect("remove record object");
+    let (code, stdout, stderr) = ws.run(&["log", "-n", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("case \"Cached title\" (record #0)"),
+        "{stdout}"
+    );
+    // A cache that points elsewhere is not believed: the log is read (and here fails loudly on
+    // the missing record) rather than showing a wrong title.
+    let cache = ws.archive().join("index/case-titles");
+    let forged_id = ws.record_digests()[2].to_hex();
+    Workspace::overwrite(&cache, format!("covered 3\n2 sha256:{forged_id}\n"));
+    let (code, _, stderr) = ws.run(&["log", "-n", "1"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("missing"), "{stderr}");
+}
