@@ -500,8 +500,15 @@ def retraction(f):
     return {"about": about}
 
 
+def case(f):
+    title = text_of(f.pop(3, None), 3, 1024)
+    if not title.strip():
+        raise Bad("field 3: the title is only whitespace")
+    return {"title": title}
+
+
 KINDS = {"document": document, "annotation": annotation, "retraction": retraction, "metadata": metadata,
-         "custody": custody, "key": key_event}
+         "custody": custody, "key": key_event, "case": case}
 
 
 def record(data):
@@ -1302,6 +1309,7 @@ def check_consistency(manifest, cp, rep):
 # ---- Completeness (check 12a, FORMAT.md section 21): format 2's reference map ----
 
 KEYS_SUBJECT = ("keys",)
+CASE_SUBJECT = ("case",)
 
 
 def subjects_of(kind, fields):
@@ -1309,6 +1317,8 @@ def subjects_of(kind, fields):
         return {("path", fields["path"])}
     if kind == "key":
         return {KEYS_SUBJECT}
+    if kind == "case":
+        return {CASE_SUBJECT}
     return {("about", d) for d in fields.get("about", [])}
 
 
@@ -1317,6 +1327,8 @@ def subject_key(subject):
         return H(b"\x00" + subject[1])
     if subject[0] == "path":
         return H(b"\x01" + subject[1].encode("utf-8"))
+    if subject == CASE_SUBJECT:
+        return H(b"\x03")
     return H(b"\x02")
 
 
@@ -1325,12 +1337,16 @@ def describe(subject):
         return f"records about sha256:{subject[1].hex()}"
     if subject[0] == "path":
         return f"versions of '{subject[1]}'"
+    if subject == CASE_SUBJECT:
+        return "the case title records"
     return "the key records"
 
 
 def parse_subject(text):
     if text == "keys":
         return KEYS_SUBJECT
+    if text == "case":
+        return CASE_SUBJECT
     if text.startswith("about ") and re.fullmatch(r"[0-9a-f]{64}", text[6:]):
         return ("about", bytes.fromhex(text[6:]))
     if text.startswith("path "):
@@ -1402,6 +1418,7 @@ def check_completeness(manifest, cp, proven, rep):
                         "a format-1 checkpoint (no reference map) cannot have a completeness section")
         else:
             info("completeness NOT PROVABLE: a format-1 checkpoint commits to no reference map")
+            report_case_title(proven, None)
         return
     if section is None:
         rep.problem("data/bundle.json", "completeness-missing",
@@ -1415,6 +1432,8 @@ def check_completeness(manifest, cp, proven, rep):
         if kind == "document":
             required.add(("about", fields["content"]))
             required.add(("path", fields["path"]))
+        if kind == "case":
+            required.add(CASE_SUBJECT)
     listed = {}
     for s in section["subjects"]:
         try:
@@ -1454,6 +1473,8 @@ def check_completeness(manifest, cp, proven, rep):
             rep.problem(item, "completeness-invalid",
                         "the records listed are not the ones the signed reference map holds")
             continue
+        if subject == CASE_SUBJECT and entries:
+            report_case_title(proven, entries[-1][0])
         first = next((e[0] for e in entries if subject[0] == "path" and e[0] in proven), None)
         for index, leaf, kind in entries:
             if index in proven:
@@ -1487,6 +1508,21 @@ def check_completeness(manifest, cp, proven, rep):
             withheld = len([i for i in about if i not in proven])
             info(f"record #{index_kind[0]}: all {len(about)} record(s) about it: "
                  f"{len(about) - withheld} disclosed, {withheld} withheld")
+
+
+def report_case_title(proven, latest):
+    """The case title (FORMAT.md section 17, "Case title"): shown only from the disclosed
+    `case` record the signed reference map proves to be the latest (or, format 1, the latest
+    disclosed); never from anything unsigned."""
+    if latest is None:
+        cases = [i for i, p in proven.items() if p[2] == "case"]
+        if cases:
+            info(f"case title (latest disclosed, not proven latest): {proven[max(cases)][3]['title']!r}")
+        return
+    if latest in proven and proven[latest][2] == "case":
+        info(f"case title (the latest, record #{latest}): {proven[latest][3]['title']!r}")
+    else:
+        info(f"case title NOT PROVEN: the latest title record #{latest} is not in the bundle")
 
 
 def main(root, trusted, pin, rep):

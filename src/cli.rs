@@ -40,6 +40,7 @@ mod names;
 mod progress;
 mod render;
 mod show;
+mod title;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -65,9 +66,13 @@ enum Command {
     Init {
         /// Where to create it [default: --archive, else the current directory]
         dir: Option<PathBuf>,
-        /// A short name that goes into the archive's identity (origin)
-        #[arg(long)]
+        /// The case's title, any text on one line (e.g. "UA-BY children transfers"); logged
+        /// as a signed `case` record, shown by verify, log and bundles
+        #[arg(long, value_name = "TITLE")]
         name: Option<String>,
+        /// The checkpoint origin, exactly [default: evidentia/<title as ASCII>/<random id>]
+        #[arg(long, value_name = "ORIGIN")]
+        origin: Option<String>,
     },
     /// Manage signing keys
     #[command(subcommand)]
@@ -149,6 +154,15 @@ enum Command {
     /// RFC 3161 trusted time-stamps for checkpoints
     #[command(subcommand)]
     Timestamp(audit::TimestampCommand),
+    /// Show the case's title, or change it: logs a signed `case` record (the latest wins;
+    /// earlier titles stay in the log)
+    Title {
+        /// The new title, any text on one line [default: show the current title]
+        title: Option<String>,
+        /// One JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// List records and checkpoints, oldest first
     Log {
         /// Only the newest N records (after --path and --kind)
@@ -162,7 +176,7 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// Only records of this kind
-        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key"])]
+        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key", "case"])]
         kind: Option<String>,
         /// One JSON document instead of text
         #[arg(long)]
@@ -346,14 +360,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         None => PathBuf::from("."),
     };
     match cli.command {
-        Command::Init { dir, name } => {
+        Command::Init { dir, name, origin } => {
             let dir = dir.unwrap_or(archive_dir);
-            let archive = Archive::init(&dir, name.as_deref())?;
+            let archive = Archive::init(&dir, name.as_deref(), origin.as_deref())?;
             outln!(
                 "initialised archive {} in {}",
                 archive.origin(),
                 dir.display()
             );
+            if let Some(name) = &name {
+                outln!("case \"{name}\" recorded as #0; not sealed yet: `evidentia seal` covers it");
+            }
         }
         Command::Key(command) => keys::run(&archive_dir, command)?,
         Command::Annotate(args) => annotate::annotate(&Archive::open(&archive_dir)?, args)?,
@@ -511,6 +528,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;
             return Ok(ExitCode::from(report.core.verdict.exit_code()));
+        }
+        Command::Title { title: new, json } => {
+            title::run(&Archive::open(&archive_dir)?, new.as_deref(), json)?
         }
         Command::Log {
             max_count,

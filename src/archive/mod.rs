@@ -13,6 +13,7 @@
 
 pub mod annotate;
 pub mod append;
+pub mod case;
 pub mod checkpoints;
 pub mod events;
 pub mod failpoint;
@@ -85,11 +86,45 @@ impl WriteLock {
 }
 
 impl Archive {
-    /// Creates an empty archive in `dir` (created if missing; must be empty if present).
-    pub fn init(dir: &Path, name: Option<&str>) -> Result<Archive> {
-        if let Some(location) = remote_location(dir) {
-            return crate::remote::init(&location?, name);
+    /// Creates an empty archive in `dir` (created if missing; must be empty if present), or
+    /// at an `s3://` address. Its origin is `origin` when given, else `evidentia/<slug of the
+    /// title, or of the directory's name>/<16 random hex digits>`; a title is logged as the
+    /// first record (a `case` record, sealed by the first `seal`).
+    pub fn init(dir: &Path, title: Option<&str>, origin: Option<&str>) -> Result<Archive> {
+        if let Some(title) = title {
+            case::check_title("--name", title)?;
         }
+        let origin = match origin {
+            Some(origin) => {
+                check_origin(origin).map_err(|e| Error::InvalidOption {
+                    option: "--origin",
+                    value: origin.to_string(),
+                    why: e.to_string(),
+                })?;
+                origin.to_string()
+            }
+            None => {
+                let base = match title {
+                    Some(title) => case::slug(title),
+                    None => case::slug(&default_name(dir)),
+                };
+                let mut id = [0u8; 8];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+                format!("evidentia/{base}/{}", hex::encode(id))
+            }
+        };
+        let archive = match remote_location(dir) {
+            Some(location) => crate::remote::init(&location?, &origin)?,
+            None => Archive::init_local(dir, &origin)?,
+        };
+        if let Some(title) = title {
+            case::set_title(&archive, "--name", title)?;
+        }
+        Ok(archive)
+    }
+
+    /// Creates an empty local archive (or replica) with the given origin.
+    pub(crate) fn init_local(dir: &Path, origin: &str) -> Result<Archive> {
         if dir.join(ARCHIVE_FILE).exists() {
             return Err(Error::AlreadyAnArchive {
                 path: dir.to_path_buf(),
@@ -103,19 +138,6 @@ impl Archive {
                 });
             }
         }
-        let name = match name {
-            Some(name) => name.to_string(),
-            None => default_name(dir),
-        };
-        check_name(&name)?;
-        let mut id = [0u8; 8];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
-        let origin = format!("evidentia/{name}/{}", hex::encode(id));
-        check_origin(&origin).map_err(|e| Error::InvalidOption {
-            option: "--name",
-            value: name.clone(),
-            why: e.to_string(),
-        })?;
         let identity = format!("{FORMAT_LINE}\norigin {origin}\n");
         Archive::create_with_identity(dir, identity.as_bytes())?;
         Archive::open(dir)
@@ -370,43 +392,21 @@ fn remote_location(dir: &Path) -> Option<Result<crate::remote::client::Location>
     crate::remote::client::Location::parse(dir.to_str()?)
 }
 
+/// The name a new archive takes without `--name`: its directory's (or, on an object store,
+/// its prefix's last part or bucket's).
 fn default_name(dir: &Path) -> String {
-    let base = fs::canonicalize(dir)
+    if let Some(Ok(location)) = remote_location(dir) {
+        return location
+            .prefix
+            .rsplit('/')
+            .find(|n| !n.is_empty())
+            .unwrap_or(&location.bucket)
+            .to_string();
+    }
+    fs::canonicalize(dir)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.' || c == '-') {
-        "archive".to_string()
-    } else {
-        cleaned
-    }
-}
-
-fn check_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidOption {
-            option: "--name",
-            value: name.to_string(),
-            why: "use 1-64 ASCII letters, digits, '-', '_' or '.'".into(),
-        })
-    }
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "archive".into())
 }

@@ -390,6 +390,6 @@ pub fn concerns(archive: &Archive, logged: &LoggedRecord, versions: &[(Digest, D
         Record::Retraction(r) => {
             named(&r.target) || read_record(archive, &r.target).is_ok_and(|t| annotation_on(&t))
         }
-        Record::Key(_) | Record::Unknown { .. } => false,
+        Record::Key(_) | Record::Case(_) | Record::Unknown { .. } => false,
     }
 }

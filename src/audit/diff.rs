@@ -318,6 +318,9 @@ fn additions(from: &Version, to: &Version, signed: &Signed) -> Added {
             Record::Metadata(m) => added
                 .other
                 .push(change(r, format!("metadata about {}", m.target))),
+            Record::Case(c) => added
+                .other
+                .push(change(r, format!("case title \"{}\"", c.title))),
             Record::Unknown { kind, .. } => added.other.push(change(r, format!("kind '{kind}'"))),
         }
     }

@@ -49,12 +49,16 @@ pub fn subject_text(subject: &Subject) -> String {
         Subject::About(d) => format!("about {}", d.to_hex()),
         Subject::Path(p) => format!("path {p}"),
         Subject::Keys => "keys".into(),
+        Subject::Case => "case".into(),
     }
 }
 
 pub fn parse_subject(text: &str) -> Option<Subject> {
     if text == "keys" {
         return Some(Subject::Keys);
+    }
+    if text == "case" {
+        return Some(Subject::Case);
     }
     if let Some(hex) = text.strip_prefix("about ") {
         return Digest::from_lower_hex(hex.as_bytes()).map(Subject::About);
@@ -98,6 +102,11 @@ pub fn required_subjects<'a>(
         if let Record::Document(d) = record {
             out.insert(Subject::About(d.content));
             out.insert(Subject::Path(d.path.clone()));
+        }
+        // A disclosed title must come with the whole list of titles, so that a recipient sees
+        // whether it is the latest.
+        if let Record::Case(_) = record {
+            out.insert(Subject::Case);
         }
     }
     out
@@ -154,6 +163,9 @@ pub struct Outcome {
     pub not_proven: Vec<String>,
     /// Per disclosed document record id: how many records are about it, disclosed and withheld.
     pub per_document: HashMap<Digest, String>,
+    /// The index of the latest `case` record, when the section lists the `case` subject and
+    /// its chain is the signed one.
+    pub case_latest: Option<u64>,
 }
 
 /// Where a completeness section travels: the file named in findings, whether that file claims
@@ -296,6 +308,9 @@ pub fn check(
         let item = subject.describe();
         let signed = values.get(&subject.key()).copied().flatten();
         let shown = (!entries.is_empty()).then(|| chain_value(entries));
+        if signed == shown && matches!(subject, Subject::Case) {
+            out.case_latest = entries.last().map(|e| e.index);
+        }
         if signed != shown {
             bad(
                 &item,

@@ -468,7 +468,7 @@ fn disclose<'a>(
             Record::Retraction(x) if ids.contains(&x.target) => true,
             // Metadata added later to a disclosed document record goes with it.
             Record::Metadata(m) if ids.contains(&m.target) => true,
-            Record::Key(_) => true,
+            Record::Key(_) | Record::Case(_) => true,
             _ => false,
         };
         if include {

@@ -231,6 +231,21 @@ fn print_report(path: &Path, report: &BundleReport) {
     if let Some(origin) = &report.core.origin {
         outln!("  archive {origin}");
     }
+    match &report.case {
+        Some(case) if case.latest_proven => {
+            outln!(
+                "  case \"{}\" (record #{}, the latest title)",
+                case.title,
+                case.index
+            )
+        }
+        Some(case) => outln!(
+            "  case \"{}\" (record #{}, the latest title disclosed)",
+            case.title,
+            case.index
+        ),
+        None => outln!("  case title: not proven (see below); the origin names the case"),
+    }
     if let Some(cp) = &report.core.checkpoint {
         outln!(
             "  checkpoint {}: {} records, root sha256:{}, {}; signatures: {}",

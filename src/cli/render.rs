@@ -44,9 +44,11 @@ pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
     if options.newest_first {
         records.reverse();
     }
+    let case = evidentia::archive::case::state(archive)?;
     if json {
         let value = json!({
             "origin": archive.origin(),
+            "case": case,
             "records": records.iter().map(record_json).collect::<Vec<_>>(),
             "checkpoints": checkpoints.iter().map(|c| json!({
                 "number": c.checkpoint.number,
@@ -61,6 +63,12 @@ pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
         return Ok(());
     }
     outln!("archive {}", archive.origin());
+    // An archive without a title is named by its origin line alone (`verify` says it has none).
+    if case.sealed.is_some() || case.unsealed.is_some() {
+        for line in super::title::lines(&case, archive.origin()) {
+            outln!("{line}");
+        }
+    }
     // A checkpoint line follows the last shown record it covers (precedes it, newest first);
     // one that covers no shown record is left out when only part of the log is shown.
     let whole = options.limit.is_none() && options.path.is_none() && options.kind.is_none();
@@ -142,6 +150,7 @@ pub fn summary(record: &Record) -> String {
             short(&m.target),
             evidentia::archive::metadata::describe(&m.collection)
         ),
+        Record::Case(c) => format!("case title \"{}\"", c.title),
         Record::Unknown { kind, .. } => format!("(record kind '{kind}' not known to this version)"),
     }
 }
@@ -291,6 +300,9 @@ fn version_json(v: &VersionView, versions: usize) -> Value {
 pub fn verify_report(report: &VerifyReport) {
     let core = &report.core;
     outln!("archive {}", core.origin.as_deref().unwrap_or_default());
+    for line in super::title::lines(&report.case, core.origin.as_deref().unwrap_or_default()) {
+        outln!("{line}");
+    }
     outln!(
         "  {} records: {} documents ({} bytes of content), {} annotations, {} custody events, {} retractions, {} key events; {} sealed, {} not sealed",
         report.records,

@@ -108,6 +108,7 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
                 "effective": k.effective.map(|t| t.to_string()),
             }),
         ),
+        Record::Case(c) => ("case", json!({"title": c.title})),
         Record::Unknown { .. } => return None,
     })
 }
@@ -218,6 +219,7 @@ pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
             optional("reason", k.reason.as_deref());
             optional("effective", k.effective.map(|t| t.to_string()).as_deref());
         }
+        Record::Case(c) => field("title", &c.title),
         Record::Unknown { .. } => {
             field("fields", "(record kind not known to this version)");
         }

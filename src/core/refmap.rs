@@ -37,6 +37,8 @@ pub enum Subject {
     Path(String),
     /// Every key record: the whole key state.
     Keys,
+    /// Every `case` record: the case's titles, the latest one current.
+    Case,
 }
 
 impl Subject {
@@ -47,6 +49,7 @@ impl Subject {
             Subject::About(d) => Digest::of_parts(&[&[0x00], d.as_bytes()]),
             Subject::Path(p) => Digest::of_parts(&[&[0x01], p.as_bytes()]),
             Subject::Keys => Digest::of_parts(&[&[0x02]]),
+            Subject::Case => Digest::of_parts(&[&[0x03]]),
         }
     }
 
@@ -55,6 +58,7 @@ impl Subject {
             Subject::About(d) => format!("records about {}", d.to_prefixed()),
             Subject::Path(p) => format!("versions of '{p}'"),
             Subject::Keys => "the key records".to_string(),
+            Subject::Case => "the case title records".to_string(),
         }
     }
 }
@@ -72,6 +76,7 @@ pub fn subjects_of(record: &Record) -> Vec<Subject> {
         Record::Metadata(m) => vec![Subject::About(m.target)],
         Record::Custody(c) => c.targets.iter().copied().map(Subject::About).collect(),
         Record::Key(_) => vec![Subject::Keys],
+        Record::Case(_) => vec![Subject::Case],
         Record::Unknown { .. } => Vec::new(),
     };
     // A record names a subject once, however many of its fields name it.

@@ -120,7 +120,7 @@ fn connect(location: &Location) -> Result<Arc<Client>> {
 
 /// `evidentia init s3://…`: refuses a prefix that holds anything, then creates the archive
 /// (its identity file is the commit marker, written last, create-only).
-pub fn init(location: &Location, name: Option<&str>) -> Result<Archive> {
+pub fn init(location: &Location, origin: &str) -> Result<Archive> {
     let client = connect(location)?;
     if let Some(first) = client.list("", None)?.first() {
         return Err(Error::Remote {
@@ -131,14 +131,7 @@ pub fn init(location: &Location, name: Option<&str>) -> Result<Archive> {
     let dir = replica_dir(&client);
     let _creating = replica_guard(&dir)?;
     remove_replica(&dir)?;
-    let default_name = location
-        .prefix
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&location.bucket)
-        .to_string();
-    let local = Archive::init(&dir, Some(name.unwrap_or(&default_name)))?;
+    let local = Archive::init_local(&dir, origin)?;
     let identity = fsutil::read_stored(&dir.join(ARCHIVE_FILE), 4096)?;
     publish_identity(&client, location, identity)?;
     write_note(&dir, location)?;

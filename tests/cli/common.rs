@@ -18,10 +18,7 @@ impl Workspace {
     /// An empty workspace with an initialised archive and a signing key.
     pub fn new() -> Workspace {
         let ws = Workspace::bare();
-        ws.cmd()
-            .args(["init", "arc", "--name", "test"])
-            .assert()
-            .success();
+        ws.cmd().args(["init", "arc"]).assert().success();
         ws.cmd()
             .args(["key", "generate", "--out", "signer", "--unencrypted"])
             .assert()

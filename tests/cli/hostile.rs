@@ -335,7 +335,8 @@ fn init_refuses_non_empty_directories_and_existing_archives() {
     let (code, _, stderr) = ws.run(&["init", "arc"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("already an evidentia archive"), "{stderr}");
-    let (code, _, stderr) = ws.run(&["init", "fresh", "--name", "bad name"]);
+    // Any one-line title is a name (issue 13); a control character is not.
+    let (code, _, stderr) = ws.run(&["init", "fresh", "--name", "bad\u{7}name"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--name"), "{stderr}");
 }

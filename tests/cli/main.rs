@@ -30,4 +30,5 @@ mod report_core;
 mod state;
 mod tamper;
 mod timestamps;
+mod title;
 mod vectors;

@@ -167,7 +167,8 @@ fn record_vectors() {
             | Record::Retraction(_)
             | Record::Custody(_)
             | Record::Key(_)
-            | Record::Metadata(_) => {
+            | Record::Metadata(_)
+            | Record::Case(_) => {
                 let decoded = fields_json(&record);
                 failures.check(&decoded == fields, file, || {
                     format!("decoded fields differ: {decoded}")
@@ -279,6 +280,7 @@ fn fields_json(record: &Record) -> Value {
                 "tags": c.tags,
             })
         }
+        Record::Case(c) => json!({ "title": c.title }),
         Record::Custody(c) => json!({
             "targets": c.targets.iter().map(Digest::to_hex).collect::<Vec<_>>(),
             "event": c.event.as_str(),

@@ -70,6 +70,8 @@ pub struct VerifyReport {
     pub unsealed_records: u64,
     pub required_signatures: usize,
     pub checkpoints: Vec<CheckpointReport>,
+    /// The case title: the latest `case` record the last checkpoint covers, and any later one.
+    pub case: crate::archive::case::CaseState,
 }
 
 impl VerifyReport {
@@ -110,6 +112,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         unsealed_records: 0,
         required_signatures: options.require.max(1),
         checkpoints: Vec::new(),
+        case: Default::default(),
     };
     let mut tree = MemoryTree::new();
     let facts = match records::check_log(archive, &mut report, &mut tree) {
@@ -133,6 +136,10 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     crate::progress::finish();
     crate::progress::check(not_finished)?;
     report.core.checkpoint = report.checkpoints.last().map(|c| c.summary.clone());
+    if let Some(facts) = &facts {
+        let sealed = report.checkpoints.last().map_or(0, |c| c.summary.size);
+        report.case = crate::archive::case::CaseState::from_titles(&facts.case_titles, sealed);
+    }
     report.core.decide();
     if report.core.verdict == Verdict::Verified && report.checkpoints.is_empty() {
         // An empty archive: no signer vouched for anything, so no signer was authenticated.

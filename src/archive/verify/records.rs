@@ -27,6 +27,8 @@ pub struct LogFacts {
     pub key_events: Vec<(u64, KeyRecord)>,
     /// The records' subjects, for the format-2 reference-map check of each checkpoint.
     pub refs: std::cell::RefCell<super::refs::RefsReplay>,
+    /// The `case` records, in log order.
+    pub case_titles: Vec<crate::archive::case::CaseTitle>,
 }
 
 /// What one record contributed, as found on disk.
@@ -72,6 +74,7 @@ pub fn check_log(
         size,
         key_events: replay.key_events,
         refs: std::cell::RefCell::new(replay.refs),
+        case_titles: replay.case_titles,
     })
 }
 
@@ -158,6 +161,7 @@ struct Replay {
     kinds: HashMap<Digest, &'static str>,
     key_events: Vec<(u64, KeyRecord)>,
     refs: super::refs::RefsReplay,
+    case_titles: Vec<crate::archive::case::CaseTitle>,
 }
 
 impl Replay {
@@ -214,6 +218,11 @@ impl Replay {
                 }
                 self.key_events.push((i as u64, *key));
             }
+            Record::Case(case) => self.case_titles.push(crate::archive::case::CaseTitle {
+                title: case.title,
+                record: id.to_prefixed(),
+                index: i as u64,
+            }),
             Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
                 "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
             )),
@@ -271,6 +280,7 @@ fn kind_label(record: &Record) -> &'static str {
         Record::Custody(_) => "custody",
         Record::Key(_) => "key",
         Record::Metadata(_) => "metadata",
+        Record::Case(_) => "case",
         Record::Unknown { .. } => "unknown",
     }
 }

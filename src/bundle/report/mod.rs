@@ -381,7 +381,7 @@ fn header(out: &mut String, input: &ReportInput, pages: usize) {
          <p>This bundle discloses <strong>{} document(s)</strong> and {} record(s) from version \
          (checkpoint) {} of the archive, whose signed tree holds {} records. Records not disclosed \
          are represented only by that count and the tree's root.</p>\n",
-        esc(timeline::case_title(&cp.origin)),
+        esc(&timeline::case_title(&cp.origin, input.records)),
         m.documents.len(),
         m.records.len(),
         cp.number,

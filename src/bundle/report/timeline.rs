@@ -66,6 +66,11 @@ pub(super) fn timeline(out: &mut String, ctx: &Ctx) {
                 what: format!("<strong>retracted</strong> (log entry #{index})"),
                 item: ctx.describe(&r.target),
             }),
+            Record::Case(c) => events.push(Event {
+                when: c.header.recorded_at,
+                what: format!("<strong>case titled</strong> (log entry #{index})"),
+                item: esc(&c.title),
+            }),
             _ => {}
         }
     }
@@ -111,13 +116,21 @@ pub(super) fn sealed(ctx: &Ctx, cp: &Checkpoint, index: u64) -> String {
     }
 }
 
-/// The case title: the archive's name, taken from its origin (`evidentia/NAME/ID`), else the
-/// origin itself.
-pub(super) fn case_title(origin: &str) -> &str {
+/// The case title: the latest disclosed `case` record's, else the archive's name taken from
+/// its origin (`evidentia/NAME/ID`), else the origin itself.
+pub(super) fn case_title(origin: &str, records: &[(u64, Digest, Record)]) -> String {
+    if let Some(Record::Case(case)) = records
+        .iter()
+        .rev()
+        .map(|(_, _, r)| r)
+        .find(|r| matches!(r, Record::Case(_)))
+    {
+        return case.title.clone();
+    }
     let mut parts = origin.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("evidentia"), Some(name), Some(_), None) if !name.is_empty() => name,
-        _ => origin,
+        (Some("evidentia"), Some(name), Some(_), None) if !name.is_empty() => name.to_string(),
+        _ => origin.to_string(),
     }
 }
 

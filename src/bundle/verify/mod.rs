@@ -7,6 +7,7 @@
 //! are checked against its record; the checkpoint's signatures are checked against the trust
 //! file, optionally pinned by its hash.
 
+mod case;
 mod disclosed;
 mod tag_files;
 
@@ -73,6 +74,8 @@ pub struct BundleReport {
     pub witnesses: Vec<String>,
     /// RFC 3161 time-stamp tokens of the checkpoint.
     pub timestamps: Vec<recipient::TimestampReport>,
+    /// The case title, from a disclosed `case` record (None: none, or not the latest).
+    pub case: Option<case::BundleCase>,
 }
 
 impl BundleReport {
@@ -84,6 +87,7 @@ impl BundleReport {
             records_checked: 0,
             witnesses: Vec::new(),
             timestamps: Vec::new(),
+            case: None,
         }
     }
 
@@ -186,7 +190,9 @@ pub(super) fn verify_written(
     );
     if report.core.ok() {
         let pinned = options.checkpoint_hash.or(options.recipient.pin).is_some();
+        let case_latest = completeness.case_latest;
         state_proven(&manifest, cp, &signers, pinned, completeness, &mut report);
+        case::report_case(cp, &found, case_latest, &mut report);
     }
     Ok(finish(report))
 }

@@ -7,6 +7,7 @@
 //! kind it does not know still checks its encoding, hash and place in the tree.
 
 mod annotation;
+mod case;
 mod custody;
 mod document;
 mod encryption;
@@ -21,6 +22,7 @@ use thiserror::Error;
 pub use annotation::{
     AnnotationRecord, Link, Relation, Selector, MAX_LINKS, MAX_SELECTORS, RELATIONS,
 };
+pub use case::{title_problem, CaseRecord, MAX_TITLE_LEN};
 pub use custody::{
     CustodyEvent, CustodyRecord, CUSTODY_EVENTS, MAX_TARGETS as MAX_CUSTODY_TARGETS,
 };
@@ -44,6 +46,7 @@ pub const KIND_RETRACTION: &str = "retraction";
 pub const KIND_CUSTODY: &str = "custody";
 pub const KIND_KEY: &str = "key";
 pub const KIND_METADATA: &str = "metadata";
+pub const KIND_CASE: &str = "case";
 
 pub(crate) const KEY_KIND: u64 = 0;
 pub(crate) const KEY_SALT: u64 = 1;
@@ -109,6 +112,7 @@ pub enum Record {
     Custody(Box<CustodyRecord>),
     Key(Box<KeyRecord>),
     Metadata(Box<MetadataRecord>),
+    Case(Box<CaseRecord>),
     /// A kind this version does not interpret; its encoding and place in the tree still verify.
     Unknown {
         kind: String,
@@ -125,6 +129,7 @@ impl Record {
             Record::Custody(_) => KIND_CUSTODY,
             Record::Key(_) => KIND_KEY,
             Record::Metadata(_) => KIND_METADATA,
+            Record::Case(_) => KIND_CASE,
             Record::Unknown { kind, .. } => kind,
         }
     }
@@ -137,6 +142,7 @@ impl Record {
             Record::Custody(r) => r.header,
             Record::Key(r) => r.header,
             Record::Metadata(r) => r.header,
+            Record::Case(r) => r.header,
             Record::Unknown { header, .. } => *header,
         }
     }
@@ -154,6 +160,7 @@ impl Record {
             Record::Custody(r) => r.entries(),
             Record::Key(r) => r.entries(),
             Record::Metadata(r) => r.entries(),
+            Record::Case(r) => r.entries(),
             Record::Unknown { kind, .. } => {
                 return Err(RecordError::NotEncodable { kind: kind.clone() })
             }
@@ -223,6 +230,7 @@ impl Record {
             KIND_METADATA => {
                 Record::Metadata(Box::new(MetadataRecord::decode(header, &mut fields)?))
             }
+            KIND_CASE => Record::Case(Box::new(CaseRecord::decode(header, &mut fields)?)),
             _ => return Ok(Record::Unknown { kind, header }),
         };
         fields.finish(&kind)?;

@@ -349,7 +349,7 @@ fn forged_introduction_endorsement_is_reported() {
     );
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create directory");
     for entry in fs::read_dir(from).expect("read fixture directory") {
         let entry = entry.expect("directory entry");

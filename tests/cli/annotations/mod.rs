@@ -15,7 +15,7 @@ use evidentia::keyfile;
 use crate::common::{added, Workspace};
 
 mod history;
-mod keys;
+pub(crate) mod keys;
 mod lineage;
 mod links;
 mod selectors;

@@ -184,7 +184,7 @@ fn bag_info_fields_come_from_the_options() {
     export(&ws, &plain, &["--all"]);
     let info = fs::read_to_string(plain.join("bag-info.txt")).expect("bag-info");
     assert!(
-        info.contains("Source-Organization: evidentia/test/"),
+        info.contains("Source-Organization: evidentia/arc/"),
         "{info}"
     );
     assert!(!info.contains("Contact-"), "{info}");

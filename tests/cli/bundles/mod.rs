@@ -16,6 +16,7 @@ use evidentia::core::digest::Digest;
 
 use crate::common::{added, Workspace};
 
+mod case_title;
 mod completeness;
 pub(crate) mod differential;
 mod disclosure;

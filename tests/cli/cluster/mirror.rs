@@ -24,7 +24,7 @@ fn archive_files(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 /// A local archive `src` with documents, an annotation, two checkpoints.
 fn local_archive(site: &Site) {
-    site.ok(&["init", "src", "--name", "mirrored"]);
+    site.ok(&["init", "src"]);
     let on_src = |args: &[&str]| {
         let mut all = vec!["--archive", "src"];
         all.extend_from_slice(args);

@@ -51,10 +51,29 @@ fn the_running_header_carries_no_text_the_archive_chose() {
 #[test]
 fn the_case_title_is_the_archive_name() {
     assert_eq!(
-        timeline::case_title("evidentia/ua-by-transfers/0a1b2c3d"),
+        timeline::case_title("evidentia/ua-by-transfers/0a1b2c3d", &[]),
         "ua-by-transfers"
     );
-    assert_eq!(timeline::case_title("example.org/log"), "example.org/log");
+    assert_eq!(
+        timeline::case_title("example.org/log", &[]),
+        "example.org/log"
+    );
+    // A disclosed title record wins over the origin: the latest one.
+    let titled = |title: &str, index: u64| {
+        let record = Record::Case(Box::new(crate::core::record::CaseRecord {
+            header: crate::core::record::Header::now(),
+            title: title.into(),
+        }));
+        (index, Digest::of(title.as_bytes()), record)
+    };
+    let records = [
+        titled("Old title", 0),
+        titled("UA-BY children transfers", 4),
+    ];
+    assert_eq!(
+        timeline::case_title("evidentia/ua-by-transfers/0a1b2c3d", &records),
+        "UA-BY children transfers"
+    );
     let html = render_with(&sample(), &BundleReport::pending());
     assert!(
         html.contains("<h1>&lt;script&gt;"),
