@@ -138,7 +138,8 @@ fn case() -> Workspace {
     ok(&ws, &["key", "introduce", "--key", "signer.key"]);
     ws.write("a.txt", "Statement of witness A.\n");
     ws.write("b.txt", "Statement of witness B.\n");
-    ws.add(&["a.txt", "b.txt"]);
+    ws.write("b-copy.txt", "Statement of witness B.\n");
+    ws.add(&["a.txt", "b.txt", "b-copy.txt"]);
     ok(
         &ws,
         &[
@@ -241,6 +242,29 @@ fn every_json_output_follows_the_convention() {
     assert_eq!(formats.len(), 13, "{formats:?}");
     assert!(seen.digests > 50, "only {} digests seen", seen.digests);
     assert!(seen.signers > 10, "only {} signers seen", seen.signers);
+}
+
+/// `show` of a content digest that two records name: one document listing both, not two
+/// documents one after the other.
+#[test]
+fn show_of_shared_content_is_one_document() {
+    let ws = case();
+    let listed = json_of(&ws, &["ls", "--json"]);
+    let content = listed["documents"]
+        .as_array()
+        .and_then(|docs| docs.iter().find(|d| d["path"] == "b-copy.txt"))
+        .and_then(|d| d["content"].as_str())
+        .expect("b-copy.txt listed")
+        .to_string();
+    let shown = json_of(&ws, &["show", &content, "--json"]);
+    assert_eq!(shown["format"], "evidentia-show/1");
+    let paths: Vec<&str> = shown["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["document"]["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["b-copy.txt", "b.txt"], "{shown}");
 }
 
 /// A digest copied from a JSON report is accepted where an option takes one.
