@@ -238,8 +238,16 @@ fn every_json_output_follows_the_convention() {
         "outside the convention:\n{}",
         seen.violations.join("\n")
     );
-    // Every command has its own format, and the walk met real digests and signers.
+    // Every command has its own format, documented; and the walk met real digests and signers.
     assert_eq!(formats.len(), 13, "{formats:?}");
+    let documented = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/JSON.md"))
+        .expect("docs/JSON.md");
+    for format in &formats {
+        assert!(
+            documented.contains(&format!("\"format\": \"{format}\"")),
+            "docs/JSON.md has no example of {format}"
+        );
+    }
     assert!(seen.digests > 50, "only {} digests seen", seen.digests);
     assert!(seen.signers > 10, "only {} signers seen", seen.signers);
 }
