@@ -658,7 +658,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
 
 fn print_report(report: &VerifyReport, json: bool) -> Result<()> {
     if json {
-        json::print(report.format, report)?;
+        json::print_report(report.format, report)?;
     } else {
         render::verify_report(report);
     }

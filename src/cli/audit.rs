@@ -170,7 +170,7 @@ fn authenticate_side(
                 "signers_authenticated": auth.authenticated(),
                 "refused": refusal,
             });
-            super::json::print(diff::REPORT_FORMAT, report)?;
+            super::json::print_report(diff::REPORT_FORMAT, report)?;
             Ok(Err(ExitCode::from(1)))
         }
         Err(refusal) => {
@@ -234,7 +234,7 @@ pub fn diff(
     };
     let code = ExitCode::from(verdict.exit_code());
     if json {
-        super::json::print(report.format, &report)?;
+        super::json::print_report(report.format, &report)?;
         return Ok(code);
     }
     let verdict = match (report.append_only, report.signers_authenticated) {
@@ -372,7 +372,7 @@ pub fn verify_consistency(
         for (side, (number, size, root)) in [("from", &report.from), ("to", &report.to)] {
             value[side] = serde_json::json!({"checkpoint": number, "size": size, "root": root});
         }
-        super::json::print(report.format, value)?;
+        super::json::print_report(report.format, value)?;
     } else {
         outln!(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
@@ -574,7 +574,7 @@ pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
                     "size_before": done.from_size,
                     "size_after": done.to_size,
                 });
-                super::json::print(super::json::MIRROR, value)?;
+                super::json::print_report(super::json::MIRROR, value)?;
             } else {
                 outln!(
                     "mirrored {} to {}: {} record(s) ({} -> {}), {} object(s) ({} bytes), {} checkpoint(s), {} key/time-stamp file(s); every object re-hashed",
@@ -602,7 +602,7 @@ pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
                     "diverged": reason,
                     "equivocation": evidence,
                 });
-                super::json::print(super::json::MIRROR, value)?;
+                super::json::print_report(super::json::MIRROR, value)?;
             } else {
                 outln!("NOT MIRRORED: the copies have diverged; nothing was copied ({reason})");
                 if let Some(evidence) = &evidence {

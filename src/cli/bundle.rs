@@ -212,7 +212,7 @@ pub fn verify(
         },
     )?;
     if json {
-        super::json::print(report.format, &report)?;
+        super::json::print_report(report.format, &report)?;
     } else {
         print_report(path, &report);
     }
@@ -289,7 +289,7 @@ pub fn verify_proof(
 ) -> Result<ExitCode> {
     let report = proof::verify_proof(proof_file, document, &trust, require)?;
     if json {
-        super::json::print(report.format, &report)?;
+        super::json::print_report(report.format, &report)?;
     } else {
         outln!("document {}", report.document);
         if let Some(cp) = &report.core.checkpoint {

@@ -4,8 +4,10 @@
 //!
 //! Outputs built here use [`digest`] and [`signer`] directly. The verification, diff and
 //! mirror reports are serialized by the library, which keeps bare hex and `name+keyid` strings
-//! for its text renderers: [`print`] brings them to the convention by the field names listed
-//! below, the only fields of those reports that hold digests or signers.
+//! for its text renderers: [`print_report`] brings them to the convention by the field names
+//! listed below, the only fields of those reports that hold digests or signers. Outputs that
+//! carry user data (claims, notes, tags) never pass through that rewrite, so a value a user
+//! recorded is printed as recorded even when it looks like a digest.
 
 use anyhow::Result;
 use serde_json::{json, Map, Value};
@@ -76,11 +78,16 @@ pub fn note_signer(signature: &NoteSignature) -> Value {
     signer(&signature.name, &hex::encode(signature.key_id))
 }
 
-/// Prints `body` (an object) as one JSON document in the convention, tagged `format`.
-/// A library report carries its own `format`: pass that.
-pub fn print(format: &str, body: impl serde::Serialize) -> Result<()> {
-    let mut value = serde_json::to_value(body)?;
+/// Prints a library report (its own `format` passed) in the convention.
+pub fn print_report(format: &str, report: impl serde::Serialize) -> Result<()> {
+    let mut value = serde_json::to_value(report)?;
     conform(&mut value);
+    print(format, value)
+}
+
+/// Prints `body` (an object built in the convention) as one JSON document tagged `format`.
+pub fn print(format: &str, body: impl serde::Serialize) -> Result<()> {
+    let value = serde_json::to_value(body)?;
     let object = match value {
         Value::Object(map) => map,
         other => anyhow::bail!("internal error: a JSON output is not an object: {other}"),

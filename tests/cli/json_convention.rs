@@ -307,6 +307,28 @@ fn digests_from_json_go_back_into_options() {
     assert_eq!(code, 1, "{stdout}");
 }
 
+/// What a user recorded is printed as recorded, even a claim that looks like a digest under a
+/// name the reports use for digests.
+#[test]
+fn user_data_is_never_rewritten() {
+    let ws = Workspace::new();
+    ws.write("a.txt", "Statement of witness A.\n");
+    ws.add(&["a.txt"]);
+    let hex = "0f".repeat(32);
+    let claim = format!("record={hex}");
+    let (code, stdout, stderr) = ws.run(&["annotate", "a.txt", "--body", "x", "--claim", &claim]);
+    assert_eq!(code, 0, "{stderr}");
+    let id = stdout.trim().to_string();
+    let listed = json_of(&ws, &["annotations", "--json"]);
+    assert_eq!(listed["annotations"][0]["claim"]["record"], hex.as_str());
+    let shown = json_of(&ws, &["show", &id, "--json"]);
+    assert_eq!(
+        shown["records"][0]["annotation"]["claim"]["record"],
+        hex.as_str(),
+        "{shown}"
+    );
+}
+
 #[test]
 fn the_walk_catches_what_breaks_the_convention() {
     let hex = "0f".repeat(32);
