@@ -34,6 +34,7 @@ macro_rules! errln {
 mod annotate;
 mod audit;
 mod bundle;
+mod json;
 mod keys;
 mod metadata;
 mod names;
@@ -571,18 +572,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Show { id, json } => {
             let archive = Archive::open(&archive_dir)?;
-            match query::resolve_shown(&archive, &id)? {
-                Resolved::Record(record) => show::record(&record, json)?,
+            let records = match query::resolve_shown(&archive, &id)? {
+                Resolved::Record(record) => vec![*record],
                 Resolved::Object(digest) => {
                     let records = query::records_for_content(&archive, &digest)?;
                     if records.is_empty() {
-                        outln!("object sha256:{digest} is stored but no record refers to it");
+                        errln!("object sha256:{digest} is stored but no record refers to it");
                     }
-                    for (logged, _) in records {
-                        show::record(&logged, json)?;
-                    }
+                    records.into_iter().map(|(logged, _)| logged).collect()
                 }
-            }
+            };
+            show::records(&records, json)?;
         }
         Command::Completions { shell } => progress::completions(shell),
         Command::Man { out, force } => {
@@ -686,7 +686,7 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
 
 fn print_report(report: &VerifyReport, json: bool) -> Result<()> {
     if json {
-        println!("{}", evidentia::term::json(report)?);
+        json::print_report(report.format, report)?;
     } else {
         render::verify_report(report);
     }

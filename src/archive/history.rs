@@ -17,7 +17,8 @@ use super::Archive;
 pub struct Seal {
     pub number: u64,
     pub time: Timestamp,
-    pub signers: Vec<String>,
+    /// Its signature lines (name and key id of each signer).
+    pub signers: Vec<crate::core::note::NoteSignature>,
 }
 
 fn first_seal(checkpoints: &[StoredCheckpoint], index: u64) -> Option<Seal> {
@@ -27,7 +28,7 @@ fn first_seal(checkpoints: &[StoredCheckpoint], index: u64) -> Option<Seal> {
         .map(|c| Seal {
             number: c.checkpoint.number,
             time: c.checkpoint.time,
-            signers: c.note.signatures.iter().map(|s| s.name.clone()).collect(),
+            signers: c.note.signatures.clone(),
         })
 }
 

@@ -201,7 +201,7 @@ pub fn verify(path: &Path, trust: &Trust, require: usize) -> Result<ConsistencyR
     core.checkpoint = Some(CheckpointSummary::new(&to, to_sigs.signatures.clone()));
     core.decide();
     Ok(ConsistencyReport {
-        format: "evidentia-consistency-verify-report/1",
+        format: "evidentia-consistency-verify-report/2",
         core,
         from: (from.number, from.size, from.root.to_hex()),
         to: (to.number, to.size, to.root.to_hex()),

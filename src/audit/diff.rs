@@ -15,6 +15,9 @@ use super::authenticate::Authentication;
 use super::equivocation::Equivocation;
 use super::source::Version;
 
+/// The `format` of the diff report (`--json`).
+pub const REPORT_FORMAT: &str = "evidentia-diff-report/2";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AppendOnly {
@@ -239,7 +242,7 @@ pub fn diff(
     };
     let added = additions(from, to, signed);
     Ok(DiffReport {
-        format: "evidentia-diff-report/1",
+        format: REPORT_FORMAT,
         origin: from.origin.clone(),
         from: summary(from, &signed.from),
         to: summary(to, &signed.to),

@@ -279,7 +279,7 @@ pub fn verify_proof(
 
 /// The shape of `verify-proof --json`; version 2 carries the checkpoint as an object (the
 /// shared report core's) instead of its number.
-pub const PROOF_REPORT_FORMAT: &str = "evidentia-proof-verify-report/2";
+pub const PROOF_REPORT_FORMAT: &str = "evidentia-proof-verify-report/3";
 
 fn read_proof_file(proof_path: &Path) -> Result<ProofFile> {
     let bytes = fsutil::read_limited(proof_path, MAX_PROOF_FILE)?;

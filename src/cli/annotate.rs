@@ -273,9 +273,9 @@ pub(super) fn selector_json(selector: &Selector) -> Value {
 fn view_json(view: &AnnotationView) -> Value {
     let a = &view.annotation;
     json!({
-        "id": format!("sha256:{}", view.id),
+        "id": super::json::digest(&view.id),
         "index": view.index,
-        "target": format!("sha256:{}", a.target),
+        "target": super::json::digest(&a.target),
         "document_path": view.document_path,
         "recorded_at": a.header.recorded_at.to_string(),
         "analyst": a.analyst,
@@ -283,13 +283,13 @@ fn view_json(view: &AnnotationView) -> Value {
         "selectors": a.selectors.iter().map(selector_json).collect::<Vec<_>>(),
         "tags": a.tags,
         "claim": a.claim,
-        "links": a.links.iter().map(|l| json!({"relation": l.relation.as_str(), "target": format!("sha256:{}", l.target)})).collect::<Vec<_>>(),
+        "links": a.links.iter().map(|l| json!({"relation": l.relation.as_str(), "target": super::json::digest(&l.target)})).collect::<Vec<_>>(),
         "state": match &view.state {
             AnnotationState::Active => json!({"status": "active"}),
-            AnnotationState::Superseded { by } => json!({"status": "superseded", "by": format!("sha256:{by}")}),
-            AnnotationState::Retracted { reason, by } => json!({"status": "retracted", "reason": reason, "by": format!("sha256:{by}")}),
+            AnnotationState::Superseded { by } => json!({"status": "superseded", "by": super::json::digest(by)}),
+            AnnotationState::Retracted { reason, by } => json!({"status": "retracted", "reason": reason, "by": super::json::digest(by)}),
         },
-        "sealed": view.sealed.as_ref().map(|s| json!({"checkpoint": s.number, "time": s.time.to_string(), "signers": s.signers})),
+        "sealed": view.sealed.as_ref().map(|s| json!({"checkpoint": s.number, "time": s.time.to_string(), "signers": s.signers.iter().map(super::json::note_signer).collect::<Vec<_>>()})),
     })
 }
 
@@ -360,12 +360,15 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
             "total": views.len(),
             "first": {"type": "AnnotationPage", "items": views.iter().map(view_jsonld).collect::<Vec<_>>()},
         });
-        println!("{}", evidentia::term::json(&value)?);
+        super::json::print(super::json::ANNOTATIONS_JSONLD, value)?;
         return Ok(());
     }
     if json {
-        let value: Vec<Value> = views.iter().map(view_json).collect();
-        println!("{}", evidentia::term::json(&value)?);
+        let annotations: Vec<Value> = views.iter().map(view_json).collect();
+        super::json::print(
+            super::json::ANNOTATIONS,
+            json!({ "annotations": annotations }),
+        )?;
         return Ok(());
     }
     if views.is_empty() {
@@ -406,7 +409,11 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
                 "  sealed in checkpoint {} ({}) by {}",
                 seal.number,
                 seal.time,
-                seal.signers.join(", ")
+                seal.signers
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None => outln!("  not yet sealed"),
         }
@@ -418,17 +425,17 @@ pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
     let story = history::history(archive, target)?;
     if json {
         let value = json!({
-            "content": format!("sha256:{}", story.content),
-            "contents": story.contents.iter().map(|c| format!("sha256:{c}")).collect::<Vec<_>>(),
+            "content": super::json::digest(&story.content),
+            "contents": story.contents.iter().map(super::json::digest).collect::<Vec<_>>(),
             "paths": story.paths,
             "events": story.events.iter().map(|e| json!({
                 "time": e.time.to_string(),
                 "event": e.event,
                 "detail": e.detail,
-                "record": e.record.map(|r| format!("sha256:{r}")),
+                "record": e.record.as_ref().map(super::json::digest),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", evidentia::term::json(&value)?);
+        super::json::print(super::json::HISTORY, value)?;
         return Ok(());
     }
     outln!(

@@ -13,7 +13,6 @@ use evidentia::audit::consistency;
 use evidentia::audit::diff::{self, AppendOnly, Change};
 use evidentia::audit::source;
 use evidentia::audit::witness::{self, ProofSource};
-use evidentia::core::digest::Digest;
 use evidentia::verdict::Verdict;
 use evidentia::verification::recipient::{HeldCheckpoint, RecipientChecks};
 use evidentia::verification::Trust;
@@ -57,13 +56,7 @@ impl RecipientArgs {
         let pin = self
             .pin
             .as_deref()
-            .map(|h| {
-                Digest::from_hex(h).ok_or_else(|| Error::InvalidOption {
-                    option: "--pin",
-                    value: h.to_string(),
-                    why: "expected 64 hex digits".into(),
-                })
-            })
+            .map(|h| super::json::parse_digest("--pin", h))
             .transpose()?;
         let tsa_roots = match &self.tsa_roots {
             Some(path) => {
@@ -173,12 +166,11 @@ fn authenticate_side(
         Ok(verified) => Ok(Ok(verified)),
         Err(refusal) if json => {
             let report = serde_json::json!({
-                "format": "evidentia-diff-report/1",
                 "append_only": "not-compared",
                 "signers_authenticated": auth.authenticated(),
                 "refused": refusal,
             });
-            println!("{}", evidentia::term::json(&report)?);
+            super::json::print_report(diff::REPORT_FORMAT, report)?;
             Ok(Err(ExitCode::from(1)))
         }
         Err(refusal) => {
@@ -242,7 +234,7 @@ pub fn diff(
     };
     let code = ExitCode::from(verdict.exit_code());
     if json {
-        println!("{}", evidentia::term::json(&report)?);
+        super::json::print_report(report.format, &report)?;
         return Ok(code);
     }
     let verdict = match (report.append_only, report.signers_authenticated) {
@@ -375,7 +367,12 @@ pub fn verify_consistency(
     let report = consistency::verify(path, &trust, require)?;
     let verdict = report.core.verdict;
     if json {
-        println!("{}", evidentia::term::json(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        // The library's (number, size, root) triples, named (version 2 of the report).
+        for (side, (number, size, root)) in [("from", &report.from), ("to", &report.to)] {
+            value[side] = serde_json::json!({"checkpoint": number, "size": size, "root": root});
+        }
+        super::json::print_report(report.format, value)?;
     } else {
         outln!(
             "checkpoint {} ({} records) -> checkpoint {} ({} records) of {}",
@@ -568,7 +565,6 @@ pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
         Outcome::Copied(done) => {
             if json {
                 let value = serde_json::json!({
-                    "format": "evidentia-mirror-report/1",
                     "copied": true,
                     "records": done.records,
                     "objects": done.objects,
@@ -578,7 +574,7 @@ pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
                     "size_before": done.from_size,
                     "size_after": done.to_size,
                 });
-                println!("{}", evidentia::term::json(&value)?);
+                super::json::print_report(super::json::MIRROR, value)?;
             } else {
                 outln!(
                     "mirrored {} to {}: {} record(s) ({} -> {}), {} object(s) ({} bytes), {} checkpoint(s), {} key/time-stamp file(s); every object re-hashed",
@@ -602,12 +598,11 @@ pub fn mirror(src: &Path, dst: &Path, json: bool) -> Result<ExitCode> {
             };
             if json {
                 let value = serde_json::json!({
-                    "format": "evidentia-mirror-report/1",
                     "copied": false,
                     "diverged": reason,
                     "equivocation": evidence,
                 });
-                println!("{}", evidentia::term::json(&value)?);
+                super::json::print_report(super::json::MIRROR, value)?;
             } else {
                 outln!("NOT MIRRORED: the copies have diverged; nothing was copied ({reason})");
                 if let Some(evidence) = &evidence {

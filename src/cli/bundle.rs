@@ -11,7 +11,6 @@ use evidentia::archive::Archive;
 use evidentia::bundle::export::{self, BagInfoFields, BundleFormat, ExportOptions};
 use evidentia::bundle::proof;
 use evidentia::bundle::verify::{self, BundleReport, BundleVerifyOptions};
-use evidentia::core::digest::Digest;
 use evidentia::verification::recipient::RecipientChecks;
 use evidentia::verification::Trust;
 use evidentia::Error;
@@ -201,13 +200,7 @@ pub fn verify(
     json: bool,
 ) -> Result<ExitCode> {
     let pin = checkpoint_hash
-        .map(|h| {
-            Digest::from_hex(&h).ok_or_else(|| Error::InvalidOption {
-                option: "--checkpoint-hash",
-                value: h.clone(),
-                why: "expected 64 hex digits".into(),
-            })
-        })
+        .map(|h| super::json::parse_digest("--checkpoint-hash", &h))
         .transpose()?;
     let report = verify::verify_bundle(
         path,
@@ -219,7 +212,7 @@ pub fn verify(
         },
     )?;
     if json {
-        println!("{}", evidentia::term::json(&report)?);
+        super::json::print_report(report.format, &report)?;
     } else {
         print_report(path, &report);
     }
@@ -311,7 +304,7 @@ pub fn verify_proof(
 ) -> Result<ExitCode> {
     let report = proof::verify_proof(proof_file, document, &trust, require)?;
     if json {
-        println!("{}", evidentia::term::json(&report)?);
+        super::json::print_report(report.format, &report)?;
     } else {
         outln!("document {}", report.document);
         if let Some(cp) = &report.core.checkpoint {

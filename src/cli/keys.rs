@@ -169,11 +169,10 @@ pub fn run(archive_dir: &Path, command: KeyCommand) -> Result<()> {
             let views = keys::list(&archive)?;
             if json {
                 let value = json!({
-                    "format": "evidentia-key-list/1",
                     "origin": archive.origin(),
                     "keys": views.iter().map(view_json).collect::<Vec<_>>(),
                 });
-                println!("{}", evidentia::term::json(&value)?);
+                super::json::print(super::json::KEY_LIST, value)?;
             } else {
                 print_list(archive.origin(), &views);
             }
@@ -383,7 +382,7 @@ fn view_json(view: &KeyView) -> Value {
         "retired_effective": view.retired_effective.map(|t| t.to_string()),
         "events": view.events.iter().map(|e| json!({
             "index": e.index,
-            "id": format!("sha256:{}", e.id),
+            "id": super::json::digest(&e.id),
             "event": e.role.as_str(),
             "recorded_at": e.recorded_at.to_string(),
             "other_key": e.other.as_ref().map(ToString::to_string),

@@ -53,13 +53,13 @@ pub fn log(archive: &Archive, options: &LogOptions, json: bool) -> Result<()> {
             "checkpoints": checkpoints.iter().map(|c| json!({
                 "number": c.checkpoint.number,
                 "size": c.checkpoint.size,
-                "root": format!("sha256:{}", c.checkpoint.root),
+                "root": super::json::digest(&c.checkpoint.root),
                 "time": c.checkpoint.time.to_string(),
                 "message": c.checkpoint.message,
-                "signers": c.note.signatures.iter().map(|s| format!("{}+{}", s.name, hex::encode(s.key_id))).collect::<Vec<_>>(),
+                "signers": c.note.signatures.iter().map(super::json::note_signer).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", evidentia::term::json(&value)?);
+        super::json::print(super::json::LOG, value)?;
         return Ok(());
     }
     outln!("archive {}", archive.origin());
@@ -204,8 +204,8 @@ pub fn ls(archive: &Archive, options: &LsOptions, json: bool) -> Result<()> {
         }
     }
     if json {
-        let value: Vec<Value> = shown.iter().map(|(v, n)| version_json(v, *n)).collect();
-        println!("{}", evidentia::term::json(&value)?);
+        let documents: Vec<Value> = shown.iter().map(|(v, n)| version_json(v, *n)).collect();
+        super::json::print(super::json::LS, json!({ "documents": documents }))?;
         return Ok(());
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -260,7 +260,7 @@ fn version_json(v: &VersionView, versions: usize) -> Value {
             let records: Vec<String> = v
                 .metadata
                 .iter()
-                .map(|r| format!("sha256:{}", r.id))
+                .map(|r| super::json::digest(&r.id))
                 .collect();
             let mut added = json!({ "records": records });
             super::show::add_collection_json(&mut added, &later);
@@ -271,7 +271,7 @@ fn version_json(v: &VersionView, versions: usize) -> Value {
         // Every tag, the document record's own first; `added_later` says what came later.
         map.insert("tags".into(), json!(tags));
         map.insert("added_later".into(), added);
-        map.insert("record".into(), json!(format!("sha256:{}", v.record.id)));
+        map.insert("record".into(), json!(super::json::digest(&v.record.id)));
         map.insert("index".into(), json!(v.record.index));
         map.insert(
             "recorded_at".into(),
@@ -284,10 +284,10 @@ fn version_json(v: &VersionView, versions: usize) -> Value {
         );
         let (retraction, superseded_by) = match &v.state {
             VersionState::Retracted { reason, by } => (
-                json!({"reason": reason, "record": format!("sha256:{by}")}),
+                json!({"reason": reason, "record": super::json::digest(by)}),
                 Value::Null,
             ),
-            VersionState::Superseded { by } => (Value::Null, json!(format!("sha256:{by}"))),
+            VersionState::Superseded { by } => (Value::Null, json!(super::json::digest(by))),
             VersionState::Current => (Value::Null, Value::Null),
         };
         map.insert("retraction".into(), retraction);

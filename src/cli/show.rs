@@ -10,7 +10,7 @@ use super::annotate::{describe_selector, selector_json};
 
 pub(super) fn document_json(doc: &DocumentRecord) -> Value {
     let mut value = json!({
-        "content": format!("sha256:{}", doc.content),
+        "content": super::json::digest(&doc.content),
         "size": doc.size,
         "media_type": doc.media_type,
         "path": doc.path,
@@ -57,7 +57,7 @@ fn collection_fields(c: &Collection) {
 }
 
 fn sha(digest: &evidentia::core::digest::Digest) -> String {
-    format!("sha256:{digest}")
+    super::json::digest(digest)
 }
 
 /// The fields of a record other than its kind and time, under the name of its kind.
@@ -141,11 +141,16 @@ fn optional(label: &str, value: Option<&str>) {
     }
 }
 
-pub fn record(logged: &LoggedRecord, json: bool) -> Result<()> {
+/// `show`: the records in full; as JSON, one document listing them all.
+pub fn records(records: &[LoggedRecord], json: bool) -> Result<()> {
     if json {
-        println!("{}", evidentia::term::json(&record_json(logged))?);
-        return Ok(());
+        let records: Vec<Value> = records.iter().map(record_json).collect();
+        return super::json::print(super::json::SHOW, json!({ "records": records }));
     }
+    records.iter().try_for_each(record)
+}
+
+fn record(logged: &LoggedRecord) -> Result<()> {
     outln!("record #{}  sha256:{}", logged.index, logged.id);
     field("kind", logged.record.kind());
     field("recorded at", &logged.record.recorded_at().to_string());

@@ -15,7 +15,7 @@ pub fn run(archive: &Archive, title: Option<&str>, json: bool) -> Result<()> {
     let state = case::state(archive)?;
     if json {
         let value = json!({"origin": archive.origin(), "case": state});
-        println!("{}", evidentia::term::json(&value)?);
+        super::json::print_report("evidentia-title/1", value)?;
     } else {
         for line in lines(&state, archive.origin()) {
             outln!("{line}");

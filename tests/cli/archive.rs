@@ -41,7 +41,7 @@ fn re_adding_identical_content_is_a_noop_that_says_so() {
     let listed: serde_json::Value =
         serde_json::from_slice(&ls.get_output().stdout).expect("ls JSON");
     assert_eq!(
-        listed.as_array().map(Vec::len),
+        listed["documents"].as_array().map(Vec::len),
         Some(1),
         "the current version"
     );
@@ -52,7 +52,7 @@ fn re_adding_identical_content_is_a_noop_that_says_so() {
         .success();
     let listed: serde_json::Value =
         serde_json::from_slice(&ls.get_output().stdout).expect("ls JSON");
-    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed["documents"].as_array().map(Vec::len), Some(2));
 }
 
 #[test]
@@ -83,8 +83,9 @@ fn log_show_and_cat_read_back_what_was_recorded() {
         .args(["show", &digest, "--json"])
         .assert()
         .success();
-    let record: serde_json::Value =
+    let shown: serde_json::Value =
         serde_json::from_slice(&show.get_output().stdout).expect("show JSON");
+    let record = &shown["records"][0];
     assert_eq!(record["document"]["collector"], "Analyst A");
     assert_eq!(record["document"]["collected_at"], "2024-03-01T14:05:00Z");
     assert_eq!(record["document"]["tags"][0], "news");

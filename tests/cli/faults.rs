@@ -471,7 +471,10 @@ fn outputs_fail_cleanly_and_leave_nothing() {
     let (code, out, err) = ws.run(&["ls", "--json"]);
     assert_eq!(code, 0, "{err}");
     let docs: serde_json::Value = serde_json::from_str(&out).expect("ls json");
-    let digest = docs[0]["content"].as_str().expect("content").to_string();
+    let digest = docs["documents"][0]["content"]
+        .as_str()
+        .expect("content")
+        .to_string();
     let commands: [&[&str]; 2] = [
         &["prove", "docs/d1.txt", "--out", "out-file"],
         &["cat", digest.as_str(), "--out", "out-file"],
@@ -606,7 +609,7 @@ fn read_faults_are_reported_never_hidden() {
         let (code, out, err) = ws.run(&["ls", "--json"]);
         assert_eq!(code, 0, "{err}");
         let docs: serde_json::Value = serde_json::from_str(&out).expect("ls json");
-        let doc = docs
+        let doc = docs["documents"]
             .as_array()
             .and_then(|d| d.iter().find(|d| d["path"] == "bulk/b007.txt"))
             .expect("bulk/b007.txt listed");

@@ -48,7 +48,10 @@ fn case(ws: &Workspace) {
 /// The id of the first entry of a JSON list.
 fn json_id(stdout: &str) -> String {
     let list: Value = serde_json::from_str(stdout).expect("JSON");
-    list[0]["id"].as_str().expect("id").to_string()
+    list["annotations"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
 }
 
 fn indexes(records: &[(u64, String)]) -> Vec<u64> {
@@ -212,7 +215,7 @@ fn the_archive_is_found_above_the_current_directory() {
         "names where: {stderr}"
     );
     let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(list[0]["path"], "a.txt");
+    assert_eq!(list["documents"][0]["path"], "a.txt");
 
     // --archive (or EVIDENTIA_ARCHIVE) wins, and is not searched upwards.
     let out = ws

@@ -163,7 +163,10 @@ fn intact_bundle_passes_the_hand_check() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pin = report["checkpoint"]["text_sha256"].as_str().unwrap();
+    let pin = report["checkpoint"]["text_sha256"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("sha256:"))
+        .unwrap();
     assert!(
         text.contains(&format!("checkpoint text SHA-256: {pin}")),
         "{text}"

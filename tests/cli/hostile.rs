@@ -45,7 +45,8 @@ fn listed_paths(ws: &Workspace) -> Vec<String> {
     let (code, stdout, stderr) = ws.run(&["ls", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let docs: serde_json::Value = serde_json::from_str(&stdout).expect("ls json");
-    docs.as_array()
+    docs["documents"]
+        .as_array()
         .expect("array")
         .iter()
         .map(|d| d["path"].as_str().expect("path").to_string())
@@ -218,7 +219,7 @@ fn empty_file_is_recorded_and_verifies() {
     let (code, stdout, _) = ws.run(&["show", EMPTY_SHA256, "--json"]);
     assert_eq!(code, 0);
     let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(shown["document"]["size"], 0);
+    assert_eq!(shown["records"][0]["document"]["size"], 0);
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod habits;
 mod handcheck;
 mod hostile;
 mod hostile_files;
+mod json_convention;
 mod keys;
 mod metadata;
 mod names;

@@ -64,7 +64,7 @@ fn ls_json(ws: &Workspace) -> Vec<Value> {
     let (code, stdout, stderr) = ws.run(&["ls", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let value: Value = serde_json::from_str(&stdout).expect("ls --json");
-    value.as_array().expect("array").clone()
+    value["documents"].as_array().expect("documents").clone()
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn every_verifier_reports_the_same_core() {
         // The checkpoint relied on: the latest (a proof is made against the latest too).
         let cp = &report["checkpoint"];
         assert_eq!(cp["number"], 2, "{what}: {cp}");
-        assert_eq!(cp["text_sha256"].as_str().map(str::len), Some(64), "{what}");
+        assert_eq!(cp["text_sha256"].as_str().map(str::len), Some(71), "{what}");
         assert_eq!(cp["signatures"][0]["status"], "valid", "{what}: {cp}");
         assert_eq!(report["problems"], Value::Array(Vec::new()), "{what}");
         assert!(report["findings"].is_array(), "{what}");

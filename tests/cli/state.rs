@@ -40,7 +40,7 @@ fn case(ws: &Workspace) -> (String, String) {
     ));
     ws.write("a.txt", "version two\n");
     ws.add(&["a.txt"]);
-    let b = json(ws, &["show", "b.txt", "--json"])["id"]
+    let b = json(ws, &["show", "b.txt", "--json"])["records"][0].take()["id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -61,7 +61,7 @@ fn by_path<'a>(list: &'a Value, path: &str) -> Vec<&'a Value> {
 fn ls_shows_the_current_version_and_marks_retracted() {
     let ws = Workspace::new();
     case(&ws);
-    let list = json(&ws, &["ls", "--json"]);
+    let list = json(&ws, &["ls", "--json"])["documents"].take();
     let a = by_path(&list, "a.txt");
     assert_eq!(a.len(), 1, "one line per path: {list}");
     assert_eq!(a[0]["state"], "current");
@@ -87,7 +87,7 @@ fn ls_shows_the_current_version_and_marks_retracted() {
 fn ls_all_versions_marks_superseded() {
     let ws = Workspace::new();
     case(&ws);
-    let list = json(&ws, &["ls", "--all-versions", "--json"]);
+    let list = json(&ws, &["ls", "--all-versions", "--json"])["documents"].take();
     let a = by_path(&list, "a.txt");
     assert_eq!(a.len(), 2, "{list}");
     assert_eq!(a[0]["state"], "superseded");
@@ -110,12 +110,12 @@ fn ls_at_a_checkpoint_shows_the_state_then() {
     ws.add(&["a.txt", "d.txt"]);
     ok(&ws, &["retract", "a.txt", "--reason", "bad copy"]);
     ws.seal();
-    let then = json(&ws, &["ls", "--at", "1", "--json"]);
+    let then = json(&ws, &["ls", "--at", "1", "--json"])["documents"].take();
     assert_eq!(then.as_array().map(Vec::len), Some(1), "{then}");
     assert_eq!(then[0]["size"], 12);
     assert_eq!(then[0]["state"], "current");
     // Now: the second version of a.txt is retracted, so the first is current again.
-    let now = json(&ws, &["ls", "--at", "latest", "--json"]);
+    let now = json(&ws, &["ls", "--at", "latest", "--json"])["documents"].take();
     let a = by_path(&now, "a.txt");
     assert_eq!(
         (a[0]["size"].clone(), a[0]["state"].clone()),
@@ -136,7 +136,7 @@ fn ls_lists_a_path_whose_every_version_is_retracted() {
     ws.write("x.txt", "x\n");
     ws.add(&["x.txt"]);
     ok(&ws, &["retract", "x.txt", "--reason", "duplicate"]);
-    let list = json(&ws, &["ls", "--json"]);
+    let list = json(&ws, &["ls", "--json"])["documents"].take();
     assert_eq!(list[0]["state"], "retracted", "{list}");
 }
 
@@ -144,7 +144,7 @@ fn ls_lists_a_path_whose_every_version_is_retracted() {
 fn annotations_and_history_cover_every_version_of_a_path() {
     let ws = Workspace::new();
     let (note, _) = case(&ws);
-    let list = json(&ws, &["annotations", "a.txt", "--json"]);
+    let list = json(&ws, &["annotations", "a.txt", "--json"])["annotations"].take();
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["id"], note);
     let story = json(&ws, &["history", "a.txt", "--json"]);
@@ -162,7 +162,7 @@ fn annotations_and_history_cover_every_version_of_a_path() {
     assert!(events.contains(&"annotated"), "{story}");
     assert_eq!(story["contents"].as_array().map(Vec::len), Some(2));
     // By digest, one version only: the second has no annotation.
-    let current = json(&ws, &["ls", "--json"]);
+    let current = json(&ws, &["ls", "--json"])["documents"].take();
     let content = by_path(&current, "a.txt")[0]["content"].clone();
     let only = json(
         &ws,
@@ -172,17 +172,21 @@ fn annotations_and_history_cover_every_version_of_a_path() {
             "--json",
         ],
     );
-    assert_eq!(only.as_array().map(Vec::len), Some(0), "{only}");
+    assert_eq!(
+        only["annotations"].as_array().map(Vec::len),
+        Some(0),
+        "{only}"
+    );
 }
 
 #[test]
 fn show_takes_a_log_number_and_a_path() {
     let ws = Workspace::new();
     case(&ws);
-    let first = json(&ws, &["show", "#0", "--json"]);
+    let first = json(&ws, &["show", "#0", "--json"])["records"][0].take();
     assert_eq!(first["index"], 0);
     assert_eq!(first["kind"], "document");
-    let by_path = json(&ws, &["show", "a.txt", "--json"]);
+    let by_path = json(&ws, &["show", "a.txt", "--json"])["records"][0].take();
     assert_eq!(by_path["document"]["size"], 12, "the latest version");
     assert_eq!(by_path["kind"], "document");
     let text = ok(&ws, &["show", "#3"]);
@@ -197,7 +201,7 @@ fn show_takes_a_log_number_and_a_path() {
     ws.write("cafebabe", "menu\n");
     ws.add(&["cafebabe"]);
     assert_eq!(
-        json(&ws, &["show", "cafebabe", "--json"])["document"]["path"],
+        json(&ws, &["show", "cafebabe", "--json"])["records"][0].take()["document"]["path"],
         "cafebabe"
     );
 }
@@ -208,7 +212,8 @@ fn show_prints_every_record_kind_in_full() {
     ws.write("a.txt", "The convoy left at dawn.\n");
     ws.write("b.txt", "Second witness.\n");
     ws.add(&["a.txt", "b.txt"]);
-    let b = json(&ws, &["show", "b.txt", "--json"])["document"]["content"].clone();
+    let b =
+        json(&ws, &["show", "b.txt", "--json"])["records"][0].take()["document"]["content"].clone();
     let link = format!("corroborates:{}", b.as_str().unwrap_or_default());
     let note = id(&ok(
         &ws,
@@ -227,7 +232,7 @@ fn show_prints_every_record_kind_in_full() {
             &link,
         ],
     ));
-    let shown = json(&ws, &["show", &note, "--json"]);
+    let shown = json(&ws, &["show", &note, "--json"])["records"][0].take();
     let a = &shown["annotation"];
     assert_eq!(a["body"], "Matches the log", "{shown}");
     assert_eq!(a["analyst"], "ana");
@@ -264,7 +269,7 @@ fn show_prints_every_record_kind_in_full() {
             "sealed bag 7",
         ],
     ));
-    let shown = json(&ws, &["show", &custody, "--json"]);
+    let shown = json(&ws, &["show", &custody, "--json"])["records"][0].take();
     let c = &shown["custody"];
     assert_eq!(
         (c["event"].clone(), c["actor"].clone()),
@@ -284,7 +289,7 @@ fn show_prints_every_record_kind_in_full() {
     );
 
     let retraction = id(&ok(&ws, &["retract", &note, "--reason", "misread the log"]));
-    let shown = json(&ws, &["show", &retraction, "--json"]);
+    let shown = json(&ws, &["show", &retraction, "--json"])["records"][0].take();
     assert_eq!(shown["retraction"]["reason"], "misread the log", "{shown}");
     assert_eq!(shown["retraction"]["target"], note);
     assert!(ok(&ws, &["show", &retraction]).contains("reason:         misread the log"));
@@ -294,7 +299,7 @@ fn show_prints_every_record_kind_in_full() {
         &["key", "generate", "--out", "officer", "--unencrypted"],
     );
     let key = id(&ok(&ws, &["key", "introduce", "--key", "officer.key"]));
-    let shown = json(&ws, &["show", &key, "--json"]);
+    let shown = json(&ws, &["show", &key, "--json"])["records"][0].take();
     assert_eq!(shown["key"]["action"], "introduce", "{shown}");
     assert!(shown["key"]["key"]
         .as_str()

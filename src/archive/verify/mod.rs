@@ -99,7 +99,7 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
     let mut core = ReportCore::new(options.trust.authenticates());
     core.origin = Some(archive.origin().to_string());
     let mut report = VerifyReport {
-        format: "evidentia-verify-report/1",
+        format: "evidentia-verify-report/2",
         core,
         records: 0,
         documents: 0,

@@ -81,7 +81,7 @@ pub struct BundleReport {
 impl BundleReport {
     pub(super) fn new() -> BundleReport {
         BundleReport {
-            format: "evidentia-bundle-verify-report/1",
+            format: "evidentia-bundle-verify-report/2",
             core: ReportCore::new(false),
             documents: Vec::new(),
             records_checked: 0,

@@ -111,7 +111,7 @@ fn introduced_key_verifies() {
     let ws = Workspace::new();
     let officer = generate_key(&ws, "officer");
     let id = recorded(&ws, &["key", "introduce", "--key", "officer.key"]);
-    let shown = json(&ws, &["show", &id, "--json"]);
+    let shown = json(&ws, &["show", &id, "--json"])["records"][0].take();
     assert_eq!(shown["kind"], "key", "{shown}");
     ws.write("a.txt", "Witness A.\n");
     add_one(&ws, &["a.txt"]);

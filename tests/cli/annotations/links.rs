@@ -71,7 +71,8 @@ fn bad_claim_and_link_syntax_is_refused() {
 #[test]
 fn claims_and_links_are_recorded() {
     let ws = media_workspace();
-    let pdf = json(&ws, &["ls", "--json"])
+    let pdf = json(&ws, &["ls", "--json"])["documents"]
+        .take()
         .as_array()
         .expect("ls array")
         .iter()
@@ -99,7 +100,7 @@ fn claims_and_links_are_recorded() {
             "children",
         ],
     );
-    let views = json(&ws, &["annotations", "report.txt", "--json"]);
+    let views = json(&ws, &["annotations", "report.txt", "--json"])["annotations"].take();
     let view = find_view(&views, &id);
     assert_eq!(
         view["claim"],

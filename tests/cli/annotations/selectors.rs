@@ -6,7 +6,10 @@ use super::*;
 #[test]
 fn every_selector_kind_is_recorded_and_shown() {
     let ws = media_workspace();
-    assert_eq!(json(&ws, &["annotations", "--json"]), serde_json::json!([]));
+    assert_eq!(
+        json(&ws, &["annotations", "--json"])["annotations"].take(),
+        serde_json::json!([])
+    );
     assert_eq!(ok(&ws, &["annotations"]), "no annotations\n");
     let text = annotate(
         &ws,
@@ -44,7 +47,7 @@ fn every_selector_kind_is_recorded_and_shown() {
         &["--body", "vehicle", "--rect", "10,5,30,25"],
     );
 
-    let views = json(&ws, &["annotations", "--json"]);
+    let views = json(&ws, &["annotations", "--json"])["annotations"].take();
     assert_eq!(views.as_array().expect("array").len(), 4, "{views}");
     // Newest first.
     assert_eq!(views[0]["id"], format!("sha256:{rect}"));
@@ -78,13 +81,13 @@ fn every_selector_kind_is_recorded_and_shown() {
     );
 
     // Only the annotations on one document when a target is given.
-    let only = json(&ws, &["annotations", "scene.png", "--json"]);
+    let only = json(&ws, &["annotations", "scene.png", "--json"])["annotations"].take();
     assert_eq!(only.as_array().expect("array").len(), 1, "{only}");
     assert_eq!(only[0]["id"], format!("sha256:{rect}"));
 
     // Sealing is reflected.
     ws.seal();
-    let views = json(&ws, &["annotations", "--json"]);
+    let views = json(&ws, &["annotations", "--json"])["annotations"].take();
     assert_eq!(find_view(&views, &text)["sealed"]["checkpoint"], 1);
 
     let human = ok(&ws, &["annotations", "report.txt"]);

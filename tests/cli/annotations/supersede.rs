@@ -62,7 +62,7 @@ fn supersede_marks_the_old_annotation() {
             &format!("supersedes:{old}"),
         ],
     );
-    let views = json(&ws, &["annotations", "--json"]);
+    let views = json(&ws, &["annotations", "--json"])["annotations"].take();
     let old_view = find_view(&views, &old);
     assert_eq!(old_view["state"]["status"], "superseded", "{old_view}");
     assert_eq!(old_view["state"]["by"], format!("sha256:{new}"));
@@ -97,7 +97,7 @@ fn retracted_annotation_and_document_stay_listed_and_verify() {
     let note = annotate(&ws, "report.txt", &["--body", "wrong page cited"]);
     ws.seal();
     let retraction = recorded(&ws, &["retract", &note, "--reason", "misread the source"]);
-    let views = json(&ws, &["annotations", "--json"]);
+    let views = json(&ws, &["annotations", "--json"])["annotations"].take();
     let view = find_view(&views, &note);
     assert_eq!(view["state"]["status"], "retracted", "{view}");
     assert_eq!(view["state"]["reason"], "misread the source");
@@ -114,7 +114,7 @@ fn retracted_annotation_and_document_stay_listed_and_verify() {
     );
 
     // A document: its record is withdrawn but stays, with its content.
-    let docs = json(&ws, &["ls", "--json"]);
+    let docs = json(&ws, &["ls", "--json"])["documents"].take();
     let photo = docs
         .as_array()
         .expect("ls array")
@@ -147,7 +147,7 @@ fn retracted_annotation_and_document_stay_listed_and_verify() {
             .starts_with(&record_hex[..12]),
         "names the withdrawn document record: {retracted}"
     );
-    let docs = json(&ws, &["ls", "--json"]);
+    let docs = json(&ws, &["ls", "--json"])["documents"].take();
     assert!(
         docs.as_array()
             .expect("ls array")

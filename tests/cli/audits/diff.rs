@@ -103,7 +103,7 @@ fn diff_lists_every_kind_of_change_across_seals() {
     assert_eq!(summaries(&a["annotations_new"]).len(), 2, "{a}");
     assert_eq!(
         a["annotations_superseded"],
-        serde_json::json!([first]),
+        serde_json::json!([format!("sha256:{first}")]),
         "{a}"
     );
     let retractions = summaries(&a["retractions"]);
@@ -124,7 +124,7 @@ fn diff_lists_every_kind_of_change_across_seals() {
     );
     assert_eq!(
         a["signers_added"],
-        serde_json::json!([key_label(&ws, "second.pub")])
+        serde_json::json!([key_signer(&ws, "second.pub")])
     );
     assert_eq!(a["signers_removed"], serde_json::json!([]));
 
@@ -182,7 +182,7 @@ fn diff_lists_every_kind_of_change_across_seals() {
     assert_eq!(a["signers_added"], serde_json::json!([]));
     assert_eq!(
         a["signers_removed"],
-        serde_json::json!([key_label(&ws, "second.pub")])
+        serde_json::json!([key_signer(&ws, "second.pub")])
     );
     let (code, text) = diff_text(&ws, "2", "3");
     assert_eq!(code, 0, "{text}");

@@ -11,7 +11,11 @@ fn diff_catches_a_rewritten_history() {
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["append_only"], "violated", "{report}");
     let e = &report["equivocation"];
-    assert_eq!(e["signed_both"], serde_json::json!([signer]), "{e}");
+    assert_eq!(
+        e["signed_both"],
+        serde_json::json!([key_signer(&ws, "signer.pub")]),
+        "{e}"
+    );
     assert_eq!(e["first_divergent_leaf"], 2, "{e}");
     assert_eq!(e["first"]["size"], 4);
     assert_eq!(e["second"]["size"], 5);
@@ -45,7 +49,7 @@ fn diff_catches_a_rewritten_history() {
     assert_eq!(report["append_only"], "violated", "{report}");
     assert_eq!(
         report["equivocation"]["signed_both"],
-        serde_json::json!([signer])
+        serde_json::json!([key_signer(&ws, "signer.pub")])
     );
     // Control: the common checkpoint is extended by both.
     let (code, report) = diff_json(&ws, "1", "fork");
@@ -69,7 +73,7 @@ fn verify_since_catches_a_rewritten_history() {
     let e = &report["equivocation"];
     assert_eq!(
         e["signed_both"],
-        serde_json::json!([key_label(&ws, "signer.pub")]),
+        serde_json::json!([key_signer(&ws, "signer.pub")]),
         "{e}"
     );
     assert_eq!(e["first"]["size"], 3, "{e}");

@@ -99,6 +99,13 @@ fn key_label(ws: &Workspace, pub_file: &str) -> String {
     format!("{name}+{id}")
 }
 
+/// A public key file's signer as JSON reports name signers: `{"name", "key_id"}`.
+fn key_signer(ws: &Workspace, pub_file: &str) -> Value {
+    let label = key_label(ws, pub_file);
+    let (name, key_id) = label.split_once('+').expect("name+keyid");
+    serde_json::json!({"name": name, "key_id": key_id})
+}
+
 /// The parsed checkpoint in a checkpoint file.
 fn checkpoint_in(path: &Path) -> Checkpoint {
     let text = fs::read_to_string(path).expect("read checkpoint");

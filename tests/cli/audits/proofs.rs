@@ -85,7 +85,7 @@ fn consistency_proof_files() {
     assert_eq!(Workspace::problem_codes(&report), ["consistency-invalid"]);
     assert_eq!(
         report["equivocation"]["signed_both"],
-        serde_json::json!([key_label(&ws, "signer.pub")]),
+        serde_json::json!([key_signer(&ws, "signer.pub")]),
         "{report}"
     );
     let (_, text, _) = ws.run(&["verify-proof", "same-size.json", "--trust", "signer.pub"]);

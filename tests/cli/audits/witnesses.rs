@@ -264,14 +264,12 @@ fn k_of_n_witnesses() {
     );
     assert_eq!(code, 0, "{report}");
     let cps = report["checkpoints"].as_array().unwrap();
-    let mut names: Vec<String> = cps[2]["witnesses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, [key_label(&ws, "w1.pub"), key_label(&ws, "w2.pub")]);
+    let mut witnesses = cps[2]["witnesses"].as_array().unwrap().clone();
+    witnesses.sort_by_key(|w| w["name"].to_string());
+    assert_eq!(
+        witnesses,
+        [key_signer(&ws, "w1.pub"), key_signer(&ws, "w2.pub")]
+    );
     assert_eq!(cps[0]["witnesses"], serde_json::json!([]));
     let (code, stdout, _) = ws.run(&[
         "verify",

@@ -91,7 +91,7 @@ fn export_all_verifies_with_and_without_trust() {
     let pin = checkpoint_text_hash(&ws, 1);
     assert_eq!(
         report["checkpoint"]["text_sha256"],
-        pin.as_str(),
+        format!("sha256:{pin}").as_str(),
         "{report}"
     );
     let (code, pinned) = verify_json(
