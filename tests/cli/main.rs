@@ -23,6 +23,7 @@ mod keys;
 mod outputs;
 mod packs;
 mod proofs;
+mod readme;
 mod refmap_vectors;
 mod report_core;
 mod state;
