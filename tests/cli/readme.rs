@@ -96,6 +96,33 @@ fn blocks(readme: &str) -> Vec<Block> {
     blocks
 }
 
+/// Fenced blocks that hold commands but would escape the test: another shell info string
+/// (`bash`, `console`, …), or none with a line starting `evidentia `. Named by README line.
+fn unrun_examples(readme: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (index, line) in readme.lines().enumerate() {
+        let number = index + 1;
+        match (&open, line.trim_end().strip_prefix("```")) {
+            (None, Some(info)) => {
+                let info = info.trim();
+                if ["bash", "shell", "console", "shell-session", "zsh"].contains(&info) {
+                    found.push(format!("line {number}: a ```{info} block; use ```sh"));
+                }
+                open = Some((number, info.to_string()));
+            }
+            (Some(_), Some(_)) => open = None,
+            (Some((start, info)), None) if info.is_empty() && line.starts_with("evidentia ") => {
+                found.push(format!(
+                    "line {number}: a command in the plain block of line {start}; use ```sh"
+                ));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 /// The commands of a block's `lines` (the first being README line `first` + 1).
 fn steps(block: &str, lines: &[&str], first: usize) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
@@ -427,6 +454,46 @@ fn readme_examples_run() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn readme_examples_are_all_in_sh_blocks() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("read README.md");
+    let escaping = unrun_examples(&readme);
+    assert!(
+        escaping.is_empty(),
+        "README examples the test would not run:\n{}",
+        escaping.join("\n")
+    );
+    let sample = "```console\n$ x\n```\n```\nevidentia ls\n```\n```sh\nevidentia ls\n```\n";
+    assert_eq!(unrun_examples(sample).len(), 2);
+}
+
+#[test]
+fn readme_block_parsing() {
+    let sample = "## One\n<!-- readme-test skip: needs the moon -->\n```sh\nevidentia x\n```\n\
+                  <!-- readme-test setup: files\ntouch a\n-->\n### Two\n```sh\n# a comment\n\
+                  evidentia y \\\n  --flag   # says (exit 3)\n#   shown one\n#   shown two\n\
+                  # prose\n#   not output: after prose\nevidentia z\n```\n";
+    let parsed = blocks(sample);
+    let names: Vec<&str> = parsed.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "'One' block 1 (line 3)",
+            "setup (line 6)",
+            "'Two' block 1 (line 10)"
+        ]
+    );
+    assert_eq!(parsed[0].skip.as_deref(), Some("needs the moon"));
+    assert_eq!(parsed[1].steps[0].command, "touch a");
+    let two = &parsed[2].steps;
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0].command, "evidentia y \\\n  --flag   # says (exit 3)");
+    assert_eq!((two[0].exit, two[0].shown.len()), (3, 2));
+    assert_eq!((two[1].exit, two[1].shown.len()), (0, 0));
+    assert!(two[1].place.ends_with("README line 18"));
 }
 
 #[test]
