@@ -18,8 +18,13 @@
 //! - `<!-- readme-test setup: WHY` (one line) … `-->` holds commands run before the next block (exit 0):
 //!   the reader's own files that an example names, invisible on the rendered page.
 //! - `<!-- readme-test skip: REASON -->` right before a block skips it; the test names it and
-//!   prints the reason. Only blocks that cannot run here (network, a cluster, the whole build)
-//!   may be marked.
+//!   prints the reason. Only blocks that cannot run here (network, the whole build) may be
+//!   marked.
+//! - `<!-- readme-test cluster: REASON -->` right before a block runs it only when
+//!   `EVIDENTIA_TEST_S3` names a cluster (as tests/cli/cluster does; else it is skipped like
+//!   the above), without its `tests/cluster/garage.sh` lines (that cluster is already up), and
+//!   with the README's bucket `s3://evidentia/` standing for a fresh prefix under
+//!   `EVIDENTIA_TEST_S3`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -45,8 +50,15 @@ struct Step {
 #[derive(Debug)]
 struct Block {
     name: String,
-    skip: Option<String>,
+    marker: Option<Marker>,
     steps: Vec<Step>,
+}
+
+/// How a `readme-test` comment before a block says it is run.
+#[derive(Debug, PartialEq)]
+enum Marker {
+    Skip(String),
+    Cluster(String),
 }
 
 /// The blocks of `readme`, named by the section they are in.
@@ -55,7 +67,7 @@ fn blocks(readme: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut section = String::from("(top)");
     let mut in_section = 0;
-    let mut skip: Option<String> = None;
+    let mut marker: Option<Marker> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -63,7 +75,9 @@ fn blocks(readme: &str) -> Vec<Block> {
             section = title.trim().to_string();
             in_section = 0;
         } else if let Some(reason) = line.strip_prefix("<!-- readme-test skip:") {
-            skip = Some(reason.trim_end().trim_end_matches("-->").trim().to_string());
+            marker = Some(Marker::Skip(reason_of(reason)));
+        } else if let Some(reason) = line.strip_prefix("<!-- readme-test cluster:") {
+            marker = Some(Marker::Cluster(reason_of(reason)));
         } else if line.starts_with("<!-- readme-test setup") {
             let start = i + 1;
             while i < lines.len() && lines[i].trim() != "-->" {
@@ -73,7 +87,7 @@ fn blocks(readme: &str) -> Vec<Block> {
             blocks.push(Block {
                 steps: steps(&name, &lines[start..i.min(lines.len())], start),
                 name,
-                skip: None,
+                marker: None,
             });
         } else if line.trim_end() == "```sh" {
             let start = i + 1;
@@ -86,14 +100,24 @@ fn blocks(readme: &str) -> Vec<Block> {
             blocks.push(Block {
                 steps: steps(&name, &lines[start..i.min(lines.len())], start),
                 name,
-                skip: skip.take(),
+                marker: marker.take(),
             });
         } else if !line.trim().is_empty() {
-            skip = None;
+            marker = None;
         }
         i += 1;
     }
     blocks
+}
+
+/// The reason in a marker comment's rest of line; one is required.
+fn reason_of(rest: &str) -> String {
+    let reason = rest.trim_end().trim_end_matches("-->").trim();
+    assert!(
+        !reason.is_empty(),
+        "a readme-test marker without a reason: {rest}"
+    );
+    reason.to_string()
 }
 
 /// Fenced blocks that hold commands but would escape the test: another shell info string
@@ -386,6 +410,7 @@ impl Session {
             .env("LANG", "C.UTF-8")
             .env("EVIDENTIA_PASSPHRASE", PASSPHRASE)
             .env("README_STATE", &self.state)
+            .envs(std::env::vars().filter(|(name, _)| name.starts_with("AWS_")))
             .timeout(Duration::from_secs(120))
             .output()
             .expect("run bash");
@@ -395,6 +420,60 @@ impl Session {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
+}
+
+/// Runs one step; a description of what went wrong, if anything.
+fn check(
+    session: &Session,
+    step: &Step,
+    command: &str,
+    bound: &mut BTreeMap<String, String>,
+) -> Option<String> {
+    let (code, stdout, stderr) = session.run(command);
+    let output = format!("{stdout}{stderr}");
+    let mut wrong = Vec::new();
+    if code != step.exit {
+        wrong.push(format!("exit code {code}, the README says {}", step.exit));
+    }
+    // A failed command's output binds nothing: its digests are not the ones meant.
+    let mut scratch = BTreeMap::new();
+    let binds = if code == step.exit {
+        bound
+    } else {
+        &mut scratch
+    };
+    for shown in &step.shown {
+        if !shown_in(shown, &output, binds) {
+            wrong.push(format!("shown output not printed: {shown}"));
+        }
+    }
+    if output.contains("panicked") {
+        wrong.push("the binary panicked".into());
+    }
+    (!wrong.is_empty()).then(|| {
+        format!(
+            "{}:\n  $ {command}\n  {}\n  --- stdout:\n{stdout}  --- stderr:\n{stderr}",
+            step.place,
+            wrong.join("\n  ")
+        )
+    })
+}
+
+/// For a `cluster` block: a fresh address on the test cluster for the README's bucket, or
+/// None when no cluster is configured.
+fn cluster_bucket() -> Option<String> {
+    let base = std::env::var("EVIDENTIA_TEST_S3")
+        .ok()
+        .filter(|b| !b.is_empty())?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    Some(format!(
+        "{}/readme-{nanos}-{}/",
+        base.trim_end_matches('/'),
+        std::process::id()
+    ))
 }
 
 #[test]
@@ -407,41 +486,37 @@ fn readme_examples_run() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for block in blocks(&readme) {
-        if let Some(reason) = &block.skip {
-            eprintln!("README {} not run: {reason}", block.name);
-            continue;
-        }
-        for step in &block.steps {
-            let command = substitute(&step.command, &bound);
-            let (code, stdout, stderr) = session.run(&command);
-            ran += 1;
-            let output = format!("{stdout}{stderr}");
-            let mut wrong = Vec::new();
-            if code != step.exit {
-                wrong.push(format!("exit code {code}, the README says {}", step.exit));
+        let bucket = match &block.marker {
+            None => None,
+            Some(Marker::Skip(reason)) => {
+                eprintln!("README {} not run: {reason}", block.name);
+                continue;
             }
-            // A failed command's output binds nothing: its digests are not the ones meant.
-            let mut scratch = BTreeMap::new();
-            let binds = if code == step.exit {
-                &mut bound
-            } else {
-                &mut scratch
-            };
-            for shown in &step.shown {
-                if !shown_in(shown, &output, binds) {
-                    wrong.push(format!("shown output not printed: {shown}"));
+            Some(Marker::Cluster(reason)) => match cluster_bucket() {
+                Some(bucket) => Some(bucket),
+                None => {
+                    eprintln!(
+                        "README {} not run (EVIDENTIA_TEST_S3 is unset): {reason}",
+                        block.name
+                    );
+                    continue;
                 }
+            },
+        };
+        for step in &block.steps {
+            let mut command = substitute(&step.command, &bound);
+            if let Some(bucket) = &bucket {
+                if command.contains("tests/cluster/garage.sh") {
+                    eprintln!(
+                        "README {}: not run, the cluster is up: {command}",
+                        step.place
+                    );
+                    continue;
+                }
+                command = command.replace("s3://evidentia/", bucket);
             }
-            if output.contains("panicked") {
-                wrong.push("the binary panicked".into());
-            }
-            if !wrong.is_empty() {
-                failures.push(format!(
-                    "{}:\n  $ {command}\n  {}\n  --- stdout:\n{stdout}  --- stderr:\n{stderr}",
-                    step.place,
-                    wrong.join("\n  ")
-                ));
-            }
+            ran += 1;
+            failures.extend(check(&session, step, &command, &mut bound));
         }
     }
     assert!(
@@ -486,7 +561,10 @@ fn readme_block_parsing() {
             "'Two' block 1 (line 10)"
         ]
     );
-    assert_eq!(parsed[0].skip.as_deref(), Some("needs the moon"));
+    assert_eq!(
+        parsed[0].marker,
+        Some(Marker::Skip("needs the moon".into()))
+    );
     assert_eq!(parsed[1].steps[0].command, "touch a");
     let two = &parsed[2].steps;
     assert_eq!(two.len(), 2);
