@@ -11,18 +11,18 @@
 //! - Lines `#   TEXT` (a `#` and three or more spaces) right after a command show its output:
 //!   each must match a line of its standard output or error, where `…` or `...` stands for any
 //!   text (with the spaces before it), a run of spaces for any run of spaces, and an RFC 3339
-//!   time for any time. `HEX…`
-//!   (4+ hex digits, then `…`) stands for any hex digits, because ids and digests change from
-//!   run to run; in later commands the word HEX (or `HEX…`) then stands for all the digits
-//!   really printed.
-//! - `<!-- readme-test setup: WHY` (one line) … `-->` holds commands run before the next block (exit 0):
-//!   the reader's own files that an example names, invisible on the rendered page.
+//!   time for any time. `HEX…` (4+ hex digits, then `…`) stands for any hex digits, because
+//!   ids and digests change from run to run; in later commands the word HEX (or `HEX…`) then
+//!   stands for all the digits really printed.
+//! - `<!-- readme-test setup: WHY` (one line), commands, `-->`: run before the next block (each
+//!   must exit 0), they make the reader's own files that an example names, unseen on the
+//!   rendered page.
 //! - `<!-- readme-test skip: REASON -->` right before a block skips it; the test names it and
 //!   prints the reason. Only blocks that cannot run here (network, the whole build) may be
 //!   marked.
 //! - `<!-- readme-test cluster: REASON -->` right before a block runs it only when
 //!   `EVIDENTIA_TEST_S3` names a cluster (as tests/cli/cluster does; else it is skipped like
-//!   the above), without its `tests/cluster/garage.sh` lines (that cluster is already up), and
+//!   the above, except under `CI=true`, where that fails), without its `tests/cluster/garage.sh` lines (that cluster is already up), and
 //!   with the README's bucket `s3://evidentia/` standing for a fresh prefix under
 //!   `EVIDENTIA_TEST_S3`.
 
@@ -495,6 +495,12 @@ fn readme_examples_run() {
             Some(Marker::Cluster(reason)) => match cluster_bucket() {
                 Some(bucket) => Some(bucket),
                 None => {
+                    // As in tests/cli/cluster: in CI a skipped cluster example would hide a regression.
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "CI=true but EVIDENTIA_TEST_S3 is unset: README {} cannot run",
+                        block.name
+                    );
                     eprintln!(
                         "README {} not run (EVIDENTIA_TEST_S3 is unset): {reason}",
                         block.name
