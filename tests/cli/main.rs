@@ -26,6 +26,7 @@ mod names;
 mod outputs;
 mod packs;
 mod proofs;
+mod readme;
 mod refmap_vectors;
 mod report_core;
 mod state;
