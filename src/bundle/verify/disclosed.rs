@@ -249,8 +249,19 @@ pub(super) fn check_documents(
     hashed: &HashMap<String, String>,
     manifest: &BundleManifest,
     decoded: &HashMap<Digest, Record>,
+    identities: Option<&crate::crypt::Identities>,
     report: &mut BundleReport,
 ) {
+    let encryption = manifest.encryption.as_ref().map(|e| {
+        if e.scheme != super::super::manifest::ENCRYPTION_SCHEME || e.recipients == 0 {
+            report.problem(
+                "data/bundle.json",
+                "bad-manifest",
+                "encryption must be scheme 'age-v1' to at least one recipient",
+            );
+        }
+        e
+    });
     for doc in &manifest.documents {
         let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
@@ -262,7 +273,10 @@ pub(super) fn check_documents(
                 "no disclosed document record has this path, digest and size",
             );
         }
-        let ok = check_content(root, files, hashed, doc, report) && matches_record;
+        let ok = match encryption {
+            None => check_content(root, files, hashed, doc, report),
+            Some(enc) => check_encrypted(root, files, hashed, doc, enc, identities, report),
+        } && matches_record;
         report.documents.push(ItemReport {
             path: doc.path.clone(),
             content: doc.content.clone(),
@@ -298,12 +312,64 @@ pub(super) fn check_documents(
     }
 }
 
-/// One document file: inside the document areas, a regular file, with the listed digest and
-/// size. Returns whether it holds up.
-fn check_content(
+/// One encrypted document file: in place and listed (as [`check_content`]), then checked at
+/// the ciphertext level, and at the plaintext level when an identity is given.
+fn check_encrypted(
     root: &Path,
     files: &HashSet<String>,
     hashed: &HashMap<String, String>,
+    doc: &DisclosedDocument,
+    enc: &super::super::manifest::BundleEncryption,
+    identities: Option<&crate::crypt::Identities>,
+    report: &mut BundleReport,
+) -> bool {
+    use super::super::encrypted::{check_ciphertext, check_plaintext, Decrypted};
+    let summary = report
+        .encryption
+        .get_or_insert_with(|| super::EncryptionReport {
+            scheme: enc.scheme.clone(),
+            recipients: enc.recipients,
+            ..Default::default()
+        });
+    summary.documents += 1;
+    if !stored_file(files, doc, report) {
+        return false;
+    }
+    if !hashed.contains_key(&doc.file) {
+        // The bag check named it already (unlisted or corrupt).
+        return false;
+    }
+    let path = root.join(&doc.file);
+    if let Err((code, detail)) = check_ciphertext(&path, doc.size, enc.recipients) {
+        report.problem(doc_item(doc), code, detail);
+        return false;
+    }
+    let (Some(identities), Some(digest)) = (identities, hex_digest(&doc.content)) else {
+        return true;
+    };
+    match check_plaintext(&path, identities, digest, doc.size, &doc_item(doc)) {
+        Decrypted::Matches => {
+            if let Some(summary) = report.encryption.as_mut() {
+                summary.plaintext_checked += 1;
+            }
+            true
+        }
+        Decrypted::NotARecipient => {
+            if let Some(summary) = report.encryption.as_mut() {
+                summary.not_a_recipient += 1;
+            }
+            true
+        }
+        Decrypted::Problem((code, detail)) => {
+            report.problem(doc_item(doc), code, detail);
+            false
+        }
+    }
+}
+
+/// A document file is inside the document areas and a regular file of the bundle.
+fn stored_file(
+    files: &HashSet<String>,
     doc: &DisclosedDocument,
     report: &mut BundleReport,
 ) -> bool {
@@ -329,6 +395,21 @@ fn check_content(
             "content-missing",
             format!("{} is not a regular file in the bundle", doc.file),
         );
+        return false;
+    }
+    true
+}
+
+/// One document file: inside the document areas, a regular file, with the listed digest and
+/// size. Returns whether it holds up.
+fn check_content(
+    root: &Path,
+    files: &HashSet<String>,
+    hashed: &HashMap<String, String>,
+    doc: &DisclosedDocument,
+    report: &mut BundleReport,
+) -> bool {
+    if !stored_file(files, doc, report) {
         return false;
     }
     // The manifest check already hashed every payload file it lists (once, in parallel): a
