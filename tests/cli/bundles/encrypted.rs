@@ -74,7 +74,7 @@ fn encrypted_export_is_checked_at_both_levels() {
     assert_eq!(report["encryption"]["plaintext_checked"], 2, "{report}");
 
     // The custody record of the export names the recipient key.
-    let (code, log, _) = run(&ws, &["log", "--kind", "custody"], &[]);
+    let (code, log, _) = run(&ws, &["log", "--kind", "custody", "--json"], &[]);
     assert_eq!(code, 0, "{log}");
     assert!(log.contains(RECIPIENT), "{log}");
 }
