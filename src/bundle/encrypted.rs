@@ -222,3 +222,41 @@ pub(super) fn state_levels(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors/encryption");
+
+    #[test]
+    fn the_fixture_ciphertexts_pass_the_ciphertext_level_and_only_at_their_size() {
+        // content.age was made by `age -r` (one recipient, no grease); two-chunks.age too.
+        let content = Path::new(VECTORS).join("content.age");
+        let plain = fs::read(Path::new(VECTORS).join("plaintext.txt")).unwrap();
+        let size = plain.len() as u64;
+        assert!(check_ciphertext(&content, size, 1).is_ok());
+        let (code, _) = check_ciphertext(&content, size + 1, 1).unwrap_err();
+        assert_eq!(code, "plaintext-size-mismatch");
+        let (code, _) = check_ciphertext(&content, size, 2).unwrap_err();
+        assert_eq!(code, "recipients-mismatch");
+        let two = Path::new(VECTORS).join("two-chunks.age");
+        assert!(check_ciphertext(&two, 65_537, 1).is_ok());
+        // Not an age file at all.
+        let (code, _) =
+            check_ciphertext(&Path::new(VECTORS).join("plaintext.txt"), size, 1).unwrap_err();
+        assert_eq!(code, "ciphertext-malformed");
+    }
+
+    #[test]
+    fn the_custody_note_names_every_recipient_key() {
+        let key = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
+        let recipients = Recipients::parse_all(&[key], "test").unwrap();
+        let note = custody_note(Some(&recipients));
+        assert!(
+            note.contains(key) && note.contains("1 recipient(s)"),
+            "{note}"
+        );
+        assert_eq!(custody_note(None), "");
+    }
+}

@@ -252,16 +252,16 @@ pub(super) fn check_documents(
     identities: Option<&crate::crypt::Identities>,
     report: &mut BundleReport,
 ) {
-    let encryption = manifest.encryption.as_ref().map(|e| {
-        if e.scheme != super::super::manifest::ENCRYPTION_SCHEME || e.recipients == 0 {
-            report.problem(
-                "data/bundle.json",
-                "bad-manifest",
-                "encryption must be scheme 'age-v1' to at least one recipient",
-            );
-        }
-        e
-    });
+    let encryption = manifest.encryption.as_ref();
+    if encryption
+        .is_some_and(|e| e.scheme != super::super::manifest::ENCRYPTION_SCHEME || e.recipients == 0)
+    {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            "encryption must be scheme 'age-v1' to at least one recipient",
+        );
+    }
     for doc in &manifest.documents {
         let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
