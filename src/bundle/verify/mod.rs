@@ -198,6 +198,13 @@ pub(super) fn verify_written(
         None => None,
     };
     let identities = identity.as_ref().map(|(_, i)| i);
+    if identity.is_some() && manifest.encryption.is_none() {
+        report.core.warn(
+            "--identity",
+            "identity-unused",
+            "the bundle is not encrypted: its documents were checked without the identity",
+        );
+    }
     let decoded = &found.decoded;
     disclosed::check_documents(
         root,

@@ -153,3 +153,119 @@ fn export_refuses_a_recipient_that_is_not_an_age_key() {
     );
     assert!(stderr.contains("--encrypt-to"), "{stderr}");
 }
+
+#[test]
+fn a_ciphertext_to_more_recipients_than_listed_is_caught_without_a_key() {
+    let (ws, bundle) = encrypted_bundle();
+    let other = evidentia::crypt::NewIdentity::generate();
+    let other = other.recipient().expect("public key");
+    let both = Recipients::parse_all(&[RECIPIENT, other.as_str()], "test").expect("recipients");
+    let (bytes, _) =
+        stream::encrypt(&both, &mut STATEMENT.as_bytes(), Vec::new()).expect("encrypt");
+    fs::write(bundle.join("data/documents/case/a.txt.age"), bytes).expect("swap");
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &TRUST);
+    assert_eq!(code, 1, "{report}");
+    let codes = Workspace::problem_codes(&report);
+    assert_eq!(codes, ["recipients-mismatch"], "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+}
+
+#[test]
+fn dropping_the_encryption_member_does_not_pass_ciphertexts_off_as_documents() {
+    let (ws, bundle) = encrypted_bundle();
+    let mut manifest = read_manifest(&bundle);
+    manifest
+        .as_object_mut()
+        .expect("object")
+        .remove("encryption");
+    write_manifest(&bundle, &manifest);
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &TRUST);
+    assert_eq!(code, 1, "{report}");
+    let codes = Workspace::problem_codes(&report);
+    assert!(codes.contains(&"content-corrupt".to_string()), "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+}
+
+#[test]
+fn an_encrypted_tar_bundle_verifies_with_the_identity_and_says_how_in_verify_txt() {
+    let ws = Workspace::new();
+    ws.write("case/a.txt", STATEMENT);
+    added(&ws.add(&["case"]));
+    ws.seal();
+    let recipients = ws.path("court.recipients");
+    fs::write(&recipients, format!("# the court\n{RECIPIENT}\n")).expect("write");
+    let tar = ws.path("sealed.tar");
+    export(
+        &ws,
+        &tar,
+        &[
+            "--all",
+            "--format",
+            "tar",
+            "--encrypt-to-file",
+            path_str(&recipients),
+        ],
+    );
+    let with_identity = ["--trust", "signer.pub", "--identity", &identity()];
+    let (code, report) = verify_json(&ws, &tar, &with_identity);
+    assert_eq!(code, 0, "{report}");
+    let (code, _) = verify_json(&ws, &tar, &TRUST);
+    assert_eq!(code, 4);
+    let dir = ws.path("sealed-dir");
+    let (code, _, stderr) = run(
+        &ws,
+        &[
+            "export",
+            "--out",
+            path_str(&dir),
+            "--all",
+            "--encrypt-to",
+            RECIPIENT,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = fs::read_to_string(dir.join("VERIFY.txt")).expect("VERIFY.txt");
+    assert!(text.contains("--identity"), "{text}");
+    // An identity given for a clear bundle is not used, and the report says so.
+    let clear = ws.path("clear");
+    export(&ws, &clear, &["--all"]);
+    let (code, report) = verify_json(&ws, &clear, &with_identity);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.to_string().contains("identity-unused"), "{report}");
+}
+
+#[test]
+fn the_report_of_an_encrypted_bundle_shows_no_quoted_passage() {
+    let ws = Workspace::new();
+    ws.write("case/a.txt", STATEMENT);
+    added(&ws.add(&["case"]));
+    let args = [
+        "annotate",
+        "case/a.txt",
+        "--body",
+        "names the child",
+        "--quote",
+        "Mykola, 9",
+        "--prefix",
+        "child: ",
+    ];
+    let (code, out, err) = run(&ws, &args, &[]);
+    assert_eq!(code, 0, "{out} {err}");
+    ws.seal();
+    let bundle = ws.path("bundle");
+    export(&ws, &bundle, &["--all", "--encrypt-to", RECIPIENT]);
+    let page = fs::read_to_string(bundle.join("report.html")).expect("report");
+    assert!(page.contains("names the child"), "the annotation is listed");
+    assert!(!page.contains("Mykola"), "the quote is shown");
+    assert!(page.contains("Quoted passage not shown"), "no notice");
+    let (code, report) = verify_json(
+        &ws,
+        &bundle,
+        &["--trust", "signer.pub", "--identity", &identity()],
+    );
+    assert_eq!(code, 0, "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
+}
