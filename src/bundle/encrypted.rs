@@ -128,6 +128,38 @@ fn open(path: &Path) -> Result<(fs::File, u64)> {
     crate::archive::fsutil::open_regular(path, crate::archive::fsutil::Links::Refuse)
 }
 
+/// What [`examine`] found of one document file.
+pub enum Examined {
+    /// Wrong at the ciphertext level.
+    Ciphertext(Finding),
+    /// Right at the ciphertext level; no identity given.
+    Intact,
+    /// Right at the ciphertext level, then decrypted.
+    Decrypted(Decrypted),
+}
+
+/// Both levels for one listed document file (`what` names it in findings): the ciphertext
+/// level always, the plaintext level when `identities` are given. Reads only this file, so
+/// files can be examined in parallel.
+pub fn examine(
+    path: &Path,
+    doc: &super::manifest::DisclosedDocument,
+    recipients: u64,
+    identities: Option<&Identities>,
+    what: &str,
+) -> Examined {
+    if let Err(finding) = check_ciphertext(path, doc.size, recipients) {
+        return Examined::Ciphertext(finding);
+    }
+    let digest = Digest::from_lower_hex(doc.content.as_bytes());
+    match (identities, digest) {
+        (Some(identities), Some(digest)) => {
+            Examined::Decrypted(check_plaintext(path, identities, digest, doc.size, what))
+        }
+        _ => Examined::Intact,
+    }
+}
+
 /// How the plaintext level went for one document file.
 pub enum Decrypted {
     /// The plaintext is the record's (size and SHA-256).

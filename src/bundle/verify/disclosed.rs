@@ -13,6 +13,7 @@ use crate::core::digest::Digest;
 use crate::core::merkle::{leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 
+use super::super::encrypted::{examine, Decrypted, Examined};
 use super::super::export::hash_file;
 use super::super::inspect::{safe_relative, Bag};
 use super::super::layout;
@@ -262,6 +263,22 @@ pub(super) fn check_documents(
             "encryption must be scheme 'age-v1' to at least one recipient",
         );
     }
+    // Each encrypted file is examined (and decrypted, with an identity) in parallel; the
+    // outcomes are reported in list order below.
+    let mut examined: Vec<Option<Examined>> = match encryption {
+        None => Vec::new(),
+        Some(enc) => (manifest.documents.par_iter())
+            .map(|doc| {
+                let usable = in_document_area(&doc.file) && hashed.contains_key(&doc.file);
+                let path = root.join(&doc.file);
+                let what = doc_item(doc);
+                usable.then(|| examine(&path, doc, enc.recipients, identities, &what))
+            })
+            .collect(),
+    }
+    .into_iter()
+    .rev()
+    .collect();
     for doc in &manifest.documents {
         let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
@@ -275,7 +292,7 @@ pub(super) fn check_documents(
         }
         let ok = match encryption {
             None => check_content(root, files, hashed, doc, report),
-            Some(enc) => check_encrypted(root, files, hashed, doc, enc, identities, report),
+            Some(enc) => check_encrypted(files, doc, enc, examined.pop().flatten(), report),
         } && matches_record;
         report.documents.push(ItemReport {
             path: doc.path.clone(),
@@ -312,18 +329,16 @@ pub(super) fn check_documents(
     }
 }
 
-/// One encrypted document file: in place and listed (as [`check_content`]), then checked at
-/// the ciphertext level, and at the plaintext level when an identity is given.
+/// One encrypted document file: in place and listed (as [`check_content`]), then what
+/// [`examine`](super::super::encrypted::examine) found at the ciphertext level, and at the
+/// plaintext level when an identity was given.
 fn check_encrypted(
-    root: &Path,
     files: &HashSet<String>,
-    hashed: &HashMap<String, String>,
     doc: &DisclosedDocument,
     enc: &super::super::manifest::BundleEncryption,
-    identities: Option<&crate::crypt::Identities>,
+    examined: Option<Examined>,
     report: &mut BundleReport,
 ) -> bool {
-    use super::super::encrypted::{check_ciphertext, check_plaintext, Decrypted};
     let summary = report
         .encryption
         .get_or_insert_with(|| super::EncryptionReport {
@@ -335,36 +350,33 @@ fn check_encrypted(
     if !stored_file(files, doc, report) {
         return false;
     }
-    if !hashed.contains_key(&doc.file) {
-        // The bag check named it already (unlisted or corrupt).
+    // None: the bag check named the file already (unlisted or corrupt).
+    let Some(examined) = examined else {
         return false;
-    }
-    let path = root.join(&doc.file);
-    if let Err((code, detail)) = check_ciphertext(&path, doc.size, enc.recipients) {
-        report.problem(doc_item(doc), code, detail);
-        return false;
-    }
-    let (Some(identities), Some(digest)) = (identities, hex_digest(&doc.content)) else {
-        return true;
     };
-    match check_plaintext(&path, identities, digest, doc.size, &doc_item(doc)) {
-        Decrypted::Matches => {
-            if let Some(summary) = report.encryption.as_mut() {
-                summary.plaintext_checked += 1;
-            }
+    let summary = report.encryption.get_or_insert_with(Default::default);
+    match examined {
+        Examined::Intact => true,
+        Examined::Decrypted(Decrypted::Matches) => {
+            summary.plaintext_checked += 1;
             true
         }
-        Decrypted::NotARecipient => {
-            if let Some(summary) = report.encryption.as_mut() {
-                summary.not_a_recipient += 1;
-            }
+        Examined::Decrypted(Decrypted::NotARecipient) => {
+            summary.not_a_recipient += 1;
             true
         }
-        Decrypted::Problem((code, detail)) => {
+        Examined::Ciphertext((code, detail))
+        | Examined::Decrypted(Decrypted::Problem((code, detail))) => {
             report.problem(doc_item(doc), code, detail);
             false
         }
     }
+}
+
+/// A safe relative path inside one of the two document areas.
+fn in_document_area(file: &str) -> bool {
+    let in_area = file.starts_with(layout::CURRENT_AREA) || file.starts_with(layout::OTHER_AREA);
+    in_area && safe_relative(file).is_some()
 }
 
 /// A document file is inside the document areas and a regular file of the bundle.
@@ -373,9 +385,7 @@ fn stored_file(
     doc: &DisclosedDocument,
     report: &mut BundleReport,
 ) -> bool {
-    let in_area =
-        doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
-    if !in_area || safe_relative(&doc.file).is_none() {
+    if !in_document_area(&doc.file) {
         report.problem(
             doc_item(doc),
             "unsafe-path",
