@@ -261,6 +261,10 @@ fn the_report_of_an_encrypted_bundle_shows_no_quoted_passage() {
     assert!(page.contains("names the child"), "the annotation is listed");
     assert!(!page.contains("Mykola"), "the quote is shown");
     assert!(page.contains("Quoted passage not shown"), "no notice");
+    assert!(
+        page.contains("--identity"),
+        "the page must say how to check the contents"
+    );
     let (code, report) = verify_json(
         &ws,
         &bundle,
