@@ -273,3 +273,33 @@ fn the_report_of_an_encrypted_bundle_shows_no_quoted_passage() {
     assert_eq!(code, 0, "{report}");
     differential::assert_script_agrees(&ws, &bundle, 4, &[]);
 }
+
+#[test]
+fn a_passphrase_protected_identity_opens_the_bundle() {
+    let (ws, bundle) = encrypted_bundle();
+    let protected = format!("{VECTORS}/identity-protected.age");
+    let args = [
+        "verify",
+        path_str(&bundle),
+        "--trust",
+        "signer.pub",
+        "--identity",
+        &protected,
+    ];
+    let mut cmd = ws.cmd();
+    cmd.args(args).timeout(TIMEOUT);
+    cmd.env("EVIDENTIA_PASSPHRASE", "correct horse battery staple");
+    let out = cmd.output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("VERIFIED"), "{text}");
+    // Without the passphrase: refused (exit 2), saying what to give.
+    let mut cmd = ws.cmd();
+    cmd.args(args)
+        .timeout(TIMEOUT)
+        .env_remove("EVIDENTIA_PASSPHRASE");
+    let out = cmd.output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("EVIDENTIA_PASSPHRASE"), "{err}");
+}
