@@ -120,6 +120,10 @@ enum Command {
         require: usize,
         #[command(flatten)]
         recipient: audit::RecipientArgs,
+        /// Encrypted bundles: your age identity file (age-keygen; `age -p` protected ones take
+        /// $EVIDENTIA_PASSPHRASE), to decrypt the documents and check them against the records
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
         /// Machine-readable report
         #[arg(long)]
         json: bool,
@@ -493,6 +497,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             integrity_only,
             require,
             recipient,
+            identity,
             json,
         } => {
             let trust = verdict::choose_trust("verify", trust, integrity_only)?;
@@ -502,6 +507,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 trust,
                 require,
                 recipient.checks()?,
+                identity,
                 json,
             )
         }
@@ -512,8 +518,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             integrity_only,
             require,
             recipient,
+            identity,
             json,
         } => {
+            if identity.is_some() {
+                anyhow::bail!("--identity applies to encrypted bundles here: give the bundle's path");
+            }
             if checkpoint_hash.is_some() {
                 anyhow::bail!("--checkpoint-hash applies to bundles: give the bundle's path");
             }

@@ -109,6 +109,7 @@ pub fn check(
         }
         Location::Bundle(path) => {
             let options = BundleVerifyOptions {
+                identity: None,
                 trust,
                 require,
                 checkpoint_hash: None,

@@ -55,6 +55,8 @@ pub struct ExportOptions {
     pub format: BundleFormat,
     /// bag-info.txt fields the sender sets.
     pub bag_info: BagInfoFields,
+    /// Encrypt every document file to these recipients (`--encrypt-to`), FORMAT.md §23.8.
+    pub encrypt_to: Option<crate::crypt::Recipients>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +109,7 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
             require: 1,
             checkpoint_hash: None,
             recipient: Default::default(),
+            identity: None,
         },
         &written.read_back,
     )?;
@@ -261,8 +264,12 @@ fn write_bundle(
         std::thread::spawn(move || fsutil::sync_filesystem(&root))
     };
     // The payload is final: hash what was not written from checked bytes.
+    // An encrypted file is listed under the digest of the ciphertext written, read back.
     let known: HashMap<String, String> = (manifest.documents.iter())
-        .map(|d| (d.file.clone(), d.content.clone()))
+        .map(|d| match (&manifest.encryption, read_back.get(&d.file)) {
+            (Some(_), Some((written, _))) => (d.file.clone(), written.to_hex()),
+            _ => (d.file.clone(), d.content.clone()),
+        })
         .chain(
             (manifest.records.iter())
                 .map(|r| (format!("data/records/{}.cbor", r.id), r.id.clone())),
@@ -333,8 +340,11 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                 from: None,
                 to: options.recipient.clone(),
                 note: Some(format!(
-                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}",
-                    summary.documents, summary.records, summary.checkpoint
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}",
+                    summary.documents,
+                    summary.records,
+                    summary.checkpoint,
+                    super::encrypted::custody_note(options.encrypt_to.as_ref())
                 )),
                 at: None,
             }))
@@ -502,6 +512,21 @@ fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<(Digest,
     read_back(&file, to)
 }
 
+/// [`copy_object`] for an encrypted bundle: the object encrypted to `recipients` (streaming),
+/// then read back likewise.
+fn encrypt_object(
+    archive: &Archive,
+    doc: &DocumentRecord,
+    recipients: &crate::crypt::Recipients,
+    to: &Path,
+) -> Result<(Digest, u64)> {
+    let file = create_new(to)?;
+    crate::progress::check(String::new)?;
+    super::encrypted::encrypt_object(archive, &doc.content, doc.size, recipients, &file, to)?;
+    crate::progress::advance(doc.size);
+    read_back(&file, to)
+}
+
 /// SHA-256 and length of a file's bytes, read from its start by position (the page cache,
 /// moments after writing).
 fn read_back(file: &fs::File, path: &Path) -> Result<(Digest, u64)> {
@@ -624,7 +649,11 @@ fn write_payload(
             _ => None,
         })
         .collect();
-    let places = layout::place(&docs);
+    let suffix = match options.encrypt_to {
+        Some(_) => super::encrypted::SUFFIX,
+        None => "",
+    };
+    let places = layout::place_with(&docs, suffix);
     make_dirs(
         root,
         places
@@ -638,7 +667,11 @@ fn write_payload(
         .par_iter()
         .zip(&places)
         .map(|((_, doc), place)| {
-            let found = copy_object(archive, &doc.content, &root.join(&place.file))?;
+            let to = root.join(&place.file);
+            let found = match &options.encrypt_to {
+                Some(recipients) => encrypt_object(archive, doc, recipients, &to)?,
+                None => copy_object(archive, &doc.content, &to)?,
+            };
             Ok((place.file.clone(), found))
         })
         .collect::<Result<_>>()?;
@@ -684,6 +717,10 @@ fn write_payload(
         withheld,
         consistency,
         completeness,
+        encryption: (options.encrypt_to.as_ref()).map(|r| super::manifest::BundleEncryption {
+            scheme: super::manifest::ENCRYPTION_SCHEME.into(),
+            recipients: r.len() as u64,
+        }),
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::BadInput {
         path: root.join("data/bundle.json"),

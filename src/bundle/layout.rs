@@ -80,6 +80,12 @@ pub fn file_name(path: &str) -> String {
 
 /// Places every disclosed document record. `documents` must be in log order (by leaf index).
 pub fn place(documents: &[(Digest, &DocumentRecord)]) -> Vec<Placement> {
+    place_with(documents, "")
+}
+
+/// [`place`] with `suffix` appended to every file name before any name is compared (`.age` in
+/// an encrypted bundle), so that suffixed names cannot collide either.
+pub fn place_with(documents: &[(Digest, &DocumentRecord)], suffix: &str) -> Vec<Placement> {
     let mut by_path: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (_, doc)) in documents.iter().enumerate() {
         by_path.entry(doc.path.as_str()).or_default().push(i);
@@ -96,7 +102,7 @@ pub fn place(documents: &[(Digest, &DocumentRecord)]) -> Vec<Placement> {
         let content_at =
             |p: Option<usize>| p.and_then(|p| same.get(p)).map(|&j| documents[j].1.content);
         let replaced_by = content_at(Some(position + 1));
-        let name = file_name(&doc.path);
+        let name = file_name(&doc.path) + suffix;
         let mut displaced_by = None;
         let file = if replaced_by.is_none() {
             match names.reserve(&format!("{CURRENT_AREA}{name}"), &doc.path) {
@@ -179,7 +185,11 @@ pub(super) fn check(
     in_log_order.dedup_by_key(|(_, id, _)| *id);
     let documents: Vec<(Digest, &DocumentRecord)> =
         in_log_order.iter().map(|(_, id, d)| (*id, *d)).collect();
-    let placed: HashMap<String, Placement> = place(&documents)
+    let suffix = match manifest.encryption {
+        Some(_) => super::encrypted::SUFFIX,
+        None => "",
+    };
+    let placed: HashMap<String, Placement> = place_with(&documents, suffix)
         .into_iter()
         .map(|p| (p.record.to_hex(), p))
         .collect();

@@ -40,7 +40,25 @@ pub struct BundleManifest {
     /// the checkpoint's reference map (`bundle::completeness`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completeness: Option<super::completeness::Completeness>,
+    /// Present when every document file is an age ciphertext to named recipients (`export
+    /// --encrypt-to`); the records still name the plaintext (FORMAT.md §23.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<BundleEncryption>,
 }
+
+/// How a bundle's document files are encrypted: all of them, as age v1 files to the same
+/// `recipients` X25519 keys (how many; the keys themselves are not named).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEncryption {
+    /// Exactly `age-v1`.
+    pub scheme: String,
+    /// How many X25519 stanzas each document file's header holds.
+    pub recipients: u64,
+}
+
+/// The one scheme of [`BundleEncryption`].
+pub const ENCRYPTION_SCHEME: &str = "age-v1";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -22,6 +22,7 @@
 
 pub mod bagit;
 pub mod completeness;
+pub mod encrypted;
 pub mod export;
 mod inspect;
 pub mod layout;

@@ -61,6 +61,30 @@ pub struct ExportArgs {
     /// bag-info.txt External-Description [default: what the bundle holds, in counts]
     #[arg(long, value_name = "TEXT")]
     external_description: Option<String>,
+    /// Encrypt every document file to this age recipient (age1…, e.g. the court's key); the
+    /// recipient verifies the ciphertexts without a key and the contents with `verify
+    /// --identity` (repeatable)
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
+    encrypt_to: Vec<String>,
+    /// Encrypt every document file to the recipients in FILE (one age1… key a line, `#`
+    /// comments, as `age -R` reads it)
+    #[arg(long = "encrypt-to-file", value_name = "FILE")]
+    encrypt_to_file: Vec<PathBuf>,
+}
+
+/// The recipients of `--encrypt-to` and `--encrypt-to-file`, or None for a clear bundle.
+fn encrypt_to(args: &ExportArgs) -> Result<Option<evidentia::crypt::Recipients>> {
+    use evidentia::crypt::{Recipient, Recipients};
+    if args.encrypt_to.is_empty() && args.encrypt_to_file.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = (args.encrypt_to.iter())
+        .map(|text| Recipient::parse(text, "--encrypt-to"))
+        .collect::<Result<Vec<_>, _>>()?;
+    for file in &args.encrypt_to_file {
+        keys.extend(Recipients::read_file(file)?);
+    }
+    Ok(Some(Recipients::new(keys, "--encrypt-to")?))
 }
 
 impl ExportArgs {
@@ -122,6 +146,7 @@ fn account_name() -> Option<String> {
 
 pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
     let actor = export_actor(&args)?;
+    let encrypt_to = encrypt_to(&args)?;
     let tar = matches!(args.format, Format::Tar);
     let outcome = export::export(
         archive,
@@ -142,6 +167,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
                 contact_email: args.contact_email,
                 external_description: args.external_description,
             },
+            encrypt_to,
         },
     )?;
     outln!(
@@ -197,6 +223,7 @@ pub fn verify(
     trust: Trust,
     require: usize,
     recipient: RecipientChecks,
+    identity: Option<PathBuf>,
     json: bool,
 ) -> Result<ExitCode> {
     let pin = checkpoint_hash
@@ -209,6 +236,7 @@ pub fn verify(
             require: require.max(1),
             checkpoint_hash: pin,
             recipient,
+            identity,
         },
     )?;
     if json {

@@ -334,6 +334,7 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
             "src/bundle/verify/disclosed.rs",
             "src/bundle/inspect.rs",
             "src/bundle/completeness.rs",
+            "src/bundle/encrypted.rs",
         ],
         &[17, 19, 20, 21],
     ),

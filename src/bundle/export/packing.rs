@@ -100,6 +100,23 @@ pub(super) fn bag_info(
 }
 
 pub(super) fn verify_text(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
+    let mut text = verify_text_clear(manifest, stored);
+    if let Some(enc) = &manifest.encryption {
+        text.push_str(&format!(
+            "\nENCRYPTED DOCUMENTS\n\n\
+             Every file under data/documents/ and data/versions/ is an age file (.age) encrypted\n\
+             to {} recipient(s). Without a key, the checks above prove everything but the\n\
+             contents (the verdict is NOT PROVABLE, exit 4). A recipient checks the contents\n\
+             against the signed records with their age identity:\n\
+             \x20     evidentia verify THIS-DIRECTORY --trust TRUSTED-KEYS.txt --identity IDENTITY.txt\n\
+             and reads one with `age -d -i IDENTITY.txt FILE.age`.\n",
+            enc.recipients
+        ));
+    }
+    text
+}
+
+fn verify_text_clear(manifest: &BundleManifest, stored: &StoredCheckpoint) -> String {
     format!(
         "HOW TO CHECK THIS BUNDLE\n\
          ========================\n\n\

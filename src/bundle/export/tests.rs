@@ -14,6 +14,7 @@ fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts(
         actor: "clerk".into(),
         format: BundleFormat::Dir,
         bag_info: BagInfoFields::default(),
+        encrypt_to: None,
     };
     let summary = Summary {
         checkpoint: 3,

@@ -41,6 +41,12 @@ pub(super) fn annotation(
         );
     }
     for s in &a.selectors {
+        // An encrypted bundle's page travels beside ciphertexts that hide the content: it
+        // must not print passages of it (FORMAT.md §23.8).
+        if ctx.manifest.encryption.is_some() && matches!(s, Selector::TextQuote { .. }) {
+            out.push_str("<p class=\"muted\">Quoted passage not shown: the document is encrypted; decrypt it to read the passage in context.</p>\n");
+            continue;
+        }
         out.push_str(&selector(s));
     }
     put!(out, "<p class=\"prose\">{}</p>\n", esc(&a.body));

@@ -108,7 +108,7 @@ pub(super) fn render_paged(ctx: &Ctx, input: &ReportInput) -> Rendered {
         links(&mut after, ctx, unplaced.into_iter());
     }
     keys(&mut after, ctx);
-    footer(&mut after, cp);
+    footer(&mut after, cp, ctx.manifest.encryption.is_some());
     after.push_str("</body>\n</html>\n");
     let mut details = Vec::with_capacity(ctx.page_count);
     for (n, part) in documents.chunks(PAGE_DOCUMENTS).enumerate() {
@@ -159,7 +159,7 @@ fn detail_page(
         .collect();
     links(&mut out, ctx, here.into_iter());
     nav(&mut out, ctx, page);
-    footer(&mut out, cp);
+    footer(&mut out, cp, ctx.manifest.encryption.is_some());
     out.push_str("</body>\n</html>\n");
     out
 }

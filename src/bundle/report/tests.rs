@@ -174,6 +174,7 @@ fn render_pages_with(
         documents,
         consistency,
         completeness: None,
+        encryption: None,
         withheld: Withheld {
             annotations: 2,
             custody_events: 0,

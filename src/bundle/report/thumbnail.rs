@@ -46,6 +46,10 @@ pub fn sizes(
         })
         .collect();
     let mut sizes = HashMap::new();
+    // Encrypted document files are not pictures, and a thumbnail would show the content.
+    if manifest.encryption.is_some() {
+        return sizes;
+    }
     for doc in &manifest.documents {
         let Some(id) = Digest::from_hex(&doc.record) else {
             continue;

@@ -13,6 +13,7 @@ use crate::core::digest::Digest;
 use crate::core::merkle::{leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 
+use super::super::encrypted::{examine, Decrypted, Examined};
 use super::super::export::hash_file;
 use super::super::inspect::{safe_relative, Bag};
 use super::super::layout;
@@ -249,8 +250,35 @@ pub(super) fn check_documents(
     hashed: &HashMap<String, String>,
     manifest: &BundleManifest,
     decoded: &HashMap<Digest, Record>,
+    identities: Option<&crate::crypt::Identities>,
     report: &mut BundleReport,
 ) {
+    let encryption = manifest.encryption.as_ref();
+    if encryption
+        .is_some_and(|e| e.scheme != super::super::manifest::ENCRYPTION_SCHEME || e.recipients == 0)
+    {
+        report.problem(
+            "data/bundle.json",
+            "bad-manifest",
+            "encryption must be scheme 'age-v1' to at least one recipient",
+        );
+    }
+    // Each encrypted file is examined (and decrypted, with an identity) in parallel; the
+    // outcomes are reported in list order below.
+    let mut examined: Vec<Option<Examined>> = match encryption {
+        None => Vec::new(),
+        Some(enc) => (manifest.documents.par_iter())
+            .map(|doc| {
+                let usable = in_document_area(&doc.file) && hashed.contains_key(&doc.file);
+                let path = root.join(&doc.file);
+                let what = doc_item(doc);
+                usable.then(|| examine(&path, doc, enc.recipients, identities, &what))
+            })
+            .collect(),
+    }
+    .into_iter()
+    .rev()
+    .collect();
     for doc in &manifest.documents {
         let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
         let matches_record = matches!(record, Some(Record::Document(d))
@@ -262,7 +290,10 @@ pub(super) fn check_documents(
                 "no disclosed document record has this path, digest and size",
             );
         }
-        let ok = check_content(root, files, hashed, doc, report) && matches_record;
+        let ok = match encryption {
+            None => check_content(root, files, hashed, doc, report),
+            Some(enc) => check_encrypted(files, doc, enc, examined.pop().flatten(), report),
+        } && matches_record;
         report.documents.push(ItemReport {
             path: doc.path.clone(),
             content: doc.content.clone(),
@@ -298,18 +329,63 @@ pub(super) fn check_documents(
     }
 }
 
-/// One document file: inside the document areas, a regular file, with the listed digest and
-/// size. Returns whether it holds up.
-fn check_content(
-    root: &Path,
+/// One encrypted document file: in place and listed (as [`check_content`]), then what
+/// [`examine`](super::super::encrypted::examine) found at the ciphertext level, and at the
+/// plaintext level when an identity was given.
+fn check_encrypted(
     files: &HashSet<String>,
-    hashed: &HashMap<String, String>,
+    doc: &DisclosedDocument,
+    enc: &super::super::manifest::BundleEncryption,
+    examined: Option<Examined>,
+    report: &mut BundleReport,
+) -> bool {
+    let summary = report
+        .encryption
+        .get_or_insert_with(|| super::EncryptionReport {
+            scheme: enc.scheme.clone(),
+            recipients: enc.recipients,
+            ..Default::default()
+        });
+    summary.documents += 1;
+    if !stored_file(files, doc, report) {
+        return false;
+    }
+    // None: the bag check named the file already (unlisted or corrupt).
+    let Some(examined) = examined else {
+        return false;
+    };
+    let summary = report.encryption.get_or_insert_with(Default::default);
+    match examined {
+        Examined::Intact => true,
+        Examined::Decrypted(Decrypted::Matches) => {
+            summary.plaintext_checked += 1;
+            true
+        }
+        Examined::Decrypted(Decrypted::NotARecipient) => {
+            summary.not_a_recipient += 1;
+            true
+        }
+        Examined::Ciphertext((code, detail))
+        | Examined::Decrypted(Decrypted::Problem((code, detail))) => {
+            report.problem(doc_item(doc), code, detail);
+            false
+        }
+    }
+}
+
+/// A safe relative path inside one of the two document areas.
+fn in_document_area(file: &str) -> bool {
+    let in_area = file.starts_with(layout::CURRENT_AREA) || file.starts_with(layout::OTHER_AREA);
+    in_area && safe_relative(file).is_some()
+}
+
+/// A document file is inside the document areas and a regular file of the bundle.
+fn stored_file(
+    files: &HashSet<String>,
     doc: &DisclosedDocument,
     report: &mut BundleReport,
 ) -> bool {
-    let in_area =
-        doc.file.starts_with(layout::CURRENT_AREA) || doc.file.starts_with(layout::OTHER_AREA);
-    if !in_area || safe_relative(&doc.file).is_none() {
+    if !in_document_area(&doc.file) {
         report.problem(
             doc_item(doc),
             "unsafe-path",
@@ -329,6 +405,21 @@ fn check_content(
             "content-missing",
             format!("{} is not a regular file in the bundle", doc.file),
         );
+        return false;
+    }
+    true
+}
+
+/// One document file: inside the document areas, a regular file, with the listed digest and
+/// size. Returns whether it holds up.
+fn check_content(
+    root: &Path,
+    files: &HashSet<String>,
+    hashed: &HashMap<String, String>,
+    doc: &DisclosedDocument,
+    report: &mut BundleReport,
+) -> bool {
+    if !stored_file(files, doc, report) {
         return false;
     }
     // The manifest check already hashed every payload file it lists (once, in parallel): a

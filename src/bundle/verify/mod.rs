@@ -44,6 +44,9 @@ pub struct BundleVerifyOptions {
     pub checkpoint_hash: Option<Digest>,
     /// Witnesses and a held checkpoint (`--since`).
     pub recipient: RecipientChecks,
+    /// The recipient's age identity file (`--identity`): decrypt an encrypted bundle's
+    /// documents and check their plaintext against the records.
+    pub identity: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +79,30 @@ pub struct BundleReport {
     pub timestamps: Vec<recipient::TimestampReport>,
     /// The case title, from a disclosed `case` record (None: none, or not the latest).
     pub case: Option<case::BundleCase>,
+    /// An encrypted bundle (`export --encrypt-to`): what was checked of its documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionReport>,
+}
+
+/// The levels at which an encrypted bundle's documents were checked (FORMAT.md §23.8).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EncryptionReport {
+    pub scheme: String,
+    /// How many X25519 recipients each document file is encrypted to.
+    pub recipients: u64,
+    /// Encrypted documents listed.
+    pub documents: u64,
+    /// Of those, how many were decrypted and their plaintext matched the record.
+    pub plaintext_checked: u64,
+    /// How many the given identity could not decrypt (encrypted to other keys).
+    pub not_a_recipient: u64,
+}
+
+impl EncryptionReport {
+    /// Documents whose plaintext was not checked against the record.
+    pub fn unchecked(&self) -> u64 {
+        self.documents - self.plaintext_checked
+    }
 }
 
 impl BundleReport {
@@ -88,6 +115,7 @@ impl BundleReport {
             witnesses: Vec::new(),
             timestamps: Vec::new(),
             case: None,
+            encryption: None,
         }
     }
 
@@ -165,7 +193,40 @@ pub(super) fn verify_written(
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
-    disclosed::check_documents(root, &files, hashed, &manifest, &found.decoded, &mut report);
+    let identity = match &options.identity {
+        Some(path) => Some((path, super::encrypted::load_identity(path)?)),
+        None => None,
+    };
+    let identities = identity.as_ref().map(|(_, i)| i);
+    if identity.is_some() && manifest.encryption.is_none() {
+        report.core.warn(
+            "--identity",
+            "identity-unused",
+            "the bundle is not encrypted: its documents were checked without the identity",
+        );
+    }
+    let decoded = &found.decoded;
+    disclosed::check_documents(
+        root,
+        &files,
+        hashed,
+        &manifest,
+        decoded,
+        identities,
+        &mut report,
+    );
+    if let (Some((path, _)), Some(enc)) = (&identity, &report.encryption) {
+        if enc.documents > 0 && enc.not_a_recipient == enc.documents {
+            // A wrong key is the reader's mistake, not the bundle's: refuse, accuse no one.
+            return Err(Error::BadInput {
+                path: path.to_path_buf(),
+                why: "none of its identities can decrypt this bundle's documents (they were \
+                      encrypted to other keys): give the identity of the recipient the bundle \
+                      was exported for, or verify without --identity at the ciphertext level"
+                    .into(),
+            });
+        }
+    }
     let images = tag_files::verified_images(&manifest, &found.decoded, &report);
     tag_files::check_report_pages(root, &files, &images, &mut report);
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
@@ -383,10 +444,13 @@ fn state_proven(
     report: &mut BundleReport,
 ) {
     let core = &mut report.core;
-    core.proven.push(format!(
-        "the {} disclosed document(s) are intact: their bytes match the SHA-256 digests in their records",
-        manifest.documents.len()
-    ));
+    match &report.encryption {
+        None => core.proven.push(format!(
+            "the {} disclosed document(s) are intact: their bytes match the SHA-256 digests in their records",
+            manifest.documents.len()
+        )),
+        Some(enc) => super::encrypted::state_levels(enc, core),
+    }
     core.proven.push(format!(
         "all {} disclosed record(s) are included in checkpoint {} of archive '{}' (a tree of {} records, root {})",
         report.records_checked, cp.number, manifest.origin, cp.size, cp.root
@@ -485,5 +549,10 @@ fn hex_digest(text: &str) -> Option<Digest> {
 
 fn finish(mut report: BundleReport) -> BundleReport {
     report.core.decide();
+    // Contents not checked against their records are not proven, however intact the rest.
+    let unchecked = report.encryption.as_ref().map_or(0, |e| e.unchecked());
+    if unchecked > 0 && report.core.ok() {
+        report.core.verdict = crate::verdict::Verdict::NotProvable;
+    }
     report
 }

@@ -87,8 +87,9 @@ pub(super) fn verified_images(
     decoded: &HashMap<Digest, Record>,
     report: &BundleReport,
 ) -> HashSet<String> {
-    // check_documents reports on every listed document, in list order.
-    if report.documents.len() != manifest.documents.len() {
+    // check_documents reports on every listed document, in list order. An encrypted bundle
+    // shows no picture: its document files are ciphertexts.
+    if report.documents.len() != manifest.documents.len() || manifest.encryption.is_some() {
         return HashSet::new();
     }
     let checked = manifest.documents.iter().zip(&report.documents);

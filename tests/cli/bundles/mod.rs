@@ -20,6 +20,7 @@ mod case_title;
 mod completeness;
 pub(crate) mod differential;
 mod disclosure;
+mod encrypted;
 mod export;
 mod format_rules;
 mod handover;
