@@ -281,7 +281,12 @@ fn print_report(path: &Path, report: &BundleReport) {
     for doc in &report.documents {
         outln!(
             "  {} sha256:{}  {:>10}  {}",
-            if doc.ok { "ok    " } else { "FAILED" },
+            match (doc.ok, doc.content_checked) {
+                (false, _) => "FAILED",
+                // An encrypted document not decrypted: its record's digest is not checked.
+                (true, false) => "sealed",
+                (true, true) => "ok    ",
+            },
             doc.content,
             doc.size,
             doc.path

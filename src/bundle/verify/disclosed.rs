@@ -290,16 +290,18 @@ pub(super) fn check_documents(
                 "no disclosed document record has this path, digest and size",
             );
         }
-        let ok = match encryption {
-            None => check_content(root, files, hashed, doc, report),
+        let (ok, content_checked) = match encryption {
+            None => (check_content(root, files, hashed, doc, report), true),
             Some(enc) => check_encrypted(files, doc, enc, examined.pop().flatten(), report),
-        } && matches_record;
+        };
+        let ok = ok && matches_record;
         report.documents.push(ItemReport {
             path: doc.path.clone(),
             content: doc.content.clone(),
             size: doc.size,
             file: doc.file.clone(),
             ok,
+            content_checked,
             version: String::new(),
             about: String::new(),
         });
@@ -338,7 +340,7 @@ fn check_encrypted(
     enc: &super::super::manifest::BundleEncryption,
     examined: Option<Examined>,
     report: &mut BundleReport,
-) -> bool {
+) -> (bool, bool) {
     let summary = report
         .encryption
         .get_or_insert_with(|| super::EncryptionReport {
@@ -348,27 +350,28 @@ fn check_encrypted(
         });
     summary.documents += 1;
     if !stored_file(files, doc, report) {
-        return false;
+        return (false, false);
     }
     // None: the bag check named the file already (unlisted or corrupt).
     let Some(examined) = examined else {
-        return false;
+        return (false, false);
     };
     let summary = report.encryption.get_or_insert_with(Default::default);
+    // (intact as far as was checked, plaintext checked against the record)
     match examined {
-        Examined::Intact => true,
+        Examined::Intact => (true, false),
         Examined::Decrypted(Decrypted::Matches) => {
             summary.plaintext_checked += 1;
-            true
+            (true, true)
         }
         Examined::Decrypted(Decrypted::NotARecipient) => {
             summary.not_a_recipient += 1;
-            true
+            (true, false)
         }
         Examined::Ciphertext((code, detail))
         | Examined::Decrypted(Decrypted::Problem((code, detail))) => {
             report.problem(doc_item(doc), code, detail);
-            false
+            (false, false)
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct ItemReport {
     pub size: u64,
     pub file: String,
     pub ok: bool,
+    /// Whether the document's bytes were checked against its record's digest: false for an
+    /// encrypted document not decrypted (only its ciphertext's shape and size were checked).
+    pub content_checked: bool,
     /// Which version of its path this is ("older version 1 of …, replaced by …"); empty for
     /// the only disclosed version of a path.
     pub version: String,

@@ -64,6 +64,14 @@ fn encrypted_export_is_checked_at_both_levels() {
     let (code, text) = verify_text(&ws, &bundle, &TRUST);
     assert_eq!(code, 4, "{text}");
     assert!(!text.contains("VERIFIED"), "{text}");
+    // No document line says "ok" for contents nobody compared with the record's digest.
+    assert!(text.contains("  sealed sha256:"), "{text}");
+    assert!(!text.contains("  ok     sha256:"), "{text}");
+    let unchecked = report["documents"].as_array().expect("documents");
+    assert!(
+        unchecked.iter().all(|d| d["content_checked"] == false),
+        "{report}"
+    );
     differential::assert_script_agrees(&ws, &bundle, 4, &[]);
 
     // With the recipient's identity: every plaintext checked, VERIFIED.
@@ -72,6 +80,11 @@ fn encrypted_export_is_checked_at_both_levels() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["verdict"], "verified", "{report}");
     assert_eq!(report["encryption"]["plaintext_checked"], 2, "{report}");
+    let checked = report["documents"].as_array().expect("documents");
+    assert!(
+        checked.iter().all(|d| d["content_checked"] == true),
+        "{report}"
+    );
 
     // The custody record of the export names the recipient key.
     let (code, log, _) = run(&ws, &["log", "--kind", "custody", "--json"], &[]);
