@@ -163,6 +163,12 @@ fn record_vectors() {
                     || format!("decoded as {record:?}"),
                 );
             }
+            // Checked against fixtures/vectors/encryption/records.json by unit tests.
+            Record::Recipients(_) | Record::Rewrap(_) => {
+                failures.check(false, file, || {
+                    "recipients and rewrap vectors belong in fixtures/vectors/encryption".into()
+                });
+            }
             Record::Annotation(_)
             | Record::Retraction(_)
             | Record::Custody(_)

@@ -119,8 +119,11 @@ pub fn check_encrypted(
             .collect()
     });
     let mut plaintext_checked: HashMap<Digest, bool> = HashMap::new();
+    // Whether the identity opened anything at all (a damaged ciphertext it opened counts).
+    let mut opened_any = false;
     for ((item, document, ciphertext), outcome) in replay.ciphertexts.iter().zip(outcomes) {
         let checked = plaintext_checked.entry(*document).or_default();
+        opened_any |= !matches!(outcome, Outcome::NotARecipient);
         match outcome {
             Outcome::Checked => *checked = true,
             Outcome::NotARecipient => {}
@@ -141,7 +144,7 @@ pub fn check_encrypted(
             report.core.not_proven.push(detail.clone());
             report.warn("objects/", "plaintext-not-checked", detail);
         }
-        Some(identity) if unchecked == documents => {
+        Some(identity) if !opened_any => {
             return Err(Error::Crypt(CryptError::NotARecipient {
                 what: format!("none of the {documents} encrypted document(s) of this archive"),
                 identities: identity.0.source().to_path_buf(),
