@@ -372,7 +372,7 @@ fn rewrap_for_a_new_recipient_then_verify() {
             "{report}"
         );
     }
-    let (code, report, stderr) = verify_with(&ws, &[]);
+    let (code, report, _) = verify_with(&ws, &[]);
     assert_eq!(code, 0, "{report}");
 }
 
