@@ -92,8 +92,14 @@ pub fn store_encrypted(
 ) -> Result<(PutOutcome, EncryptionInfo)> {
     let (outcome, sealed) = match small {
         Some(bytes) => {
-            let (ciphertext, sealed) =
-                stream::encrypt(&to.recipients, &mut &bytes[..], Vec::new())?;
+            // Sealed straight from memory: no copy buffer per file (a large add has many).
+            let header_room = 256 + 128 * to.recipients.len();
+            let out = Vec::with_capacity(bytes.len() + bytes.len() / 4096 + header_room);
+            let mut encryption = Encryption::new(&to.recipients, out)?;
+            encryption
+                .write_all(bytes)
+                .map_err(crate::crypt::io_error("encrypting"))?;
+            let (ciphertext, sealed) = encryption.finish()?;
             (writer.put_bytes(&ciphertext)?, sealed)
         }
         None => {
@@ -243,6 +249,20 @@ pub fn decrypt_object(
     Ok(stream::decrypt_to(
         identities, reader, expected, &what, out,
     )?)
+}
+
+/// Whether the stored object `digest` begins like an age v1 file (a cheap test before looking
+/// for the records of an encrypted document).
+pub fn looks_encrypted(archive: &Archive, digest: &Digest) -> Result<bool> {
+    const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+    let mut head = Vec::with_capacity(MAGIC.len());
+    archive
+        .store()
+        .open(digest)?
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(Error::io(format!("object {digest}")))?;
+    Ok(head == MAGIC)
 }
 
 /// The encrypted ciphertexts of the document whose (some) ciphertext is `content`: the

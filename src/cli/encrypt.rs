@@ -251,6 +251,11 @@ pub fn cat(
     out: Option<&Path>,
     identity: &IdentityArgs,
 ) -> Result<bool> {
+    // Only an object that is an age file can be an encrypted document's: other objects are
+    // served as before, without reading the log.
+    if !encrypted::looks_encrypted(archive, digest)? {
+        return Ok(false);
+    }
     let ciphertexts = encrypted::ciphertexts_of(archive, digest)?;
     if ciphertexts.is_empty() {
         return Ok(false);
