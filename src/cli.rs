@@ -181,7 +181,7 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// Only records of this kind
-        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key", "case"])]
+        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key", "case", "recipients", "rewrap"])]
         kind: Option<String>,
         /// One JSON document instead of text
         #[arg(long)]

@@ -235,11 +235,12 @@ fn a_tampered_ciphertext_is_caught_without_an_identity() {
     let (code, report, stderr) = verify_with(&ws, &[]);
     assert_eq!(code, 1, "{report} {stderr}");
     assert!(Workspace::problem_codes(&report).contains(&"content-corrupt".to_string()));
-    // With the identity, the damaged ciphertext is also named as such.
+    // With the identity: the same damage, reported once (not as a wrong identity).
     let (code, report, stderr) = verify_with(&ws, &["--identity", &vector_identity()]);
     assert_eq!(code, 1, "{report} {stderr}");
-    assert!(
-        Workspace::problem_codes(&report).contains(&"ciphertext-damaged".to_string()),
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        vec!["content-corrupt".to_string()],
         "{report}"
     );
     // `cat` releases nothing.
@@ -251,13 +252,24 @@ fn a_tampered_ciphertext_is_caught_without_an_identity() {
 /// A record planted (as a dishonest writer would) for an intact ciphertext, with `info` as its
 /// `encryption` map.
 fn plant_encrypted(ws: &Workspace, plaintext: &[u8], info: impl FnOnce(u64) -> EncryptionInfo) {
+    plant_ciphertext(ws, plaintext, |_| {}, info);
+}
+
+/// [`plant_encrypted`] with the ciphertext changed by `damage` before it is stored and named.
+fn plant_ciphertext(
+    ws: &Workspace,
+    plaintext: &[u8],
+    damage: impl FnOnce(&mut Vec<u8>),
+    info: impl FnOnce(u64) -> EncryptionInfo,
+) {
     let recipients = Recipients::parse_all(&[vector_recipient()], "test").expect("recipient");
-    let (ciphertext, sealed) =
+    let (mut ciphertext, sealed) =
         stream::encrypt(&recipients, &mut &plaintext[..], Vec::new()).expect("encrypt");
-    ws.plant_object(&ciphertext);
+    damage(&mut ciphertext);
+    let content = ws.plant_object(&ciphertext);
     let record = Record::Document(Box::new(DocumentRecord {
         header: Header::now(),
-        content: sealed.ciphertext,
+        content,
         size: sealed.ciphertext_size,
         media_type: "text/plain".into(),
         path: "planted.txt".into(),
@@ -295,6 +307,35 @@ fn a_recorded_plaintext_the_ciphertext_does_not_hold_is_caught() {
         verify_with(&ws, &["--integrity-only", "--identity", &vector_identity()]);
     assert_eq!(code, 1, "{report} {stderr}");
     assert!(Workspace::problem_codes(&report).contains(&"plaintext-mismatch".to_string()));
+}
+
+#[test]
+fn a_ciphertext_recorded_damaged_is_caught_by_a_recipient() {
+    // The record names the damaged bytes, so every hash matches: only decryption finds it.
+    let (ws, _) = encrypted_archive(&[]);
+    plant_ciphertext(
+        &ws,
+        b"other content",
+        |c| {
+            let last = c.len() - 1;
+            c[last] ^= 1;
+        },
+        |size| EncryptionInfo {
+            plaintext_size: size,
+            binding: PlaintextBinding::Digest(Digest::of(b"other content")),
+            recipients: None,
+        },
+    );
+    let (_, report, _) = verify_with(&ws, &["--integrity-only"]);
+    assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
+    let (code, report, stderr) =
+        verify_with(&ws, &["--integrity-only", "--identity", &vector_identity()]);
+    assert_eq!(code, 1, "{report} {stderr}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        vec!["ciphertext-damaged".to_string()],
+        "{report}"
+    );
 }
 
 #[test]

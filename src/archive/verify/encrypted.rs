@@ -96,7 +96,10 @@ impl EncryptedReplay {
 /// What one ciphertext's check found.
 enum Outcome {
     Checked,
+    /// The identity given does not open it.
     NotARecipient,
+    /// Not decrypted: no identity given, or its stored bytes were already reported damaged.
+    NotOpened,
     Problem(&'static str, String),
 }
 
@@ -111,22 +114,31 @@ pub fn check_encrypted(
     if replay.ciphertexts.is_empty() {
         return Ok(());
     }
+    // A ciphertext whose stored bytes failed the content checks is reported there once.
+    let damaged: std::collections::HashSet<String> =
+        report.core.problems().map(|f| f.item.clone()).collect();
     let outcomes: Vec<Outcome> = crate::remote::with_io_threads(archive, || {
         replay
             .ciphertexts
             .par_iter()
-            .map(|(_, _, c)| check_one(archive, c, identity))
+            .map(|(_, _, c)| {
+                if damaged.contains(&format!("document content {}", c.content)) {
+                    return Outcome::NotOpened;
+                }
+                check_one(archive, c, identity)
+            })
             .collect()
     });
     let mut plaintext_checked: HashMap<Digest, bool> = HashMap::new();
-    // Whether the identity opened anything at all (a damaged ciphertext it opened counts).
-    let mut opened_any = false;
+    // Whether every ciphertext refused the identity: then it is the wrong key (a damaged
+    // ciphertext, or one skipped as damaged, leaves that open).
+    let mut refused_all = true;
     for ((item, document, ciphertext), outcome) in replay.ciphertexts.iter().zip(outcomes) {
         let checked = plaintext_checked.entry(*document).or_default();
-        opened_any |= !matches!(outcome, Outcome::NotARecipient);
+        refused_all &= matches!(outcome, Outcome::NotARecipient);
         match outcome {
             Outcome::Checked => *checked = true,
-            Outcome::NotARecipient => {}
+            Outcome::NotARecipient | Outcome::NotOpened => {}
             Outcome::Problem(code, detail) => report.problem(
                 format!("{item}: ciphertext {}", ciphertext.content),
                 code,
@@ -144,7 +156,7 @@ pub fn check_encrypted(
             report.core.not_proven.push(detail.clone());
             report.warn("objects/", "plaintext-not-checked", detail);
         }
-        Some(identity) if !opened_any => {
+        Some(identity) if refused_all => {
             return Err(Error::Crypt(CryptError::NotARecipient {
                 what: format!("none of the {documents} encrypted document(s) of this archive"),
                 identities: identity.0.source().to_path_buf(),
@@ -188,11 +200,10 @@ fn check_one(archive: &Archive, c: &Ciphertext, identity: Option<&VerifyIdentity
             )
         }
         Ok(_) => {}
-        // A missing or altered object is already reported by the content checks.
         Err(why) => return Outcome::Problem("ciphertext-malformed", why),
     }
     let Some(identity) = identity else {
-        return Outcome::NotARecipient;
+        return Outcome::NotOpened;
     };
     match decrypt_object(archive, &identity.0, c, &mut io::sink()) {
         Ok(_) => Outcome::Checked,
