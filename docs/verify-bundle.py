@@ -441,6 +441,35 @@ def document(f):
     if 14 in f:
         original_path(f.pop(14), out["path"], name)
     collected_offset(f, 15, has_time)
+    if 16 in f:
+        out["encryption"] = encryption_map(f.pop(16), 16)
+    return out
+
+
+def encryption_map(v, key):
+    """The `encryption` map of an encrypted document or rewrap (FORMAT.md section 23.2)."""
+    if not isinstance(v, CMap) or any(
+            isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in v):
+        raise Bad(f"field {key}: expected a map with unsigned-integer keys")
+    m = dict(v)
+    if m.pop(0, None) != "age-v1":
+        raise Bad(f"field {key}: the scheme is not 'age-v1'")
+    out = {"plaintext_size": uint_of(m.pop(1, None), key)}
+    has = (2 in m, 3 in m, 4 in m)
+    if has == (True, False, False):
+        out["plaintext_sha256"] = bytes_of(m.pop(2), key, 32)
+    elif has == (False, True, True):
+        out["commitment"] = bytes_of(m.pop(3), key, 32)
+        opening = m.pop(4)
+        if not isinstance(opening, bytes) or not 1 <= len(opening) <= 65536:
+            raise Bad(f"field {key}: the opening must be 1 to 65536 bytes")
+    else:
+        raise Bad(f"field {key}: needs exactly one of plaintext-sha256 (2) or commitment (3) "
+                  "with opening (4)")
+    if 5 in m:
+        bytes_of(m.pop(5), key, 32)
+    if m:
+        raise Bad(f"field {min(m)} is not defined for 'encryption' records")
     return out
 
 

@@ -34,6 +34,7 @@ macro_rules! errln {
 mod annotate;
 mod audit;
 mod bundle;
+mod encrypt;
 mod json;
 mod keys;
 mod metadata;
@@ -74,6 +75,8 @@ enum Command {
         /// The checkpoint origin, exactly [default: evidentia/<title as ASCII>/<random id>]
         #[arg(long, value_name = "ORIGIN")]
         origin: Option<String>,
+        #[command(flatten)]
+        recipients: encrypt::RecipientArgs,
     },
     /// Manage signing keys
     #[command(subcommand)]
@@ -120,10 +123,8 @@ enum Command {
         require: usize,
         #[command(flatten)]
         recipient: audit::RecipientArgs,
-        /// Encrypted bundles: your age identity file (age-keygen; `age -p` protected ones take
-        /// $EVIDENTIA_PASSPHRASE), to decrypt the documents and check them against the records
-        #[arg(long, value_name = "FILE")]
-        identity: Option<PathBuf>,
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
         /// Machine-readable report
         #[arg(long)]
         json: bool,
@@ -181,7 +182,7 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         path: Option<String>,
         /// Only records of this kind
-        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key", "case"])]
+        #[arg(long, value_name = "KIND", value_parser = ["document", "annotation", "custody", "retraction", "key", "case", "recipients", "rewrap"])]
         kind: Option<String>,
         /// One JSON document instead of text
         #[arg(long)]
@@ -307,6 +308,27 @@ enum Command {
         /// Write to this new file instead of standard output (any size; see above)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
+    },
+    /// Show the archive's encryption recipients, or change them (a logged `recipients` record)
+    Recipients {
+        #[command(subcommand)]
+        action: Option<encrypt::RecipientsAction>,
+    },
+    /// Write new ciphertexts of encrypted documents for the current recipients (logged as
+    /// `rewrap` records; the earlier ciphertexts stay stored and provable)
+    Rewrap {
+        /// A document: digest, unique prefix or logical path
+        target: Option<String>,
+        /// Every encrypted document
+        #[arg(long)]
+        all: bool,
+        /// Why (recorded in the log)
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
 }
 
@@ -324,6 +346,14 @@ struct AddArgs {
     /// Name documents by their path relative to DIR [default: from each input's last name]
     #[arg(long, value_name = "DIR")]
     relative_to: Option<PathBuf>,
+    /// Store the content only as age ciphertext to the archive's recipients (see
+    /// `evidentia recipients`); the record commits to the ciphertext and the plaintext digest
+    #[arg(long)]
+    encrypt: bool,
+    /// With --encrypt: bind the plaintext by a salted commitment instead of its SHA-256, so
+    /// that nobody without an identity can test a known file against the record
+    #[arg(long, requires = "encrypt")]
+    hide_digest: bool,
 }
 
 /// Whether a command works on the archive (and so may look for one above the current
@@ -365,9 +395,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         None => PathBuf::from("."),
     };
     match cli.command {
-        Command::Init { dir, name, origin } => {
+        Command::Init {
+            dir,
+            name,
+            origin,
+            recipients,
+        } => {
             let dir = dir.unwrap_or(archive_dir);
             let archive = Archive::init(&dir, name.as_deref(), origin.as_deref())?;
+            encrypt::init_recipients(&archive, &recipients)?;
             outln!(
                 "initialised archive {} in {}",
                 archive.origin(),
@@ -507,7 +543,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 trust,
                 require,
                 recipient.checks()?,
-                identity,
+                identity.for_verify()?,
                 json,
             )
         }
@@ -521,9 +557,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             identity,
             json,
         } => {
-            if identity.is_some() {
-                anyhow::bail!("--identity applies to encrypted bundles here: give the bundle's path");
-            }
             if checkpoint_hash.is_some() {
                 anyhow::bail!("--checkpoint-hash applies to bundles: give the bundle's path");
             }
@@ -535,6 +568,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 trust,
                 require: require.max(1),
                 recipient: recipient.checks()?,
+                identity: identity.for_verify()?,
             };
             let report = verify::verify(&archive, &options)?;
             print_report(&report, json)?;
@@ -599,9 +633,31 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let pages = progress::man_pages(&out, Existing::from_force(force))?;
             errln!("{} manual page(s) written to {}", pages.len(), out.display());
         }
-        Command::Cat { digest, out } => {
+        Command::Recipients { action } => {
+            encrypt::recipients(&Archive::open(&archive_dir)?, action)?
+        }
+        Command::Rewrap {
+            target,
+            all,
+            reason,
+            identity,
+        } => encrypt::rewrap(
+            &Archive::open(&archive_dir)?,
+            target.as_deref(),
+            all,
+            reason.as_deref(),
+            &identity,
+        )?,
+        Command::Cat {
+            digest,
+            out,
+            identity,
+        } => {
             let archive = Archive::open(&archive_dir)?;
             let digest = query::resolve_content(&archive, &digest)?;
+            if encrypt::cat(&archive, &digest, out.as_deref(), &identity)? {
+                return Ok(ExitCode::SUCCESS);
+            }
             match out {
                 Some(path) => {
                     let bytes = query::cat_to_file(&archive, &digest, &path)?;
@@ -637,6 +693,13 @@ fn add(archive: &Archive, args: AddArgs) -> Result<()> {
         media_type: args.media_type,
         progress: std::io::stderr().is_terminal(),
         relative_to: args.relative_to,
+        encrypt: match args.encrypt {
+            true => Some(evidentia::archive::encrypted::encrypt_to_current(
+                archive,
+                args.hide_digest,
+            )?),
+            false => None,
+        },
     };
     let report = ingest::add(archive, &args.paths, &options)?;
     for skipped in &report.skipped {

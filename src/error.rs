@@ -221,6 +221,10 @@ pub enum Error {
     /// left (exit code 130).
     #[error("interrupted: {kept}")]
     Interrupted { kept: String },
+
+    /// Encrypted content (FORMAT.md §23): recipients, identities, ciphertexts.
+    #[error(transparent)]
+    Crypt(#[from] crate::crypt::CryptError),
 }
 
 fn export_taken_back(out: &std::path::Path, removed: bool) -> String {
@@ -256,6 +260,11 @@ impl Error {
                 | Error::Note { .. }
                 | Error::RemoteMissing { .. }
                 | Error::WitnessRefused { .. }
+                | Error::Crypt(
+                    crate::crypt::CryptError::Damaged { .. }
+                        | crate::crypt::CryptError::PlaintextMismatch { .. }
+                        | crate::crypt::CryptError::OpeningMismatch { .. }
+                )
         )
     }
 

@@ -36,6 +36,16 @@ pub struct Annotated {
 }
 
 pub fn annotate(archive: &Archive, request: &AnnotationRequest) -> Result<Annotated> {
+    annotate_with(archive, request, None)
+}
+
+/// [`annotate`]; `identities` decrypt an encrypted target whose selectors must be checked
+/// against its plaintext (FORMAT.md §23).
+pub fn annotate_with(
+    archive: &Archive,
+    request: &AnnotationRequest,
+    identities: Option<&crate::crypt::Identities>,
+) -> Result<Annotated> {
     let lock = archive.lock()?;
     let mut log = archive.log()?;
     let index = catch_up_index(archive, &log)?;
@@ -72,11 +82,21 @@ pub fn annotate(archive: &Archive, request: &AnnotationRequest) -> Result<Annota
             why: "give at most one selector of each kind".into(),
         });
     }
+    let plaintext = match &doc.encryption {
+        Some(info) if selectors.iter().any(needs_bytes) => {
+            Some(decrypt_for_selectors(archive, &content, info, identities)?)
+        }
+        _ => None,
+    };
+    let size = doc
+        .encryption
+        .as_ref()
+        .map_or(doc.size, |i| i.plaintext_size);
     check_selectors(
         archive,
-        &content,
+        (&content, plaintext),
         &doc.media_type,
-        doc.size,
+        size,
         &label,
         &selectors,
     )?;
@@ -133,11 +153,53 @@ pub fn annotate(archive: &Archive, request: &AnnotationRequest) -> Result<Annota
     })
 }
 
+/// Whether checking `selector` reads the content.
+fn needs_bytes(selector: &Selector) -> bool {
+    matches!(
+        selector,
+        Selector::TextQuote { .. }
+            | Selector::TextPosition { .. }
+            | Selector::Page { .. }
+            | Selector::Rectangle { .. }
+    )
+}
+
+/// The plaintext of an encrypted target, decrypted and checked against its record (small
+/// enough to check selectors in memory), or an error saying an identity is needed.
+fn decrypt_for_selectors(
+    archive: &Archive,
+    content: &Digest,
+    info: &crate::core::record::EncryptionInfo,
+    identities: Option<&crate::crypt::Identities>,
+) -> Result<Vec<u8>> {
+    let Some(identities) = identities else {
+        return Err(Error::InvalidOption {
+            option: "--identity",
+            value: String::new(),
+            why: format!("document sha256:{content} is encrypted: its selectors are checked against the plaintext; give --identity FILE (an age identity of one of its recipients)"),
+        });
+    };
+    if info.plaintext_size > MAX_TEXT_CHECK {
+        return Err(Error::InvalidOption {
+            option: "selector",
+            value: String::new(),
+            why: format!(
+                "the plaintext is larger than the {} MiB checked in memory",
+                MAX_TEXT_CHECK >> 20
+            ),
+        });
+    }
+    let ciphertexts = super::encrypted::ciphertexts_of(archive, content)?;
+    let mut bytes = Vec::new();
+    super::encrypted::decrypt_any(archive, identities, &ciphertexts, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Checks selectors against the target: quotes must occur exactly once (after prefix and
 /// suffix), offsets must fall inside the content, pages inside a PDF, rectangles inside a PNG.
 fn check_selectors(
     archive: &Archive,
-    content: &Digest,
+    (content, plaintext): (&Digest, Option<Vec<u8>>),
     media_type: &str,
     size: u64,
     label: &str,
@@ -148,16 +210,9 @@ fn check_selectors(
         target: label.to_string(),
         detail,
     };
-    let needs_bytes = selectors.iter().any(|s| {
-        matches!(
-            s,
-            Selector::TextQuote { .. }
-                | Selector::TextPosition { .. }
-                | Selector::Page { .. }
-                | Selector::Rectangle { .. }
-        )
-    });
-    let bytes = if needs_bytes && size <= MAX_TEXT_CHECK {
+    let bytes = if plaintext.is_some() {
+        plaintext
+    } else if selectors.iter().any(needs_bytes) && size <= MAX_TEXT_CHECK {
         Some(archive.store().read_verified(content, MAX_TEXT_CHECK)?)
     } else {
         None

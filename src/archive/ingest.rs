@@ -22,7 +22,9 @@ use walkdir::WalkDir;
 
 use crate::core::digest::Digest;
 use crate::core::path;
-use crate::core::record::{Collection, DocumentRecord, Header, Record};
+use crate::core::record::{
+    Collection, DocumentRecord, EncryptionInfo, Header, PlaintextBinding, Record,
+};
 use crate::error::{Error, Result};
 use crate::progress::{self, Unit};
 use crate::term;
@@ -44,6 +46,8 @@ pub struct AddOptions {
     /// Name documents by their path relative to this directory instead of from the last
     /// component of each input.
     pub relative_to: Option<PathBuf>,
+    /// Store each document only as age ciphertext to these recipients (FORMAT.md §23).
+    pub encrypt: Option<super::encrypted::EncryptTo>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +141,8 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
         // One read buffer per worker thread, reused for every small file.
         .map_init(Vec::new, |buffer, file| {
             progress::check(kept)?;
-            let (content, size) = store_content(&*writer, file, buffer)?;
+            let (content, size, encryption) =
+                store_content(&*writer, file, buffer, options.encrypt.as_ref())?;
             let record = Record::Document(Box::new(DocumentRecord {
                 header: Header::now(),
                 content,
@@ -150,6 +155,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
                 original_name: file.original_name.clone(),
                 original_path: file.original_path.clone(),
                 collection: options.collection.clone(),
+                encryption,
             }));
             let prepared = PreparedRecord::new(record).map_err(|e| Error::BadInput {
                 path: file.source.clone(),
@@ -185,7 +191,7 @@ pub fn add(archive: &Archive, inputs: &[PathBuf], options: &AddOptions) -> Resul
             };
             versions
                 .last()
-                .filter(|v| v.content == doc.content && index_hit_holds(archive, v, &file.logical))
+                .filter(|v| same_content(archive, v, doc, &file.logical))
                 .map(|v| v.record)
         })
         .collect();
@@ -293,12 +299,14 @@ fn metadata_for_unchanged(
     Ok(out)
 }
 
-/// Stores one file's content; returns its digest and size.
+/// Stores one file's content (encrypted when `encrypt` says so); returns the stored object's
+/// digest and size, and the `encryption` map of an encrypted one.
 fn store_content(
     writer: &dyn ObjectWriter,
     file: &Planned,
     buffer: &mut Vec<u8>,
-) -> Result<(Digest, u64)> {
+    encrypt: Option<&super::encrypted::EncryptTo>,
+) -> Result<(Digest, u64, Option<EncryptionInfo>)> {
     let read_err = |e: io::Error| Error::BadInput {
         path: file.source.clone(),
         why: format!("read failed: {e}"),
@@ -322,13 +330,44 @@ fn store_content(
     // buffer is streamed.
     buffer.resize(BLOCK, 0);
     let filled = fsutil::read_full(&mut reader, buffer).map_err(read_err)?;
+    if let Some(to) = encrypt {
+        let small = (filled < BLOCK).then(|| &buffer[..filled]);
+        let mut rest = io::Cursor::new(&buffer[..filled]).chain(reader);
+        let (outcome, info) =
+            super::encrypted::store_encrypted(writer, &mut rest, small, to, &file.source)?;
+        return Ok((outcome.digest, outcome.size, Some(info)));
+    }
     let outcome = if filled < BLOCK {
         writer.put_bytes(&buffer[..filled])?
     } else {
         let head = io::Cursor::new(&buffer[..filled]);
         writer.put_stream(&mut head.chain(reader), &file.source)?
     };
-    Ok((outcome.digest, outcome.size))
+    Ok((outcome.digest, outcome.size, None))
+}
+
+/// Whether the latest version `version` of `logical` already holds what `doc` would record: the
+/// same stored object, or for an encrypted document the same open plaintext digest (a new
+/// ciphertext of the same file is not a new version). A hidden digest cannot be compared, so
+/// such a file is recorded again.
+fn same_content(
+    archive: &Archive,
+    version: &PathVersion,
+    doc: &DocumentRecord,
+    logical: &str,
+) -> bool {
+    let Some(info) = &doc.encryption else {
+        return version.content == doc.content && index_hit_holds(archive, version, logical);
+    };
+    let PlaintextBinding::Digest(plain) = &info.binding else {
+        return false;
+    };
+    matches!(
+        super::query::read_record(archive, &version.record),
+        Ok(Record::Document(latest)) if latest.content == version.content
+            && latest.path == logical
+            && latest.encryption.as_ref().is_some_and(|l| l.binding == PlaintextBinding::Digest(*plain))
+    )
 }
 
 /// Confirms an index entry against the record it names, so that a damaged or planted index

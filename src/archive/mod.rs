@@ -15,6 +15,7 @@ pub mod annotate;
 pub mod append;
 pub mod case;
 pub mod checkpoints;
+pub mod encrypted;
 pub mod events;
 pub mod failpoint;
 pub mod filter;

@@ -390,6 +390,7 @@ pub fn concerns(archive: &Archive, logged: &LoggedRecord, versions: &[(Digest, D
         Record::Retraction(r) => {
             named(&r.target) || read_record(archive, &r.target).is_ok_and(|t| annotation_on(&t))
         }
-        Record::Key(_) | Record::Case(_) | Record::Unknown { .. } => false,
+        Record::Rewrap(r) => named(&r.target),
+        Record::Key(_) | Record::Case(_) | Record::Recipients(_) | Record::Unknown { .. } => false,
     }
 }

@@ -324,6 +324,14 @@ fn additions(from: &Version, to: &Version, signed: &Signed) -> Added {
             Record::Case(c) => added
                 .other
                 .push(change(r, format!("case title \"{}\"", c.title))),
+            Record::Recipients(x) => added.other.push(change(
+                r,
+                format!("encryption recipients: {} key(s)", x.recipients.len()),
+            )),
+            Record::Rewrap(x) => added.other.push(change(
+                r,
+                format!("rewrap of {} as sha256:{}", x.target, x.content),
+            )),
             Record::Unknown { kind, .. } => added.other.push(change(r, format!("kind '{kind}'"))),
         }
     }

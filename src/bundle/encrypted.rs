@@ -198,24 +198,6 @@ pub fn check_plaintext(
     }
 }
 
-/// Loads a recipient's identity file (`verify --identity`); a protected one (`age -p`) takes
-/// its passphrase from $EVIDENTIA_PASSPHRASE.
-pub fn load_identity(path: &Path) -> Result<Identities> {
-    Identities::read_file(path, || {
-        std::env::var("EVIDENTIA_PASSPHRASE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(zeroize::Zeroizing::new)
-            .ok_or_else(|| Error::BadInput {
-                path: path.to_path_buf(),
-                why: "the identity file is passphrase-protected (age -p): set \
-                      EVIDENTIA_PASSPHRASE to its passphrase"
-                    .into(),
-            })
-    })
-    .map_err(|e| crypt_error(path, e))
-}
-
 /// A crypt error as the typed error a command reports (exit 2: bad or unreadable input).
 pub fn crypt_error(path: &Path, e: CryptError) -> Error {
     Error::BadInput {

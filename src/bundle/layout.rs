@@ -248,6 +248,7 @@ mod tests {
             path: path.into(),
             original_name: "x".into(),
             original_path: None,
+            encryption: None,
             collection: Collection::default(),
         }
     }

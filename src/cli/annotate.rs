@@ -17,6 +17,8 @@ use evidentia::Error;
 pub struct AnnotateArgs {
     /// The document: a digest, a unique digest prefix, or a logical path
     target: String,
+    #[command(flatten)]
+    identity: super::encrypt::IdentityArgs,
     /// What the annotation says
     #[arg(long)]
     body: String,
@@ -192,7 +194,8 @@ pub fn annotate(archive: &Archive, args: AnnotateArgs) -> Result<()> {
         links,
         analyst: args.analyst.clone(),
     };
-    let done = annotate::annotate(archive, &request)?;
+    let identities = args.identity.load()?;
+    let done = annotate::annotate_with(archive, &request, identities.as_ref())?;
     outln!("sha256:{}", done.id);
     errln!(
         "annotation recorded on document sha256:{}; run `evidentia seal` to sign it",

@@ -223,7 +223,7 @@ pub fn verify(
     trust: Trust,
     require: usize,
     recipient: RecipientChecks,
-    identity: Option<PathBuf>,
+    identity: Option<evidentia::archive::verify::encrypted::VerifyIdentity>,
     json: bool,
 ) -> Result<ExitCode> {
     let pin = checkpoint_hash

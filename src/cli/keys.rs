@@ -33,6 +33,11 @@ pub enum KeyCommand {
         /// Write the secret key without encryption (unsafe: anyone who reads it can sign)
         #[arg(long)]
         unencrypted: bool,
+        /// Generate an age identity for encrypted documents instead: --out is the identity
+        /// file (protected with a passphrase as by `age -p`, unless --unencrypted); prints its
+        /// recipient (age1…)
+        #[arg(long, conflicts_with = "signer")]
+        age: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
@@ -129,9 +134,23 @@ pub fn run(archive_dir: &Path, command: KeyCommand) -> Result<()> {
     match command {
         KeyCommand::Generate {
             out,
+            age: true,
+            unencrypted,
+            passphrase,
+            ..
+        } => {
+            super::encrypt::generate_identity(&out, unencrypted, || match passphrase.given()? {
+                Some(given) => Ok(given),
+                None if std::io::stdin().is_terminal() => ask_twice(&out, "passphrase for"),
+                None => Err(Error::NoPassphrase { path: out.clone() }),
+            })?
+        }
+        KeyCommand::Generate {
+            out,
             signer,
             unencrypted,
             passphrase,
+            ..
         } => generate(&out, signer, unencrypted, &passphrase)?,
         KeyCommand::Introduce { key, passphrase } => {
             let archive = Archive::open(archive_dir)?;
@@ -282,14 +301,14 @@ pub fn signing_keys(given: Vec<PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-fn prompt(text: &str) -> Result<Passphrase, Error> {
+pub(super) fn prompt(text: &str) -> Result<Passphrase, Error> {
     rpassword::prompt_password(text)
         .map(Zeroizing::new)
         .map_err(Error::io("<terminal>"))
 }
 
 /// A new passphrase, typed twice; empty is refused.
-fn ask_twice(key: &Path, what: &str) -> Result<Passphrase, Error> {
+pub(super) fn ask_twice(key: &Path, what: &str) -> Result<Passphrase, Error> {
     let first = prompt(&format!("{what} {}: ", key.display()))?;
     let second = prompt("repeat the passphrase: ")?;
     if first != second {

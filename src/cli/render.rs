@@ -128,10 +128,15 @@ pub fn summary(record: &Record) -> String {
     let short = |d: &evidentia::core::digest::Digest| d.to_hex()[..12].to_string();
     match record {
         Record::Document(doc) => format!(
-            "{}  sha256:{}{}",
+            "{}  sha256:{}{}{}",
             doc.path,
             doc.content,
-            original_suffix(doc)
+            original_suffix(doc),
+            if doc.encryption.is_some() {
+                "  (encrypted)"
+            } else {
+                ""
+            }
         ),
         Record::Annotation(a) => {
             let body: String = a.body.chars().take(60).collect();
@@ -151,6 +156,13 @@ pub fn summary(record: &Record) -> String {
             evidentia::archive::metadata::describe(&m.collection)
         ),
         Record::Case(c) => format!("case title \"{}\"", c.title),
+        Record::Recipients(r) => format!("encryption recipients: {}", r.recipients.join(" ")),
+        Record::Rewrap(r) => format!(
+            "rewraps {} as sha256:{} ({} bytes)",
+            short(&r.target),
+            r.content,
+            r.size
+        ),
         Record::Unknown { kind, .. } => format!("(record kind '{kind}' not known to this version)"),
     }
 }

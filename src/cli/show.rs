@@ -20,7 +20,48 @@ pub(super) fn document_json(doc: &DocumentRecord) -> Value {
         "original_path_lossy": doc.original_path.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
     });
     add_collection_json(&mut value, &doc.collection);
+    if let (Some(info), Some(map)) = (&doc.encryption, value.as_object_mut()) {
+        map.insert("encryption".into(), encryption_json(info));
+    }
     value
+}
+
+/// An `encryption` map: the plaintext side of a stored ciphertext (FORMAT.md §23.2).
+fn encryption_json(info: &evidentia::core::record::EncryptionInfo) -> Value {
+    use evidentia::core::record::PlaintextBinding;
+    let (digest, commitment) = match &info.binding {
+        PlaintextBinding::Digest(d) => (Some(sha(d)), None),
+        PlaintextBinding::Committed { commitment, .. } => (None, Some(sha(commitment))),
+    };
+    json!({
+        "scheme": "age-v1",
+        "plaintext_size": info.plaintext_size,
+        "plaintext_sha256": digest,
+        "commitment": commitment,
+        "recipients_record": info.recipients.as_ref().map(sha),
+    })
+}
+
+fn encryption_fields(info: &evidentia::core::record::EncryptionInfo) {
+    use evidentia::core::record::PlaintextBinding;
+    field(
+        "encrypted",
+        "age v1 (content and size above are the ciphertext's)",
+    );
+    field("plaintext size", &format!("{} bytes", info.plaintext_size));
+    match &info.binding {
+        PlaintextBinding::Digest(d) => field("plaintext", &sha(d)),
+        PlaintextBinding::Committed { commitment, .. } => field(
+            "commitment",
+            &format!(
+                "{} (digest hidden; opened with an identity)",
+                sha(commitment)
+            ),
+        ),
+    }
+    if let Some(r) = &info.recipients {
+        field("recipients", &format!("{} (recipients record)", sha(r)));
+    }
 }
 
 /// Collection fields; `collected_at` in UTC, `collected_at_local` as given (with its offset).
@@ -109,6 +150,20 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
             }),
         ),
         Record::Case(c) => ("case", json!({"title": c.title})),
+        Record::Recipients(r) => (
+            "recipients",
+            json!({"recipients": r.recipients, "reason": r.reason}),
+        ),
+        Record::Rewrap(r) => (
+            "rewrap",
+            json!({
+                "target": sha(&r.target),
+                "content": sha(&r.content),
+                "size": r.size,
+                "encryption": encryption_json(&r.encryption),
+                "reason": r.reason,
+            }),
+        ),
         Record::Unknown { .. } => return None,
     })
 }
@@ -166,6 +221,9 @@ fn record(logged: &LoggedRecord) -> Result<()> {
                 field("original path", &evidentia::term::escape(&shown));
             }
             collection_fields(c);
+            if let Some(info) = &doc.encryption {
+                encryption_fields(info);
+            }
         }
         Record::Metadata(m) => {
             field("target", &format!("{} (document record)", sha(&m.target)));
@@ -225,6 +283,19 @@ fn record(logged: &LoggedRecord) -> Result<()> {
             optional("effective", k.effective.map(|t| t.to_string()).as_deref());
         }
         Record::Case(c) => field("title", &c.title),
+        Record::Recipients(r) => {
+            for key in &r.recipients {
+                field("recipient", key);
+            }
+            optional("reason", r.reason.as_deref());
+        }
+        Record::Rewrap(r) => {
+            field("target", &format!("{} (document record)", sha(&r.target)));
+            field("content", &sha(&r.content));
+            field("size", &format!("{} bytes", r.size));
+            encryption_fields(&r.encryption);
+            optional("reason", r.reason.as_deref());
+        }
         Record::Unknown { .. } => {
             field("fields", "(record kind not known to this version)");
         }

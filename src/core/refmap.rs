@@ -77,7 +77,10 @@ pub fn subjects_of(record: &Record) -> Vec<Subject> {
         Record::Custody(c) => c.targets.iter().copied().map(Subject::About).collect(),
         Record::Key(_) => vec![Subject::Keys],
         Record::Case(_) => vec![Subject::Case],
-        Record::Unknown { .. } => Vec::new(),
+        // A rewrap is about its document record, like metadata; the recipients set is filed
+        // under no subject (bundles do not disclose it).
+        Record::Rewrap(r) => vec![Subject::About(r.target)],
+        Record::Recipients(_) | Record::Unknown { .. } => Vec::new(),
     };
     // A record names a subject once, however many of its fields name it.
     out.sort();

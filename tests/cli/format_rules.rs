@@ -314,7 +314,7 @@ fn emitted_codes(source: &str) -> BTreeSet<String> {
 }
 
 /// Each verifier's source files, and the sections that must list every code they emit.
-const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
+const VERIFIERS: [(&str, &[&str], &[u32]); 6] = [
     (
         "archive verify",
         &[
@@ -339,6 +339,11 @@ const VERIFIERS: [(&str, &[&str], &[u32]); 5] = [
         &[17, 19, 20, 21],
     ),
     ("verify-proof", &["src/bundle/proof.rs"], &[18, 21]),
+    (
+        "encrypted content",
+        &["src/archive/verify/encrypted.rs"],
+        &[13, 23],
+    ),
     ("consistency proofs", &["src/audit/consistency.rs"], &[19]),
     (
         "time-stamps and recipient checks",

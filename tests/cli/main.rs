@@ -11,6 +11,7 @@ mod audits;
 mod bundles;
 mod cli_extras;
 mod crash;
+mod encryption;
 mod faults;
 mod faults_export;
 mod format_rules;

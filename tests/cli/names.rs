@@ -214,6 +214,7 @@ fn forged_document(path: &str, original_name: &str, original_path: &[u8]) -> Vec
         path: path.into(),
         original_name: original_name.into(),
         original_path: Some(original_path.to_vec()),
+        encryption: None,
         collection: Collection::default(),
     }));
     // `encode`, not `encode_checked`: the forger skips the writer's own check.
@@ -349,6 +350,7 @@ fn an_older_literal_name_is_not_joined_by_an_escaped_one() {
         path: "case/a%FF".into(),
         original_name: "a%FF".into(),
         original_path: None,
+        encryption: None,
         collection: Collection::default(),
     }));
     ws.plant_record(&legacy.encode_checked().expect("a valid record"));

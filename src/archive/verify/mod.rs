@@ -9,6 +9,7 @@
 
 pub(crate) mod checkpoints;
 mod copies;
+pub mod encrypted;
 mod packs;
 mod records;
 mod refs;
@@ -30,6 +31,8 @@ pub struct VerifyOptions {
     /// Distinct valid signatures each checkpoint needs (k of n); at least 1.
     pub require: usize,
     pub recipient: recipient::RecipientChecks,
+    /// Decrypt encrypted documents with this identity and check their plaintext.
+    pub identity: Option<encrypted::VerifyIdentity>,
 }
 
 impl VerifyOptions {
@@ -38,6 +41,7 @@ impl VerifyOptions {
             trust,
             require: 1,
             recipient: recipient::RecipientChecks::default(),
+            identity: None,
         }
     }
 }
@@ -115,9 +119,10 @@ pub fn verify(archive: &Archive, options: &VerifyOptions) -> Result<VerifyReport
         case: Default::default(),
     };
     let mut tree = MemoryTree::new();
-    let facts = match records::check_log(archive, &mut report, &mut tree) {
+    let identity = options.identity.as_ref();
+    let facts = match records::check_log_encrypted(archive, &mut report, &mut tree, identity) {
         Ok(facts) => Some(facts),
-        Err(e @ crate::Error::Interrupted { .. }) => return Err(e),
+        Err(e @ (crate::Error::Interrupted { .. } | crate::Error::Crypt(_))) => return Err(e),
         Err(e) => {
             report.problem("log", "log-unreadable", e.to_string());
             None

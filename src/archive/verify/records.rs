@@ -31,6 +31,18 @@ pub struct LogFacts {
     pub case_titles: Vec<crate::archive::case::CaseTitle>,
 }
 
+/// Verification of the log and of encrypted content (`identity`: decrypt with it).
+pub fn check_log_encrypted(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    tree: &mut MemoryTree,
+    identity: Option<&super::encrypted::VerifyIdentity>,
+) -> Result<LogFacts> {
+    let (facts, encrypted) = check_log(archive, report, tree)?;
+    super::encrypted::check_encrypted(archive, report, &encrypted, identity)?;
+    Ok(facts)
+}
+
 /// What one record contributed, as found on disk.
 struct RecordCheck {
     leaf: Option<Digest>,
@@ -41,11 +53,11 @@ struct RecordCheck {
 /// The log's checks, in order: every record read and decoded (in parallel), then replayed in
 /// log order (leaf, references, counts, key events), then the content, unreferenced objects and
 /// the stored tree.
-pub fn check_log(
+fn check_log(
     archive: &Archive,
     report: &mut VerifyReport,
     tree: &mut MemoryTree,
-) -> Result<LogFacts> {
+) -> Result<(LogFacts, super::encrypted::EncryptedReplay)> {
     let log = archive.log()?;
     let size = log.size();
     report.records = size;
@@ -66,16 +78,18 @@ pub fn check_log(
             replay.check_record(archive, report, i, id, record);
         }
     }
+    replay.encrypted.extra_contents(&mut replay.contents);
     check_contents(archive, report, &replay.contents)?;
     check_unreferenced(archive, report, &digests, &replay.contents)?;
     check_tree_levels(&log, tree, report);
     check_tree_root(&log, tree, size, report);
-    Ok(LogFacts {
+    let facts = LogFacts {
         size,
         key_events: replay.key_events,
         refs: std::cell::RefCell::new(replay.refs),
         case_titles: replay.case_titles,
-    })
+    };
+    Ok((facts, replay.encrypted))
 }
 
 /// Every record object read (at most 1 MiB), hashed and decoded, in parallel.
@@ -162,6 +176,7 @@ struct Replay {
     key_events: Vec<(u64, KeyRecord)>,
     refs: super::refs::RefsReplay,
     case_titles: Vec<crate::archive::case::CaseTitle>,
+    encrypted: super::encrypted::EncryptedReplay,
 }
 
 impl Replay {
@@ -183,6 +198,7 @@ impl Replay {
         match record {
             Record::Document(doc) => {
                 report.documents += 1;
+                self.encrypted.document(&item, id, &doc);
                 if let Some(previous) = self.contents.insert(doc.content, doc.size) {
                     if previous != doc.size {
                         report.problem(
@@ -223,6 +239,12 @@ impl Replay {
                 record: id.to_prefixed(),
                 index: i as u64,
             }),
+            Record::Recipients(_) => self.encrypted.recipients_records += 1,
+            Record::Rewrap(rewrap) => {
+                if let Some(why) = self.encrypted.rewrap(&item, &rewrap) {
+                    report.problem(&item, "rewrap-invalid", why);
+                }
+            }
             Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
                 "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
             )),
@@ -281,6 +303,8 @@ fn kind_label(record: &Record) -> &'static str {
         Record::Key(_) => "key",
         Record::Metadata(_) => "metadata",
         Record::Case(_) => "case",
+        Record::Recipients(_) => "recipients",
+        Record::Rewrap(_) => "rewrap",
         Record::Unknown { .. } => "unknown",
     }
 }

@@ -35,6 +35,7 @@ fn doc(path: &str, bytes: &[u8]) -> Record {
         path: path.into(),
         original_name: HOSTILE.into(),
         original_path: None,
+        encryption: None,
         collection,
     }))
 }

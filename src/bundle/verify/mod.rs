@@ -46,7 +46,7 @@ pub struct BundleVerifyOptions {
     pub recipient: RecipientChecks,
     /// The recipient's age identity file (`--identity`): decrypt an encrypted bundle's
     /// documents and check their plaintext against the records.
-    pub identity: Option<std::path::PathBuf>,
+    pub identity: Option<crate::archive::verify::encrypted::VerifyIdentity>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,11 +196,13 @@ pub(super) fn verify_written(
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
-    let identity = match &options.identity {
-        Some(path) => Some((path, super::encrypted::load_identity(path)?)),
-        None => None,
-    };
-    let identities = identity.as_ref().map(|(_, i)| i);
+    // Loaded by the caller (passphrase from --identity-passphrase-file, the environment or
+    // the terminal); the path names it in messages.
+    let identity = options
+        .identity
+        .as_ref()
+        .map(|v| (v.0.source().to_path_buf(), &*v.0));
+    let identities = identity.as_ref().map(|(_, i)| *i);
     if identity.is_some() && manifest.encryption.is_none() {
         report.core.warn(
             "--identity",

@@ -19,6 +19,7 @@ const KEY_NOTE: u64 = 12;
 const KEY_TAGS: u64 = 13;
 const KEY_ORIGINAL_PATH: u64 = 14;
 const KEY_COLLECTED_OFFSET: u64 = 15;
+const KEY_ENCRYPTION: u64 = 16;
 
 /// How and by whom a document was collected (Berkeley Protocol collection record).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct DocumentRecord {
     /// valid logical-path component and had to be escaped (FORMAT.md §5.1).
     pub original_path: Option<Vec<u8>>,
     pub collection: Collection,
+    /// Set when the content is stored only as age ciphertext: `content` and `size` are then
+    /// the ciphertext's, this says how it binds the plaintext (FORMAT.md §23).
+    pub encryption: Option<super::EncryptionInfo>,
 }
 
 impl DocumentRecord {
@@ -72,6 +76,9 @@ impl DocumentRecord {
             e.bytes(KEY_ORIGINAL_PATH, bytes);
         }
         super::metadata::put_offset(&mut e, KEY_COLLECTED_OFFSET, c.collected_offset);
+        if let Some(info) = &self.encryption {
+            e.value(KEY_ENCRYPTION, info.to_value());
+        }
         e.0
     }
 
@@ -107,6 +114,10 @@ impl DocumentRecord {
         if let Some(bytes) = &original_path {
             check_original_path(bytes, &logical, &original_name)?;
         }
+        let encryption = fields
+            .take(KEY_ENCRYPTION)
+            .map(|v| super::EncryptionInfo::from_value(v, KEY_ENCRYPTION, "encryption"))
+            .transpose()?;
         Ok(DocumentRecord {
             header,
             content,
@@ -116,6 +127,7 @@ impl DocumentRecord {
             original_name,
             original_path,
             collection,
+            encryption,
         })
     }
 }

@@ -113,6 +113,8 @@ pub enum Record {
     Key(Box<KeyRecord>),
     Metadata(Box<MetadataRecord>),
     Case(Box<CaseRecord>),
+    Recipients(Box<RecipientsRecord>),
+    Rewrap(Box<RewrapRecord>),
     /// A kind this version does not interpret; its encoding and place in the tree still verify.
     Unknown {
         kind: String,
@@ -130,6 +132,8 @@ impl Record {
             Record::Key(_) => KIND_KEY,
             Record::Metadata(_) => KIND_METADATA,
             Record::Case(_) => KIND_CASE,
+            Record::Recipients(_) => KIND_RECIPIENTS,
+            Record::Rewrap(_) => KIND_REWRAP,
             Record::Unknown { kind, .. } => kind,
         }
     }
@@ -143,6 +147,8 @@ impl Record {
             Record::Key(r) => r.header,
             Record::Metadata(r) => r.header,
             Record::Case(r) => r.header,
+            Record::Recipients(r) => r.header,
+            Record::Rewrap(r) => r.header,
             Record::Unknown { header, .. } => *header,
         }
     }
@@ -161,6 +167,8 @@ impl Record {
             Record::Key(r) => r.entries(),
             Record::Metadata(r) => r.entries(),
             Record::Case(r) => r.entries(),
+            Record::Recipients(r) => r.entries(),
+            Record::Rewrap(r) => r.entries(),
             Record::Unknown { kind, .. } => {
                 return Err(RecordError::NotEncodable { kind: kind.clone() })
             }
@@ -231,6 +239,13 @@ impl Record {
                 Record::Metadata(Box::new(MetadataRecord::decode(header, &mut fields)?))
             }
             KIND_CASE => Record::Case(Box::new(CaseRecord::decode(header, &mut fields)?)),
+            KIND_RECIPIENTS => Record::Recipients(Box::new(RecipientsRecord::decode_fields(
+                header,
+                &mut fields,
+            )?)),
+            KIND_REWRAP => {
+                Record::Rewrap(Box::new(RewrapRecord::decode_fields(header, &mut fields)?))
+            }
             _ => return Ok(Record::Unknown { kind, header }),
         };
         fields.finish(&kind)?;

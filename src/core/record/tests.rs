@@ -26,6 +26,7 @@ fn document() -> DocumentRecord {
         path: "case/hello.txt".into(),
         original_name: "hello.txt".into(),
         original_path: None,
+        encryption: None,
         collection: Collection {
             source_url: Some("https://example.org/a".into()),
             collected_at: Some(Timestamp::parse_canonical("2026-11-01T09:30:00Z").unwrap()),

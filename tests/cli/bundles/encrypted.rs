@@ -301,7 +301,10 @@ fn a_passphrase_protected_identity_opens_the_bundle() {
     ];
     let mut cmd = ws.cmd();
     cmd.args(args).timeout(TIMEOUT);
-    cmd.env("EVIDENTIA_PASSPHRASE", "correct horse battery staple");
+    cmd.env(
+        "EVIDENTIA_IDENTITY_PASSPHRASE",
+        "correct horse battery staple",
+    );
     let out = cmd.output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");

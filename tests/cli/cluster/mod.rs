@@ -8,6 +8,7 @@
 //! store's credentials would.
 
 mod crash;
+mod encrypted;
 mod mirror;
 mod nodes;
 mod tamper;

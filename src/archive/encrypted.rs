@@ -1,0 +1,423 @@
+//! Encrypted documents in the archive (issue 14; docs/FORMAT.md §23): the recipients set kept
+//! as `recipients` records, content encrypted on its way into the object store, decryption
+//! that releases bytes only once checked, and `rewrap`.
+//!
+//! The stored object of an encrypted document is its age ciphertext, named by the
+//! ciphertext's SHA-256 like any object, so the store, packs, mirrors and `s3://` archives
+//! handle it unchanged and anyone can verify it without a key.
+
+use std::cell::RefCell;
+use std::io::{self, BufReader, Read, Write};
+use std::path::Path;
+use std::rc::Rc;
+
+use crate::core::digest::Digest;
+use crate::core::record::{
+    DocumentRecord, EncryptionInfo, Header, PlaintextBinding, RecipientsRecord, Record,
+    RewrapRecord,
+};
+use crate::crypt::stream::{self, Expected};
+use crate::crypt::{CryptError, Encryption, Identities, Opening, Recipients, Sealed};
+use crate::error::{Error, Result};
+
+use super::append::{append_records, catch_up_index};
+use super::objects::{ObjectWriter, PutOutcome};
+use super::query::{self, LoggedRecord};
+use super::Archive;
+
+/// How `add --encrypt` encrypts: to whom, and how the record binds the plaintext.
+#[derive(Debug, Clone)]
+pub struct EncryptTo {
+    pub recipients: Recipients,
+    /// The `recipients` record naming these keys (claimed in each document's map).
+    pub record: Option<Digest>,
+    /// Bind the plaintext by a salted commitment instead of its SHA-256.
+    pub hide_digest: bool,
+}
+
+/// The archive's current recipients: the latest `recipients` record, if any.
+pub fn current_recipients(archive: &Archive) -> Result<Option<(Digest, RecipientsRecord)>> {
+    let mut latest = None;
+    for logged in query::records(archive)? {
+        if let Record::Recipients(r) = logged.record {
+            latest = Some((logged.id, *r));
+        }
+    }
+    Ok(latest)
+}
+
+/// [`EncryptTo`] for the archive's current recipients; an error saying how to set them when
+/// there are none.
+pub fn encrypt_to_current(archive: &Archive, hide_digest: bool) -> Result<EncryptTo> {
+    let Some((id, record)) = current_recipients(archive)? else {
+        return Err(Error::InvalidOption {
+            option: "--encrypt",
+            value: archive.root().display().to_string(),
+            why: "the archive has no encryption recipients; set them with `evidentia recipients set AGE1…` (or `init --recipient`)".into(),
+        });
+    };
+    Ok(EncryptTo {
+        recipients: Recipients::parse_all(&record.recipients, "recipients record")?,
+        record: Some(id),
+        hide_digest,
+    })
+}
+
+/// Logs a `recipients` record: the archive's recipients from now on.
+pub fn set_recipients(
+    archive: &Archive,
+    recipients: &Recipients,
+    reason: Option<&str>,
+) -> Result<Digest> {
+    let record = Record::Recipients(Box::new(RecipientsRecord {
+        header: Header::now(),
+        recipients: recipients.texts(),
+        reason: reason.map(str::to_string),
+    }));
+    let lock = archive.lock()?;
+    let mut log = archive.log()?;
+    catch_up_index(archive, &log)?;
+    Ok(append_records(archive, &lock, &mut log, &[record])?[0])
+}
+
+/// Encrypts `plaintext` into the batch `writer`: the stored object is the ciphertext. A
+/// `small` plaintext already in memory is encrypted there; otherwise it is streamed in constant
+/// memory. Returns the stored object and the record's `encryption` map.
+pub fn store_encrypted(
+    writer: &dyn ObjectWriter,
+    plaintext: &mut dyn Read,
+    small: Option<&[u8]>,
+    to: &EncryptTo,
+    source: &Path,
+) -> Result<(PutOutcome, EncryptionInfo)> {
+    let (outcome, sealed) = match small {
+        Some(bytes) => {
+            // Sealed straight from memory: no copy buffer per file (a large add has many).
+            let header_room = 256 + 128 * to.recipients.len();
+            let out = Vec::with_capacity(bytes.len() + bytes.len() / 4096 + header_room);
+            let mut encryption = Encryption::new(&to.recipients, out)?;
+            encryption
+                .write_all(bytes)
+                .map_err(crate::crypt::io_error("encrypting"))?;
+            let (ciphertext, sealed) = encryption.finish()?;
+            (writer.put_bytes(&ciphertext)?, sealed)
+        }
+        None => {
+            let mut reader = EncryptingReader::new(&to.recipients, plaintext)?;
+            let outcome = writer.put_stream(&mut reader, source)?;
+            let sealed = reader.sealed.ok_or_else(|| Error::BadInput {
+                path: source.to_path_buf(),
+                why: "encryption did not finish".into(),
+            })?;
+            (outcome, sealed)
+        }
+    };
+    if outcome.digest != sealed.ciphertext || outcome.size != sealed.ciphertext_size {
+        return Err(Error::BadInput {
+            path: source.to_path_buf(),
+            why: "the stored ciphertext is not what was encrypted".into(),
+        });
+    }
+    Ok((outcome, info_for(&sealed, to)?))
+}
+
+/// The `encryption` map for what was sealed.
+fn info_for(sealed: &Sealed, to: &EncryptTo) -> Result<EncryptionInfo> {
+    let binding = if to.hide_digest {
+        let opening = Opening::new(sealed.plaintext);
+        PlaintextBinding::Committed {
+            commitment: opening.commitment(),
+            opening: opening.seal(&to.recipients)?,
+        }
+    } else {
+        PlaintextBinding::Digest(sealed.plaintext)
+    };
+    Ok(EncryptionInfo {
+        plaintext_size: sealed.plaintext_size,
+        binding,
+        recipients: to.record,
+    })
+}
+
+/// A writer into a buffer the reader side drains.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads plaintext from `input` and yields its ciphertext: lets the object store pull an
+/// encryption as it pulls a file (constant memory: one chunk buffered at a time).
+struct EncryptingReader<'a> {
+    input: &'a mut dyn Read,
+    encryption: Option<Encryption<Shared>>,
+    out: Shared,
+    pos: usize,
+    sealed: Option<Sealed>,
+}
+
+impl<'a> EncryptingReader<'a> {
+    fn new(recipients: &Recipients, input: &'a mut dyn Read) -> Result<EncryptingReader<'a>> {
+        let out = Shared::default();
+        Ok(EncryptingReader {
+            input,
+            encryption: Some(Encryption::new(recipients, out.clone())?),
+            out,
+            pos: 0,
+            sealed: None,
+        })
+    }
+}
+
+impl Read for EncryptingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut plain = [0u8; 64 * 1024];
+        loop {
+            {
+                let mut pending = self.out.0.borrow_mut();
+                if self.pos < pending.len() {
+                    let n = buf.len().min(pending.len() - self.pos);
+                    buf[..n].copy_from_slice(&pending[self.pos..self.pos + n]);
+                    self.pos += n;
+                    return Ok(n);
+                }
+                pending.clear();
+                self.pos = 0;
+            }
+            let Some(encryption) = self.encryption.as_mut() else {
+                return Ok(0);
+            };
+            let n = self.input.read(&mut plain)?;
+            if n == 0 {
+                let encryption = self.encryption.take().expect("checked above");
+                let (_, sealed) = encryption
+                    .finish()
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                self.sealed = Some(sealed);
+            } else {
+                encryption.write_all(&plain[..n])?;
+            }
+        }
+    }
+}
+
+/// One stored ciphertext of a document's plaintext: the document's own object, or a rewrap's.
+#[derive(Debug, Clone)]
+pub struct Ciphertext {
+    pub content: Digest,
+    pub size: u64,
+    pub info: EncryptionInfo,
+}
+
+/// What the plaintext of `info` must be, after opening a hidden binding with `identities`.
+pub fn expected_plaintext(
+    identities: &Identities,
+    info: &EncryptionInfo,
+    what: &str,
+) -> std::result::Result<Expected, CryptError> {
+    let digest = match &info.binding {
+        PlaintextBinding::Digest(d) => *d,
+        PlaintextBinding::Committed {
+            commitment,
+            opening,
+        } => Opening::open(identities, opening, commitment, what)?.plaintext,
+    };
+    Ok(Expected {
+        digest,
+        size: info.plaintext_size,
+    })
+}
+
+/// Decrypts one stored ciphertext into `out`, checking it against its record at the end.
+/// `out` receives unverified bytes: the caller releases them only on `Ok`.
+pub fn decrypt_object(
+    archive: &Archive,
+    identities: &Identities,
+    ciphertext: &Ciphertext,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let what = format!("encrypted object {}", ciphertext.content);
+    let expected = expected_plaintext(identities, &ciphertext.info, &what)?;
+    let reader = BufReader::new(archive.store().open(&ciphertext.content)?);
+    Ok(stream::decrypt_to(
+        identities, reader, expected, &what, out,
+    )?)
+}
+
+/// Whether the stored object `digest` begins like an age v1 file (a cheap test before looking
+/// for the records of an encrypted document).
+pub fn looks_encrypted(archive: &Archive, digest: &Digest) -> Result<bool> {
+    const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+    let mut head = Vec::with_capacity(MAGIC.len());
+    archive
+        .store()
+        .open(digest)?
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(Error::io(format!("object {digest}")))?;
+    Ok(head == MAGIC)
+}
+
+/// The encrypted ciphertexts of the document whose (some) ciphertext is `content`: the
+/// document's own object first, then its rewraps in log order. Empty when `content` is not
+/// an encrypted document's.
+pub fn ciphertexts_of(archive: &Archive, content: &Digest) -> Result<Vec<Ciphertext>> {
+    let records = query::records(archive)?;
+    let documents: Vec<(&LoggedRecord, &DocumentRecord)> = records
+        .iter()
+        .filter_map(|l| match &l.record {
+            Record::Document(d) if d.encryption.is_some() => Some((l, &**d)),
+            _ => None,
+        })
+        .collect();
+    let rewraps: Vec<&RewrapRecord> = records
+        .iter()
+        .filter_map(|l| match &l.record {
+            Record::Rewrap(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    let target = documents
+        .iter()
+        .find(|(_, d)| d.content == *content)
+        .map(|(l, _)| l.id)
+        .or_else(|| {
+            rewraps
+                .iter()
+                .find(|r| r.content == *content)
+                .map(|r| r.target)
+        });
+    let Some(target) = target else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    if let Some((_, doc)) = documents.iter().find(|(l, _)| l.id == target) {
+        if let Some(info) = &doc.encryption {
+            out.push(Ciphertext {
+                content: doc.content,
+                size: doc.size,
+                info: info.clone(),
+            });
+        }
+    }
+    out.extend(
+        rewraps
+            .iter()
+            .filter(|r| r.target == target)
+            .map(|r| Ciphertext {
+                content: r.content,
+                size: r.size,
+                info: r.encryption.clone(),
+            }),
+    );
+    Ok(out)
+}
+
+/// Decrypts the first of `ciphertexts` that `identities` can open, into `out` (unverified
+/// until `Ok`). Not a recipient of any: [`CryptError::NotARecipient`].
+pub fn decrypt_any(
+    archive: &Archive,
+    identities: &Identities,
+    ciphertexts: &[Ciphertext],
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut last = None;
+    for ciphertext in ciphertexts {
+        match decrypt_object(archive, identities, ciphertext, out) {
+            Err(Error::Crypt(e @ CryptError::NotARecipient { .. })) => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(Error::Crypt(last.unwrap_or_else(|| {
+        CryptError::NotARecipient {
+            what: "this document".into(),
+            identities: identities.source().to_path_buf(),
+        }
+    })))
+}
+
+/// Writes new ciphertext objects of the documents whose records are `targets` for the
+/// archive's current recipients, and logs one `rewrap` record each. Needs an identity that can
+/// decrypt each (the plaintext is checked before anything is logged).
+pub fn rewrap(
+    archive: &Archive,
+    identities: &Identities,
+    targets: &[Digest],
+    reason: Option<&str>,
+) -> Result<Vec<Digest>> {
+    let to = encrypt_to_current(archive, false)?;
+    let mut records = Vec::new();
+    let writer = archive.store().writer(targets.len())?;
+    for target in targets {
+        let Record::Document(doc) = query::read_record(archive, target)? else {
+            return Err(not_encrypted(target));
+        };
+        let Some(info) = doc.encryption.clone() else {
+            return Err(not_encrypted(target));
+        };
+        let mut ciphertexts = vec![Ciphertext {
+            content: doc.content,
+            size: doc.size,
+            info: info.clone(),
+        }];
+        ciphertexts.extend(ciphertexts_of(archive, &doc.content)?.into_iter().skip(1));
+        // The plaintext is decrypted to a temporary file (any size), checked, then encrypted
+        // again; it never reaches the archive in the clear.
+        let mut plain = tempfile::tempfile().map_err(Error::io("a temporary file"))?;
+        decrypt_any(archive, identities, &ciphertexts, &mut plain)?;
+        io::Seek::rewind(&mut plain).map_err(Error::io("a temporary file"))?;
+        let (outcome, sealed) = {
+            let mut reader = EncryptingReader::new(&to.recipients, &mut plain)?;
+            let outcome = writer.put_stream(&mut reader, Path::new("<rewrap>"))?;
+            (outcome, reader.sealed)
+        };
+        let sealed = sealed.ok_or_else(|| not_encrypted(target))?;
+        // Keep the binding (and so the commitment's salt): a new opening to the new recipients.
+        let binding = match &info.binding {
+            PlaintextBinding::Digest(d) => PlaintextBinding::Digest(*d),
+            PlaintextBinding::Committed {
+                commitment,
+                opening,
+            } => {
+                let what = format!("the opening of document record {target}");
+                let opened = Opening::open(identities, opening, commitment, &what)?;
+                PlaintextBinding::Committed {
+                    commitment: *commitment,
+                    opening: opened.seal(&to.recipients)?,
+                }
+            }
+        };
+        records.push(Record::Rewrap(Box::new(RewrapRecord {
+            header: Header::now(),
+            target: *target,
+            content: outcome.digest,
+            size: sealed.ciphertext_size,
+            encryption: EncryptionInfo {
+                plaintext_size: sealed.plaintext_size,
+                binding,
+                recipients: to.record,
+            },
+            reason: reason.map(str::to_string),
+        })));
+    }
+    writer.finish()?;
+    let lock = archive.lock()?;
+    let mut log = archive.log()?;
+    catch_up_index(archive, &log)?;
+    append_records(archive, &lock, &mut log, &records)
+}
+
+fn not_encrypted(target: &Digest) -> Error {
+    Error::WrongTarget {
+        id: target.to_prefixed(),
+        what: "not an encrypted document record".into(),
+        hint: "rewrap applies to documents added with --encrypt",
+    }
+}
