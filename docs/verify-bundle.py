@@ -878,6 +878,8 @@ def report_tag(tag, images=frozenset(), detail_page=False):
             raise Bad(f"a link to {value[:60]} outside the report")
         if attribute == "src" and (name != "img" or not image_allowed(value, images, detail_page)):
             raise Bad(f"a picture from {value[:60]} that is not a verified image document of this bundle")
+        if attribute == "charset" and not (value.isascii() and value.lower() == "utf-8"):
+            raise Bad(f"a charset {value[:60]} other than utf-8")
         if attribute in NUMERIC_ATTRIBUTES and (value == "" or any(c not in "0123456789.%" for c in value)):
             raise Bad(f"an attribute {attribute} that is not a number: {value[:60]}")
         rest = after[1:]
@@ -885,13 +887,19 @@ def report_tag(tag, images=frozenset(), detail_page=False):
 
 
 def check_report_page(html, images=frozenset(), detail_page=False):
+    in_style = False
     for n, piece in enumerate(html.split("<")[1:], 1):
         tag, gt, text = piece.partition(">")
         if not gt:
             raise Bad(f"'<' number {n} does not start a tag")
+        # A browser reads all from <style> to </style> as CSS: the CSS checked must be all of it.
+        if in_style and tag != "/style":
+            raise Bad("a tag inside its style sheet")
+        in_style = False
         if tag == "!DOCTYPE html":
             continue
         if report_tag(tag, images, detail_page) == "style":
+            in_style = True
             css = text.lower()
             word = next((w for w in STYLE_DENIED if w in css), None)
             if word is not None:
