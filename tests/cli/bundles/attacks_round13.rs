@@ -211,3 +211,60 @@ fn the_photo_source_cannot_be_smuggled_as_text_of_another_tag() {
     let codes = assert_bundle_problem(&ws, &forged, "report-unsafe", &["report.html"]);
     assert!(codes.iter().any(|c| c == "content-corrupt"), "{codes:?}");
 }
+
+/// What verify prints of a document (its path, digest and size) comes from bundle.json; each
+/// member edited there (every checksum recomputed) must fail, never be shown as verified.
+#[test]
+fn a_document_entry_edited_in_bundle_json_is_refused() {
+    let (ws, bundle) = one_document_bundle();
+    let other = Digest::of(b"other").to_hex();
+    let edits: [(&str, &str, Value); 4] = [
+        ("path", "path", Value::from("case/forged.txt")),
+        ("path-escaped", "path", Value::from("case/a%2Etxt")),
+        ("content", "content", Value::from(other)),
+        ("size", "size", Value::from(25)),
+    ];
+    for (name, member, value) in edits {
+        let forged = ws.path(name);
+        copy_dir(&bundle, &forged);
+        let mut manifest = read_manifest(&forged);
+        manifest["documents"][0][member] = value;
+        write_manifest(&forged, &manifest);
+        rebag(&forged);
+        assert_refused(&ws, &forged);
+    }
+}
+
+/// A signer names a document "case/a\u{200b}.txt" beside "case/a.txt": printed raw, the two
+/// look the same on a terminal. Every invisible format character is shown escaped.
+#[test]
+fn names_differing_only_by_an_invisible_character_look_different() {
+    let ws = Workspace::new();
+    ws.write("case/a.txt", "Statement of witness A.\n");
+    for (n, invisible) in ["\u{200b}", "\u{2060}", "\u{feff}", "\u{ad}"]
+        .iter()
+        .enumerate()
+    {
+        ws.write(&format!("case/a{invisible}.txt"), format!("forged {n}\n"));
+    }
+    ws.add(&["case"]);
+    ws.seal();
+    let (code, stdout, stderr) = run(&ws, &["ls"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    for shown in [
+        "a\\u{200b}.txt",
+        "a\\u{2060}.txt",
+        "a\\u{feff}.txt",
+        "a\\u{ad}.txt",
+    ] {
+        assert!(stdout.contains(shown), "{shown} in {stdout}");
+    }
+    let bundle = ws.path("bundle");
+    export(&ws, &bundle, &["--all"]);
+    assert_bundle_ok(&ws, &bundle);
+    let (_, text) = verify_text(&ws, &bundle, &TRUST);
+    assert!(
+        !text.contains('\u{200b}') && text.contains("a\\u{200b}.txt"),
+        "{text}"
+    );
+}
