@@ -1084,7 +1084,8 @@ def place(documents):
 
 
 def check_documents(root, files, manifest, decoded, rep):
-    """Returns the <img src> of the listed raster documents whose bytes and place verified."""
+    """Returns (<img src>, record id) of the listed raster documents whose bytes and place
+    verified."""
     verified = []
     for doc in manifest["documents"]:
         rec = decoded.get(doc["record"], (None, None, {}))[2]
@@ -1127,7 +1128,7 @@ def check_documents(root, files, manifest, decoded, rep):
         if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated_files:
             rep.problem(name, "unlisted-document",
                         "a file in a document area where no disclosed document record puts one")
-    return {image_src(d["file"]) for d in verified}
+    return {(image_src(d["file"]), d["record"]) for d in verified}
 
 
 # ---- Keys (check 13). The key-state rules live here alone (FORMAT.md section 13). ----
@@ -1581,6 +1582,9 @@ def check_bundle(root, files, hashed, trusted, pin, rep):
                     f"its text hashes to {text_hash}, not the pinned {pin}")
     decoded, key_events, proven = check_records(root, files, hashed, manifest, cp, rep)
     images = check_documents(root, files, manifest, decoded, rep)
+    # A picture only of a document whose record the checkpoint's tree holds (checks 9-10).
+    in_tree = {fields_id.hex() for fields_id, _, _, _ in proven.values()}
+    images = {src for src, record in images if record in in_tree}
     keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
     check_signatures(cp, keys, retired, 1, rep)
     check_consistency(manifest, cp, rep)

@@ -166,7 +166,7 @@ pub(super) fn verify_written(
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
     disclosed::check_documents(root, &files, hashed, &manifest, &found.decoded, &mut report);
-    let images = tag_files::verified_images(&manifest, &found.decoded, &report);
+    let images = tag_files::verified_images(&manifest, &found, &report);
     tag_files::check_report_pages(root, &files, &images, &mut report);
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
     let signers = check_signatures(

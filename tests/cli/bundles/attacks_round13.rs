@@ -210,6 +210,34 @@ fn the_photo_source_cannot_be_smuggled_as_text_of_another_tag() {
     rebag(&forged);
     let codes = assert_bundle_problem(&ws, &forged, "report-unsafe", &["report.html"]);
     assert!(codes.iter().any(|c| c == "content-corrupt"), "{codes:?}");
+    // A forged record for other picture bytes, with those bytes, under the photo's name: the
+    // bytes match the (forged) record, but the record is in no signed tree, so the picture
+    // is no verified document either.
+    let forged = copy(&ws, &bundle, "forged-record");
+    let Ok(Record::Document(mut doc)) = Record::decode(&bytes) else {
+        panic!("a document record")
+    };
+    let mut other = png.clone();
+    other[19] = 9;
+    doc.content = Digest::of(&other);
+    let forged_record = Record::Document(doc).encode().expect("encode");
+    let new_id = Digest::of(&forged_record).to_hex();
+    fs::remove_file(forged.join(format!("data/records/{record}.cbor"))).expect("remove");
+    fs::write(
+        forged.join(format!("data/records/{new_id}.cbor")),
+        &forged_record,
+    )
+    .expect("write");
+    fs::write(forged.join("data/documents/case/p.png"), &other).expect("write");
+    let mut manifest = read_manifest(&forged);
+    manifest["records"][0]["id"] = Value::from(new_id.clone());
+    manifest["documents"][0]["record"] = Value::from(new_id.clone());
+    manifest["documents"][0]["content"] = Value::from(Digest::of(&other).to_hex());
+    write_manifest(&forged, &manifest);
+    rebag(&forged);
+    let item = format!("record #0 ({new_id})");
+    let codes = assert_bundle_problem(&ws, &forged, "proof-invalid", &[&item]);
+    assert!(codes.iter().any(|c| c == "report-unsafe"), "{codes:?}");
 }
 
 /// What verify prints of a document (its path, digest and size) comes from bundle.json; each
