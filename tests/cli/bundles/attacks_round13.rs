@@ -157,9 +157,19 @@ fn honest_histories_of_titles_metadata_and_retractions_verify() {
         assert_eq!(code, 0, "{args:?}: {stderr}");
     }
     ws.seal();
+    let (_, listing, _) = run(&ws, &["ls", "--json"], &[]);
+    let listing: Value = serde_json::from_str(&listing).expect("ls --json");
+    let first = (listing["documents"].as_array().expect("documents").iter())
+        .find(|d| d["path"] == "case/a.txt")
+        .and_then(|d| d["record"].as_str())
+        .expect("case/a.txt listed")
+        .to_string();
     ws.write("case/a.txt", "Statement of witness A, version 2.\n");
     ws.add(&["case"]);
     let (code, _, stderr) = run(&ws, &["metadata", "case/a.txt", "--tag", "late"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    // Metadata about the first version, added after it was superseded.
+    let (code, _, stderr) = run(&ws, &["metadata", &first, "--tag", "old-version"], &[]);
     assert_eq!(code, 0, "{stderr}");
     ws.seal();
     let (code, text) = ws.verify_text();
