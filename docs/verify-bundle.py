@@ -907,6 +907,8 @@ def report_tag(tag, images=frozenset(), detail_page=False):
             raise Bad(f"a link to {value[:60]} outside the report")
         if attribute == "src" and (name != "img" or not image_allowed(value, images, detail_page)):
             raise Bad(f"a picture from {value[:60]} that is not a verified image document of this bundle")
+        if attribute == "charset" and not (value.isascii() and value.lower() == "utf-8"):
+            raise Bad(f"a charset {value[:60]} other than utf-8")
         if attribute in NUMERIC_ATTRIBUTES and (value == "" or any(c not in "0123456789.%" for c in value)):
             raise Bad(f"an attribute {attribute} that is not a number: {value[:60]}")
         rest = after[1:]
@@ -914,13 +916,19 @@ def report_tag(tag, images=frozenset(), detail_page=False):
 
 
 def check_report_page(html, images=frozenset(), detail_page=False):
+    in_style = False
     for n, piece in enumerate(html.split("<")[1:], 1):
         tag, gt, text = piece.partition(">")
         if not gt:
             raise Bad(f"'<' number {n} does not start a tag")
+        # A browser reads all from <style> to </style> as CSS: the CSS checked must be all of it.
+        if in_style and tag != "/style":
+            raise Bad("a tag inside its style sheet")
+        in_style = False
         if tag == "!DOCTYPE html":
             continue
         if report_tag(tag, images, detail_page) == "style":
+            in_style = True
             css = text.lower()
             word = next((w for w in STYLE_DENIED if w in css), None)
             if word is not None:
@@ -1181,7 +1189,8 @@ def check_age_file(path, size, recipients):
 
 
 def check_documents(root, files, manifest, decoded, rep, hashed=None):
-    """Returns the <img src> of the listed raster documents whose bytes and place verified."""
+    """Returns (<img src>, record id) of the listed raster documents whose bytes and place
+    verified."""
     verified = []
     enc = manifest.get("encryption")
     if enc is not None and (enc["scheme"] != "age-v1" or enc["recipients"] == 0):
@@ -1235,7 +1244,7 @@ def check_documents(root, files, manifest, decoded, rep, hashed=None):
         if name.startswith((CURRENT_AREA, OTHER_AREA)) and name not in dictated_files:
             rep.problem(name, "unlisted-document",
                         "a file in a document area where no disclosed document record puts one")
-    return {image_src(d["file"]) for d in verified}
+    return {(image_src(d["file"]), d["record"]) for d in verified}
 
 
 # ---- Keys (check 13). The key-state rules live here alone (FORMAT.md section 13). ----
@@ -1691,6 +1700,9 @@ def check_bundle(root, files, hashed, trusted, pin, rep):
     images = check_documents(root, files, manifest, decoded, rep, hashed)
     if manifest.get("encryption") is not None:
         rep.encrypted = len(manifest["documents"])
+    # A picture only of a document whose record the checkpoint's tree holds (checks 9-10).
+    in_tree = {fields_id.hex() for fields_id, _, _, _ in proven.values()}
+    images = {src for src, record in images if record in in_tree}
     keys, retired = key_state(trusted, sorted(key_events, key=lambda e: e[0]), manifest["origin"])
     check_signatures(cp, keys, retired, 1, rep)
     check_consistency(manifest, cp, rep)

@@ -8,12 +8,19 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Whether `c` must not reach a terminal raw: C0 controls, DEL, C1 controls, and the
-/// bidirectional formatting characters (embeddings, overrides, isolates, marks).
+/// Whether `c` must not reach a terminal raw: C0 controls, DEL, C1 controls, the
+/// bidirectional formatting characters (embeddings, overrides, isolates, marks), and the
+/// invisible format characters (zero-width space and joiners, word joiner, byte-order mark,
+/// soft hyphen), with which two different names would look the same.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
+        || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}')
+        || matches!(
+            c,
+            '\u{206a}'..='\u{206f}' | '\u{feff}' | '\u{00ad}' | '\u{180e}'
+        )
 }
 
 /// One field (a name, a path, a note): every unsafe character, newlines and tabs included,
@@ -86,6 +93,11 @@ mod tests {
             "line\n\\u{1b}]0;x\\u{7}\n"
         );
         assert!(matches!(escape("déjà vu ✓ 証拠"), Cow::Borrowed(_)));
+        // Invisible, so "a\u{200b}.txt" would pass for "a.txt".
+        assert_eq!(
+            escape("a\u{200b}b\u{feff}c\u{ad}d"),
+            "a\\u{200b}b\\u{feff}c\\u{ad}d"
+        );
     }
 
     #[test]

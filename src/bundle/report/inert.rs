@@ -147,15 +147,22 @@ pub fn check(html: &str) -> Result<(), String> {
 
 /// Checks one page that may show `images`.
 pub fn check_page(html: &str, images: &Images) -> Result<(), String> {
+    let mut in_style = false;
     for (n, piece) in html.split('<').enumerate().skip(1) {
         let Some((tag, text)) = piece.split_once('>') else {
             return Err(format!("'<' number {n} does not start a tag"));
         };
+        // A browser reads all from <style> to </style> as CSS, tags included: the CSS checked
+        // below must be all of it.
+        if std::mem::take(&mut in_style) && tag != "/style" {
+            return Err("a tag inside its style sheet".into());
+        }
         if tag == "!DOCTYPE html" {
             continue;
         }
         let name = check_tag(tag, images)?;
         if name == "style" {
+            in_style = true;
             let css = text.to_lowercase();
             if let Some(word) = STYLE_DENIED.iter().find(|w| css.contains(*w)) {
                 return Err(format!(
@@ -209,6 +216,10 @@ fn check_tag<'t>(tag: &'t str, images: &Images) -> Result<&'t str, String> {
                 && v.bytes()
                     .all(|b| b.is_ascii_digit() || b == b'.' || b == b'%')
         };
+        // The page is checked as UTF-8; another encoding would show the browser other text.
+        if attribute == "charset" && !value.eq_ignore_ascii_case("utf-8") {
+            return Err(format!("a charset {} other than utf-8", shorten(value)));
+        }
         if NUMERIC.contains(&attribute) && !number(value) {
             return Err(format!(
                 "an attribute {attribute} that is not a number: {}",
@@ -271,6 +282,10 @@ mod tests {
 
     #[test]
     fn scripts_resources_and_foreign_attributes_are_refused() {
+        assert_eq!(
+            check("<meta charset=\"UTF-8\"><style></style><p>x</p>"),
+            Ok(())
+        );
         let ok = "<!DOCTYPE html>\n<html lang=\"en\"><style>p { color: var(--ink); }</style><a href=\"#r1\" class=\"x\">a &lt;b&gt;</a></html>";
         assert_eq!(check(ok), Ok(()));
         for bad in [
@@ -286,6 +301,10 @@ mod tests {
             "<style>p { background: URL(x) }</style>",
             "<style>p { background: image-set('x' 1x) }</style>",
             "<!-- <script> -->",
+            // CSS after a tag is still CSS to a browser, until </style>.
+            "<style>a{}<p>{}body{background:url(http://x)}</style>",
+            "<style><br></style>",
+            "<meta charset=\"iso-2022-jp\">",
             "<meta http-equiv=\"refresh\" content=\"0;url=http://x\">",
             "<p",
         ] {

@@ -232,7 +232,7 @@ pub(super) fn verify_written(
             });
         }
     }
-    let images = tag_files::verified_images(&manifest, &found.decoded, &report);
+    let images = tag_files::verified_images(&manifest, &found, &report);
     tag_files::check_report_pages(root, &files, &images, &mut report);
     let completeness = check_completeness(&manifest, cp, &found, &mut report);
     let signers = check_signatures(

@@ -2,7 +2,7 @@
 //! `tagmanifest-sha256.txt`, and its report pages hold nothing that runs or loads anything
 //! and show no picture but the bundle's own verified raster image documents.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::core::digest::Digest;
@@ -12,6 +12,7 @@ use super::super::bagit;
 use super::super::inspect::read_text;
 use super::super::manifest::BundleManifest;
 use super::super::report::inert;
+use super::disclosed::Disclosed;
 use super::{hex_digest, BundleReport};
 
 /// The tag files of a bundle, besides the report's detail pages `report/<digits>.html`.
@@ -80,11 +81,11 @@ pub(super) fn check_report_pages(
 }
 
 /// The `<img src>` (bundle-relative, [`inert::image_src`]) of every listed document whose
-/// signed record gives a raster media type and whose bytes and place verified: the only
-/// pictures a report page may show.
+/// record the checkpoint's tree holds, gives a raster media type, and whose bytes and place
+/// verified: the only pictures a report page may show.
 pub(super) fn verified_images(
     manifest: &BundleManifest,
-    decoded: &HashMap<Digest, Record>,
+    disclosed: &Disclosed,
     report: &BundleReport,
 ) -> HashSet<String> {
     // check_documents reports on every listed document, in list order. An encrypted bundle
@@ -92,10 +93,14 @@ pub(super) fn verified_images(
     if report.documents.len() != manifest.documents.len() || manifest.encryption.is_some() {
         return HashSet::new();
     }
+    let in_tree: HashSet<&Digest> = (disclosed.proven_leaves.iter())
+        .map(|(_, id, _)| id)
+        .collect();
     let checked = manifest.documents.iter().zip(&report.documents);
     checked
         .filter(|(doc, item)| {
-            let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
+            let id = hex_digest(&doc.record).filter(|id| in_tree.contains(id));
+            let record = id.and_then(|id| disclosed.decoded.get(&id));
             item.ok
                 && matches!(record, Some(Record::Document(d))
                     if inert::RASTER_TYPES.contains(&d.media_type.as_str()))

@@ -16,6 +16,7 @@ use evidentia::core::digest::Digest;
 
 use crate::common::{added, Workspace};
 
+mod attacks_round13;
 mod case_title;
 mod completeness;
 pub(crate) mod differential;
