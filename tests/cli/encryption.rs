@@ -525,3 +525,22 @@ fn a_large_document_is_encrypted_streaming() {
     assert_eq!(code, 0, "{stderr}");
     assert!(fs::read(ws.path("back.bin")).expect("back") == big);
 }
+
+#[test]
+fn an_encrypted_document_is_never_exported_as_if_it_were_clear() {
+    // Its stored bytes are ciphertext: shipped under its plain name they would "verify" (the
+    // record commits to them) while holding nothing the recipient can read.
+    let (ws, _) = encrypted_archive(&[]);
+    let records_before = ws.run(&["log", "--json"]).1;
+    for extra in [&[][..], &["--encrypt-to", &vector_recipient()][..]] {
+        let mut args = vec!["export", "--out", "bundle", "--all", "--key", "signer.key"];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = ws.run(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("secret.txt"), "{stderr}");
+        assert!(stderr.contains("stored encrypted"), "{stderr}");
+        assert!(!ws.path("bundle").exists(), "nothing may be left at --out");
+    }
+    // Nothing was logged as exported.
+    assert_eq!(ws.run(&["log", "--json"]).1, records_before);
+}
