@@ -15,7 +15,7 @@ use std::io::Read;
 
 use super::identity::Identities;
 use super::recipients::Recipients;
-use super::stream::{encrypt, header_error};
+use super::stream::{encrypt, header_error, unwrap_file_key};
 use super::{CryptError, Result};
 use crate::core::digest::{Digest, DIGEST_LEN};
 
@@ -121,15 +121,7 @@ impl Opening {
             });
         }
         let decryptor = age::Decryptor::new_buffered(sealed).map_err(|e| header_error(e, what))?;
-        let mut reader = decryptor
-            .decrypt(identities.age_identities())
-            .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => CryptError::NotARecipient {
-                    what: what.to_string(),
-                    identities: identities.source().to_path_buf(),
-                },
-                other => header_error(other, what),
-            })?;
+        let mut reader = unwrap_file_key(decryptor, identities, what)?;
         let mut plain = Vec::with_capacity(OPENING_PLAINTEXT_LEN);
         reader
             .by_ref()

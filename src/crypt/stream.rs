@@ -179,15 +179,7 @@ impl<R: BufRead> Decryption<R> {
                 why: "encrypted with a passphrase, not to X25519 recipients".into(),
             });
         }
-        let stream = decryptor
-            .decrypt(identities.age_identities())
-            .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => CryptError::NotARecipient {
-                    what: what.to_string(),
-                    identities: identities.source().to_path_buf(),
-                },
-                other => header_error(other, what),
-            })?;
+        let stream = unwrap_file_key(decryptor, identities, what)?;
         Ok(Decryption {
             stream,
             hasher: Hasher::new(),
@@ -255,6 +247,24 @@ impl<R: BufRead> Read for Decryption<R> {
         self.read_checked(buf)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
     }
+}
+
+/// Opens an age file's payload with `identities`: "not a recipient" is told apart from a bad
+/// header, so that a wrong key is never reported as damage.
+pub(crate) fn unwrap_file_key<R: Read>(
+    decryptor: age::Decryptor<R>,
+    identities: &Identities,
+    what: &str,
+) -> Result<age::stream::StreamReader<R>> {
+    decryptor
+        .decrypt(identities.age_identities())
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => CryptError::NotARecipient {
+                what: what.to_string(),
+                identities: identities.source().to_path_buf(),
+            },
+            other => header_error(other, what),
+        })
 }
 
 pub(crate) fn header_error(e: age::DecryptError, what: &str) -> CryptError {
