@@ -278,6 +278,11 @@ enum Command {
         /// Machine-readable report (JSON)
         #[arg(long)]
         json: bool,
+        /// To check DOCUMENT as the plaintext of a document stored encrypted whose record hides
+        /// the plaintext digest (`add --encrypt --hide-digest`); not needed for the ciphertext,
+        /// nor for a plaintext whose digest the record shows
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
     /// Print a shell completion script (e.g. `evidentia completions bash > /etc/bash_completion.d/evidentia`)
     Completions {
@@ -509,10 +514,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             integrity_only,
             require,
             json,
+            identity,
         } => {
             let trust = verdict::choose_trust("verify-proof", trust, integrity_only)?;
             return match document {
-                Some(document) => bundle::verify_proof(&proof, &document, trust, require, json),
+                Some(document) => {
+                    let identities = identity.load()?;
+                    let check = bundle::ProofCheck {
+                        trust,
+                        require,
+                        identities: identities.as_ref(),
+                    };
+                    bundle::verify_proof(&proof, &document, check, json)
+                }
                 None => audit::verify_consistency(&proof, trust, require, json),
             }
         }

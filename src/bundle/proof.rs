@@ -20,7 +20,8 @@ use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Digest;
 use crate::core::key::VerifierKey;
 use crate::core::merkle::{self, leaf_hash, verify_inclusion};
-use crate::core::record::{KeyRecord, Record};
+use crate::core::record::{KeyRecord, PlaintextBinding, Record};
+use crate::crypt::Identities;
 use crate::error::{Error, Result};
 use crate::trust::TrustedKey;
 use crate::verification::lineage::Signers;
@@ -195,6 +196,10 @@ pub struct ProofReport {
     pub path: Option<String>,
     /// The archive withdrew this document: the reasons of its proven retractions.
     pub retracted: Vec<String>,
+    /// What the given file was checked as: `content` (a document stored in the clear), or, for
+    /// a document stored encrypted, `ciphertext` (the stored bytes) or `plaintext` (checked
+    /// against the signed plaintext digest, or the commitment opened with `--identity`).
+    pub checked_as: Option<&'static str>,
 }
 
 /// Records whose inclusion proofs verified: (index, id, leaf hash, record); and the key
@@ -223,6 +228,7 @@ pub fn verify_proof(
     document: &Path,
     trust: &Trust,
     require: usize,
+    identities: Option<&Identities>,
 ) -> Result<ProofReport> {
     let file = read_proof_file(proof_path)?;
     let stored = CheckpointStore::parse(proof_path, &file.checkpoint)?;
@@ -234,6 +240,7 @@ pub fn verify_proof(
         content: None,
         path: None,
         retracted: Vec::new(),
+        checked_as: None,
     };
     report.core.origin = Some(file.origin.clone());
     if cp.origin != file.origin {
@@ -250,7 +257,7 @@ pub fn verify_proof(
         Digest::of(&bytes)
     });
     check_retractions(&file, &cp, document_id, &mut verified, &mut report);
-    check_document(&file, &cp, document, &mut report)?;
+    let unproven = check_document(&file, &cp, document, identities, &mut report)?;
     let completeness = check_completeness(&file, &cp, &verified.records, &mut report);
     let carried = || {
         let keys = file.keys.iter().filter_map(|k| VerifierKey::parse(k).ok());
@@ -274,6 +281,12 @@ pub fn verify_proof(
         );
     }
     report.core.decide();
+    if let Some(why) = unproven {
+        if report.core.ok() {
+            report.core.not_proven.push(why);
+            report.core.verdict = crate::verdict::Verdict::NotProvable;
+        }
+    }
     Ok(report)
 }
 
@@ -368,37 +381,80 @@ fn check_retractions(
 }
 
 /// The proven record is a document record, and the document's bytes are the ones it names.
+/// For a document stored encrypted the file may be the ciphertext or the plaintext; a
+/// plaintext that only a hidden (committed) digest could confirm, with no identity given, is
+/// returned as the reason it is not provable: never an accusation.
 fn check_document(
     file: &ProofFile,
     cp: &Checkpoint,
     document: &Path,
+    identities: Option<&Identities>,
     report: &mut ProofReport,
-) -> Result<()> {
-    match open_record(&file.record, cp) {
-        Ok((_, Record::Document(doc))) => {
-            report.content = Some(doc.content.to_hex());
-            report.path = Some(doc.path.clone());
-            let found = hash_file(document)?;
-            let size = fs::metadata(document).map(|m| m.len()).unwrap_or(0);
-            if found != doc.content || size != doc.size {
-                report.core.problem(
-                    report.document.clone(),
-                    "content-mismatch",
-                    format!(
-                        "the file hashes to {found} ({size} bytes); the proven record says {} ({} bytes)",
-                        doc.content, doc.size
-                    ),
-                );
-            }
+) -> Result<Option<String>> {
+    let doc = match open_record(&file.record, cp) {
+        Ok((_, Record::Document(doc))) => doc,
+        Ok(_) => {
+            report.core.problem(
+                "record",
+                "record-invalid",
+                "the proven record is not a document record",
+            );
+            return Ok(None);
         }
-        Ok(_) => report.core.problem(
-            "record",
-            "record-invalid",
-            "the proven record is not a document record",
-        ),
-        Err(why) => report.core.problem("record", "proof-invalid", why),
+        Err(why) => {
+            report.core.problem("record", "proof-invalid", why);
+            return Ok(None);
+        }
+    };
+    report.content = Some(doc.content.to_hex());
+    report.path = Some(doc.path.clone());
+    let found = hash_file(document)?;
+    let size = fs::metadata(document).map(|m| m.len()).unwrap_or(0);
+    if found == doc.content && size == doc.size {
+        report.checked_as = Some(match doc.encryption {
+            Some(_) => "ciphertext",
+            None => "content",
+        });
+        return Ok(None);
     }
-    Ok(())
+    let mismatch = |report: &mut ProofReport, against: String| {
+        report.core.problem(
+            report.document.clone(),
+            "content-mismatch",
+            format!("the file hashes to {found} ({size} bytes); the proven record says {against}"),
+        )
+    };
+    let Some(enc) = &doc.encryption else {
+        mismatch(report, format!("{} ({} bytes)", doc.content, doc.size));
+        return Ok(None);
+    };
+    let stored = format!("{} ({} bytes) for the ciphertext", doc.content, doc.size);
+    let plaintext = match (&enc.binding, identities) {
+        (PlaintextBinding::Digest(d), _) => *d,
+        (PlaintextBinding::Committed { .. }, Some(ids)) => {
+            crate::archive::encrypted::expected_plaintext(ids, enc, &report.document)
+                .map_err(Error::from)?
+                .digest
+        }
+        (PlaintextBinding::Committed { .. }, None) => {
+            return Ok(Some(format!(
+                "{} is not the stored ciphertext, and the record hides the plaintext's digest behind a salted commitment: give --identity FILE (a recipient's age identity) to check it as the plaintext",
+                report.document
+            )));
+        }
+    };
+    if found == plaintext && size == enc.plaintext_size {
+        report.checked_as = Some("plaintext");
+    } else {
+        mismatch(
+            report,
+            format!(
+                "{stored}, or {plaintext} ({} bytes) for the plaintext",
+                enc.plaintext_size
+            ),
+        );
+    }
+    Ok(None)
 }
 
 /// The plain statements of what a proof that passed every check proves, and what it does not.
@@ -410,12 +466,25 @@ fn state_proven(
     report: &mut ProofReport,
 ) {
     let core = &mut report.core;
-    core.proven.push(format!(
-        "{} is exactly the document recorded as '{}' (SHA-256 {})",
-        report.document,
-        report.path.clone().unwrap_or_default(),
-        report.content.clone().unwrap_or_default()
-    ));
+    let path = report.path.clone().unwrap_or_default();
+    let content = report.content.clone().unwrap_or_default();
+    let exactly = match report.checked_as {
+        // Not checked (a hidden plaintext digest and no identity): nothing to claim.
+        None => None,
+        Some("ciphertext") => Some(format!(
+            "{} is exactly the ciphertext stored for the encrypted document recorded as '{path}' (SHA-256 {content}); its plaintext was not checked",
+            report.document
+        )),
+        Some("plaintext") => Some(format!(
+            "{} is exactly the plaintext of the encrypted document recorded as '{path}' (the signed record binds its digest; stored ciphertext SHA-256 {content})",
+            report.document
+        )),
+        Some(_) => Some(format!(
+            "{} is exactly the document recorded as '{path}' (SHA-256 {content})",
+            report.document
+        )),
+    };
+    core.proven.extend(exactly);
     core.proven.push(format!(
         "its record is included in checkpoint {} of archive '{}' (a tree of {} records)",
         cp.number, file.origin, cp.size

@@ -328,14 +328,26 @@ pub fn prove(
     Ok(())
 }
 
+/// What `verify-proof` checks a single-document proof against.
+pub struct ProofCheck<'a> {
+    pub trust: Trust,
+    pub require: usize,
+    pub identities: Option<&'a evidentia::crypt::Identities>,
+}
+
 pub fn verify_proof(
     proof_file: &Path,
     document: &Path,
-    trust: Trust,
-    require: usize,
+    check: ProofCheck,
     json: bool,
 ) -> Result<ExitCode> {
-    let report = proof::verify_proof(proof_file, document, &trust, require)?;
+    let report = proof::verify_proof(
+        proof_file,
+        document,
+        &check.trust,
+        check.require,
+        check.identities,
+    )?;
     if json {
         super::json::print_report(report.format, &report)?;
     } else {

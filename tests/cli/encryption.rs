@@ -19,13 +19,13 @@ use serde_json::Value;
 
 use crate::common::{added, Workspace};
 
-const SECRET: &str = "Witness W-017 names the child and the street.\n";
+pub(crate) const SECRET: &str = "Witness W-017 names the child and the street.\n";
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vectors/encryption")
 }
 
-fn vector_identity() -> String {
+pub(crate) fn vector_identity() -> String {
     vectors().join("identity.txt").display().to_string()
 }
 
@@ -37,7 +37,7 @@ fn vector_recipient() -> String {
 
 /// An archive whose recipient is the vector identity, a signing key, and SECRET added with
 /// `--encrypt` (plus `extra` options) and sealed; returns the workspace and the stored digest.
-fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
+pub(crate) fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
     let ws = Workspace::bare();
     let (code, _, stderr) = ws.run(&["init", "arc", "--recipient", &vector_recipient()]);
     assert_eq!(code, 0, "{stderr}");
