@@ -4,15 +4,11 @@
 use serde::Serialize;
 
 use crate::core::digest::Digest;
-use crate::core::record::{title_problem, CaseRecord, Header, Record};
+use crate::core::record::{title_problem, CaseRecord, Header, Record, KIND_CASE};
 use crate::error::{Error, Result};
 
 use super::append::append_records;
-use super::query;
 use super::Archive;
-
-/// Records read per step when looking for titles.
-const SEARCH_STEP: u64 = 4096;
 
 /// One `case` record as shown: its title and place in the log.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -66,79 +62,27 @@ pub fn set_title(archive: &Archive, option: &'static str, title: &str) -> Result
     Ok(append_records(archive, &lock, &mut log, &[record])?[0])
 }
 
-/// The latest sealed title and any later unsealed one. The positions of the `case` records are
-/// kept in [`CACHE`] (derived data, like the index: each entry is confirmed against the log
-/// before use, and only the records after it are read), so `log -n 5` on a large archive does
-/// not read the whole log. `verify` never uses it: it reads every record anyway.
+/// The latest sealed title and any later unsealed one. The `case` records are found through
+/// [`kind_index`](super::kind_index) (confirmed against the log before use; only the records
+/// after it are read), so `log -n 5` on a large archive does not read the whole log. `verify`
+/// never uses it: it reads every record anyway.
 pub fn state(archive: &Archive) -> Result<CaseState> {
     let sealed_size = archive
         .checkpoints()
         .latest()?
         .map_or(0, |cp| cp.checkpoint.size);
-    let log = archive.log()?;
-    let size = log.size();
-    let cache = archive.root().join(CACHE);
-    let (mut titles, covered) = read_cache(archive, &log, &cache).unwrap_or_default();
-    let mut start = covered;
-    while start < size {
-        let end = size.min(start + SEARCH_STEP);
-        for logged in query::records_range(archive, &log, start, end)? {
-            if let Record::Case(case) = logged.record {
-                titles.push(CaseTitle {
-                    title: case.title,
-                    record: logged.id.to_prefixed(),
-                    index: logged.index,
-                });
-            }
-        }
-        start = end;
-    }
-    if covered != size {
-        // Best effort: a read-only archive is read again next time, nothing else changes.
-        let mut text = format!("covered {size}\n");
-        for t in &titles {
-            text.push_str(&format!("{} {}\n", t.index, t.record));
-        }
-        let _ = super::fsutil::write_atomic(&cache, text.as_bytes());
-    }
+    let titles: Vec<CaseTitle> = super::kind_index::records_of(archive, KIND_CASE)?
+        .into_iter()
+        .filter_map(|logged| match logged.record {
+            Record::Case(case) => Some(CaseTitle {
+                title: case.title,
+                record: logged.id.to_prefixed(),
+                index: logged.index,
+            }),
+            _ => None,
+        })
+        .collect();
     Ok(CaseState::from_titles(&titles, sealed_size))
-}
-
-/// Where `state` keeps the positions of the `case` records: `covered N`, then one line
-/// `<index> sha256:<record id>` per `case` record among the first N.
-const CACHE: &str = "index/case-titles";
-
-/// The cached titles and how many records they cover; None when the cache is missing, damaged
-/// or disagrees with the log in any way (then the whole log is read).
-fn read_cache(
-    archive: &Archive,
-    log: &super::log::Log,
-    path: &std::path::Path,
-) -> Option<(Vec<CaseTitle>, u64)> {
-    let text = super::fsutil::read_stored_text(path, 1 << 20).ok()?;
-    let mut lines = text.lines();
-    let covered: u64 = lines.next()?.strip_prefix("covered ")?.parse().ok()?;
-    if covered > log.size() {
-        return None;
-    }
-    let mut titles = Vec::new();
-    for line in lines {
-        let (index, record) = line.split_once(' ')?;
-        let index: u64 = index.parse().ok()?;
-        let id = Digest::from_lower_hex(record.strip_prefix("sha256:")?.as_bytes())?;
-        if index >= covered || log.record_digest(index).ok()? != id {
-            return None;
-        }
-        let Ok(Record::Case(case)) = query::read_record(archive, &id) else {
-            return None;
-        };
-        titles.push(CaseTitle {
-            title: case.title,
-            record: record.to_string(),
-            index,
-        });
-    }
-    Some((titles, covered))
 }
 
 /// A checkpoint origin's name part made from a title: today's origin characters (ASCII

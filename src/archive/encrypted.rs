@@ -14,7 +14,7 @@ use std::rc::Rc;
 use crate::core::digest::Digest;
 use crate::core::record::{
     DocumentRecord, EncryptionInfo, Header, PlaintextBinding, RecipientsRecord, Record,
-    RewrapRecord,
+    RewrapRecord, KIND_RECIPIENTS, KIND_REWRAP,
 };
 use crate::crypt::stream::{self, Expected};
 use crate::crypt::{CryptError, Encryption, Identities, Opening, Recipients, Sealed};
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 
 use super::append::{append_records, catch_up_index};
 use super::objects::{ObjectWriter, PutOutcome};
-use super::query::{self, LoggedRecord};
+use super::query;
 use super::Archive;
 
 /// How `add --encrypt` encrypts: to whom, and how the record binds the plaintext.
@@ -36,9 +36,10 @@ pub struct EncryptTo {
 }
 
 /// The archive's current recipients: the latest `recipients` record, if any.
+/// Reads the `recipients` records and the log's new tail only (`kind_index`), not the log.
 pub fn current_recipients(archive: &Archive) -> Result<Option<(Digest, RecipientsRecord)>> {
     let mut latest = None;
-    for logged in query::records(archive)? {
+    for logged in super::kind_index::records_of(archive, KIND_RECIPIENTS)? {
         if let Record::Recipients(r) = logged.record {
             latest = Some((logged.id, *r));
         }
@@ -268,42 +269,45 @@ pub fn looks_encrypted(archive: &Archive, digest: &Digest) -> Result<bool> {
 /// The encrypted ciphertexts of the document whose (some) ciphertext is `content`: the
 /// document's own object first, then its rewraps in log order. Empty when `content` is not
 /// an encrypted document's.
+/// Reads the records naming `content` (through the content index) and the `rewrap` records
+/// (`kind_index`), not the whole log.
 pub fn ciphertexts_of(archive: &Archive, content: &Digest) -> Result<Vec<Ciphertext>> {
-    let records = query::records(archive)?;
-    let documents: Vec<(&LoggedRecord, &DocumentRecord)> = records
-        .iter()
-        .filter_map(|l| match &l.record {
-            Record::Document(d) if d.encryption.is_some() => Some((l, &**d)),
+    let rewraps: Vec<RewrapRecord> = super::kind_index::records_of(archive, KIND_REWRAP)?
+        .into_iter()
+        .filter_map(|l| match l.record {
+            Record::Rewrap(r) => Some(*r),
             _ => None,
         })
         .collect();
-    let rewraps: Vec<&RewrapRecord> = records
-        .iter()
-        .filter_map(|l| match &l.record {
-            Record::Rewrap(r) => Some(&**r),
+    let encrypted_document = |id: &Digest| -> Result<Option<DocumentRecord>> {
+        Ok(match query::read_record(archive, id)? {
+            Record::Document(d) if d.encryption.is_some() => Some(*d),
             _ => None,
         })
-        .collect();
-    let target = documents
-        .iter()
-        .find(|(_, d)| d.content == *content)
-        .map(|(l, _)| l.id)
-        .or_else(|| {
-            rewraps
-                .iter()
-                .find(|r| r.content == *content)
-                .map(|r| r.target)
-        });
+    };
+    let mut target = None;
+    for id in records_naming(archive, content)? {
+        if encrypted_document(&id)?.is_some() {
+            target = Some(id);
+            break;
+        }
+    }
+    let target = target.or_else(|| {
+        rewraps
+            .iter()
+            .find(|r| r.content == *content)
+            .map(|r| r.target)
+    });
     let Some(target) = target else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    if let Some((_, doc)) = documents.iter().find(|(l, _)| l.id == target) {
-        if let Some(info) = &doc.encryption {
+    if let Some(doc) = encrypted_document(&target)? {
+        if let Some(info) = doc.encryption {
             out.push(Ciphertext {
                 content: doc.content,
                 size: doc.size,
-                info: info.clone(),
+                info,
             });
         }
     }
@@ -318,6 +322,26 @@ pub fn ciphertexts_of(archive: &Archive, content: &Digest) -> Result<Vec<Ciphert
             }),
     );
     Ok(out)
+}
+
+/// The records naming `content`: the content index's, and any in the log's tail the index
+/// does not cover yet (after an interrupted command; the caller may not hold the write lock
+/// that bringing the index up to date needs).
+fn records_naming(archive: &Archive, content: &Digest) -> Result<Vec<Digest>> {
+    let index = archive.index();
+    let log = archive.log()?;
+    let covered = index.covered().filter(|c| *c <= log.size()).unwrap_or(0);
+    let mut ids = if covered > 0 {
+        index.records_for_content(content)?
+    } else {
+        Vec::new()
+    };
+    for logged in query::records_range(archive, &log, covered, log.size())? {
+        if matches!(&logged.record, Record::Document(d) if d.content == *content) {
+            ids.push(logged.id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Decrypts the first of `ciphertexts` that `identities` can open, into `out` (unverified

@@ -5,6 +5,7 @@ use crate::core::key::{SignerKey, VerifierKey};
 use crate::core::record::key_event_message;
 use crate::core::record::{
     CustodyEvent, CustodyRecord, Header, KeyAction, KeyRecord, Record, RetractionRecord,
+    KIND_RETRACTION,
 };
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
@@ -69,7 +70,7 @@ pub fn retract(archive: &Archive, target: &str, reason: &str) -> Result<Digest> 
 
 /// The first retraction of `target` in the log: its position, id and reason.
 fn earlier_retraction(archive: &Archive, target: &Digest) -> Result<Option<(u64, Digest, String)>> {
-    Ok(query::records(archive)?
+    Ok(super::kind_index::records_of(archive, KIND_RETRACTION)?
         .into_iter()
         .find_map(|r| match r.record {
             Record::Retraction(x) if x.target == *target => Some((r.index, r.id, x.reason)),

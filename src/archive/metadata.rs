@@ -5,15 +5,15 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::core::digest::Digest;
-use crate::core::record::{Collection, Header, MetadataRecord, Record};
+use crate::core::record::{Collection, Header, MetadataRecord, Record, KIND_METADATA};
 use crate::error::{Error, Result};
 
 use super::append::{append_records, catch_up_index};
 use super::query::{self, LoggedRecord, Target};
 use super::Archive;
 
-/// The metadata records about each of `targets` (document record ids), in log order. Reads the
-/// whole log: called only when there is metadata to compare.
+/// The metadata records about each of `targets` (document record ids), in log order. Reads
+/// the `metadata` records and the log's new tail (`kind_index`), not the whole log.
 pub fn metadata_about(
     archive: &Archive,
     targets: &HashSet<Digest>,
@@ -22,7 +22,7 @@ pub fn metadata_about(
     if targets.is_empty() {
         return Ok(out);
     }
-    for r in query::records(archive)? {
+    for r in super::kind_index::records_of(archive, KIND_METADATA)? {
         if let Record::Metadata(m) = &r.record {
             if targets.contains(&m.target) {
                 out.entry(m.target).or_default().push(r);

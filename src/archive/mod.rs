@@ -24,6 +24,7 @@ pub mod history;
 pub mod index;
 pub mod ingest;
 pub mod keys;
+pub mod kind_index;
 pub mod log;
 pub mod metadata;
 pub mod objects;

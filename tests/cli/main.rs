@@ -23,6 +23,7 @@ mod hostile;
 mod hostile_files;
 mod json_convention;
 mod keys;
+mod kind_index;
 mod metadata;
 mod names;
 mod outputs;

@@ -294,7 +294,7 @@ fn log_finds_the_title_without_reading_the_whole_log_and_distrusts_a_bad_cache()
     );
     // A cache that points elsewhere is not believed: the log is read (and here fails loudly on
     // the missing record) rather than showing a wrong title.
-    let cache = ws.archive().join("index/case-titles");
+    let cache = ws.archive().join("index/kinds/case");
     let forged_id = ws.record_digests()[2].to_hex();
     Workspace::overwrite(&cache, format!("covered 3\n2 sha256:{forged_id}\n"));
     let (code, _, stderr) = ws.run(&["log", "-n", "1"]);

@@ -1,0 +1,72 @@
+//! The positions of the rarer record kinds (`index/kinds/<kind>`, FORMAT.md §6): derived data
+//! that spares `add --encrypt`, `log`, `retract` and metadata lookups from reading the whole
+//! log. A change logged after the file was written is still seen (the log's tail is read), and
+//! a file that names the wrong records is not believed.
+
+use crate::common::{added, Workspace};
+use crate::encryption::{encrypted_archive, vector_identity};
+
+fn other_identity(ws: &Workspace) -> String {
+    let (code, recipient, stderr) = ws.run(&[
+        "key",
+        "generate",
+        "--age",
+        "--out",
+        "other.txt",
+        "--unencrypted",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    recipient.trim().to_string()
+}
+
+#[test]
+fn a_recipients_change_after_the_positions_were_kept_is_used() {
+    let (ws, _) = encrypted_archive(&[]);
+    assert!(ws.archive().join("index/kinds/recipients").is_file());
+    let other = other_identity(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.write("later.txt", "added after the change\n");
+    let (code, stdout, stderr) = ws.run(&["add", "--encrypt", "later.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(added(&stdout).len(), 1);
+    let (code, stdout, stderr) = ws.run(&["cat", "later.txt", "--identity", "other.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "added after the change\n");
+    let (code, _, _) = ws.run(&["cat", "later.txt", "--identity", &vector_identity()]);
+    assert_eq!(code, 2, "the old recipient is no longer one");
+}
+
+#[test]
+fn positions_that_name_other_records_are_not_believed() {
+    let (ws, _) = encrypted_archive(&[]);
+    let other = other_identity(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
+    assert_eq!(code, 0, "{stderr}");
+    // Point the positions at the first recipients record only (the one `init` logged), as if
+    // the change had never been made: its digest matches the log, but the file claims to cover
+    // the record that changed the set.
+    let digests = ws.record_digests();
+    let first = digests
+        .iter()
+        .position(|d| {
+            let (_, shown, _) = ws.run(&["show", &d.to_hex(), "--json"]);
+            shown.contains("\"recipients\"")
+        })
+        .expect("a recipients record");
+    let forged = format!(
+        "covered {}\n{} sha256:{}\n{} sha256:{}\n",
+        digests.len(),
+        first,
+        digests[first].to_hex(),
+        first + 1,
+        digests[first + 1].to_hex()
+    );
+    Workspace::overwrite(&ws.archive().join("index/kinds/recipients"), forged);
+    ws.write("later.txt", "added after the change\n");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "later.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = ws.run(&["cat", "later.txt", "--identity", "other.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "added after the change\n");
+}
