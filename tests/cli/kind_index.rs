@@ -70,3 +70,43 @@ fn positions_that_name_other_records_are_not_believed() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "added after the change\n");
 }
+
+/// Whoever can write the archive directory can drop the newest line of the positions file
+/// (each remaining line is true): `add --encrypt` then encrypts to the replaced set. `verify`,
+/// which never uses the file, warns about every ciphertext claiming a replaced set.
+#[test]
+fn a_ciphertext_encrypted_to_a_replaced_set_is_reported_by_verify() {
+    let (ws, _) = encrypted_archive(&[]);
+    let other = other_identity(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, report, stderr) = ws.run(&["verify", "--trust", "signer.pub", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!report.contains("recipients-not-current"), "{report}");
+    // Written honestly (it names both recipients records), then the newest line dropped.
+    ws.write("first.txt", "to the new set\n");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "first.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let file = ws.archive().join("index/kinds/recipients");
+    let text = std::fs::read_to_string(&file).expect("positions");
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    lines.pop();
+    Workspace::overwrite(&file, lines.join("\n") + "\n");
+    ws.write("later.txt", "to the replaced set\n");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "later.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = ws.run(&["cat", "later.txt", "--identity", "other.txt"]);
+    assert_eq!(code, 2, "the attack worked: encrypted to the replaced set");
+    ws.seal();
+    let (code, report, stderr) = ws.run(&["verify", "--trust", "signer.pub", "--json"]);
+    assert_eq!(code, 0, "a warning, not an accusation: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("json");
+    let flagged: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "recipients-not-current")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{report}");
+}

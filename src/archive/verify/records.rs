@@ -177,6 +177,8 @@ struct Replay {
     refs: super::refs::RefsReplay,
     case_titles: Vec<crate::archive::case::CaseTitle>,
     encrypted: super::encrypted::EncryptedReplay,
+    /// The latest `recipients` record so far: what `add --encrypt` and `rewrap` encrypt to.
+    current_recipients: Option<Digest>,
 }
 
 impl Replay {
@@ -199,6 +201,7 @@ impl Replay {
             Record::Document(doc) => {
                 report.documents += 1;
                 self.encrypted.document(&item, id, &doc);
+                self.check_recipients_claim(report, &item, doc.encryption.as_ref());
                 if let Some(previous) = self.contents.insert(doc.content, doc.size) {
                     if previous != doc.size {
                         report.problem(
@@ -239,8 +242,12 @@ impl Replay {
                 record: id.to_prefixed(),
                 index: i as u64,
             }),
-            Record::Recipients(_) => self.encrypted.recipients_records += 1,
+            Record::Recipients(_) => {
+                self.encrypted.recipients_records += 1;
+                self.current_recipients = Some(*id);
+            }
             Record::Rewrap(rewrap) => {
+                self.check_recipients_claim(report, &item, Some(&rewrap.encryption));
                 if let Some(why) = self.encrypted.rewrap(&item, &rewrap) {
                     report.problem(&item, "rewrap-invalid", why);
                 }
@@ -248,6 +255,36 @@ impl Replay {
             Record::Unknown { kind, .. } => report.warn(&item, "unknown-record-kind", format!(
                 "{item} is of kind '{kind}', which this version cannot interpret; its integrity was still checked"
             )),
+        }
+    }
+}
+
+impl Replay {
+    /// A ciphertext claiming a `recipients` record other than the latest one logged before it
+    /// was encrypted to a set that had been replaced: keys removed since can read it. Not an
+    /// accusation (a `recipients` change racing an `add` does it honestly): a warning, so that
+    /// an edited derived index (`index/kinds/recipients`) cannot hide it.
+    fn check_recipients_claim(
+        &self,
+        report: &mut VerifyReport,
+        item: &str,
+        info: Option<&crate::core::record::EncryptionInfo>,
+    ) {
+        let Some(claim) = info.and_then(|i| i.recipients) else {
+            return;
+        };
+        if self.current_recipients != Some(claim) {
+            let current = self
+                .current_recipients
+                .map_or_else(|| "none".to_string(), |c| c.to_prefixed());
+            report.warn(
+                item,
+                "recipients-not-current",
+                format!(
+                    "encrypted to the recipients of record {}, but the latest recipients record before it is {current}: keys removed in between can read it (rewrap it with `evidentia rewrap`)",
+                    claim.to_prefixed()
+                ),
+            );
         }
     }
 }
