@@ -25,6 +25,10 @@
 #                                   starts its own three-node Garage cluster in BENCH_DIR/garage
 #                                   (about 7 minutes per run on 2 cores, mostly rclone's 20,000
 #                                   small PUTs; rclone is apt-get installed when absent)
+#                                   x: the files of a and b added plain and with --encrypt, and
+#                                   verified plain, encrypted without and with --identity
+#                                   (issue 14) - opt-in (BENCH_PARTS="x", or add x to the list);
+#                                   needs 3 x BENCH_BIG_MIB MiB more scratch disk
 #   BENCH_E_SIZES="5000 20000"      documents per case of part (e); add 100000 for the full curve
 #   BENCH_E_MAX=131072              largest document of part (e), bytes (sizes uniform from 512)
 #   BENCH_KEEP=0                    1: keep BENCH_DIR for inspection
@@ -639,6 +643,78 @@ if part s; then
     if [[ -z $OWN_CLUSTER ]]; then
         "${RCLONE[@]}" purge "$S_RC" 2>>"$LOG" || echo "bench: could not remove $S_URL (see $LOG)" >&2
     fi
+fi
+
+# ---------------------------------------------------------------- (x) encrypted documents
+
+# Issue 14: `add --encrypt` within 1.3x of plain `add` of the same files, and `verify
+# --identity` within 1.3x of plain `verify`, in one run. Each run adds plain then encrypted
+# (alternating, so load drift hits both alike); verify runs on the archives of run 1, sealed
+# (untimed) so that verify exits 0.
+if part x; then
+echo "== (x) encrypted documents: the files of (a) and (b), plain and --encrypt" >&2
+make_big
+make_small
+mkdir -p x
+"$EV" key generate --out x/signer --unencrypted >/dev/null 2>>"$LOG"
+X_RECIPIENT=$("$EV" key generate --age --unencrypted --out x/identity 2>>"$LOG")
+# x_pair WHAT INPUT: RUNS pairs of `add` (plain, then --encrypt) of INPUT into fresh
+# archives x/plain-WHAT-i and x/enc-WHAT-i. Sets X_PLAIN, X_ENC (median wall s) and their cpu.
+x_pair() {
+    local what=$1 input=$2 plain=() enc=() cpup=() cpue=() rssp=() rsse=() i
+    for ((i = 1; i <= RUNS; i++)); do
+        "$EV" init "x/plain-$what-$i" >/dev/null
+        "$EV" init "x/enc-$what-$i" --recipient "$X_RECIPIENT" >/dev/null
+        sync
+        timed "$EV" --archive "x/plain-$what-$i" add "$input"
+        plain+=("$T") cpup+=("$CPU") rssp+=("$RSS")
+        sync
+        timed "$EV" --archive "x/enc-$what-$i" add --encrypt "$input"
+        enc+=("$T") cpue+=("$CPU") rsse+=("$RSS")
+        # Only run 1's archives are verified; the big file's others would hold GiBs of disk
+        # (a few large files: their removal does not slow the next run, unlike many small).
+        if [[ $what == big && $i -gt 1 ]]; then rm -rf "x/plain-$what-$i" "x/enc-$what-$i"; fi
+    done
+    echo "   $what: add ${plain[*]} s (cpu ${cpup[*]}); add --encrypt ${enc[*]} s (cpu ${cpue[*]}) (load $(load))" >&2
+    X_PLAIN=$(median "${plain[@]}") X_PLAIN_CPU=$(median "${cpup[@]}") X_PLAIN_RSS=$(maxof "${rssp[@]}")
+    X_ENC=$(median "${enc[@]}") X_ENC_CPU=$(median "${cpue[@]}") X_ENC_RSS=$(maxof "${rsse[@]}")
+}
+# x_verify WHAT: RUNS rounds of verify of the plain archive, of the encrypted one without an
+# identity, and with --identity. Sets X_VP, X_VE, X_VI (median wall s) and their cpu.
+x_verify() {
+    local what=$1 vp=() ve=() vi=() cp=() ce=() ci=() i
+    "$EV" --archive "x/plain-$what-1" seal --key x/signer.key >/dev/null 2>>"$LOG"
+    "$EV" --archive "x/enc-$what-1" seal --key x/signer.key >/dev/null 2>>"$LOG"
+    for ((i = 1; i <= RUNS; i++)); do
+        timed "$EV" --archive "x/plain-$what-1" verify --trust x/signer.pub
+        vp+=("$T") cp+=("$CPU")
+        timed "$EV" --archive "x/enc-$what-1" verify --trust x/signer.pub
+        ve+=("$T") ce+=("$CPU")
+        timed "$EV" --archive "x/enc-$what-1" verify --trust x/signer.pub --identity x/identity
+        vi+=("$T") ci+=("$CPU")
+    done
+    echo "   $what: verify plain ${vp[*]} s; encrypted ${ve[*]} s; --identity ${vi[*]} s (load $(load))" >&2
+    X_VP=$(median "${vp[@]}") X_VP_CPU=$(median "${cp[@]}")
+    X_VE=$(median "${ve[@]}") X_VE_CPU=$(median "${ce[@]}")
+    X_VI=$(median "${vi[@]}") X_VI_CPU=$(median "${ci[@]}")
+}
+x_verdict() { # LABEL PLAIN ENCRYPTED
+    if awk -v a="$3" -v b="$2" 'BEGIN { exit !(a <= b * 1.3) }'; then v=PASS; else v=MISS; fi
+    VERDICTS+=("$v (x) $1 within 1.3x: $3 s vs $2 s ($(ratio "$3" "$2") x)")
+}
+for what in big small; do
+    if [[ $what == big ]]; then input=a/big.bin desc="the ${BIG_MIB} MiB file"; else input=b/small desc="$SMALL_FILES small files"; fi
+    x_pair "$what" "$input"
+    row "(x) add, $what (fresh archive)" "$X_PLAIN" "$X_PLAIN_CPU" "$X_PLAIN_RSS" ""
+    row "(x) add --encrypt, $what" "$X_ENC" "$X_ENC_CPU" "$X_ENC_RSS" "= $(ratio "$X_ENC" "$X_PLAIN") x add"
+    x_verdict "add --encrypt of $desc vs add" "$X_PLAIN" "$X_ENC"
+    x_verify "$what"
+    row "(x) verify --trust, $what, plain" "$X_VP" "$X_VP_CPU" "" ""
+    row "(x) verify --trust, $what, encrypted" "$X_VE" "$X_VE_CPU" "" "= $(ratio "$X_VE" "$X_VP") x plain verify"
+    row "(x) verify --trust --identity, $what" "$X_VI" "$X_VI_CPU" "" \
+        "= $(ratio "$X_VI" "$X_VP") x plain verify, $(ratio "$X_VI" "$X_VE") x without identity"
+    x_verdict "verify --identity of $desc vs plain verify" "$X_VP" "$X_VI"
+done
 fi
 
 # ---------------------------------------------------------------- memory constant in file size

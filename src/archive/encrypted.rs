@@ -10,8 +10,10 @@ use std::cell::RefCell;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
-use crate::core::digest::Digest;
+use crate::core::digest::{Digest, Hasher};
 use crate::core::record::{
     DocumentRecord, EncryptionInfo, Header, PlaintextBinding, RecipientsRecord, Record,
     RewrapRecord, KIND_RECIPIENTS, KIND_REWRAP,
@@ -21,6 +23,7 @@ use crate::crypt::{CryptError, Encryption, Identities, Opening, Recipients, Seal
 use crate::error::{Error, Result};
 
 use super::append::{append_records, catch_up_index};
+use super::fsutil;
 use super::objects::{ObjectWriter, PutOutcome};
 use super::query;
 use super::Archive;
@@ -101,17 +104,11 @@ pub fn store_encrypted(
                 .write_all(bytes)
                 .map_err(crate::crypt::io_error("encrypting"))?;
             let (ciphertext, sealed) = encryption.finish()?;
-            (writer.put_bytes(&ciphertext)?, sealed)
+            // The encryption hashed the ciphertext as it produced it: stored under that digest
+            // without a second pass.
+            (writer.put_hashed(sealed.ciphertext, &ciphertext)?, sealed)
         }
-        None => {
-            let mut reader = EncryptingReader::new(&to.recipients, plaintext)?;
-            let outcome = writer.put_stream(&mut reader, source)?;
-            let sealed = reader.sealed.ok_or_else(|| Error::BadInput {
-                path: source.to_path_buf(),
-                why: "encryption did not finish".into(),
-            })?;
-            (outcome, sealed)
-        }
+        None => put_encrypted_stream(writer, &to.recipients, plaintext, source)?,
     };
     if outcome.digest != sealed.ciphertext || outcome.size != sealed.ciphertext_size {
         return Err(Error::BadInput {
@@ -120,6 +117,30 @@ pub fn store_encrypted(
         });
     }
     Ok((outcome, info_for(&sealed, to)?))
+}
+
+/// Streams an encryption of `plaintext` to `recipients` into the store, one pass over each
+/// side: this thread reads and encrypts, another hashes the plaintext, and the store hashes
+/// the ciphertext it writes (that digest names the object, and the record commits to it).
+fn put_encrypted_stream(
+    writer: &dyn ObjectWriter,
+    recipients: &Recipients,
+    plaintext: &mut dyn Read,
+    source: &Path,
+) -> Result<(PutOutcome, Sealed)> {
+    let mut reader = EncryptingReader::new(recipients, plaintext)?;
+    let outcome = writer.put_stream(&mut reader, source)?;
+    let (plaintext, plaintext_size) = reader.finish().map_err(|e| Error::BadInput {
+        path: source.to_path_buf(),
+        why: format!("encryption did not finish: {e}"),
+    })?;
+    let sealed = Sealed {
+        plaintext,
+        plaintext_size,
+        ciphertext: outcome.digest,
+        ciphertext_size: outcome.size,
+    };
+    Ok((outcome, sealed))
 }
 
 /// The `encryption` map for what was sealed.
@@ -154,14 +175,82 @@ impl Write for Shared {
     }
 }
 
+/// Plaintext read per step of an [`EncryptingReader`].
+const PLAIN_BLOCK: usize = 1 << 20;
+/// Plaintext blocks in flight to the hashing thread (memory: this many `PLAIN_BLOCK`s).
+const PLAIN_DEPTH: usize = 3;
+
+/// Hashes plaintext blocks on its own thread, so that hashing runs beside the encryption;
+/// each block comes back for reuse once hashed (constant memory, no copy).
+struct BackgroundHasher {
+    to_hasher: Option<SyncSender<(Vec<u8>, usize)>>,
+    returned: Receiver<Vec<u8>>,
+    allocated: usize,
+    thread: Option<JoinHandle<(Digest, u64)>>,
+}
+
+impl BackgroundHasher {
+    fn start() -> BackgroundHasher {
+        let (to_hasher, blocks) = mpsc::sync_channel::<(Vec<u8>, usize)>(PLAIN_DEPTH);
+        let (give_back, returned) = mpsc::sync_channel(PLAIN_DEPTH);
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Hasher::new();
+            let mut len = 0u64;
+            for (block, n) in blocks {
+                hasher.update(&block[..n]);
+                len += n as u64;
+                let _ = give_back.send(block); // the reader may have stopped: then drop it
+            }
+            (hasher.finish(), len)
+        });
+        BackgroundHasher {
+            to_hasher: Some(to_hasher),
+            returned,
+            allocated: 0,
+            thread: Some(thread),
+        }
+    }
+
+    /// A free block: a hashed one back, a new one while fewer than `PLAIN_DEPTH` exist, or
+    /// else the next to come back.
+    fn buffer(&mut self) -> io::Result<Vec<u8>> {
+        if let Ok(block) = self.returned.try_recv() {
+            return Ok(block);
+        }
+        if self.allocated < PLAIN_DEPTH {
+            self.allocated += 1;
+            return Ok(vec![0; PLAIN_BLOCK]);
+        }
+        self.returned.recv().map_err(|_| hasher_gone())
+    }
+
+    /// Hashes the first `n` bytes of `block`.
+    fn hash(&mut self, block: Vec<u8>, n: usize) -> io::Result<()> {
+        let to_hasher = self.to_hasher.as_ref().ok_or_else(hasher_gone)?;
+        to_hasher.send((block, n)).map_err(|_| hasher_gone())
+    }
+
+    /// The digest and size of everything hashed.
+    fn finish(&mut self) -> io::Result<(Digest, u64)> {
+        drop(self.to_hasher.take());
+        let thread = self.thread.take().ok_or_else(hasher_gone)?;
+        thread.join().map_err(|_| hasher_gone())
+    }
+}
+
+fn hasher_gone() -> io::Error {
+    io::Error::other("the plaintext hashing thread stopped")
+}
+
 /// Reads plaintext from `input` and yields its ciphertext: lets the object store pull an
-/// encryption as it pulls a file (constant memory: one chunk buffered at a time).
+/// encryption as it pulls a file (constant memory: a few blocks at a time). It hashes the
+/// plaintext (on a [`BackgroundHasher`]) but not the ciphertext: the store does that.
 struct EncryptingReader<'a> {
     input: &'a mut dyn Read,
-    encryption: Option<Encryption<Shared>>,
+    stream: Option<age::stream::StreamWriter<Shared>>,
     out: Shared,
     pos: usize,
-    sealed: Option<Sealed>,
+    plain: BackgroundHasher,
 }
 
 impl<'a> EncryptingReader<'a> {
@@ -169,17 +258,24 @@ impl<'a> EncryptingReader<'a> {
         let out = Shared::default();
         Ok(EncryptingReader {
             input,
-            encryption: Some(Encryption::new(recipients, out.clone())?),
+            stream: Some(stream::age_writer(recipients, out.clone())?),
             out,
             pos: 0,
-            sealed: None,
+            plain: BackgroundHasher::start(),
         })
+    }
+
+    /// The plaintext's digest and size, once every byte was read and encrypted.
+    fn finish(mut self) -> io::Result<(Digest, u64)> {
+        if self.stream.is_some() {
+            return Err(io::Error::other("the plaintext was not read to its end"));
+        }
+        self.plain.finish()
     }
 }
 
 impl Read for EncryptingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut plain = [0u8; 64 * 1024];
         loop {
             {
                 let mut pending = self.out.0.borrow_mut();
@@ -192,18 +288,18 @@ impl Read for EncryptingReader<'_> {
                 pending.clear();
                 self.pos = 0;
             }
-            let Some(encryption) = self.encryption.as_mut() else {
+            let Some(encryption) = self.stream.as_mut() else {
                 return Ok(0);
             };
-            let n = self.input.read(&mut plain)?;
+            let mut block = self.plain.buffer()?;
+            let n = fsutil::read_full(self.input, &mut block)?;
             if n == 0 {
-                let encryption = self.encryption.take().expect("checked above");
-                let (_, sealed) = encryption
-                    .finish()
-                    .map_err(|e| io::Error::other(e.to_string()))?;
-                self.sealed = Some(sealed);
+                if let Some(encryption) = self.stream.take() {
+                    encryption.finish()?;
+                }
             } else {
-                encryption.write_all(&plain[..n])?;
+                encryption.write_all(&block[..n])?;
+                self.plain.hash(block, n)?;
             }
         }
     }
@@ -397,12 +493,8 @@ pub fn rewrap(
         let mut plain = tempfile::tempfile().map_err(Error::io("a temporary file"))?;
         decrypt_any(archive, identities, &ciphertexts, &mut plain)?;
         io::Seek::rewind(&mut plain).map_err(Error::io("a temporary file"))?;
-        let (outcome, sealed) = {
-            let mut reader = EncryptingReader::new(&to.recipients, &mut plain)?;
-            let outcome = writer.put_stream(&mut reader, Path::new("<rewrap>"))?;
-            (outcome, reader.sealed)
-        };
-        let sealed = sealed.ok_or_else(|| not_encrypted(target))?;
+        let (outcome, sealed) =
+            put_encrypted_stream(&*writer, &to.recipients, &mut plain, Path::new("<rewrap>"))?;
         // Keep the binding (and so the commitment's salt): a new opening to the new recipients.
         let binding = match &info.binding {
             PlaintextBinding::Digest(d) => PlaintextBinding::Digest(*d),
@@ -445,3 +537,6 @@ fn not_encrypted(target: &Digest) -> Error {
         hint: "rewrap applies to documents added with --encrypt",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -82,6 +82,14 @@ pub trait ObjectWriter: Send + Sync {
     /// the input in error messages.
     fn put_stream(&self, reader: &mut dyn Read, source: &Path) -> Result<PutOutcome>;
     fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome>;
+    /// [`ObjectWriter::put_bytes`] for bytes this process produced and hashed as `digest` while
+    /// producing them (an encryption's ciphertext), sparing a second pass. Never for a digest
+    /// read from input: an object would be stored under a name that is not its hash. A store
+    /// that cannot use the digest hashes again.
+    fn put_hashed(&self, digest: Digest, bytes: &[u8]) -> Result<PutOutcome> {
+        let _ = digest;
+        self.put_bytes(bytes)
+    }
     /// Stores `bytes`, whose SHA-256 the caller computed as `digest`, without looking for an
     /// existing copy: for objects known to be new, such as records (each carries a random
     /// salt). Storing a duplicate this way wastes space but is otherwise harmless.

@@ -76,21 +76,12 @@ pub struct Encryption<W: Write> {
 impl<W: Write> Encryption<W> {
     /// Starts an age v1 file to `recipients` on `output` (the header is written at once).
     pub fn new(recipients: &Recipients, output: W) -> Result<Encryption<W>> {
-        let encryptor =
-            age::Encryptor::with_recipients(recipients.age_recipients()).map_err(|e| {
-                CryptError::Malformed {
-                    what: "recipients".into(),
-                    why: e.to_string(),
-                }
-            })?;
         let hashing = Hashing {
             inner: output,
             hasher: Hasher::new(),
             len: 0,
         };
-        let stream = encryptor
-            .wrap_output(hashing)
-            .map_err(io_error("writing the age header"))?;
+        let stream = age_writer(recipients, hashing)?;
         Ok(Encryption {
             stream,
             plain: Hasher::new(),
@@ -126,6 +117,25 @@ impl<W: Write> Write for Encryption<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.stream.flush()
     }
+}
+
+/// Starts an age v1 file to `recipients` on `output` that hashes nothing: for a caller that
+/// hashes the plaintext and the ciphertext on other threads (`add` of a large file, where the
+/// object store hashes the ciphertext it stores). Each call draws a new file key and, per
+/// recipient, a new ephemeral key (age does; nothing is reused across files).
+pub fn age_writer<W: Write>(
+    recipients: &Recipients,
+    output: W,
+) -> Result<age::stream::StreamWriter<W>> {
+    let encryptor = age::Encryptor::with_recipients(recipients.age_recipients()).map_err(|e| {
+        CryptError::Malformed {
+            what: "recipients".into(),
+            why: e.to_string(),
+        }
+    })?;
+    encryptor
+        .wrap_output(output)
+        .map_err(io_error("writing the age header"))
 }
 
 /// Encrypts all of `input` to `recipients` onto `output`, in constant memory.

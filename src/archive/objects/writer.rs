@@ -94,7 +94,10 @@ impl ObjectWriter for FsObjectWriter<'_> {
     }
 
     fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome> {
-        let digest = Digest::of(bytes);
+        self.put_hashed(Digest::of(bytes), bytes)
+    }
+
+    fn put_hashed(&self, digest: Digest, bytes: &[u8]) -> Result<PutOutcome> {
         if bytes.len() < BLOCK {
             return self.put_small(bytes, digest);
         }
