@@ -20,7 +20,6 @@ use crate::archive::output;
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::Digest;
-use crate::core::merkle;
 use crate::core::record::{
     CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
 };
@@ -29,7 +28,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
-    BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DisclosedDocument, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -620,44 +619,6 @@ fn write_payload(
     for (name, bytes) in crate::timestamp::tokens(archive, stored.checkpoint.number)? {
         write_file(&root.join(format!("data/timestamps/{name}")), &bytes)?;
     }
-    // Record files are read and written in parallel; proofs come from one node cursor.
-    // Directories are made once, before the files (not a mkdir and a stat per file).
-    make_dirs(root, ["data/records"])?;
-    disclosed.par_iter().try_for_each(|r| {
-        // The record was read and decoded moments ago: its canonical encoding is its bytes, so
-        // it is not read from the store a second time. Only bytes whose SHA-256 is the
-        // record's id are written; anything else (a kind this version cannot encode) is read.
-        let encoded = r.record.encode().ok().filter(|b| Digest::of(b) == r.id);
-        let bytes = match encoded {
-            Some(bytes) => bytes,
-            None => archive
-                .store()
-                .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?,
-        };
-        let path = root.join(format!("data/records/{}.cbor", r.id));
-        // Created, never opened over another file: no bundle path is written twice.
-        let mut file = create_new(&path)?;
-        std::io::Write::write_all(&mut file, &bytes).map_err(Error::io(&path))
-    })?;
-    let mut nodes = nodes::ProofNodes::new(log, disclosed.len());
-    let mut records = Vec::new();
-    for r in disclosed {
-        let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
-            Ok(proof) => proof,
-            Err(e) => {
-                return Err(Error::Corrupt {
-                    path: stored.path.clone(),
-                    why: format!("no inclusion proof for record #{}: {e:?}", r.index),
-                })
-            }
-        };
-        records.push(DisclosedRecord {
-            index: r.index,
-            id: r.id.to_hex(),
-            kind: r.record.kind().to_string(),
-            proof: proof.iter().map(|&d| d.into()).collect(),
-        });
-    }
     // Each document goes where its record dictates (layout.rs), which the verifier recomputes.
     let docs: Vec<(Digest, &DocumentRecord)> = disclosed
         .iter()
@@ -678,21 +639,13 @@ fn write_payload(
             .iter()
             .filter_map(|place| Path::new(&place.file).parent()),
     )?;
-    // Copies run in parallel: each is copied, read back and hashed independently.
-    let total = docs.iter().map(|(_, doc)| doc.size).sum();
-    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
-    let read_back: ReadBack = docs
-        .par_iter()
-        .zip(&places)
-        .map(|((_, doc), place)| {
-            let to = root.join(&place.file);
-            let found = match &options.encrypt_to {
-                Some(recipients) => encrypt_object(archive, doc, recipients, &to)?,
-                None => copy_object(archive, &doc.content, &to)?,
-            };
-            Ok((place.file.clone(), found))
-        })
-        .collect::<Result<_>>()?;
+    // The record files and inclusion proofs are made while the documents copy: the copies
+    // wait on file creation much of the time, which leaves a core to the records.
+    let (records, read_back) = rayon::join(
+        || records::write(archive, log, root, stored, disclosed),
+        || copy_documents(archive, root, &docs, &places, options),
+    );
+    let (records, read_back) = (records?, read_back?);
     let documents: Vec<DisclosedDocument> = docs
         .iter()
         .zip(places)
@@ -746,6 +699,30 @@ fn write_payload(
     })?;
     write_file(&root.join("data/bundle.json"), &json)?;
     Ok((manifest, read_back))
+}
+
+/// Copies every disclosed document to its place. Copies run in parallel: each is copied, read
+/// back and hashed independently.
+fn copy_documents(
+    archive: &Archive,
+    root: &Path,
+    docs: &[(Digest, &DocumentRecord)],
+    places: &[layout::Placement],
+    options: &ExportOptions,
+) -> Result<ReadBack> {
+    let total = docs.iter().map(|(_, doc)| doc.size).sum();
+    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
+    docs.par_iter()
+        .zip(places)
+        .map(|((_, doc), place)| {
+            let to = root.join(&place.file);
+            let found = match &options.encrypt_to {
+                Some(recipients) => encrypt_object(archive, doc, recipients, &to)?,
+                None => copy_object(archive, &doc.content, &to)?,
+            };
+            Ok((place.file.clone(), found))
+        })
+        .collect::<Result<_>>()
 }
 
 /// A payload file: (hex SHA-256, path relative to the bundle root, size).
@@ -854,6 +831,7 @@ fn write_entry_page(
 
 mod nodes;
 mod packing;
+mod records;
 pub use packing::{tar_top_directory, BagInfoFields};
 #[cfg(test)]
 mod tests;
