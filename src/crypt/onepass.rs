@@ -80,13 +80,17 @@ fn sequential(
     identities: Option<&Identities>,
     what: &str,
 ) -> io::Result<StoredPass> {
-    // BufReader allocates without zeroing: no per-object memset of a large buffer.
-    let capacity = (size_hint as usize).clamp(8 * 1024, PIECE);
-    let mut tee = Tee::new(BufReader::with_capacity(capacity, object));
+    let mut hashing = HashingRead::new(object);
     let mut plain = HashingSink::default();
-    let (header, opened) = open_payload(&mut tee, identities, what, &mut plain);
-    drain(&mut tee);
-    let (ciphertext, ciphertext_size) = tee.finish()?;
+    let (header, opened) = {
+        // BufReader allocates without zeroing: no per-object memset of a large buffer.
+        let capacity = (size_hint as usize).clamp(8 * 1024, PIECE);
+        let mut input = BufReader::with_capacity(capacity, &mut hashing);
+        let found = open_payload(&mut input, identities, what, &mut plain);
+        drain(&mut input);
+        found
+    };
+    let (ciphertext, ciphertext_size) = hashing.finish()?;
     Ok(StoredPass {
         ciphertext,
         ciphertext_size,
@@ -102,8 +106,16 @@ fn pipelined(object: &mut dyn Read, ids: &Identities, what: &str) -> io::Result<
         let hashing = scope.spawn(move || {
             let mut plain = HashingSink::default();
             let mut reader = plain_out;
-            // The pipe's reader cannot fail and the sink never refuses bytes.
-            let _ = io::copy(&mut reader, &mut plain);
+            // Hashed where the pieces lie. The pipe's reader cannot fail.
+            while let Ok(bytes) = reader.fill_buf() {
+                if bytes.is_empty() {
+                    break;
+                }
+                let n = bytes.len();
+                plain.hasher.update(bytes);
+                plain.len += n as u64;
+                reader.consume(n);
+            }
             plain.finish()
         });
         let decrypting = scope.spawn(move || {
@@ -113,21 +125,13 @@ fn pipelined(object: &mut dyn Read, ids: &Identities, what: &str) -> io::Result<
             writer.finish();
             (header, opened)
         });
-        // This thread reads and hashes the ciphertext, handing it on as it goes.
-        let mut tee = Tee::new(BufReader::with_capacity(PIECE, object));
+        // This thread reads the ciphertext into the pipe's pieces and hashes it there.
+        let mut hashing_read = HashingRead::new(object);
         let mut forward = cipher_in;
-        loop {
-            let n = match tee.fill_buf() {
-                Ok([]) | Err(_) => break,
-                Ok(bytes) => {
-                    forward.send(bytes);
-                    bytes.len()
-                }
-            };
-            tee.consume(n);
-        }
+        // A read error is kept by `hashing_read` and returned below.
+        let _ = forward.fill_from(&mut hashing_read);
         forward.finish();
-        let read = tee.finish();
+        let read = hashing_read.finish();
         let (header, opened) = decrypting.join().unwrap_or_else(|_| {
             let why = "the decrypting thread stopped".to_string();
             (
@@ -163,7 +167,7 @@ fn open_payload<R: BufRead>(
     input: R,
     identities: Option<&Identities>,
     what: &str,
-    plain: &mut dyn Write,
+    plain: &mut dyn PlainOut,
 ) -> (Result<u64>, Option<Result<()>>) {
     let consumed = Cell::new(0);
     let mut counted = Counted {
@@ -187,8 +191,8 @@ fn open_payload<R: BufRead>(
         return (Ok(header_len), None);
     };
     let opened = unwrap_file_key(decryptor, ids, what).and_then(|mut stream| {
-        io::copy(&mut stream, plain)
-            .map(|_| ())
+        plain
+            .read_all_from(&mut stream)
             .map_err(|e| io_damage(what, e.to_string()))
     });
     (Ok(header_len), Some(opened))
@@ -209,18 +213,18 @@ fn drain(input: &mut impl BufRead) {
     }
 }
 
-/// Hashes and counts the bytes consumed through it, and keeps the object's first read error:
-/// a failure of the storage must not be reported as damaged ciphertext.
-struct Tee<R> {
+/// Hashes and counts the bytes read through it, and keeps the object's first read error: a
+/// failure of the storage must not be reported as damaged ciphertext.
+struct HashingRead<R> {
     inner: R,
     hasher: Hasher,
     len: u64,
     error: Option<io::Error>,
 }
 
-impl<R: BufRead> Tee<R> {
-    fn new(inner: R) -> Tee<R> {
-        Tee {
+impl<R: Read> HashingRead<R> {
+    fn new(inner: R) -> HashingRead<R> {
+        HashingRead {
             inner,
             hasher: Hasher::new(),
             len: 0,
@@ -236,24 +240,18 @@ impl<R: BufRead> Tee<R> {
     }
 }
 
-impl<R: BufRead> Read for Tee<R> {
+impl<R: Read> Read for HashingRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Tee<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.error.is_some() {
             return Err(io::Error::other("the object could not be read"));
         }
         loop {
-            match self.inner.fill_buf() {
-                Ok(_) => break,
+            match self.inner.read(buf) {
+                Ok(n) => {
+                    self.hasher.update(&buf[..n]);
+                    self.len += n as u64;
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let told = io::Error::new(e.kind(), e.to_string());
@@ -261,17 +259,6 @@ impl<R: BufRead> BufRead for Tee<R> {
                     return Err(told);
                 }
             }
-        }
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        // `consume` follows a `fill_buf` that returned at least `amount` bytes, still buffered.
-        if let Ok(bytes) = self.inner.fill_buf() {
-            let amount = amount.min(bytes.len());
-            self.hasher.update(&bytes[..amount]);
-            self.len += amount as u64;
-            self.inner.consume(amount);
         }
     }
 }
@@ -326,6 +313,24 @@ impl Write for HashingSink {
     }
 }
 
+/// Where decrypted bytes go: each takes them from the reader in its own way (no copy buffer
+/// in between for the pipe).
+trait PlainOut {
+    fn read_all_from(&mut self, input: &mut dyn Read) -> io::Result<()>;
+}
+
+impl PlainOut for HashingSink {
+    fn read_all_from(&mut self, input: &mut dyn Read) -> io::Result<()> {
+        io::copy(input, self).map(|_| ())
+    }
+}
+
+impl PlainOut for PipeWriter {
+    fn read_all_from(&mut self, input: &mut dyn Read) -> io::Result<()> {
+        self.fill_from(input)
+    }
+}
+
 /// A bounded pipe of byte pieces between two threads; emptied pieces go back to the writer.
 fn pipe() -> (PipeWriter, PipeReader) {
     let (full_tx, full_rx) = sync_channel(PIECES_IN_FLIGHT);
@@ -334,6 +339,7 @@ fn pipe() -> (PipeWriter, PipeReader) {
         full: Some(full_tx),
         empty: empty_rx,
         piece: Vec::with_capacity(PIECE),
+        filled: 0,
     };
     let reader = PipeReader {
         full: full_rx,
@@ -345,54 +351,57 @@ fn pipe() -> (PipeWriter, PipeReader) {
 }
 
 struct PipeWriter {
-    /// `None` once the reader has gone: bytes are then dropped (the reader stopped at a
-    /// failure it reports itself).
+    /// `None` once the reader has gone: bytes are then read and dropped (the reader stopped
+    /// at a failure it reports itself; the ciphertext must still be hashed to its end).
     full: Option<SyncSender<Vec<u8>>>,
     empty: Receiver<Vec<u8>>,
     piece: Vec<u8>,
+    /// Bytes of `piece` filled.
+    filled: usize,
 }
 
 impl PipeWriter {
-    fn send(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() && self.full.is_some() {
-            let n = bytes.len().min(PIECE - self.piece.len());
-            self.piece.extend_from_slice(&bytes[..n]);
-            bytes = &bytes[n..];
-            if self.piece.len() == PIECE {
+    /// Reads all of `input` straight into pieces, handing each on when full.
+    fn fill_from(&mut self, input: &mut dyn Read) -> io::Result<()> {
+        loop {
+            if self.piece.len() < PIECE {
+                self.piece.resize(PIECE, 0);
+            }
+            let n = match input.read(&mut self.piece[self.filled..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.filled += n;
+            if self.filled == PIECE {
                 self.hand_on();
             }
         }
     }
 
     fn hand_on(&mut self) {
+        let Some(full) = &self.full else {
+            self.filled = 0;
+            return;
+        };
         let next = self
             .empty
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(PIECE));
-        let piece = std::mem::replace(&mut self.piece, next);
-        if let Some(full) = &self.full {
-            if full.send(piece).is_err() {
-                self.full = None;
-            }
+        let mut piece = std::mem::replace(&mut self.piece, next);
+        piece.truncate(self.filled);
+        self.filled = 0;
+        if full.send(piece).is_err() {
+            self.full = None;
         }
     }
 
     /// Hands on the last piece; dropping the writer then tells the reader the end is reached.
     fn finish(mut self) {
-        if !self.piece.is_empty() {
+        if self.filled > 0 {
             self.hand_on();
         }
-    }
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.send(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -420,8 +429,7 @@ impl BufRead for PipeReader {
             let Ok(next) = self.full.recv() else {
                 return Ok(&[]);
             };
-            let mut done = std::mem::replace(&mut self.piece, next);
-            done.clear();
+            let done = std::mem::replace(&mut self.piece, next);
             let _ = self.empty.try_send(done);
             self.pos = 0;
         }
