@@ -544,3 +544,55 @@ fn an_encrypted_document_is_never_exported_as_if_it_were_clear() {
     // Nothing was logged as exported.
     assert_eq!(ws.run(&["log", "--json"]).1, records_before);
 }
+
+/// Objects of 8 MiB and more are checked with an identity by a pipeline of threads
+/// (crypt::onepass): a damaged chunk the record names, and a plaintext the record misstates, are
+/// still found there, and only by a recipient; the honest large document beside them is not
+/// accused.
+#[test]
+fn a_large_ciphertext_is_checked_in_the_pipelined_read() {
+    let large: Vec<u8> = (0..9_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let (ws, _) = encrypted_archive(&[]);
+    ws.write("honest.bin", &large);
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "honest.bin"]);
+    assert_eq!(code, 0, "{stderr}");
+    plant_ciphertext(
+        &ws,
+        &large,
+        |c| {
+            let middle = c.len() / 2;
+            c[middle] ^= 1;
+        },
+        |size| EncryptionInfo {
+            plaintext_size: size,
+            binding: PlaintextBinding::Digest(Digest::of(&large)),
+            recipients: None,
+        },
+    );
+    let mut other = large.clone();
+    other[4_000_000] ^= 1;
+    plant_encrypted(&ws, &other, |size| EncryptionInfo {
+        plaintext_size: size,
+        binding: PlaintextBinding::Digest(Digest::of(&large)),
+        recipients: None,
+    });
+    let (_, report, _) = verify_with(&ws, &["--integrity-only"]);
+    assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
+    let (code, report, stderr) =
+        verify_with(&ws, &["--integrity-only", "--identity", &vector_identity()]);
+    assert_eq!(code, 1, "{report} {stderr}");
+    let mut codes = Workspace::problem_codes(&report);
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["ciphertext-damaged", "plaintext-mismatch"],
+        "{report}"
+    );
+    // The honest ones (secret.txt and the large one) are proven, not accused.
+    assert!(
+        report
+            .to_string()
+            .contains("the plaintext of 2 encrypted document(s) decrypts"),
+        "{report}"
+    );
+}
