@@ -8,6 +8,7 @@
 //! file, optionally pinned by its hash.
 
 mod case;
+mod decrypted;
 mod disclosed;
 mod tag_files;
 
