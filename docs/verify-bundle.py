@@ -1274,6 +1274,8 @@ def check_documents(root, files, manifest, decoded, rep, hashed=None):
             found = check_decrypted(root, f, doc["decrypted"], rec.get("encryption"), enc, hashed)
             if found is not None:
                 rep.problem(doc["path"], *found)
+            elif ok and enc is None and rec.get("media_type") in RASTER_TYPES:
+                verified.append(doc)  # a clear plaintext, checked: a picture like any other
         elif enc is not None:
             # Ciphertext level only: the plaintext cannot be checked here (no decryption).
             found = None if hashed is not None and f not in hashed else \

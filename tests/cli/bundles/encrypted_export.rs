@@ -253,3 +253,21 @@ fn a_forged_opening_to_the_court_is_caught_with_the_court_identity() {
     let codes = assert_bundle_problem(&ws, &bundle, "opening-missing", &["hidden.txt"]);
     differential::assert_script_agrees(&ws, &bundle, 1, &codes);
 }
+
+#[test]
+fn a_picture_stored_encrypted_and_exported_clear_is_shown_and_verified_by_both() {
+    let ws = mixed_archive();
+    ws.write("photo.png", super::report_images::png(40, 30));
+    let (code, _, stderr) = run(&ws, &["add", "--encrypt", "photo.png"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let bundle = ws.path("bundle");
+    let identity = archive_identity();
+    export(&ws, &bundle, &["--all", "--identity", &identity]);
+    let page = fs::read_to_string(bundle.join("report.html")).expect("report");
+    assert!(
+        page.contains("<img"),
+        "the checked plaintext is a picture like any other"
+    );
+    assert_bundle_ok(&ws, &bundle);
+}

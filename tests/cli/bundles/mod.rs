@@ -32,7 +32,7 @@ mod impostor;
 mod layout;
 mod metadata;
 mod names;
-mod report_images;
+pub(super) mod report_images;
 mod report_pages;
 
 /// The undisclosed document's distinctive content and metadata.
