@@ -1200,6 +1200,8 @@ COMMITMENT_LABEL = b"evidentia:plaintext-commitment:v1\x00"
 def check_decrypted(root, f, listed, binding, enc, hashed):
     """FORMAT.md section 23.9: a document stored encrypted, disclosed decrypted. (code, detail)
     of what is wrong, or None. `binding` is the record's encryption map (None: not encrypted)."""
+    if enc is not None and hashed is not None and f not in hashed:
+        return None  # failed the bag check, and named there already
     if binding is None:
         return ("bad-manifest", "listed as decrypted, but no disclosed record of a document "
                 "stored encrypted has this path, digest and size")
@@ -1220,8 +1222,6 @@ def check_decrypted(root, f, listed, binding, enc, hashed):
                 b64(listed["opening"])
             except (Bad, ValueError):
                 return ("bad-manifest", "the opening is not standard base64")
-        if hashed is not None and f not in hashed:
-            return None
         return check_age_file(os.path.join(root, f), binding["plaintext_size"], enc["recipients"])
     if "opening" in listed:
         return ("bad-manifest", "an opening is listed only in an encrypted bundle")

@@ -17,8 +17,8 @@ use crate::archive::Archive;
 use crate::core::digest::Digest;
 use crate::core::record::{DocumentRecord, EncryptionInfo, PlaintextBinding};
 use crate::crypt::commitment::Opening;
-use crate::crypt::stream::{self, Encryption, Expected};
-use crate::crypt::{CryptError, Identities, Recipients};
+use crate::crypt::stream::{Decryption, Encryption, Expected};
+use crate::crypt::{io_error, CryptError, Identities, Recipients};
 use crate::error::{Error, Result};
 
 use super::super::encrypted::crypt_error;
@@ -87,7 +87,8 @@ pub(super) fn export_document(
             continue;
         };
         tried += 1;
-        match decrypt_one(archive, identities, &doc.path, ciphertext, encrypt_to, out) {
+        let input = archive.store().open(&ciphertext.content)?;
+        match decrypt_one(input, identities, &doc.path, ciphertext, encrypt_to, out) {
             Err(CryptError::NotARecipient { .. }) => continue,
             Err(e) => return Err(crypt_error(out_name, e)),
             Ok(listed) => return Ok(listed),
@@ -95,10 +96,10 @@ pub(super) fn export_document(
     }
 }
 
-/// One ciphertext decrypted into `out` (which it may have begun to fill when it fails: the
-/// export then fails as a whole and its staging directory goes).
+/// One ciphertext (`input`) decrypted into `out`, which it may have begun to fill when it
+/// fails after opening: the export then fails as a whole and its staging directory goes.
 fn decrypt_one(
-    archive: &Archive,
+    input: impl std::io::Read,
     identities: &Identities,
     path: &str,
     ciphertext: &Ciphertext,
@@ -107,51 +108,64 @@ fn decrypt_one(
 ) -> std::result::Result<DecryptedDocument, CryptError> {
     let what = format!("document {path} (encrypted object {})", ciphertext.content);
     let (expected, opening) = open_binding(identities, &ciphertext.info, &what)?;
-    let input = archive
-        .store()
-        .open(&ciphertext.content)
-        .map_err(|e| CryptError::Malformed {
-            what: what.clone(),
-            why: e.to_string(),
-        })?;
     let reader = BufReader::with_capacity(256 * 1024, input);
+    // Opened before anything is written: an identity that is not a recipient fails here, and
+    // the next ciphertext (a rewrap's) is tried on an empty file.
+    let mut decryption = Decryption::new(identities, reader, expected, &what)?;
     let writer = BufWriter::with_capacity(256 * 1024, out);
-    let flush = |w: BufWriter<&fs::File>| -> std::result::Result<(), CryptError> {
-        w.into_inner()
-            .map_err(|e| crate::crypt::io_error("writing the bundle file")(e.into_error()))?
-            .flush()
-            .map_err(crate::crypt::io_error("writing the bundle file"))
-    };
-    match encrypt_to {
+    let written = match encrypt_to {
         None => {
             let mut writer = writer;
-            stream::decrypt_to(identities, reader, expected, &what, &mut writer)?;
-            flush(writer)?;
-            Ok(DecryptedDocument {
-                size: expected.size,
-                sha256: Some(expected.digest.to_hex()),
-                salt: opening.map(|o| hex::encode(o.salt.0)),
-                opening: None,
-            })
+            pump(&mut decryption, &mut writer)?;
+            decryption.finish()?;
+            writer
         }
         Some(recipients) => {
             let mut encryption = Encryption::new(recipients, writer)?;
-            stream::decrypt_to(identities, reader, expected, &what, &mut encryption)?;
-            let (writer, _) = encryption.finish()?;
-            flush(writer)?;
-            // The salt stays hidden from all but the bundle's recipients: the opening is
-            // sealed again, to them.
-            let opening = match opening {
+            pump(&mut decryption, &mut encryption)?;
+            decryption.finish()?;
+            encryption.finish()?.0
+        }
+    };
+    written
+        .into_inner()
+        .map_err(|e| io_error("writing the bundle file")(e.into_error()))?
+        .flush()
+        .map_err(io_error("writing the bundle file"))?;
+    Ok(match encrypt_to {
+        None => DecryptedDocument {
+            size: expected.size,
+            sha256: Some(expected.digest.to_hex()),
+            salt: opening.map(|o| hex::encode(o.salt.0)),
+            opening: None,
+        },
+        // The salt stays hidden from all but the bundle's recipients: the opening is sealed
+        // again, to them.
+        Some(recipients) => DecryptedDocument {
+            size: expected.size,
+            sha256: None,
+            salt: None,
+            opening: match opening {
                 Some(o) => Some(STANDARD.encode(o.seal(recipients)?)),
                 None => None,
-            };
-            Ok(DecryptedDocument {
-                size: expected.size,
-                sha256: None,
-                salt: None,
-                opening,
-            })
+            },
+        },
+    })
+}
+
+/// Copies the checked plaintext stream into `out` (the check itself is `finish`'s).
+fn pump<R: std::io::BufRead>(
+    decryption: &mut Decryption<R>,
+    out: &mut dyn Write,
+) -> std::result::Result<(), CryptError> {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = decryption.read_checked(&mut buf)?;
+        if n == 0 {
+            return Ok(());
         }
+        out.write_all(&buf[..n])
+            .map_err(io_error("writing the bundle file"))?;
     }
 }
 

@@ -271,3 +271,38 @@ fn a_picture_stored_encrypted_and_exported_clear_is_shown_and_verified_by_both()
     );
     assert_bundle_ok(&ws, &bundle);
 }
+
+#[test]
+fn an_identity_that_opens_only_a_rewrap_exports_from_the_rewrap() {
+    // The archive's key changed and the documents were rewrapped to the new one: the new
+    // identity cannot open the original ciphertexts, only the rewraps.
+    let ws = mixed_archive();
+    let new = NewIdentity::generate();
+    let new_file = ws.path("new-identity.txt");
+    fs::write(&new_file, new.file_text().as_bytes()).expect("write identity");
+    let new_key = new.recipient().expect("recipient").as_str().to_string();
+    let old = archive_identity();
+    for args in [
+        &["recipients", "set", "--recipient", new_key.as_str()][..],
+        &["rewrap", "--all", "--identity", old.as_str()][..],
+    ] {
+        let (code, _, stderr) = run(&ws, args, &[]);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+    ws.seal();
+    for (out, extra) in [("clear", None), ("court", Some(ARCHIVE_RECIPIENT))] {
+        let bundle = ws.path(out);
+        let mut args = vec!["--all", "--identity", path_str(&new_file)];
+        if let Some(court) = extra {
+            args.extend(["--encrypt-to", court]);
+        }
+        export(&ws, &bundle, &args);
+        if extra.is_none() {
+            assert_bundle_ok(&ws, &bundle);
+        } else {
+            let with = ["--trust", "signer.pub", "--identity", &old];
+            let (code, report) = verify_json(&ws, &bundle, &with);
+            assert_eq!(code, 0, "{report}");
+        }
+    }
+}
