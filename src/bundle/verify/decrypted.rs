@@ -192,3 +192,21 @@ fn check_sealed_listing(listed: &DecryptedDocument, size: u64) -> Result<(), Fin
     }
     Ok(())
 }
+
+/// What a clear bundle holding documents stored encrypted, disclosed decrypted, proves of them
+/// (said only of a bundle that passed every check; an encrypted bundle says what its identity
+/// checked, `encrypted::state_levels`).
+pub(super) fn state_proven(
+    manifest: &super::BundleManifest,
+    encrypted_bundle: bool,
+    core: &mut crate::verification::ReportCore,
+) {
+    let decrypted = (manifest.documents.iter())
+        .filter(|d| d.decrypted.is_some())
+        .count();
+    if decrypted > 0 && !encrypted_bundle {
+        core.proven.push(format!(
+            "{decrypted} of the documents are stored encrypted in the archive and were decrypted by the exporter for this bundle: their files match the plaintext digest or salted commitment signed in their records (the records' own digests name the stored ciphertexts)"
+        ));
+    }
+}

@@ -98,6 +98,11 @@ fn a_clear_export_of_encrypted_documents_verifies_in_both_verifiers_and_is_logge
         .get("decrypted")
         .is_none());
     let report = assert_bundle_ok(&ws, &bundle);
+    let proven = strings(&report["proven"]).join("\n");
+    assert!(
+        proven.contains("2 of the documents are stored encrypted"),
+        "{proven}"
+    );
     let documents = report["documents"].as_array().expect("documents");
     assert!(documents.iter().all(|d| d["content_checked"] == true));
     // Logged as a decryption, with the key that decrypted.
