@@ -28,7 +28,8 @@ use crate::error::{Error, Result};
 
 pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
-    BundleManifest, ConsistencyEntry, DisclosedDocument, Withheld, BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DecryptedDocument, DisclosedDocument, Withheld,
+    BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -56,6 +57,8 @@ pub struct ExportOptions {
     pub bag_info: BagInfoFields,
     /// Encrypt every document file to these recipients (`--encrypt-to`), FORMAT.md §23.8.
     pub encrypt_to: Option<crate::crypt::Recipients>,
+    /// Decrypts the documents stored encrypted in the selection (`--identity`), FORMAT.md §23.9.
+    pub identity: Option<crate::archive::verify::encrypted::VerifyIdentity>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +193,8 @@ struct Summary {
     tree_size: u64,
     documents: usize,
     records: usize,
+    /// Documents stored encrypted that were decrypted for the bundle.
+    decrypted: usize,
 }
 
 /// What export keeps of a written bundle while it verifies it.
@@ -263,10 +268,14 @@ fn write_bundle(
         std::thread::spawn(move || fsutil::sync_filesystem(&root))
     };
     // The payload is final: hash what was not written from checked bytes.
-    // An encrypted file is listed under the digest of the ciphertext written, read back.
+    // An encrypted or decrypted file is listed under the digest of the bytes written, read
+    // back (a decrypted plaintext was checked against its record on the way).
     let known: HashMap<String, String> = (manifest.documents.iter())
         .map(|d| match (&manifest.encryption, read_back.get(&d.file)) {
             (Some(_), Some((written, _))) => (d.file.clone(), written.to_hex()),
+            (None, Some((written, _))) if d.decrypted.is_some() => {
+                (d.file.clone(), written.to_hex())
+            }
             _ => (d.file.clone(), d.content.clone()),
         })
         .chain(
@@ -307,6 +316,9 @@ fn write_bundle(
             tree_size: manifest.tree_size,
             documents: manifest.documents.len(),
             records: manifest.records.len(),
+            decrypted: (manifest.documents.iter())
+                .filter(|d| d.decrypted.is_some())
+                .count(),
         },
         report,
         tags,
@@ -339,11 +351,16 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                 from: None,
                 to: options.recipient.clone(),
                 note: Some(format!(
-                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}",
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}{}",
                     summary.documents,
                     summary.records,
                     summary.checkpoint,
-                    super::encrypted::custody_note(options.encrypt_to.as_ref())
+                    super::encrypted::custody_note(options.encrypt_to.as_ref()),
+                    decrypt::custody_note(
+                        summary.decrypted,
+                        options.identity.as_ref(),
+                        options.encrypt_to.is_some()
+                    )
                 )),
                 at: None,
             }))
@@ -526,6 +543,23 @@ fn encrypt_object(
     read_back(&file, to)
 }
 
+/// [`copy_object`] for a document stored encrypted: decrypted with the identity (and encrypted
+/// again with --encrypt-to), then read back likewise.
+fn decrypt_object(
+    archive: &Archive,
+    identities: &crate::crypt::Identities,
+    doc: &DocumentRecord,
+    options: &ExportOptions,
+    to: &Path,
+) -> Result<((Digest, u64), Option<DecryptedDocument>)> {
+    let file = create_new(to)?;
+    crate::progress::check(String::new)?;
+    let encrypt_to = options.encrypt_to.as_ref();
+    let listed = decrypt::export_document(archive, identities, doc, encrypt_to, &file, to)?;
+    crate::progress::advance(doc.size);
+    Ok((read_back(&file, to)?, Some(listed)))
+}
+
 /// SHA-256 and length of a file's bytes, read from its start by position (the page cache,
 /// moments after writing).
 fn read_back(file: &fs::File, path: &Path) -> Result<(Digest, u64)> {
@@ -552,23 +586,6 @@ fn create_new(path: &Path) -> Result<fs::File> {
         .create_new(true)
         .open(path)
         .map_err(Error::io(path))
-}
-
-/// A document stored as age ciphertext (`add --encrypt`) is not exported: its bytes would
-/// travel as ciphertext under its plain name (and "verify", being what the record commits to),
-/// or be encrypted a second time by `--encrypt-to`. A clear export, decrypted with the
-/// identity and logged as a decryption, is not built yet (issue 14).
-fn refuse_encrypted_documents(docs: &[(Digest, &DocumentRecord)]) -> Result<()> {
-    match docs.iter().find(|(_, doc)| doc.encryption.is_some()) {
-        Some((_, doc)) => Err(Error::BadInput {
-            path: PathBuf::from(&doc.path),
-            why: "this document is stored encrypted (add --encrypt); exporting encrypted \
-                  documents is not supported yet: leave it out of the selection, or give the \
-                  recipient the archive and an identity (verify --identity, cat --identity)"
-                .into(),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Creates each distinct directory (relative to `root`) once.
@@ -627,7 +644,7 @@ fn write_payload(
             _ => None,
         })
         .collect();
-    refuse_encrypted_documents(&docs)?;
+    decrypt::require_identity(&docs, options.identity.as_ref())?;
     let suffix = match options.encrypt_to {
         Some(_) => super::encrypted::SUFFIX,
         None => "",
@@ -641,11 +658,11 @@ fn write_payload(
     )?;
     // The record files and inclusion proofs are made while the documents copy: the copies
     // wait on file creation much of the time, which leaves a core to the records.
-    let (records, read_back) = rayon::join(
+    let (records, copied) = rayon::join(
         || records::write(archive, log, root, stored, disclosed),
         || copy_documents(archive, root, &docs, &places, options),
     );
-    let (records, read_back) = (records?, read_back?);
+    let (records, (read_back, mut decrypted)) = (records?, copied?);
     let documents: Vec<DisclosedDocument> = docs
         .iter()
         .zip(places)
@@ -654,6 +671,7 @@ fn write_payload(
             content: doc.content.to_hex(),
             size: doc.size,
             path: doc.path.clone(),
+            decrypted: decrypted.remove(&place.file),
             file: place.file,
         })
         .collect();
@@ -709,20 +727,34 @@ fn copy_documents(
     docs: &[(Digest, &DocumentRecord)],
     places: &[layout::Placement],
     options: &ExportOptions,
-) -> Result<ReadBack> {
+) -> Result<(ReadBack, HashMap<String, DecryptedDocument>)> {
     let total = docs.iter().map(|(_, doc)| doc.size).sum();
     crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
-    docs.par_iter()
+    let mut decrypted: HashMap<String, DecryptedDocument> = HashMap::new();
+    let read_back: ReadBack = docs
+        .par_iter()
         .zip(places)
         .map(|((_, doc), place)| {
             let to = root.join(&place.file);
-            let found = match &options.encrypt_to {
-                Some(recipients) => encrypt_object(archive, doc, recipients, &to)?,
-                None => copy_object(archive, &doc.content, &to)?,
+            let (found, plain) = match (&options.encrypt_to, &options.identity) {
+                (_, Some(identity)) if doc.encryption.is_some() => {
+                    decrypt_object(archive, &identity.0, doc, options, &to)?
+                }
+                (Some(recipients), _) => (encrypt_object(archive, doc, recipients, &to)?, None),
+                (None, _) => (copy_object(archive, &doc.content, &to)?, None),
             };
-            Ok((place.file.clone(), found))
+            Ok((place.file.clone(), found, plain))
         })
-        .collect::<Result<_>>()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(|(file, found, plain)| {
+            if let Some(plain) = plain {
+                decrypted.insert(file.clone(), plain);
+            }
+            (file, found)
+        })
+        .collect();
+    Ok((read_back, decrypted))
 }
 
 /// A payload file: (hex SHA-256, path relative to the bundle root, size).
@@ -829,6 +861,7 @@ fn write_entry_page(
     )
 }
 
+mod decrypt;
 mod nodes;
 mod packing;
 mod records;

@@ -527,9 +527,9 @@ fn a_large_document_is_encrypted_streaming() {
 }
 
 #[test]
-fn an_encrypted_document_is_never_exported_as_if_it_were_clear() {
-    // Its stored bytes are ciphertext: shipped under its plain name they would "verify" (the
-    // record commits to them) while holding nothing the recipient can read.
+fn an_encrypted_document_is_never_exported_without_the_identity() {
+    // Exporting it decrypts it (FORMAT.md §23.9): without --identity the export is refused,
+    // naming the document and the option, before anything is written or logged.
     let (ws, _) = encrypted_archive(&[]);
     let records_before = ws.run(&["log", "--json"]).1;
     for extra in [&[][..], &["--encrypt-to", &vector_recipient()][..]] {
@@ -539,6 +539,7 @@ fn an_encrypted_document_is_never_exported_as_if_it_were_clear() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("secret.txt"), "{stderr}");
         assert!(stderr.contains("stored encrypted"), "{stderr}");
+        assert!(stderr.contains("--identity"), "{stderr}");
         assert!(!ws.path("bundle").exists(), "nothing may be left at --out");
     }
     // Nothing was logged as exported.

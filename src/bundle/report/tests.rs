@@ -160,6 +160,7 @@ fn render_pages_with(
                 size: d.size,
                 path: d.path.clone(),
                 file: format!("data/documents/{}", d.path),
+                decrypted: None,
             }),
             _ => None,
         })

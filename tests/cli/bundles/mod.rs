@@ -22,6 +22,7 @@ mod completeness;
 pub(crate) mod differential;
 mod disclosure;
 mod encrypted;
+mod encrypted_export;
 mod export;
 mod format_rules;
 mod handover;
@@ -31,7 +32,7 @@ mod impostor;
 mod layout;
 mod metadata;
 mod names;
-mod report_images;
+pub(super) mod report_images;
 mod report_pages;
 
 /// The undisclosed document's distinctive content and metadata.
