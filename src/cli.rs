@@ -11,6 +11,7 @@ use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::output::Existing;
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
+use evidentia::archive::sealed_notes;
 use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
 use evidentia::core::timestamp::Timestamp;
@@ -208,6 +209,10 @@ enum Command {
         /// The record as JSON instead of text
         #[arg(long)]
         json: bool,
+        /// Decrypt the encrypted fields of annotations and custody events (shown as
+        /// "[encrypted]" without an identity)
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
     /// Annotate a document: a body, selectors checked against its content, a claim, links
     Annotate(annotate::AnnotateArgs),
@@ -614,9 +619,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let options = render::LsOptions { all_versions, size };
             render::ls(&archive, &options, json)?
         }
-        Command::Show { id, json } => {
+        Command::Show { id, json, identity } => {
             let archive = Archive::open(&archive_dir)?;
-            let records = match query::resolve_shown(&archive, &id)? {
+            let mut records = match query::resolve_shown(&archive, &id)? {
                 Resolved::Record(record) => vec![*record],
                 Resolved::Object(digest) => {
                     let records = query::records_for_content(&archive, &digest)?;
@@ -626,6 +631,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     records.into_iter().map(|(logged, _)| logged).collect()
                 }
             };
+            let identities = identity.load()?;
+            for logged in &mut records {
+                sealed_notes::reveal(&archive, identities.as_ref(), &mut logged.record)?;
+            }
             show::records(&records, json)?;
         }
         Command::Completions { shell } => progress::completions(shell),

@@ -4,7 +4,8 @@ use crate::core::digest::Digest;
 use crate::core::key::{SignerKey, VerifierKey};
 use crate::core::record::key_event_message;
 use crate::core::record::{
-    CustodyEvent, CustodyRecord, Header, KeyAction, KeyRecord, Record, RetractionRecord,
+    CustodyEvent, CustodyRecord, Header, HiddenFields, KeyAction, KeyRecord, Record,
+    RetractionRecord,
 };
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
@@ -87,6 +88,9 @@ pub struct CustodyRequest {
     pub to: Option<String>,
     pub note: Option<String>,
     pub at: Option<Timestamp>,
+    /// Store the note, from and to encrypted (FORMAT.md §23.9). `None`: encrypted exactly
+    /// when one of the documents is stored encrypted (and there is something to hide).
+    pub encrypt: Option<bool>,
 }
 
 pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
@@ -110,7 +114,7 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
                 contents.push(content);
             }
         }
-        Ok(Record::Custody(Box::new(CustodyRecord {
+        let mut record = CustodyRecord {
             header: Header::now(),
             targets: contents,
             event: request.event,
@@ -119,8 +123,41 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
             to: request.to.clone(),
             note: request.note.clone(),
             at: request.at,
-        })))
+            sealed: None,
+        };
+        let something = record.note.is_some() || record.from.is_some() || record.to.is_some();
+        let encrypt = match request.encrypt {
+            Some(true) if !something => {
+                return Err(Error::InvalidOption {
+                    option: "--encrypt",
+                    value: String::new(),
+                    why: "there is nothing to encrypt: give --note, --from or --to".into(),
+                })
+            }
+            Some(choice) => choice,
+            None => something && any_encrypted(archive, &record.targets)?,
+        };
+        if encrypt {
+            let mut hidden = HiddenFields::new("custody", record.targets.clone());
+            hidden.note = record.note.take();
+            hidden.from = record.from.take();
+            hidden.to = record.to.take();
+            record.sealed = Some(super::sealed_notes::seal(archive, &hidden)?);
+        }
+        Ok(Record::Custody(Box::new(record)))
     })
+}
+
+/// Whether one of `contents` is stored encrypted.
+fn any_encrypted(archive: &Archive, contents: &[Digest]) -> Result<bool> {
+    for content in contents {
+        if super::encrypted::looks_encrypted(archive, content)?
+            && !super::encrypted::ciphertexts_of(archive, content)?.is_empty()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Introduces a signer key, with the key's own signature as proof of possession.

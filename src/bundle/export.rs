@@ -347,6 +347,7 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                     super::encrypted::custody_note(options.encrypt_to.as_ref())
                 )),
                 at: None,
+                sealed: None,
             }))
         })
         .collect()

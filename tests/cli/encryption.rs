@@ -19,17 +19,17 @@ use serde_json::Value;
 
 use crate::common::{added, Workspace};
 
-const SECRET: &str = "Witness W-017 names the child and the street.\n";
+pub(crate) const SECRET: &str = "Witness W-017 names the child and the street.\n";
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vectors/encryption")
 }
 
-fn vector_identity() -> String {
+pub(crate) fn vector_identity() -> String {
     vectors().join("identity.txt").display().to_string()
 }
 
-fn vector_recipient() -> String {
+pub(crate) fn vector_recipient() -> String {
     let text = fs::read_to_string(vectors().join("vectors.json")).expect("vectors.json");
     let json: Value = serde_json::from_str(&text).expect("json");
     json["recipient"].as_str().expect("recipient").to_string()
@@ -37,7 +37,7 @@ fn vector_recipient() -> String {
 
 /// An archive whose recipient is the vector identity, a signing key, and SECRET added with
 /// `--encrypt` (plus `extra` options) and sealed; returns the workspace and the stored digest.
-fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
+pub(crate) fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
     let ws = Workspace::bare();
     let (code, _, stderr) = ws.run(&["init", "arc", "--recipient", &vector_recipient()]);
     assert_eq!(code, 0, "{stderr}");
@@ -53,7 +53,7 @@ fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
     (ws, digest)
 }
 
-fn verify_with(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn verify_with(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["verify", "--json"];
     if !extra.contains(&"--integrity-only") {
         args.extend(["--trust", "signer.pub"]);
@@ -75,7 +75,7 @@ fn warnings(report: &Value) -> Vec<String> {
 }
 
 /// Every stored object's bytes, to check that no plaintext reached the store.
-fn stored_bytes(ws: &Workspace) -> Vec<u8> {
+pub(crate) fn stored_bytes(ws: &Workspace) -> Vec<u8> {
     let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(ws.archive().join("objects")) {
         let entry = entry.expect("walk");

@@ -36,6 +36,8 @@ pub struct EncryptedReplay {
     /// (report item, document record id, ciphertext), in log order.
     ciphertexts: Vec<(String, Digest, Ciphertext)>,
     pub recipients_records: u64,
+    /// Sealed annotation and custody fields: (report item, record kind, targets, sealed map).
+    pub notes: Vec<super::sealed_notes::SealedNote>,
 }
 
 impl EncryptedReplay {
@@ -90,6 +92,11 @@ impl EncryptedReplay {
         for (_, _, c) in &self.ciphertexts {
             contents.entry(c.content).or_insert(c.size);
         }
+        for note in &self.notes {
+            contents
+                .entry(note.sealed.content)
+                .or_insert(note.sealed.size);
+        }
     }
 }
 
@@ -111,6 +118,7 @@ pub fn check_encrypted(
     replay: &EncryptedReplay,
     identity: Option<&VerifyIdentity>,
 ) -> Result<()> {
+    super::sealed_notes::check_notes(archive, report, &replay.notes, identity);
     if replay.ciphertexts.is_empty() {
         return Ok(());
     }
@@ -182,25 +190,8 @@ pub fn check_encrypted(
 }
 
 fn check_one(archive: &Archive, c: &Ciphertext, identity: Option<&VerifyIdentity>) -> Outcome {
-    let what = format!("ciphertext {}", c.content);
-    // The key-less level: the age header parses and the length implies the recorded size.
-    // The header is parsed from memory: age's header parser reads a few bytes at a time, one
-    // system call each on a file. 64 KiB holds the header of any allowed ciphertext.
-    let shape = read_head(archive, &c.content)
-        .map_err(|e| e.to_string())
-        .and_then(|head| stream::inspect(&head[..], c.size, &what).map_err(|e| e.to_string()));
-    match shape {
-        Ok(shape) if shape.plaintext_size != c.info.plaintext_size => {
-            return Outcome::Problem(
-                "plaintext-size-mismatch",
-                format!(
-                    "the ciphertext holds {} plaintext bytes but the record says {}",
-                    shape.plaintext_size, c.info.plaintext_size
-                ),
-            )
-        }
-        Ok(_) => {}
-        Err(why) => return Outcome::Problem("ciphertext-malformed", why),
+    if let Some((code, detail)) = check_shape(archive, c) {
+        return Outcome::Problem(code, detail);
     }
     let Some(identity) = identity else {
         return Outcome::NotOpened;
@@ -215,6 +206,28 @@ fn check_one(archive: &Archive, c: &Ciphertext, identity: Option<&VerifyIdentity
             Outcome::Problem("opening-mismatch", e.to_string())
         }
         Err(e) => Outcome::Problem("ciphertext-damaged", e.to_string()),
+    }
+}
+
+/// The key-less checks of one ciphertext: its problem code and detail, if any.
+pub(super) fn check_shape(archive: &Archive, c: &Ciphertext) -> Option<(&'static str, String)> {
+    let what = format!("ciphertext {}", c.content);
+    // The key-less level: the age header parses and the length implies the recorded size.
+    // The header is parsed from memory: age's header parser reads a few bytes at a time, one
+    // system call each on a file. 64 KiB holds the header of any allowed ciphertext.
+    let shape = read_head(archive, &c.content)
+        .map_err(|e| e.to_string())
+        .and_then(|head| stream::inspect(&head[..], c.size, &what).map_err(|e| e.to_string()));
+    match shape {
+        Ok(shape) if shape.plaintext_size != c.info.plaintext_size => Some((
+            "plaintext-size-mismatch",
+            format!(
+                "the ciphertext holds {} plaintext bytes but the record says {}",
+                shape.plaintext_size, c.info.plaintext_size
+            ),
+        )),
+        Ok(_) => None,
+        Err(why) => Some(("ciphertext-malformed", why)),
     }
 }
 
