@@ -214,3 +214,7 @@ impl HiddenFields {
         Ok(fields)
     }
 }
+
+#[cfg(test)]
+#[path = "sealed_tests.rs"]
+mod tests;
