@@ -22,6 +22,7 @@ mod completeness;
 pub(crate) mod differential;
 mod disclosure;
 mod encrypted;
+mod encrypted_notes;
 mod export;
 mod format_rules;
 mod handover;
