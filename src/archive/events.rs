@@ -96,11 +96,28 @@ pub struct CustodyRequest {
 pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
     record_with(archive, &request.targets, |resolved| {
         let mut contents = Vec::new();
+        // Whether a target is stored encrypted, learnt only when it decides the default.
+        let decide = request.encrypt.is_none()
+            && (request.note.is_some() || request.from.is_some() || request.to.is_some());
+        let mut any_encrypted = false;
         for (target, text) in resolved.into_iter().zip(&request.targets) {
             let content = match target {
-                Target::Document { content, .. } => content,
+                Target::Document { content, records } => {
+                    if decide && !any_encrypted {
+                        if let Some(latest) = records.last() {
+                            any_encrypted = matches!(
+                                query::read_record(archive, latest)?,
+                                Record::Document(d) if d.encryption.is_some()
+                            );
+                        }
+                    }
+                    content
+                }
                 Target::Record { record, .. } => match *record {
-                    Record::Document(doc) => doc.content,
+                    Record::Document(doc) => {
+                        any_encrypted |= doc.encryption.is_some();
+                        doc.content
+                    }
                     other => {
                         return Err(Error::WrongTarget {
                             id: text.clone(),
@@ -135,7 +152,7 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
                 })
             }
             Some(choice) => choice,
-            None => something && any_encrypted(archive, &record.targets)?,
+            None => something && any_encrypted,
         };
         if encrypt {
             let mut hidden = HiddenFields::new("custody", record.targets.clone());
@@ -146,18 +163,6 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
         }
         Ok(Record::Custody(Box::new(record)))
     })
-}
-
-/// Whether one of `contents` is stored encrypted.
-fn any_encrypted(archive: &Archive, contents: &[Digest]) -> Result<bool> {
-    for content in contents {
-        if super::encrypted::looks_encrypted(archive, content)?
-            && !super::encrypted::ciphertexts_of(archive, content)?.is_empty()
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Introduces a signer key, with the key's own signature as proof of possession.
