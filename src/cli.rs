@@ -11,7 +11,6 @@ use evidentia::archive::ingest::{self, AddOptions, AddStatus};
 use evidentia::archive::output::Existing;
 use evidentia::archive::query::{self, Resolved};
 use evidentia::archive::seal;
-use evidentia::archive::sealed_notes;
 use evidentia::archive::verify::{self, VerifyOptions, VerifyReport};
 use evidentia::archive::Archive;
 use evidentia::core::timestamp::Timestamp;
@@ -209,8 +208,6 @@ enum Command {
         /// The record as JSON instead of text
         #[arg(long)]
         json: bool,
-        /// Decrypt the encrypted fields of annotations and custody events (shown as
-        /// "[encrypted]" without an identity)
         #[command(flatten)]
         identity: encrypt::IdentityArgs,
     },
@@ -631,10 +628,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     records.into_iter().map(|(logged, _)| logged).collect()
                 }
             };
-            let identities = identity.load()?;
-            for logged in &mut records {
-                sealed_notes::reveal(&archive, identities.as_ref(), &mut logged.record)?;
-            }
+            show::reveal(&archive, identity.load()?.as_ref(), &mut records)?;
             show::records(&records, json)?;
         }
         Command::Completions { shell } => progress::completions(shell),

@@ -257,6 +257,19 @@ fn optional(label: &str, value: Option<&str>) {
 }
 
 /// `show`: the records in full; as JSON, one document listing them all.
+/// Decrypts, with `identities`, the encrypted fields of the annotations and custody events
+/// among `records` (FORMAT.md §23.9); without, they stay "[encrypted]".
+pub fn reveal(
+    archive: &evidentia::archive::Archive,
+    identities: Option<&evidentia::crypt::Identities>,
+    records: &mut [LoggedRecord],
+) -> Result<()> {
+    for logged in records {
+        evidentia::archive::sealed_notes::reveal(archive, identities, &mut logged.record)?;
+    }
+    Ok(())
+}
+
 pub fn records(records: &[LoggedRecord], json: bool) -> Result<()> {
     if json {
         let records: Vec<Value> = records.iter().map(record_json).collect();
