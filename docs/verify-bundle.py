@@ -373,13 +373,37 @@ def selector(v):
     return SELECTORS[kind]
 
 
+def sealed_map(v, key):
+    """The `sealed` map of an annotation or custody event (FORMAT.md section 23.9)."""
+    if not isinstance(v, CMap) or any(
+            isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in v):
+        raise Bad(f"field {key}: expected a map with unsigned-integer keys")
+    m = dict(v)
+    bytes_of(m.pop(0, None), key, 32)
+    uint_of(m.pop(1, None), key)
+    enc = encryption_map(m.pop(2, None), key)
+    if m:
+        raise Bad(f"field {min(m)} is not defined for 'sealed' maps")
+    if "plaintext_sha256" not in enc:
+        raise Bad(f"field {key}: hidden fields are bound by their plaintext SHA-256 (2)")
+    if enc["plaintext_size"] > 1 << 20:
+        raise Bad(f"field {key}: a hidden-fields plaintext is at most 1048576 bytes")
+
+
 def annotation(f):
     about = [bytes_of(f.pop(3, None), 3, 32)]
+    order = []
     if 4 in f:
         order = [selector(s) for s in array_of(f.pop(4), 4, 6)]
         if any(a >= b for a, b in zip(order, order[1:])):
             raise Bad("selectors must be in canonical order with at most one of each type")
-    text_of(f.pop(5, None), 5, 65536, True)
+    sealed = 10 in f
+    if sealed:
+        sealed_map(f.pop(10), 10)
+        if 7 in f or SELECTORS["text-quote"] in order:
+            raise Bad("a sealed annotation keeps its quote and claim only in the ciphertext")
+    else:
+        text_of(f.pop(5, None), 5, 65536, True)
     if 6 in f:
         tags_of(f.pop(6), 6)
     if 7 in f:
@@ -411,6 +435,7 @@ def custody(f):
                      "ingested", "exported"):
         raise Bad(f"unknown custody event '{event}'")
     text_of(f.pop(5, None), 5, 4096)
+    hidden = any(k in f for k in (6, 7, 8))
     for k in (6, 7):
         if k in f:
             text_of(f.pop(k), k, 4096)
@@ -418,6 +443,10 @@ def custody(f):
         text_of(f.pop(8), 8, 65536, True)
     if 9 in f:
         timestamp(text_of(f.pop(9), 9, 64))
+    if 10 in f:
+        sealed_map(f.pop(10), 10)
+        if hidden:
+            raise Bad("a sealed custody event keeps its note, from and to only in the ciphertext")
     return {"about": about}
 
 

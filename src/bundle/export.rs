@@ -28,8 +28,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
-    BundleManifest, ConsistencyEntry, DecryptedDocument, DisclosedDocument, Withheld,
-    BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DecryptedDocument, DisclosedDocument, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -363,6 +362,7 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                     )
                 )),
                 at: None,
+                sealed: None,
             }))
         })
         .collect()

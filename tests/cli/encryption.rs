@@ -29,7 +29,7 @@ pub(crate) fn vector_identity() -> String {
     vectors().join("identity.txt").display().to_string()
 }
 
-fn vector_recipient() -> String {
+pub(crate) fn vector_recipient() -> String {
     let text = fs::read_to_string(vectors().join("vectors.json")).expect("vectors.json");
     let json: Value = serde_json::from_str(&text).expect("json");
     json["recipient"].as_str().expect("recipient").to_string()
@@ -53,7 +53,7 @@ pub(crate) fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
     (ws, digest)
 }
 
-fn verify_with(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn verify_with(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["verify", "--json"];
     if !extra.contains(&"--integrity-only") {
         args.extend(["--trust", "signer.pub"]);
@@ -75,7 +75,7 @@ fn warnings(report: &Value) -> Vec<String> {
 }
 
 /// Every stored object's bytes, to check that no plaintext reached the store.
-fn stored_bytes(ws: &Workspace) -> Vec<u8> {
+pub(crate) fn stored_bytes(ws: &Workspace) -> Vec<u8> {
     let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(ws.archive().join("objects")) {
         let entry = entry.expect("walk");

@@ -11,6 +11,7 @@ mod audits;
 mod bundles;
 mod cli_extras;
 mod crash;
+mod encrypted_notes;
 mod encrypted_proofs;
 mod encryption;
 mod faults;

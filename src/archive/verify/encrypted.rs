@@ -40,6 +40,8 @@ pub struct EncryptedReplay {
     /// (report item, document record id, ciphertext), in log order.
     ciphertexts: Vec<(String, Digest, Ciphertext)>,
     pub recipients_records: u64,
+    /// Sealed annotation and custody fields: (report item, record kind, targets, sealed map).
+    pub notes: Vec<super::sealed_notes::SealedNote>,
 }
 
 impl EncryptedReplay {
@@ -111,6 +113,11 @@ impl EncryptedReplay {
         for (_, _, c) in &self.ciphertexts {
             contents.entry(c.content).or_insert(c.size);
         }
+        for note in &self.notes {
+            contents
+                .entry(note.sealed.content)
+                .or_insert(note.sealed.size);
+        }
     }
 }
 
@@ -135,6 +142,7 @@ pub fn check_encrypted(
     contents: &BTreeMap<Digest, u64>,
     identity: Option<&VerifyIdentity>,
 ) -> Result<()> {
+    super::sealed_notes::check_notes(archive, report, &replay.notes, identity);
     if replay.ciphertexts.is_empty() {
         return Ok(());
     }
@@ -324,4 +332,41 @@ fn copy_error(e: &CryptError) -> CryptError {
             why: other.to_string(),
         },
     }
+}
+
+/// The key-less checks of one ciphertext: its problem code and detail, if any.
+pub(super) fn check_shape(archive: &Archive, c: &Ciphertext) -> Option<(&'static str, String)> {
+    let what = format!("ciphertext {}", c.content);
+    // The key-less level: the age header parses and the length implies the recorded size.
+    // The header is parsed from memory: age's header parser reads a few bytes at a time, one
+    // system call each on a file. 64 KiB holds the header of any allowed ciphertext.
+    let shape = read_head(archive, &c.content)
+        .map_err(|e| e.to_string())
+        .and_then(|head| {
+            crate::crypt::stream::inspect(&head[..], c.size, &what).map_err(|e| e.to_string())
+        });
+    match shape {
+        Ok(shape) if shape.plaintext_size != c.info.plaintext_size => Some((
+            "plaintext-size-mismatch",
+            format!(
+                "the ciphertext holds {} plaintext bytes but the record says {}",
+                shape.plaintext_size, c.info.plaintext_size
+            ),
+        )),
+        Ok(_) => None,
+        Err(why) => Some(("ciphertext-malformed", why)),
+    }
+}
+
+/// The first 64 KiB of a stored object (all of a smaller one).
+fn read_head(archive: &Archive, digest: &Digest) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    archive
+        .store()
+        .open(digest)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .map_err(Error::io(format!("object {digest}")))?;
+    Ok(head)
 }

@@ -221,8 +221,14 @@ impl Replay {
                     }
                 }
             }
-            Record::Annotation(_) => report.annotations += 1,
-            Record::Custody(_) => report.custody_events += 1,
+            Record::Annotation(a) => {
+                report.annotations += 1;
+                self.encrypted.note(&item, &Record::Annotation(a));
+            }
+            Record::Custody(c) => {
+                report.custody_events += 1;
+                self.encrypted.note(&item, &Record::Custody(c));
+            }
             Record::Retraction(_) => report.retractions += 1,
             Record::Metadata(_) => {}
             Record::Key(key) => {

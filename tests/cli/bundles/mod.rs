@@ -23,6 +23,7 @@ pub(crate) mod differential;
 mod disclosure;
 mod encrypted;
 mod encrypted_export;
+mod encrypted_notes;
 mod export;
 mod format_rules;
 mod handover;
