@@ -192,6 +192,7 @@ pub(super) fn verify_written(
     let manifest = read_manifest(root, &files, &mut report);
     let ciphertexts = disclosed::ciphertext_files(manifest.as_ref(), identities);
     let bag = check_bag(root, &files, read_back, &ciphertexts, &mut report);
+    drop(ciphertexts);
     crate::progress::check(crate::archive::verify::not_finished)?;
     let hashed = &bag.hashed;
     tag_files::check_tag_files(root, &files, &mut report);
