@@ -10,7 +10,9 @@ use std::fs;
 use std::io::{BufReader, Read, Seek, Write};
 use std::path::Path;
 
+use crate::archive::verify::encrypted::plaintext_matches;
 use crate::core::digest::Digest;
+use crate::crypt::onepass::{self, StoredPass};
 use crate::crypt::stream::{self, Expected};
 use crate::crypt::{CryptError, Identities, Opening, Recipients};
 use crate::error::{Error, Result};
@@ -76,14 +78,29 @@ pub fn check_ciphertext(path: &Path, size: u64, recipients: u64) -> Result<(), F
     let (mut file, total) = open(path).map_err(|e| ("content-missing", e.to_string()))?;
     let shape = stream::inspect(BufReader::new(&mut file), total, "document file")
         .map_err(|e| malformed(e.to_string()))?;
-    let mut stanzas = stanzas(&mut file, shape.header_len).map_err(malformed)?;
+    let stanzas = stanzas(&mut file, shape.header_len).map_err(malformed)?;
+    judge_ciphertext(stanzas, shape.plaintext_size, size, recipients)
+}
+
+/// The ciphertext level from what the header held (`stanzas`, the recipient stanza types) and
+/// the plaintext size the file's length implies: X25519 stanzas only, exactly `recipients` of
+/// them, and exactly `size` plaintext bytes.
+fn judge_ciphertext(
+    mut stanzas: Vec<String>,
+    plaintext_size: u64,
+    size: u64,
+    recipients: u64,
+) -> Result<(), Finding> {
     // age writes random "grease" stanzas (type ending in -grease) that no identity opens.
     stanzas.retain(|s| !s.ends_with("-grease"));
     if let Some(other) = stanzas.iter().find(|s| *s != "X25519") {
-        return Err(malformed(format!(
-            "a recipient stanza of type '{}': only X25519 is allowed",
-            crate::term::escape(other)
-        )));
+        return Err((
+            "ciphertext-malformed",
+            format!(
+                "a recipient stanza of type '{}': only X25519 is allowed",
+                crate::term::escape(other)
+            ),
+        ));
     }
     if stanzas.len() as u64 != recipients {
         return Err((
@@ -94,12 +111,11 @@ pub fn check_ciphertext(path: &Path, size: u64, recipients: u64) -> Result<(), F
             ),
         ));
     }
-    if shape.plaintext_size != size {
+    if plaintext_size != size {
         return Err((
             "plaintext-size-mismatch",
             format!(
-                "the ciphertext holds {} plaintext bytes, the record says {size}",
-                shape.plaintext_size
+                "the ciphertext holds {plaintext_size} plaintext bytes, the record says {size}"
             ),
         ));
     }
@@ -109,18 +125,78 @@ pub fn check_ciphertext(path: &Path, size: u64, recipients: u64) -> Result<(), F
 /// The type of each recipient stanza (`-> TYPE …` lines) of the header of `header_len` bytes
 /// (nonce included) at the start of `file`. age has parsed and bounded the header already.
 fn stanzas(file: &mut fs::File, header_len: u64) -> std::result::Result<Vec<String>, String> {
-    let text_len = header_len.saturating_sub(16).min(MAX_HEADER);
     let mut header = Vec::new();
     file.rewind().map_err(|e| e.to_string())?;
-    file.take(text_len)
+    file.take(header_text_len(header_len) as u64)
         .read_to_end(&mut header)
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&header);
-    Ok(text
-        .lines()
+    Ok(stanza_types(&header))
+}
+
+/// How much of a header of `header_len` bytes (nonce included) is read for its stanzas.
+fn header_text_len(header_len: u64) -> usize {
+    header_len.saturating_sub(16).min(MAX_HEADER) as usize
+}
+
+/// The type of each recipient stanza (`-> TYPE …` lines) of a header's text.
+fn stanza_types(header: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(header);
+    text.lines()
         .filter_map(|line| line.strip_prefix("-> "))
         .map(|args| args.split(' ').next().unwrap_or("").to_string())
-        .collect())
+        .collect()
+}
+
+/// One read of a document file of an encrypted bundle (crypt::onepass): the SHA-256 the bag's
+/// manifest check needs, the header the ciphertext level needs and, with an identity, the
+/// plaintext's SHA-256, so that each ciphertext is read once however many levels are checked.
+pub struct ReadOnce {
+    pass: StoredPass,
+    /// The recipient stanza types of its header (empty when the header is refused).
+    stanzas: Vec<String>,
+}
+
+impl ReadOnce {
+    /// SHA-256 and length of every byte of the file, as read.
+    pub fn stored(&self) -> (Digest, u64) {
+        (self.pass.ciphertext, self.pass.ciphertext_size)
+    }
+}
+
+/// Reads the document file `path` once (see [`ReadOnce`]); `what` names it in findings. An
+/// error: the file could not be opened or read (not damage).
+pub fn read_once(path: &Path, identities: Option<&Identities>, what: &str) -> Result<ReadOnce> {
+    let (file, total) = open(path)?;
+    let mut input = KeepsHead {
+        inner: file,
+        head: Vec::new(),
+    };
+    let pass =
+        onepass::check_stored(&mut input, total, identities, what).map_err(Error::io(path))?;
+    let stanzas = match pass.header {
+        Ok(header_len) => {
+            let text = header_text_len(header_len).min(input.head.len());
+            stanza_types(&input.head[..text])
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(ReadOnce { pass, stanzas })
+}
+
+/// Keeps the first [`MAX_HEADER`] bytes read through it: the header's stanzas are counted
+/// from them after the one pass.
+struct KeepsHead<R> {
+    inner: R,
+    head: Vec<u8>,
+}
+
+impl<R: Read> Read for KeepsHead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let room = (MAX_HEADER as usize).saturating_sub(self.head.len());
+        self.head.extend_from_slice(&buf[..n.min(room)]);
+        Ok(n)
+    }
 }
 
 /// A bundle file, never through a link (the walk refused links already; this is the handle).
@@ -166,23 +242,76 @@ pub fn examine(
     let Some(identities) = identities else {
         return Examined::Intact;
     };
-    let digest = match plaintext {
-        Plaintext::Digest(None) => return Examined::Intact,
-        Plaintext::Digest(Some(digest)) => digest,
+    match expected_digest(plaintext, identities, what) {
+        Ok(digest) => Examined::Decrypted(check_plaintext(path, identities, digest, size, what)),
+        Err(examined) => examined,
+    }
+}
+
+/// [`examine`] from the one read of the file ([`read_once`], with the same `identities`).
+pub fn examine_read(
+    read: &ReadOnce,
+    size: u64,
+    plaintext: Plaintext,
+    recipients: u64,
+    identities: Option<&Identities>,
+    what: &str,
+) -> Examined {
+    let level = (read.pass.implied_plaintext_size(what))
+        .map_err(|e| ("ciphertext-malformed", e.to_string()))
+        .and_then(|implied| judge_ciphertext(read.stanzas.clone(), implied, size, recipients));
+    if let Err(finding) = level {
+        return Examined::Ciphertext(finding);
+    }
+    let (Some(identities), Some(opened)) = (identities, &read.pass.plaintext) else {
+        return Examined::Intact;
+    };
+    let digest = match expected_digest(plaintext, identities, what) {
+        Ok(digest) => digest,
+        Err(examined) => return examined,
+    };
+    let expected = Expected { digest, size };
+    let checked = match opened {
+        Ok(found) => plaintext_matches(what, expected, *found),
+        Err(CryptError::NotARecipient { .. }) => {
+            return Examined::Decrypted(Decrypted::NotARecipient)
+        }
+        Err(e @ CryptError::Damaged { .. }) => {
+            return Examined::Decrypted(Decrypted::Problem(("ciphertext-damaged", e.to_string())))
+        }
+        Err(e) => {
+            return Examined::Decrypted(Decrypted::Problem(("ciphertext-malformed", e.to_string())))
+        }
+    };
+    Examined::Decrypted(match checked {
+        Ok(()) => Decrypted::Matches,
+        Err(e) => Decrypted::Problem(("plaintext-mismatch", e.to_string())),
+    })
+}
+
+/// The digest the plaintext must have (`Err`: what to report instead of decrypting).
+fn expected_digest(
+    plaintext: Plaintext,
+    identities: &Identities,
+    what: &str,
+) -> std::result::Result<Digest, Examined> {
+    match plaintext {
+        Plaintext::Digest(None) => Err(Examined::Intact),
+        Plaintext::Digest(Some(digest)) => Ok(digest),
         Plaintext::Committed {
             commitment,
             opening,
         } => match Opening::open(identities, &opening, &commitment, what) {
-            Ok(opened) => opened.plaintext,
+            Ok(opened) => Ok(opened.plaintext),
             Err(CryptError::NotARecipient { .. }) => {
-                return Examined::Decrypted(Decrypted::NotARecipient)
+                Err(Examined::Decrypted(Decrypted::NotARecipient))
             }
-            Err(e) => {
-                return Examined::Decrypted(Decrypted::Problem(("opening-mismatch", e.to_string())))
-            }
+            Err(e) => Err(Examined::Decrypted(Decrypted::Problem((
+                "opening-mismatch",
+                e.to_string(),
+            )))),
         },
-    };
-    Examined::Decrypted(check_plaintext(path, identities, digest, size, what))
+    }
 }
 
 /// How the plaintext level went for one document file.

@@ -10,10 +10,12 @@ use rayon::prelude::*;
 use crate::archive::fsutil;
 use crate::core::cbor::MAX_ENCODED_LEN;
 use crate::core::digest::Digest;
+use crate::crypt::Identities;
 use crate::error::{Error, Result};
 use crate::progress::Unit;
 
 use super::bagit;
+use super::encrypted::{read_once, ReadOnce};
 use super::export::{hash_file, hash_file_counted};
 use super::verify::BundleReport;
 
@@ -270,14 +272,34 @@ pub(super) struct Bag {
     pub hashed: HashMap<String, String>,
     /// Path → bytes, for `data/records/*.cbor` files that hash to their manifest digest.
     pub records: HashMap<String, Vec<u8>>,
+    /// Path → what its one read found, for the ciphertexts that hash to their manifest digest.
+    pub ciphertexts: HashMap<String, ReadOnce>,
+}
+
+/// The document files of an encrypted bundle (from data/bundle.json, not yet checked): each is
+/// read once, hashed for the manifest and parsed (and decrypted, with `identities`) on the way.
+#[derive(Default)]
+pub(super) struct Ciphertexts<'a> {
+    /// Path → how findings name the document.
+    pub what: HashMap<String, String>,
+    pub identities: Option<&'a Identities>,
+}
+
+/// What hashing a payload file kept of it for the later checks.
+enum Kept {
+    Nothing,
+    Record(Vec<u8>),
+    Ciphertext(Box<ReadOnce>),
 }
 
 /// Checks BagIt manifests and SHA256SUMS; returns the payload files with their hashes. A file
 /// in `read_back` (export's self-check only) is not read: its digest and length come from there.
+/// A file in `ciphertexts` is read once for every check of it (`encrypted::read_once`).
 pub(super) fn check_bag(
     root: &Path,
     files: &HashSet<String>,
     read_back: &HashMap<String, (Digest, u64)>,
+    ciphertexts: &Ciphertexts,
     report: &mut BundleReport,
 ) -> Bag {
     let mut bag = Bag::default();
@@ -344,9 +366,14 @@ pub(super) fn check_bag(
         .map(|(_, path)| {
             // The caller stops before any verdict once interrupted.
             crate::progress::check(String::new)?;
-            let hashed = match read_back.get(path.as_str()) {
-                Some(&(digest, size)) => Ok((digest, size, None)),
-                None => hash_payload_file(root, path),
+            let hashed = match (read_back.get(path.as_str()), ciphertexts.what.get(*path)) {
+                (Some(&(digest, size)), _) => Ok((digest, size, Kept::Nothing)),
+                (None, Some(what)) => (read_once(&root.join(path), ciphertexts.identities, what))
+                    .map(|read| {
+                        let (digest, size) = read.stored();
+                        (digest, size, Kept::Ciphertext(Box::new(read)))
+                    }),
+                (None, None) => hash_payload_file(root, path),
             };
             crate::progress::advance(1);
             hashed
@@ -355,11 +382,17 @@ pub(super) fn check_bag(
     crate::progress::finish();
     for ((hex, path), result) in to_hash.into_iter().zip(results) {
         match result {
-            Ok((found, size, bytes)) if found.to_hex() == *hex => {
+            Ok((found, size, kept)) if found.to_hex() == *hex => {
                 listed_bytes += size;
                 bag.hashed.insert(path.clone(), hex.clone());
-                if let Some(bytes) = bytes {
-                    bag.records.insert(path.clone(), bytes);
+                match kept {
+                    Kept::Record(bytes) => {
+                        bag.records.insert(path.clone(), bytes);
+                    }
+                    Kept::Ciphertext(read) => {
+                        bag.ciphertexts.insert(path.clone(), *read);
+                    }
+                    Kept::Nothing => {}
                 }
             }
             Ok((found, _, _)) => report.problem(
@@ -445,13 +478,13 @@ pub(super) fn check_bag(
 /// Hashes one payload file: (digest, bytes hashed, the bytes when it is a record file).
 /// A record file larger than a record can be is hashed as any file; the record check reads it
 /// again and reports it.
-fn hash_payload_file(root: &Path, path: &str) -> Result<(Digest, u64, Option<Vec<u8>>)> {
+fn hash_payload_file(root: &Path, path: &str) -> Result<(Digest, u64, Kept)> {
     let full = root.join(path);
     if path.starts_with("data/records/") && path.ends_with(".cbor") {
         if let Ok(bytes) = fsutil::read_stored(&full, MAX_ENCODED_LEN as u64) {
-            return Ok((Digest::of(&bytes), bytes.len() as u64, Some(bytes)));
+            return Ok((Digest::of(&bytes), bytes.len() as u64, Kept::Record(bytes)));
         }
     }
     let (digest, size) = hash_file_counted(&full)?;
-    Ok((digest, size, None))
+    Ok((digest, size, Kept::Nothing))
 }

@@ -287,7 +287,11 @@ fn check_one(pass: &StoredPass, c: &Ciphertext, ids: Option<&Identities>) -> Out
 }
 
 /// The decrypted plaintext's size and SHA-256 against the record's, size first.
-fn plaintext_matches(what: &str, expected: Expected, found: (Digest, u64)) -> CryptResult<()> {
+pub(crate) fn plaintext_matches(
+    what: &str,
+    expected: Expected,
+    found: (Digest, u64),
+) -> CryptResult<()> {
     let (digest, size) = found;
     let (field, expected, found) = if size != expected.size {
         (

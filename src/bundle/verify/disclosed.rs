@@ -13,9 +13,9 @@ use crate::core::digest::Digest;
 use crate::core::merkle::{leaf_hash, verify_inclusion};
 use crate::core::record::{KeyRecord, Record};
 
-use super::super::encrypted::{examine, Decrypted, Examined};
+use super::super::encrypted::{examine, examine_read, Decrypted, Examined};
 use super::super::export::hash_file;
-use super::super::inspect::{safe_relative, Bag};
+use super::super::inspect::{safe_relative, Bag, Ciphertexts};
 use super::super::layout;
 use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord, ListedHex};
 use super::{decrypted, hex_digest, BundleReport, ItemReport};
@@ -247,12 +247,13 @@ pub(super) fn doc_item(doc: &DisclosedDocument) -> String {
 pub(super) fn check_documents(
     root: &Path,
     files: &HashSet<String>,
-    hashed: &HashMap<String, String>,
+    bag: &Bag,
     manifest: &BundleManifest,
     decoded: &HashMap<Digest, Record>,
     identities: Option<&crate::crypt::Identities>,
     report: &mut BundleReport,
 ) {
+    let hashed = &bag.hashed;
     let encryption = manifest.encryption.as_ref();
     if encryption
         .is_some_and(|e| e.scheme != super::super::manifest::ENCRYPTION_SCHEME || e.recipients == 0)
@@ -273,11 +274,16 @@ pub(super) fn check_documents(
                 let path = root.join(&doc.file);
                 let what = doc_item(doc);
                 let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
-                usable.then(|| match decrypted::expectation(doc, record) {
-                    Ok((size, plaintext)) => {
+                let read = bag.ciphertexts.get(&doc.file);
+                usable.then(|| match (decrypted::expectation(doc, record), read) {
+                    (Ok((size, plaintext)), Some(read)) => {
+                        examine_read(read, size, plaintext, enc.recipients, identities, &what)
+                    }
+                    // Not read by the bag check (export's self-check read it back already).
+                    (Ok((size, plaintext)), None) => {
                         examine(&path, size, plaintext, enc.recipients, identities, &what)
                     }
-                    Err(finding) => Examined::Ciphertext(finding),
+                    (Err(finding), _) => Examined::Ciphertext(finding),
                 })
             })
             .collect(),
@@ -339,6 +345,20 @@ pub(super) fn check_documents(
             }
         }
     }
+}
+
+/// The document files of an encrypted bundle, for the bag check to read once each.
+pub(super) fn ciphertext_files<'a>(
+    manifest: Option<&BundleManifest>,
+    identities: Option<&'a crate::crypt::Identities>,
+) -> Ciphertexts<'a> {
+    let Some(manifest) = manifest.filter(|m| m.encryption.is_some()) else {
+        return Ciphertexts::default();
+    };
+    let what = (manifest.documents.iter())
+        .map(|doc| (doc.file.clone(), doc_item(doc)))
+        .collect();
+    Ciphertexts { what, identities }
 }
 
 /// One encrypted document file: in place and listed (as [`check_content`]), then what

@@ -181,13 +181,24 @@ pub(super) fn verify_written(
     let mut report = BundleReport::new();
     report.core.signers_authenticated = options.trust.authenticates();
     let files = walk(root, &mut report)?;
-    let bag = check_bag(root, &files, read_back, &mut report);
+    // Loaded by the caller (passphrase from --identity-passphrase-file, the environment or
+    // the terminal); the path names it in messages.
+    let identity = options
+        .identity
+        .as_ref()
+        .map(|v| (v.0.source().to_path_buf(), &*v.0));
+    let identities = identity.as_ref().map(|(_, i)| *i);
+    // Read before the bag check, which reads each ciphertext it lists once for every level.
+    let manifest = read_manifest(root, &files, &mut report);
+    let ciphertexts = disclosed::ciphertext_files(manifest.as_ref(), identities);
+    let bag = check_bag(root, &files, read_back, &ciphertexts, &mut report);
+    drop(ciphertexts);
     crate::progress::check(crate::archive::verify::not_finished)?;
     let hashed = &bag.hashed;
     tag_files::check_tag_files(root, &files, &mut report);
     // Without checked documents, a report page may show no picture.
     let no_images = HashSet::new();
-    let Some(manifest) = read_manifest(root, &files, &mut report) else {
+    let Some(manifest) = manifest else {
         tag_files::check_report_pages(root, &files, &no_images, &mut report);
         return Ok(finish(report));
     };
@@ -197,13 +208,6 @@ pub(super) fn verify_written(
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
-    // Loaded by the caller (passphrase from --identity-passphrase-file, the environment or
-    // the terminal); the path names it in messages.
-    let identity = options
-        .identity
-        .as_ref()
-        .map(|v| (v.0.source().to_path_buf(), &*v.0));
-    let identities = identity.as_ref().map(|(_, i)| *i);
     if identity.is_some() && manifest.encryption.is_none() {
         report.core.warn(
             "--identity",
@@ -215,7 +219,7 @@ pub(super) fn verify_written(
     disclosed::check_documents(
         root,
         &files,
-        hashed,
+        &bag,
         &manifest,
         decoded,
         identities,

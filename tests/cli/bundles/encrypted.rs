@@ -7,10 +7,10 @@ use evidentia::crypt::{stream, Recipients};
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors/encryption");
 /// The public key of fixtures/vectors/encryption/identity.txt (vectors.json "recipient").
-const RECIPIENT: &str = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
+pub(super) const RECIPIENT: &str = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
 const STATEMENT: &str = "Statement of witness A, naming the child: Mykola, 9.\n";
 
-fn identity() -> String {
+pub(super) fn identity() -> String {
     format!("{VECTORS}/identity.txt")
 }
 

@@ -24,6 +24,7 @@ mod disclosure;
 mod encrypted;
 mod encrypted_export;
 mod encrypted_notes;
+mod encrypted_onepass;
 mod export;
 mod format_rules;
 mod handover;
