@@ -63,11 +63,7 @@ impl EncryptedReplay {
                 rewrap.target
             ));
         };
-        if target.plaintext_size != rewrap.encryption.plaintext_size
-            || target.binding.anchor() != rewrap.encryption.binding.anchor()
-            || std::mem::discriminant(&target.binding)
-                != std::mem::discriminant(&rewrap.encryption.binding)
-        {
+        if !target.binds_same_plaintext(&rewrap.encryption) {
             return Some(format!(
                 "its plaintext size or binding differs from document record {}'s: it is not a new ciphertext of the same plaintext",
                 rewrap.target
