@@ -109,7 +109,14 @@ pub fn check_ciphertext(path: &Path, size: u64, recipients: u64) -> Result<(), F
 /// The type of each recipient stanza (`-> TYPE …` lines) of the header of `header_len` bytes
 /// (nonce included) at the start of `file`. age has parsed and bounded the header already.
 fn stanzas(file: &mut fs::File, header_len: u64) -> std::result::Result<Vec<String>, String> {
-    let text_len = header_len.saturating_sub(16).min(MAX_HEADER);
+    let text_len = header_len.saturating_sub(16);
+    if text_len > MAX_HEADER {
+        // age itself reads longer headers: counting only the first 64 KiB would miss a stanza
+        // (another reader) hidden after grease stanzas.
+        return Err(format!(
+            "a header of {text_len} bytes, more than the {MAX_HEADER} allowed"
+        ));
+    }
     let mut header = Vec::new();
     file.rewind().map_err(|e| e.to_string())?;
     file.take(text_len)

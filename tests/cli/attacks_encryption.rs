@@ -270,3 +270,79 @@ fn an_identity_that_is_a_fifo_or_huge_is_refused() {
         }
     }
 }
+
+/// Empties `index/kinds/<kind>` while claiming to cover the whole log: every line it keeps is
+/// checked against the log, but an omission cannot be seen without reading the log.
+fn drop_positions(ws: &Workspace, kind: &str) {
+    let file = ws.archive().join("index/kinds").join(kind);
+    assert!(file.is_file(), "{kind} positions kept");
+    Workspace::overwrite(&file, format!("covered {}\n", ws.log_size()));
+}
+
+/// An edited `index/kinds/rewrap` that hides the court's rewrap only denies the court the
+/// document (exit 2, nothing released); `verify` does not read it and still checks the court's
+/// ciphertext.
+#[test]
+fn hidden_rewrap_positions_deny_but_never_mislead() {
+    let (ws, _) = encrypted_archive(&["--hide-digest"]);
+    let court = court(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
+    assert_eq!(code, 0, "{stderr}");
+    let identity = vector_identity();
+    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", "court.txt"]);
+    assert_eq!((code, stdout.as_str()), (0, SECRET), "{stderr}");
+    drop_positions(&ws, "rewrap");
+    let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", "court.txt"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    drop_positions(&ws, "rewrap");
+    let (code, report, stderr) = verify(&ws, &["--identity", "court.txt"]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert!(report["proven"]
+        .to_string()
+        .contains("the plaintext of 1 encrypted document(s) decrypts and matches"));
+}
+
+/// An edited `index/kinds/retraction` hiding a retraction lets `retract` log a second one for
+/// the same document: an honest history of two retractions is not an accusation.
+#[test]
+fn a_retraction_hidden_from_retract_is_no_accusation() {
+    let (ws, _) = encrypted_archive(&[]);
+    let (code, _, stderr) = ws.run(&["retract", "secret.txt", "--reason", "wrong file"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = ws.run(&["retract", "secret.txt", "--reason", "again"]);
+    assert_eq!(code, 2, "the earlier retraction is found");
+    drop_positions(&ws, "retraction");
+    let (code, _, stderr) = ws.run(&["retract", "secret.txt", "--reason", "again"]);
+    assert_eq!(code, 0, "the positions file hid the first: {stderr}");
+    ws.seal();
+    let (code, report, stderr) = verify(&ws, &[]);
+    assert_eq!(code, 0, "{report} {stderr}");
+}
+
+/// An honest rewrap to a court, hidden binding: the court, holding only its own identity,
+/// cannot check the plaintext against a proof of the document (the proof carries the
+/// document's opening only, encrypted to the old recipients). Known limit, pinned: a usage
+/// refusal (exit 2) naming the identity, never an accusation.
+#[test]
+fn a_court_checks_a_proof_of_a_rewrapped_hidden_document() {
+    let (ws, _) = encrypted_archive(&["--hide-digest"]);
+    let court = court(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
+    assert_eq!(code, 0, "{stderr}");
+    let identity = vector_identity();
+    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let (code, _, stderr) = ws.run(&["prove", "secret.txt", "--out", "proof.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, report, stderr) = verify_proof(&ws, "secret.txt", &["--identity", "court.txt"]);
+    assert_eq!(code, 2, "no accusation: {report} {stderr}");
+    assert!(
+        stderr.contains("none of the identities in court.txt"),
+        "{stderr}"
+    );
+}

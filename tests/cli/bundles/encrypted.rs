@@ -10,12 +10,12 @@ const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors/enc
 const RECIPIENT: &str = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
 const STATEMENT: &str = "Statement of witness A, naming the child: Mykola, 9.\n";
 
-fn identity() -> String {
+pub(super) fn identity() -> String {
     format!("{VECTORS}/identity.txt")
 }
 
 /// One document sealed and exported encrypted to the fixture recipient.
-fn encrypted_bundle() -> (Workspace, PathBuf) {
+pub(super) fn encrypted_bundle() -> (Workspace, PathBuf) {
     let ws = Workspace::new();
     ws.write("case/a.txt", STATEMENT);
     ws.write("case/b.txt", "Statement of witness B.\n");
