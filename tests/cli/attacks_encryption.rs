@@ -346,3 +346,66 @@ fn a_court_checks_a_proof_of_a_rewrapped_hidden_document() {
         "{stderr}"
     );
 }
+
+/// The record `id` as stored.
+fn read_record(ws: &Workspace, id: &Digest) -> Record {
+    Record::decode(&fs::read(ws.object_path(&id.to_hex())).expect("record")).expect("decode")
+}
+
+/// Attack: a `rewrap` of a hidden-binding document that keeps its commitment (as `verify`
+/// requires) but carries another document's opening, over the document's own ciphertext. No
+/// key can tell; a recipient's `verify --identity` reports `opening-mismatch`, and `cat` still
+/// releases only the document's checked plaintext.
+#[test]
+fn a_rewrap_with_the_opening_of_another_commitment_is_caught_by_a_recipient() {
+    let (ws, _) = encrypted_archive(&["--hide-digest"]);
+    ws.write("other.txt", "another statement\n");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "--hide-digest", "other.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let records = ws.record_digests();
+    let document = |id: &Digest| match read_record(&ws, id) {
+        Record::Document(d) => Some((*id, *d)),
+        _ => None,
+    };
+    let documents: Vec<_> = records.iter().filter_map(document).collect();
+    let [(target, secret), (_, other)] = &documents[..] else {
+        panic!("two documents");
+    };
+    let commitment = match &secret.encryption.as_ref().expect("encrypted").binding {
+        PlaintextBinding::Committed { commitment, .. } => *commitment,
+        PlaintextBinding::Digest(_) => panic!("hidden binding"),
+    };
+    let opening = match &other.encryption.as_ref().expect("encrypted").binding {
+        PlaintextBinding::Committed { opening, .. } => opening.clone(),
+        PlaintextBinding::Digest(_) => panic!("hidden binding"),
+    };
+    let info = secret.encryption.clone().expect("encrypted");
+    let forged = Record::Rewrap(Box::new(RewrapRecord {
+        header: Header::now(),
+        target: *target,
+        content: secret.content,
+        size: secret.size,
+        encryption: EncryptionInfo {
+            binding: PlaintextBinding::Committed {
+                commitment,
+                opening,
+            },
+            ..info
+        },
+        reason: None,
+    }));
+    ws.plant_record(&forged.encode().expect("encode"));
+    ws.seal();
+    let (code, report, stderr) = verify(&ws, &[]);
+    assert_eq!(code, 0, "no key can tell: {report} {stderr}");
+    let identity = vector_identity();
+    let (code, report, stderr) = verify(&ws, &["--identity", &identity]);
+    assert_eq!(code, 1, "{report} {stderr}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        vec!["opening-mismatch".to_string()],
+        "{report}"
+    );
+    let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", &identity]);
+    assert_eq!((code, stdout.as_str()), (0, SECRET), "{stderr}");
+}

@@ -77,3 +77,23 @@ fn a_stanza_hidden_behind_64_kib_of_grease_is_refused_by_both_verifiers() {
         assert_eq!(code, 1, "{report}");
     }
 }
+
+/// Attack: the X25519 stanza's type changed to `scrypt` (a passphrase file): refused by both
+/// verifiers without a key (`ciphertext-malformed`), never counted as a recipient.
+#[test]
+fn a_passphrase_stanza_is_refused_by_both_verifiers() {
+    let (ws, bundle) = encrypted_bundle();
+    let file = bundle.join("data/documents/case/a.txt.age");
+    let (mut lines, rest) = split_header(&fs::read(&file).expect("read"));
+    lines[1] = b"-> scrypt AAAAAAAAAAAAAAAAAAAAAA 10".to_vec();
+    let mut bytes = lines.join(&b'\n');
+    bytes.push(b'\n');
+    bytes.extend(rest);
+    fs::write(&file, bytes).expect("write");
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &TRUST);
+    assert_eq!(code, 1, "{report}");
+    let codes = Workspace::problem_codes(&report);
+    assert_eq!(codes, ["ciphertext-malformed"], "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+}
