@@ -373,13 +373,37 @@ def selector(v):
     return SELECTORS[kind]
 
 
+def sealed_map(v, key):
+    """The `sealed` map of an annotation or custody event (FORMAT.md section 23.9)."""
+    if not isinstance(v, CMap) or any(
+            isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in v):
+        raise Bad(f"field {key}: expected a map with unsigned-integer keys")
+    m = dict(v)
+    bytes_of(m.pop(0, None), key, 32)
+    uint_of(m.pop(1, None), key)
+    enc = encryption_map(m.pop(2, None), key)
+    if m:
+        raise Bad(f"field {min(m)} is not defined for 'sealed' maps")
+    if "plaintext_sha256" not in enc:
+        raise Bad(f"field {key}: hidden fields are bound by their plaintext SHA-256 (2)")
+    if enc["plaintext_size"] > 1 << 20:
+        raise Bad(f"field {key}: a hidden-fields plaintext is at most 1048576 bytes")
+
+
 def annotation(f):
     about = [bytes_of(f.pop(3, None), 3, 32)]
+    order = []
     if 4 in f:
         order = [selector(s) for s in array_of(f.pop(4), 4, 6)]
         if any(a >= b for a, b in zip(order, order[1:])):
             raise Bad("selectors must be in canonical order with at most one of each type")
-    text_of(f.pop(5, None), 5, 65536, True)
+    sealed = 10 in f
+    if sealed:
+        sealed_map(f.pop(10), 10)
+        if 7 in f or SELECTORS["text-quote"] in order:
+            raise Bad("a sealed annotation keeps its quote and claim only in the ciphertext")
+    else:
+        text_of(f.pop(5, None), 5, 65536, True)
     if 6 in f:
         tags_of(f.pop(6), 6)
     if 7 in f:
@@ -411,6 +435,7 @@ def custody(f):
                      "ingested", "exported"):
         raise Bad(f"unknown custody event '{event}'")
     text_of(f.pop(5, None), 5, 4096)
+    hidden = any(k in f for k in (6, 7, 8))
     for k in (6, 7):
         if k in f:
             text_of(f.pop(k), k, 4096)
@@ -418,6 +443,10 @@ def custody(f):
         text_of(f.pop(8), 8, 65536, True)
     if 9 in f:
         timestamp(text_of(f.pop(9), 9, 64))
+    if 10 in f:
+        sealed_map(f.pop(10), 10)
+        if hidden:
+            raise Bad("a sealed custody event keeps its note, from and to only in the ciphertext")
     return {"about": about}
 
 
@@ -970,7 +999,12 @@ def check_report_pages(root, files, images, rep):
 
 U64, STR, HEX = "u64", "str", "hex"
 RECORD_MEMBERS = {"index": U64, "id": STR, "kind": STR, "proof": [STR]}
-DOCUMENT_MEMBERS = {"record": STR, "content": STR, "size": U64, "path": STR, "file": STR}
+DECRYPTED_MEMBERS = {"size": U64, "sha256": STR, "salt": STR, "opening": STR}
+DOCUMENT_MEMBERS = {"record": STR, "content": STR, "size": U64, "path": STR, "file": STR,
+                    "decrypted": DECRYPTED_MEMBERS}
+# Members a listing may leave out, by shape.
+OPTIONAL_IN = {id(DOCUMENT_MEMBERS): {"decrypted"},
+               id(DECRYPTED_MEMBERS): {"sha256", "salt", "opening"}}
 MANIFEST_MEMBERS = {
     "format": STR, "origin": STR, "checkpoint": U64, "tree_size": U64, "exported_at": STR,
     "recipient": (STR, None), "records": [RECORD_MEMBERS], "documents": [DOCUMENT_MEMBERS],
@@ -1000,7 +1034,8 @@ def conforms(value, shape, where):
         ok = isinstance(value, dict)
         if ok:
             extra = set(value) - set(shape)
-            missing = set(shape) - set(value) - (set(OPTIONAL) if shape is MANIFEST_MEMBERS else set())
+            missing = set(shape) - set(value) - (set(OPTIONAL) if shape is MANIFEST_MEMBERS else
+                                                 OPTIONAL_IN.get(id(shape), set()))
             if extra or missing:
                 raise Bad(f"{where}: unknown member(s) {sorted(extra)} or missing {sorted(missing)}")
             for key, sub in shape.items():
@@ -1188,6 +1223,62 @@ def check_age_file(path, size, recipients):
     return None
 
 
+COMMITMENT_LABEL = b"evidentia:plaintext-commitment:v1\x00"
+
+
+def check_decrypted(root, f, listed, binding, enc, hashed):
+    """FORMAT.md section 23.9: a document stored encrypted, disclosed decrypted. (code, detail)
+    of what is wrong, or None. `binding` is the record's encryption map (None: not encrypted)."""
+    if enc is not None and hashed is not None and f not in hashed:
+        return None  # failed the bag check, and named there already
+    if binding is None:
+        return ("bad-manifest", "listed as decrypted, but no disclosed record of a document "
+                "stored encrypted has this path, digest and size")
+    hidden = "commitment" in binding
+    if enc is not None:
+        # Ciphertext level only, against the signed plaintext size (no decryption here).
+        if "sha256" in listed or "salt" in listed:
+            return ("bad-manifest", "an encrypted bundle lists no plaintext digest or salt in the clear")
+        if listed["size"] != binding["plaintext_size"]:
+            return ("plaintext-size-mismatch", "data/bundle.json lists another plaintext size "
+                    "than the signed record")
+        if hidden != ("opening" in listed):
+            return ("opening-missing", "the record hides the plaintext digest and no opening is "
+                    "listed") if hidden else ("bad-manifest", "an opening is listed for a record "
+                                              "that binds the plaintext digest itself")
+        if hidden:
+            try:
+                b64(listed["opening"])
+            except (Bad, ValueError):
+                return ("bad-manifest", "the opening is not standard base64")
+        return check_age_file(os.path.join(root, f), binding["plaintext_size"], enc["recipients"])
+    if "opening" in listed:
+        return ("bad-manifest", "an opening is listed only in an encrypted bundle")
+    found = hash_file(root, f)
+    size = os.path.getsize(os.path.join(root, f))
+    if listed.get("sha256") != found or listed["size"] != size:
+        return ("content-corrupt", "the file is not the plaintext data/bundle.json lists")
+    if size != binding["plaintext_size"]:
+        return ("plaintext-mismatch", f"{size} plaintext bytes, the signed record says "
+                f"{binding['plaintext_size']}")
+    if not hidden:
+        if "salt" in listed:
+            return ("bad-manifest", "a salt is listed for a record that binds the plaintext digest itself")
+        if binding["plaintext_sha256"].hex() != found:
+            return ("plaintext-mismatch", "the file's SHA-256 is not the signed record's")
+        return None
+    salt = listed.get("salt")
+    if salt is None:
+        return ("opening-missing", "the record hides the plaintext digest and no salt is listed")
+    if hex32(salt) is None:
+        return ("bad-manifest", "the salt is not 64 lowercase hex digits")
+    opened = hashlib.sha256(COMMITMENT_LABEL + bytes.fromhex(salt) + bytes.fromhex(found)).digest()
+    if opened != binding["commitment"]:
+        return ("opening-mismatch", "the listed salt and the file's SHA-256 do not open the "
+                "record's commitment")
+    return None
+
+
 def check_documents(root, files, manifest, decoded, rep, hashed=None):
     """Returns (<img src>, record id) of the listed raster documents whose bytes and place
     verified."""
@@ -1208,6 +1299,12 @@ def check_documents(root, files, manifest, decoded, rep, hashed=None):
             rep.problem(doc["path"], "unsafe-path", f"document file '{f}' is outside the document areas")
         elif f not in files:
             rep.problem(doc["path"], "content-missing", f"{f} is not a regular file in the bundle")
+        elif "decrypted" in doc:
+            found = check_decrypted(root, f, doc["decrypted"], rec.get("encryption"), enc, hashed)
+            if found is not None:
+                rep.problem(doc["path"], *found)
+            elif ok and enc is None and rec.get("media_type") in RASTER_TYPES:
+                verified.append(doc)  # a clear plaintext, checked: a picture like any other
         elif enc is not None:
             # Ciphertext level only: the plaintext cannot be checked here (no decryption).
             found = None if hashed is not None and f not in hashed else \

@@ -208,6 +208,8 @@ enum Command {
         /// The record as JSON instead of text
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
     /// Annotate a document: a body, selectors checked against its content, a claim, links
     Annotate(annotate::AnnotateArgs),
@@ -628,9 +630,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let options = render::LsOptions { all_versions, size };
             render::ls(&archive, &options, json)?
         }
-        Command::Show { id, json } => {
+        Command::Show { id, json, identity } => {
             let archive = Archive::open(&archive_dir)?;
-            let records = match query::resolve_shown(&archive, &id)? {
+            let mut records = match query::resolve_shown(&archive, &id)? {
                 Resolved::Record(record) => vec![*record],
                 Resolved::Object(digest) => {
                     let records = query::records_for_content(&archive, &digest)?;
@@ -640,6 +642,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     records.into_iter().map(|(logged, _)| logged).collect()
                 }
             };
+            show::reveal(&archive, identity.load()?.as_ref(), &mut records)?;
             show::records(&records, json)?;
         }
         Command::Completions { shell } => progress::completions(shell),

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::core::digest::Digest;
-use crate::core::record::{AnnotationRecord, Header, Link, Record, Relation, Selector};
+use crate::core::record::{
+    AnnotationRecord, Header, HiddenFields, Link, Record, Relation, Selector,
+};
 use crate::error::{Error, Result};
 
 use super::append::{append_records, catch_up_index};
@@ -26,6 +28,9 @@ pub struct AnnotationRequest {
     /// Relation and a digest, prefix or path of a document or annotation.
     pub links: Vec<(Relation, String)>,
     pub analyst: Option<String>,
+    /// Store the body, quote and claim encrypted (FORMAT.md §23.10). `None`: encrypted exactly
+    /// when the target document is stored encrypted.
+    pub encrypt: Option<bool>,
 }
 
 /// The recorded annotation.
@@ -131,7 +136,7 @@ pub fn annotate_with(
         });
     }
 
-    let record = Record::Annotation(Box::new(AnnotationRecord {
+    let mut annotation = AnnotationRecord {
         header: Header::now(),
         target: content,
         selectors,
@@ -140,7 +145,12 @@ pub fn annotate_with(
         claim: request.claim.clone(),
         links,
         analyst: request.analyst.clone(),
-    }));
+        sealed: None,
+    };
+    if request.encrypt.unwrap_or(doc.encryption.is_some()) {
+        seal_annotation(archive, &mut annotation)?;
+    }
+    let record = Record::Annotation(Box::new(annotation));
     record.encode_checked().map_err(|e| Error::InvalidOption {
         option: "annotation",
         value: String::new(),
@@ -151,6 +161,22 @@ pub fn annotate_with(
         id: ids[0],
         target: content,
     })
+}
+
+/// Moves the body, quote and claim of `annotation` into a ciphertext object (FORMAT.md §23.10).
+fn seal_annotation(archive: &Archive, annotation: &mut AnnotationRecord) -> Result<()> {
+    let mut hidden = HiddenFields::new("annotation", vec![annotation.target]);
+    hidden.body = Some(std::mem::take(&mut annotation.body));
+    hidden.claim = std::mem::take(&mut annotation.claim);
+    if let Some(at) = annotation
+        .selectors
+        .iter()
+        .position(|s| matches!(s, Selector::TextQuote { .. }))
+    {
+        hidden.quote = Some(annotation.selectors.remove(at));
+    }
+    annotation.sealed = Some(super::sealed_notes::seal(archive, &hidden)?);
+    Ok(())
 }
 
 /// Whether checking `selector` reads the content.

@@ -4,8 +4,8 @@ use crate::core::digest::Digest;
 use crate::core::key::{SignerKey, VerifierKey};
 use crate::core::record::key_event_message;
 use crate::core::record::{
-    CustodyEvent, CustodyRecord, Header, KeyAction, KeyRecord, Record, RetractionRecord,
-    KIND_RETRACTION,
+    CustodyEvent, CustodyRecord, Header, HiddenFields, KeyAction, KeyRecord, Record,
+    RetractionRecord, KIND_RETRACTION,
 };
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
@@ -88,16 +88,36 @@ pub struct CustodyRequest {
     pub to: Option<String>,
     pub note: Option<String>,
     pub at: Option<Timestamp>,
+    /// Store the note, from and to encrypted (FORMAT.md §23.10). `None`: encrypted exactly
+    /// when one of the documents is stored encrypted (and there is something to hide).
+    pub encrypt: Option<bool>,
 }
 
 pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
     record_with(archive, &request.targets, |resolved| {
         let mut contents = Vec::new();
+        // Whether a target is stored encrypted, learnt only when it decides the default.
+        let decide = request.encrypt.is_none()
+            && (request.note.is_some() || request.from.is_some() || request.to.is_some());
+        let mut any_encrypted = false;
         for (target, text) in resolved.into_iter().zip(&request.targets) {
             let content = match target {
-                Target::Document { content, .. } => content,
+                Target::Document { content, records } => {
+                    if decide && !any_encrypted {
+                        if let Some(latest) = records.last() {
+                            any_encrypted = matches!(
+                                query::read_record(archive, latest)?,
+                                Record::Document(d) if d.encryption.is_some()
+                            );
+                        }
+                    }
+                    content
+                }
                 Target::Record { record, .. } => match *record {
-                    Record::Document(doc) => doc.content,
+                    Record::Document(doc) => {
+                        any_encrypted |= doc.encryption.is_some();
+                        doc.content
+                    }
                     other => {
                         return Err(Error::WrongTarget {
                             id: text.clone(),
@@ -111,7 +131,7 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
                 contents.push(content);
             }
         }
-        Ok(Record::Custody(Box::new(CustodyRecord {
+        let mut record = CustodyRecord {
             header: Header::now(),
             targets: contents,
             event: request.event,
@@ -120,7 +140,28 @@ pub fn custody(archive: &Archive, request: &CustodyRequest) -> Result<Digest> {
             to: request.to.clone(),
             note: request.note.clone(),
             at: request.at,
-        })))
+            sealed: None,
+        };
+        let something = record.note.is_some() || record.from.is_some() || record.to.is_some();
+        let encrypt = match request.encrypt {
+            Some(true) if !something => {
+                return Err(Error::InvalidOption {
+                    option: "--encrypt",
+                    value: String::new(),
+                    why: "there is nothing to encrypt: give --note, --from or --to".into(),
+                })
+            }
+            Some(choice) => choice,
+            None => something && any_encrypted,
+        };
+        if encrypt {
+            let mut hidden = HiddenFields::new("custody", record.targets.clone());
+            hidden.note = record.note.take();
+            hidden.from = record.from.take();
+            hidden.to = record.to.take();
+            record.sealed = Some(super::sealed_notes::seal(archive, &hidden)?);
+        }
+        Ok(Record::Custody(Box::new(record)))
     })
 }
 

@@ -238,7 +238,7 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                 covered.push(r.index);
                 let who = a.analyst.as_deref().unwrap_or("(analyst not named)");
                 let claim: Vec<String> = a.claim.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut detail = format!("by {who}: {}", a.body);
+                let mut detail = format!("by {who}: {}", super::sealed_notes::body_shown(a));
                 if !claim.is_empty() {
                     detail.push_str(&format!(" [{}]", claim.join(", ")));
                 }
@@ -279,7 +279,7 @@ pub fn history(archive: &Archive, target: &str) -> Result<History> {
                 if let Some(to) = &c.to {
                     detail.push_str(&format!(" to {to}"));
                 }
-                if let Some(note) = &c.note {
+                if let Some(note) = super::sealed_notes::note_shown(c) {
                     detail.push_str(&format!(": {note}"));
                 }
                 push(&mut events, r, c.when(), c.event.as_str(), detail);

@@ -34,6 +34,7 @@ pub mod query;
 pub mod refmap_store;
 pub mod runs;
 pub mod seal;
+pub mod sealed_notes;
 pub mod sink;
 pub mod verify;
 

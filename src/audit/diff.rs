@@ -298,7 +298,10 @@ fn additions(from: &Version, to: &Version, signed: &Signed) -> Added {
                 for old in a.supersedes() {
                     added.annotations_superseded.push(old.to_hex());
                 }
-                let body: String = a.body.chars().take(80).collect();
+                let body: String = crate::archive::sealed_notes::body_shown(a)
+                    .chars()
+                    .take(80)
+                    .collect();
                 added
                     .annotations_new
                     .push(change(r, format!("on sha256:{}: {body}", a.target)));

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::core::digest::Digest;
 use crate::crypt::stream::{self, Expected};
-use crate::crypt::{CryptError, Identities, Recipients};
+use crate::crypt::{CryptError, Identities, Opening, Recipients};
 use crate::error::{Error, Result};
 
 /// Appended to every document file name of an encrypted bundle (before layout compares names).
@@ -145,26 +145,51 @@ pub enum Examined {
     Decrypted(Decrypted),
 }
 
+/// What a document file's plaintext must be: the record's digest (`None`: not a digest, so
+/// only the ciphertext level can be checked), or, for a document stored encrypted with a hidden
+/// binding, whatever the opening sealed to the bundle's recipients opens the commitment to.
+pub enum Plaintext {
+    Digest(Option<Digest>),
+    Committed {
+        commitment: Digest,
+        opening: Vec<u8>,
+    },
+}
+
 /// Both levels for one listed document file (`what` names it in findings): the ciphertext
-/// level always, the plaintext level when `identities` are given. Reads only this file, so
-/// files can be examined in parallel.
+/// level always (it must hold `size` plaintext bytes), the plaintext level when `identities`
+/// are given. Reads only this file, so files can be examined in parallel.
 pub fn examine(
     path: &Path,
-    doc: &super::manifest::DisclosedDocument,
+    size: u64,
+    plaintext: Plaintext,
     recipients: u64,
     identities: Option<&Identities>,
     what: &str,
 ) -> Examined {
-    if let Err(finding) = check_ciphertext(path, doc.size, recipients) {
+    if let Err(finding) = check_ciphertext(path, size, recipients) {
         return Examined::Ciphertext(finding);
     }
-    let digest = Digest::from_lower_hex(doc.content.as_bytes());
-    match (identities, digest) {
-        (Some(identities), Some(digest)) => {
-            Examined::Decrypted(check_plaintext(path, identities, digest, doc.size, what))
-        }
-        _ => Examined::Intact,
-    }
+    let Some(identities) = identities else {
+        return Examined::Intact;
+    };
+    let digest = match plaintext {
+        Plaintext::Digest(None) => return Examined::Intact,
+        Plaintext::Digest(Some(digest)) => digest,
+        Plaintext::Committed {
+            commitment,
+            opening,
+        } => match Opening::open(identities, &opening, &commitment, what) {
+            Ok(opened) => opened.plaintext,
+            Err(CryptError::NotARecipient { .. }) => {
+                return Examined::Decrypted(Decrypted::NotARecipient)
+            }
+            Err(e) => {
+                return Examined::Decrypted(Decrypted::Problem(("opening-mismatch", e.to_string())))
+            }
+        },
+    };
+    Examined::Decrypted(check_plaintext(path, identities, digest, size, what))
 }
 
 /// How the plaintext level went for one document file.

@@ -20,7 +20,6 @@ use crate::archive::output;
 use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::Digest;
-use crate::core::merkle;
 use crate::core::record::{
     CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
 };
@@ -29,7 +28,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
-    BundleManifest, ConsistencyEntry, DisclosedDocument, DisclosedRecord, Withheld, BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DecryptedDocument, DisclosedDocument, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -57,6 +56,8 @@ pub struct ExportOptions {
     pub bag_info: BagInfoFields,
     /// Encrypt every document file to these recipients (`--encrypt-to`), FORMAT.md §23.8.
     pub encrypt_to: Option<crate::crypt::Recipients>,
+    /// Decrypts the documents stored encrypted in the selection (`--identity`), FORMAT.md §23.9.
+    pub identity: Option<crate::archive::verify::encrypted::VerifyIdentity>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +192,8 @@ struct Summary {
     tree_size: u64,
     documents: usize,
     records: usize,
+    /// Documents stored encrypted that were decrypted for the bundle.
+    decrypted: usize,
 }
 
 /// What export keeps of a written bundle while it verifies it.
@@ -264,10 +267,14 @@ fn write_bundle(
         std::thread::spawn(move || fsutil::sync_filesystem(&root))
     };
     // The payload is final: hash what was not written from checked bytes.
-    // An encrypted file is listed under the digest of the ciphertext written, read back.
+    // An encrypted or decrypted file is listed under the digest of the bytes written, read
+    // back (a decrypted plaintext was checked against its record on the way).
     let known: HashMap<String, String> = (manifest.documents.iter())
         .map(|d| match (&manifest.encryption, read_back.get(&d.file)) {
             (Some(_), Some((written, _))) => (d.file.clone(), written.to_hex()),
+            (None, Some((written, _))) if d.decrypted.is_some() => {
+                (d.file.clone(), written.to_hex())
+            }
             _ => (d.file.clone(), d.content.clone()),
         })
         .chain(
@@ -308,6 +315,9 @@ fn write_bundle(
             tree_size: manifest.tree_size,
             documents: manifest.documents.len(),
             records: manifest.records.len(),
+            decrypted: (manifest.documents.iter())
+                .filter(|d| d.decrypted.is_some())
+                .count(),
         },
         report,
         tags,
@@ -340,13 +350,19 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                 from: None,
                 to: options.recipient.clone(),
                 note: Some(format!(
-                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}",
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}{}",
                     summary.documents,
                     summary.records,
                     summary.checkpoint,
-                    super::encrypted::custody_note(options.encrypt_to.as_ref())
+                    super::encrypted::custody_note(options.encrypt_to.as_ref()),
+                    decrypt::custody_note(
+                        summary.decrypted,
+                        options.identity.as_ref(),
+                        options.encrypt_to.is_some()
+                    )
                 )),
                 at: None,
+                sealed: None,
             }))
         })
         .collect()
@@ -527,6 +543,23 @@ fn encrypt_object(
     read_back(&file, to)
 }
 
+/// [`copy_object`] for a document stored encrypted: decrypted with the identity (and encrypted
+/// again with --encrypt-to), then read back likewise.
+fn decrypt_object(
+    archive: &Archive,
+    identities: &crate::crypt::Identities,
+    doc: &DocumentRecord,
+    options: &ExportOptions,
+    to: &Path,
+) -> Result<((Digest, u64), Option<DecryptedDocument>)> {
+    let file = create_new(to)?;
+    crate::progress::check(String::new)?;
+    let encrypt_to = options.encrypt_to.as_ref();
+    let listed = decrypt::export_document(archive, identities, doc, encrypt_to, &file, to)?;
+    crate::progress::advance(doc.size);
+    Ok((read_back(&file, to)?, Some(listed)))
+}
+
 /// SHA-256 and length of a file's bytes, read from its start by position (the page cache,
 /// moments after writing).
 fn read_back(file: &fs::File, path: &Path) -> Result<(Digest, u64)> {
@@ -553,23 +586,6 @@ fn create_new(path: &Path) -> Result<fs::File> {
         .create_new(true)
         .open(path)
         .map_err(Error::io(path))
-}
-
-/// A document stored as age ciphertext (`add --encrypt`) is not exported: its bytes would
-/// travel as ciphertext under its plain name (and "verify", being what the record commits to),
-/// or be encrypted a second time by `--encrypt-to`. A clear export, decrypted with the
-/// identity and logged as a decryption, is not built yet (issue 14).
-fn refuse_encrypted_documents(docs: &[(Digest, &DocumentRecord)]) -> Result<()> {
-    match docs.iter().find(|(_, doc)| doc.encryption.is_some()) {
-        Some((_, doc)) => Err(Error::BadInput {
-            path: PathBuf::from(&doc.path),
-            why: "this document is stored encrypted (add --encrypt); exporting encrypted \
-                  documents is not supported yet: leave it out of the selection, or give the \
-                  recipient the archive and an identity (verify --identity, cat --identity)"
-                .into(),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Creates each distinct directory (relative to `root`) once.
@@ -620,44 +636,6 @@ fn write_payload(
     for (name, bytes) in crate::timestamp::tokens(archive, stored.checkpoint.number)? {
         write_file(&root.join(format!("data/timestamps/{name}")), &bytes)?;
     }
-    // Record files are read and written in parallel; proofs come from one node cursor.
-    // Directories are made once, before the files (not a mkdir and a stat per file).
-    make_dirs(root, ["data/records"])?;
-    disclosed.par_iter().try_for_each(|r| {
-        // The record was read and decoded moments ago: its canonical encoding is its bytes, so
-        // it is not read from the store a second time. Only bytes whose SHA-256 is the
-        // record's id are written; anything else (a kind this version cannot encode) is read.
-        let encoded = r.record.encode().ok().filter(|b| Digest::of(b) == r.id);
-        let bytes = match encoded {
-            Some(bytes) => bytes,
-            None => archive
-                .store()
-                .read_verified(&r.id, crate::core::cbor::MAX_ENCODED_LEN as u64)?,
-        };
-        let path = root.join(format!("data/records/{}.cbor", r.id));
-        // Created, never opened over another file: no bundle path is written twice.
-        let mut file = create_new(&path)?;
-        std::io::Write::write_all(&mut file, &bytes).map_err(Error::io(&path))
-    })?;
-    let mut nodes = nodes::ProofNodes::new(log, disclosed.len());
-    let mut records = Vec::new();
-    for r in disclosed {
-        let proof = match merkle::inclusion_proof(&mut nodes, r.index, size)? {
-            Ok(proof) => proof,
-            Err(e) => {
-                return Err(Error::Corrupt {
-                    path: stored.path.clone(),
-                    why: format!("no inclusion proof for record #{}: {e:?}", r.index),
-                })
-            }
-        };
-        records.push(DisclosedRecord {
-            index: r.index,
-            id: r.id.to_hex(),
-            kind: r.record.kind().to_string(),
-            proof: proof.iter().map(|&d| d.into()).collect(),
-        });
-    }
     // Each document goes where its record dictates (layout.rs), which the verifier recomputes.
     let docs: Vec<(Digest, &DocumentRecord)> = disclosed
         .iter()
@@ -666,7 +644,7 @@ fn write_payload(
             _ => None,
         })
         .collect();
-    refuse_encrypted_documents(&docs)?;
+    decrypt::require_identity(&docs, options.identity.as_ref())?;
     let suffix = match options.encrypt_to {
         Some(_) => super::encrypted::SUFFIX,
         None => "",
@@ -678,21 +656,13 @@ fn write_payload(
             .iter()
             .filter_map(|place| Path::new(&place.file).parent()),
     )?;
-    // Copies run in parallel: each is copied, read back and hashed independently.
-    let total = docs.iter().map(|(_, doc)| doc.size).sum();
-    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
-    let read_back: ReadBack = docs
-        .par_iter()
-        .zip(&places)
-        .map(|((_, doc), place)| {
-            let to = root.join(&place.file);
-            let found = match &options.encrypt_to {
-                Some(recipients) => encrypt_object(archive, doc, recipients, &to)?,
-                None => copy_object(archive, &doc.content, &to)?,
-            };
-            Ok((place.file.clone(), found))
-        })
-        .collect::<Result<_>>()?;
+    // The record files and inclusion proofs are made while the documents copy: the copies
+    // wait on file creation much of the time, which leaves a core to the records.
+    let (records, copied) = rayon::join(
+        || records::write(archive, log, root, stored, disclosed),
+        || copy_documents(archive, root, &docs, &places, options),
+    );
+    let (records, (read_back, mut decrypted)) = (records?, copied?);
     let documents: Vec<DisclosedDocument> = docs
         .iter()
         .zip(places)
@@ -701,6 +671,7 @@ fn write_payload(
             content: doc.content.to_hex(),
             size: doc.size,
             path: doc.path.clone(),
+            decrypted: decrypted.remove(&place.file),
             file: place.file,
         })
         .collect();
@@ -746,6 +717,44 @@ fn write_payload(
     })?;
     write_file(&root.join("data/bundle.json"), &json)?;
     Ok((manifest, read_back))
+}
+
+/// Copies every disclosed document to its place. Copies run in parallel: each is copied, read
+/// back and hashed independently.
+fn copy_documents(
+    archive: &Archive,
+    root: &Path,
+    docs: &[(Digest, &DocumentRecord)],
+    places: &[layout::Placement],
+    options: &ExportOptions,
+) -> Result<(ReadBack, HashMap<String, DecryptedDocument>)> {
+    let total = docs.iter().map(|(_, doc)| doc.size).sum();
+    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
+    let mut decrypted: HashMap<String, DecryptedDocument> = HashMap::new();
+    let read_back: ReadBack = docs
+        .par_iter()
+        .zip(places)
+        .map(|((_, doc), place)| {
+            let to = root.join(&place.file);
+            let (found, plain) = match (&options.encrypt_to, &options.identity) {
+                (_, Some(identity)) if doc.encryption.is_some() => {
+                    decrypt_object(archive, &identity.0, doc, options, &to)?
+                }
+                (Some(recipients), _) => (encrypt_object(archive, doc, recipients, &to)?, None),
+                (None, _) => (copy_object(archive, &doc.content, &to)?, None),
+            };
+            Ok((place.file.clone(), found, plain))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(|(file, found, plain)| {
+            if let Some(plain) = plain {
+                decrypted.insert(file.clone(), plain);
+            }
+            (file, found)
+        })
+        .collect();
+    Ok((read_back, decrypted))
 }
 
 /// A payload file: (hex SHA-256, path relative to the bundle root, size).
@@ -852,8 +861,10 @@ fn write_entry_page(
     )
 }
 
+mod decrypt;
 mod nodes;
 mod packing;
+mod records;
 pub use packing::{tar_top_directory, BagInfoFields};
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,29 @@ pub struct DisclosedDocument {
     pub path: String,
     /// Where the bytes are, relative to the bundle root (under `data/documents/`).
     pub file: String,
+    /// Present when the document is stored encrypted in the archive (its record's `content`
+    /// and `size` are the stored ciphertext's) and the exporter decrypted it: what ties the
+    /// file's plaintext to the record's signed binding (FORMAT.md §23.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decrypted: Option<DecryptedDocument>,
+}
+
+/// How a document stored encrypted travels in a bundle (FORMAT.md §23.9).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecryptedDocument {
+    /// The plaintext's size: the record's `encryption` plaintext-size.
+    pub size: u64,
+    /// Clear bundles: SHA-256 of the plaintext (the file), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Clear bundles, hidden binding: the commitment's salt, hex (the opening, disclosed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Encrypted bundles, hidden binding: the opening sealed again to the bundle's recipients,
+    /// an age v1 file in standard base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

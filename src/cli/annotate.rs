@@ -59,6 +59,32 @@ pub struct AnnotateArgs {
     /// The analyst's name as it should appear
     #[arg(long, value_name = "NAME")]
     analyst: Option<String>,
+    #[command(flatten)]
+    encryption: SealArgs,
+}
+
+/// Whether to store a record's sensitive fields encrypted (FORMAT.md §23.10).
+#[derive(Args, Debug)]
+pub struct SealArgs {
+    /// Store the sensitive fields (annotation: body, quote, claim; custody: note, from, to)
+    /// only as age ciphertext to the archive's recipients [default when a target document
+    /// is stored encrypted]
+    #[arg(long, conflicts_with = "no_encrypt")]
+    encrypt: bool,
+    /// Store the sensitive fields in the clear even though a target document is stored
+    /// encrypted
+    #[arg(long)]
+    no_encrypt: bool,
+}
+
+impl SealArgs {
+    fn choice(&self) -> Option<bool> {
+        match (self.encrypt, self.no_encrypt) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 fn parse_range(option: &'static str, text: &str) -> Result<(u64, u64), Error> {
@@ -193,6 +219,7 @@ pub fn annotate(archive: &Archive, args: AnnotateArgs) -> Result<()> {
         claim,
         links,
         analyst: args.analyst.clone(),
+        encrypt: args.encryption.choice(),
     };
     let identities = args.identity.load()?;
     let done = annotate::annotate_with(archive, &request, identities.as_ref())?;
@@ -282,7 +309,9 @@ fn view_json(view: &AnnotationView) -> Value {
         "document_path": view.document_path,
         "recorded_at": a.header.recorded_at.to_string(),
         "analyst": a.analyst,
-        "body": a.body,
+        // Left out (null) while sealed: plaintext fields appear only once decrypted.
+        "body": (a.sealed.is_none()).then_some(&a.body),
+        "encrypted": a.sealed.is_some(),
         "selectors": a.selectors.iter().map(selector_json).collect::<Vec<_>>(),
         "tags": a.tags,
         "claim": a.claim,
@@ -396,7 +425,10 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
         for s in &a.selectors {
             outln!("  {}", describe_selector(s));
         }
-        outln!("  {}", a.body.replace('\n', "\n  "));
+        outln!(
+            "  {}",
+            evidentia::archive::sealed_notes::body_shown(a).replace('\n', "\n  ")
+        );
         if !a.claim.is_empty() {
             let claim: Vec<String> = a.claim.iter().map(|(k, v)| format!("{k}={v}")).collect();
             outln!("  claim: {}", claim.join(", "));
@@ -475,6 +507,8 @@ pub struct CustodyArgs {
     /// When it happened, if not now (RFC 3339)
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
+    #[command(flatten)]
+    encryption: SealArgs,
 }
 
 pub fn custody(archive: &Archive, args: CustodyArgs) -> Result<()> {
@@ -496,6 +530,7 @@ pub fn custody(archive: &Archive, args: CustodyArgs) -> Result<()> {
             to: args.to,
             note: args.note,
             at,
+            encrypt: args.encryption.choice(),
         },
     )?;
     outln!("sha256:{id}");

@@ -70,6 +70,11 @@ pub struct ExportArgs {
     /// comments, as `age -R` reads it)
     #[arg(long = "encrypt-to-file", value_name = "FILE")]
     encrypt_to_file: Vec<PathBuf>,
+    // Documents stored encrypted (add --encrypt) in the selection are decrypted with this
+    // identity, checked, and exported in the clear or re-encrypted to --encrypt-to; the
+    // export is logged as a decryption
+    #[command(flatten)]
+    identity: super::encrypt::IdentityArgs,
 }
 
 /// The recipients of `--encrypt-to` and `--encrypt-to-file`, or None for a clear bundle.
@@ -168,6 +173,7 @@ pub fn export(archive: &Archive, args: ExportArgs) -> Result<()> {
                 external_description: args.external_description,
             },
             encrypt_to,
+            identity: args.identity.for_verify()?,
         },
     )?;
     outln!(

@@ -139,7 +139,10 @@ pub fn summary(record: &Record) -> String {
             }
         ),
         Record::Annotation(a) => {
-            let body: String = a.body.chars().take(60).collect();
+            let body: String = evidentia::archive::sealed_notes::body_shown(a)
+                .chars()
+                .take(60)
+                .collect();
             format!("on {}: {}", short(&a.target), body.replace('\n', " "))
         }
         Record::Retraction(r) => format!("retracts {}: {}", short(&r.target), r.reason),

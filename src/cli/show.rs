@@ -4,6 +4,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use evidentia::archive::query::LoggedRecord;
+use evidentia::archive::sealed_notes::{is_hidden, ENCRYPTED};
 use evidentia::core::record::{Collection, DocumentRecord, Record};
 
 use super::annotate::{describe_selector, selector_json};
@@ -101,13 +102,64 @@ fn sha(digest: &evidentia::core::digest::Digest) -> String {
     super::json::digest(digest)
 }
 
+/// `encrypted` (and, when sealed, `sealed`: the ciphertext and plaintext digests) on an
+/// annotation or custody event; its `hidden` fields are left out until decrypted.
+fn add_sealed_json(
+    value: &mut Value,
+    record: &Record,
+    sealed: Option<&evidentia::core::record::SealedFields>,
+    hidden: &[&str],
+) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    map.insert("encrypted".into(), json!(sealed.is_some()));
+    let Some(sealed) = sealed else {
+        return;
+    };
+    map.insert(
+        "sealed".into(),
+        json!({
+            "ciphertext": sha(&sealed.content),
+            "ciphertext_size": sealed.size,
+            "plaintext_size": sealed.encryption.plaintext_size,
+            "plaintext_sha256": sha(sealed.plaintext_digest()),
+            "recipients_record": sealed.encryption.recipients.as_ref().map(sha),
+            "decrypted": !is_hidden(record),
+        }),
+    );
+    if is_hidden(record) {
+        for name in hidden {
+            map.remove(*name);
+        }
+    }
+}
+
+fn sealed_fields(record: &Record, sealed: Option<&evidentia::core::record::SealedFields>) {
+    if let Some(sealed) = sealed {
+        let state = if is_hidden(record) {
+            "not decrypted (give --identity FILE)"
+        } else {
+            "decrypted and checked against the record"
+        };
+        field(
+            "encrypted",
+            &format!(
+                "{state}: ciphertext {} ({} bytes), plaintext {}",
+                sha(&sealed.content),
+                sealed.size,
+                sha(sealed.plaintext_digest())
+            ),
+        );
+    }
+}
+
 /// The fields of a record other than its kind and time, under the name of its kind.
 fn body_json(record: &Record) -> Option<(&'static str, Value)> {
     Some(match record {
         Record::Document(doc) => ("document", document_json(doc)),
-        Record::Annotation(a) => (
-            "annotation",
-            json!({
+        Record::Annotation(a) => ("annotation", {
+            let mut value = json!({
                 "target": sha(&a.target),
                 "analyst": a.analyst,
                 "body": a.body,
@@ -115,11 +167,12 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
                 "claim": a.claim,
                 "links": a.links.iter().map(|l| json!({"relation": l.relation.as_str(), "target": sha(&l.target)})).collect::<Vec<_>>(),
                 "tags": a.tags,
-            }),
-        ),
-        Record::Custody(c) => (
-            "custody",
-            json!({
+            });
+            add_sealed_json(&mut value, record, a.sealed.as_ref(), &["body", "claim"]);
+            value
+        }),
+        Record::Custody(c) => ("custody", {
+            let mut value = json!({
                 "event": c.event.as_str(),
                 "actor": c.actor,
                 "from": c.from,
@@ -127,8 +180,15 @@ fn body_json(record: &Record) -> Option<(&'static str, Value)> {
                 "note": c.note,
                 "at": c.at.map(|t| t.to_string()),
                 "targets": c.targets.iter().map(sha).collect::<Vec<_>>(),
-            }),
-        ),
+            });
+            add_sealed_json(
+                &mut value,
+                record,
+                c.sealed.as_ref(),
+                &["from", "to", "note"],
+            );
+            value
+        }),
         Record::Metadata(m) => ("metadata", {
             let mut value = json!({ "target": sha(&m.target) });
             add_collection_json(&mut value, &m.collection);
@@ -197,6 +257,19 @@ fn optional(label: &str, value: Option<&str>) {
 }
 
 /// `show`: the records in full; as JSON, one document listing them all.
+/// Decrypts, with `identities`, the encrypted fields of the annotations and custody events
+/// among `records` (FORMAT.md §23.10); without, they stay "[encrypted]".
+pub fn reveal(
+    archive: &evidentia::archive::Archive,
+    identities: Option<&evidentia::crypt::Identities>,
+    records: &mut [LoggedRecord],
+) -> Result<()> {
+    for logged in records {
+        evidentia::archive::sealed_notes::reveal(archive, identities, &mut logged.record)?;
+    }
+    Ok(())
+}
+
 pub fn records(records: &[LoggedRecord], json: bool) -> Result<()> {
     if json {
         let records: Vec<Value> = records.iter().map(record_json).collect();
@@ -235,7 +308,12 @@ fn record(logged: &LoggedRecord) -> Result<()> {
             for s in &a.selectors {
                 field("selector", &describe_selector(s));
             }
-            field("body", &a.body);
+            sealed_fields(&logged.record, a.sealed.as_ref());
+            if is_hidden(&logged.record) {
+                field("body", ENCRYPTED);
+            } else {
+                field("body", &a.body);
+            }
             for (key, value) in &a.claim {
                 field("claim", &format!("{key}={value}"));
             }
@@ -255,6 +333,10 @@ fn record(logged: &LoggedRecord) -> Result<()> {
             optional("from", c.from.as_deref());
             optional("to", c.to.as_deref());
             optional("at", c.at.map(|t| t.to_string()).as_deref());
+            sealed_fields(&logged.record, c.sealed.as_ref());
+            if is_hidden(&logged.record) {
+                field("note", ENCRYPTED);
+            }
             optional("note", c.note.as_deref());
             for target in &c.targets {
                 field("target", &sha(target));

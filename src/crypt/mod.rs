@@ -19,6 +19,7 @@
 
 pub mod commitment;
 pub mod identity;
+pub mod onepass;
 pub mod recipients;
 pub mod stream;
 

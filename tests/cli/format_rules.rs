@@ -47,6 +47,7 @@ fn annotation(target: Digest, links: &[(Relation, Digest)]) -> Record {
             .map(|&(relation, target)| Link { relation, target })
             .collect(),
         analyst: None,
+        sealed: None,
     }))
 }
 
@@ -60,6 +61,7 @@ fn custody(target: Digest) -> Record {
         to: None,
         note: None,
         at: None,
+        sealed: None,
     }))
 }
 

@@ -12,6 +12,7 @@ mod audits;
 mod bundles;
 mod cli_extras;
 mod crash;
+mod encrypted_notes;
 mod encrypted_proofs;
 mod encryption;
 mod faults;

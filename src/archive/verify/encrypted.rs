@@ -1,21 +1,25 @@
-//! Encrypted documents (FORMAT.md §23.6): without an identity, each ciphertext's age header and
-//! length must imply the recorded plaintext size; with one, each ciphertext the identity opens
-//! is decrypted, streaming, and its plaintext checked against the record. Its stored bytes are
-//! hashed with every other content (records.rs).
+//! Encrypted documents (FORMAT.md §23.6): each ciphertext object is read once (crypt::onepass),
+//! in parallel over objects: its stored bytes are hashed against the record like any content;
+//! without an identity, its age header and length must imply the recorded plaintext size; with
+//! one, each ciphertext the identity opens is decrypted, streaming, and its plaintext checked
+//! against the record.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::core::digest::Digest;
 use crate::core::record::{DocumentRecord, EncryptionInfo, RewrapRecord};
-use crate::crypt::{stream, CryptError, Identities};
+use crate::crypt::onepass::{self, StoredPass};
+use crate::crypt::stream::Expected;
+use crate::crypt::{CryptError, Identities, Result as CryptResult};
 use crate::error::{Error, Result};
+use crate::progress::{self, Unit};
 
-use super::super::encrypted::{decrypt_object, Ciphertext};
+use super::super::encrypted::{expected_plaintext, Ciphertext};
 use super::super::Archive;
+use super::records::report_content;
 use super::VerifyReport;
 
 /// The identity `verify --identity` decrypts with.
@@ -36,6 +40,8 @@ pub struct EncryptedReplay {
     /// (report item, document record id, ciphertext), in log order.
     ciphertexts: Vec<(String, Digest, Ciphertext)>,
     pub recipients_records: u64,
+    /// Sealed annotation and custody fields: (report item, record kind, targets, sealed map).
+    pub notes: Vec<super::sealed_notes::SealedNote>,
 }
 
 impl EncryptedReplay {
@@ -81,10 +87,32 @@ impl EncryptedReplay {
         None
     }
 
+    /// `contents` split into the ciphertexts (hashed by [`check_encrypted`], in the read that
+    /// checks them) and the rest.
+    pub fn split_contents(
+        &self,
+        contents: &BTreeMap<Digest, u64>,
+    ) -> (BTreeMap<Digest, u64>, BTreeMap<Digest, u64>) {
+        let ciphertexts: HashSet<&Digest> = self
+            .ciphertexts
+            .iter()
+            .map(|(_, _, c)| &c.content)
+            .collect();
+        contents
+            .iter()
+            .map(|(d, s)| (*d, *s))
+            .partition(|(d, _)| ciphertexts.contains(d))
+    }
+
     /// The rewraps' ciphertexts, to be hashed with the documents' contents.
     pub fn extra_contents(&self, contents: &mut BTreeMap<Digest, u64>) {
         for (_, _, c) in &self.ciphertexts {
             contents.entry(c.content).or_insert(c.size);
+        }
+        for note in &self.notes {
+            contents
+                .entry(note.sealed.content)
+                .or_insert(note.sealed.size);
         }
     }
 }
@@ -99,32 +127,59 @@ enum Outcome {
     Problem(&'static str, String),
 }
 
-/// The checks of §23.6 on every ciphertext; `identity` adds the plaintext level. An identity
-/// that opens none of them is refused (exit 2): it is the wrong key, not damage.
+/// The checks of §23.6 on every ciphertext, each read once: its stored bytes hashed against
+/// the record (`contents`: every ciphertext with its recorded size), its header parsed and,
+/// with `identity`, its plaintext decrypted and checked. An identity that opens none of them
+/// is refused (exit 2): it is the wrong key, not damage.
 pub fn check_encrypted(
     archive: &Archive,
     report: &mut VerifyReport,
     replay: &EncryptedReplay,
+    contents: &BTreeMap<Digest, u64>,
     identity: Option<&VerifyIdentity>,
 ) -> Result<()> {
+    super::sealed_notes::check_notes(archive, report, &replay.notes, identity);
     if replay.ciphertexts.is_empty() {
         return Ok(());
     }
-    // A ciphertext whose stored bytes failed the content checks is reported there once.
-    let damaged: std::collections::HashSet<String> =
-        report.core.problems().map(|f| f.item.clone()).collect();
-    let outcomes: Vec<Outcome> = crate::remote::with_io_threads(archive, || {
-        replay
-            .ciphertexts
-            .par_iter()
-            .map(|(_, _, c)| {
-                if damaged.contains(&format!("document content {}", c.content)) {
-                    return Outcome::NotOpened;
-                }
-                check_one(archive, c, identity)
-            })
-            .collect()
-    });
+    let ids = identity.map(|i| &*i.0);
+    progress::stage("checking ciphertexts", contents.values().sum(), Unit::Bytes);
+    let passes: Vec<(Digest, u64, Result<StoredPass>)> =
+        crate::remote::with_io_threads(archive, || {
+            contents
+                .par_iter()
+                .map(|(digest, size)| {
+                    progress::check(super::not_finished)?;
+                    let pass = read_once(archive, digest, *size, ids);
+                    progress::advance(*size);
+                    Ok((*digest, *size, pass))
+                })
+                .collect::<Result<_>>()
+        })?;
+    // A ciphertext whose stored bytes failed the content checks is reported there once; so is
+    // one a record gave two sizes.
+    let damaged: HashSet<String> = report.core.problems().map(|f| f.item.clone()).collect();
+    let mut intact: HashMap<Digest, StoredPass> = HashMap::new();
+    for (digest, size, pass) in passes {
+        let (hashed, pass) = match pass {
+            Ok(p) => (Ok((p.ciphertext, p.ciphertext_size)), Some(p)),
+            Err(e) => (Err(e), None),
+        };
+        let ok = report_content(report, &digest, size, hashed);
+        if let (true, Some(pass)) = (ok, pass) {
+            if !damaged.contains(&format!("document content {digest}")) {
+                intact.insert(digest, pass);
+            }
+        }
+    }
+    let outcomes: Vec<Outcome> = replay
+        .ciphertexts
+        .par_iter()
+        .map(|(_, _, c)| match intact.get(&c.content) {
+            Some(pass) => check_one(pass, c, ids),
+            None => Outcome::NotOpened,
+        })
+        .collect();
     let mut plaintext_checked: HashMap<Digest, bool> = HashMap::new();
     // Whether every ciphertext refused the identity: then it is the wrong key (a damaged
     // ciphertext, or one skipped as damaged, leaves that open).
@@ -177,40 +232,125 @@ pub fn check_encrypted(
     Ok(())
 }
 
-fn check_one(archive: &Archive, c: &Ciphertext, identity: Option<&VerifyIdentity>) -> Outcome {
+/// Reads the stored object `digest` once (see [`onepass`]).
+fn read_once(
+    archive: &Archive,
+    digest: &Digest,
+    size: u64,
+    ids: Option<&Identities>,
+) -> Result<StoredPass> {
+    let mut object = archive.store().open(digest)?;
+    let what = format!("encrypted object {digest}");
+    onepass::check_stored(&mut object, size, ids, &what)
+        .map_err(Error::io(format!("object {digest}")))
+}
+
+/// The checks of one ciphertext record against what the read of its object found.
+fn check_one(pass: &StoredPass, c: &Ciphertext, ids: Option<&Identities>) -> Outcome {
+    // The key-less level: the age header parses and the length implies the recorded size.
+    match pass.implied_plaintext_size(&format!("ciphertext {}", c.content)) {
+        Ok(size) if size != c.info.plaintext_size => {
+            return Outcome::Problem(
+                "plaintext-size-mismatch",
+                format!(
+                    "the ciphertext holds {size} plaintext bytes but the record says {}",
+                    c.info.plaintext_size
+                ),
+            )
+        }
+        Ok(_) => {}
+        Err(why) => return Outcome::Problem("ciphertext-malformed", why.to_string()),
+    }
+    let (Some(ids), Some(opened)) = (ids, &pass.plaintext) else {
+        return Outcome::NotOpened;
+    };
+    let what = format!("encrypted object {}", c.content);
+    let checked = expected_plaintext(ids, &c.info, &what).and_then(|expected| match opened {
+        Ok(found) => plaintext_matches(&what, expected, *found),
+        Err(e) => Err(copy_error(e)),
+    });
+    match checked {
+        Ok(()) => Outcome::Checked,
+        Err(CryptError::NotARecipient { .. }) => Outcome::NotARecipient,
+        Err(e @ CryptError::PlaintextMismatch { .. }) => {
+            Outcome::Problem("plaintext-mismatch", e.to_string())
+        }
+        Err(e @ CryptError::OpeningMismatch { .. }) => {
+            Outcome::Problem("opening-mismatch", e.to_string())
+        }
+        Err(e) => Outcome::Problem("ciphertext-damaged", e.to_string()),
+    }
+}
+
+/// The decrypted plaintext's size and SHA-256 against the record's, size first.
+fn plaintext_matches(what: &str, expected: Expected, found: (Digest, u64)) -> CryptResult<()> {
+    let (digest, size) = found;
+    let (field, expected, found) = if size != expected.size {
+        (
+            "size",
+            format!("{} bytes", expected.size),
+            format!("{size} bytes"),
+        )
+    } else if digest != expected.digest {
+        (
+            "SHA-256",
+            expected.digest.to_prefixed(),
+            digest.to_prefixed(),
+        )
+    } else {
+        return Ok(());
+    };
+    Err(CryptError::PlaintextMismatch {
+        what: what.to_string(),
+        field,
+        expected,
+        found,
+    })
+}
+
+/// One read's decryption failure, for each record of that ciphertext (errors are not `Clone`).
+fn copy_error(e: &CryptError) -> CryptError {
+    match e {
+        CryptError::NotARecipient { what, identities } => CryptError::NotARecipient {
+            what: what.clone(),
+            identities: identities.clone(),
+        },
+        CryptError::Malformed { what, why } => CryptError::Malformed {
+            what: what.clone(),
+            why: why.clone(),
+        },
+        CryptError::Damaged { what, why } => CryptError::Damaged {
+            what: what.clone(),
+            why: why.clone(),
+        },
+        other => CryptError::Damaged {
+            what: "decryption".into(),
+            why: other.to_string(),
+        },
+    }
+}
+
+/// The key-less checks of one ciphertext: its problem code and detail, if any.
+pub(super) fn check_shape(archive: &Archive, c: &Ciphertext) -> Option<(&'static str, String)> {
     let what = format!("ciphertext {}", c.content);
     // The key-less level: the age header parses and the length implies the recorded size.
     // The header is parsed from memory: age's header parser reads a few bytes at a time, one
     // system call each on a file. 64 KiB holds the header of any allowed ciphertext.
     let shape = read_head(archive, &c.content)
         .map_err(|e| e.to_string())
-        .and_then(|head| stream::inspect(&head[..], c.size, &what).map_err(|e| e.to_string()));
+        .and_then(|head| {
+            crate::crypt::stream::inspect(&head[..], c.size, &what).map_err(|e| e.to_string())
+        });
     match shape {
-        Ok(shape) if shape.plaintext_size != c.info.plaintext_size => {
-            return Outcome::Problem(
-                "plaintext-size-mismatch",
-                format!(
-                    "the ciphertext holds {} plaintext bytes but the record says {}",
-                    shape.plaintext_size, c.info.plaintext_size
-                ),
-            )
-        }
-        Ok(_) => {}
-        Err(why) => return Outcome::Problem("ciphertext-malformed", why),
-    }
-    let Some(identity) = identity else {
-        return Outcome::NotOpened;
-    };
-    match decrypt_object(archive, &identity.0, c, &mut io::sink()) {
-        Ok(_) => Outcome::Checked,
-        Err(Error::Crypt(CryptError::NotARecipient { .. })) => Outcome::NotARecipient,
-        Err(Error::Crypt(e @ CryptError::PlaintextMismatch { .. })) => {
-            Outcome::Problem("plaintext-mismatch", e.to_string())
-        }
-        Err(Error::Crypt(e @ CryptError::OpeningMismatch { .. })) => {
-            Outcome::Problem("opening-mismatch", e.to_string())
-        }
-        Err(e) => Outcome::Problem("ciphertext-damaged", e.to_string()),
+        Ok(shape) if shape.plaintext_size != c.info.plaintext_size => Some((
+            "plaintext-size-mismatch",
+            format!(
+                "the ciphertext holds {} plaintext bytes but the record says {}",
+                shape.plaintext_size, c.info.plaintext_size
+            ),
+        )),
+        Ok(_) => None,
+        Err(why) => Some(("ciphertext-malformed", why)),
     }
 }
 

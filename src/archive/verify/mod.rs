@@ -13,6 +13,7 @@ pub mod encrypted;
 mod packs;
 mod records;
 mod refs;
+mod sealed_notes;
 
 use serde::Serialize;
 

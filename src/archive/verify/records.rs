@@ -38,8 +38,8 @@ pub fn check_log_encrypted(
     tree: &mut MemoryTree,
     identity: Option<&super::encrypted::VerifyIdentity>,
 ) -> Result<LogFacts> {
-    let (facts, encrypted) = check_log(archive, report, tree)?;
-    super::encrypted::check_encrypted(archive, report, &encrypted, identity)?;
+    let (facts, encrypted, contents) = check_log(archive, report, tree)?;
+    super::encrypted::check_encrypted(archive, report, &encrypted, &contents, identity)?;
     Ok(facts)
 }
 
@@ -57,7 +57,11 @@ fn check_log(
     archive: &Archive,
     report: &mut VerifyReport,
     tree: &mut MemoryTree,
-) -> Result<(LogFacts, super::encrypted::EncryptedReplay)> {
+) -> Result<(
+    LogFacts,
+    super::encrypted::EncryptedReplay,
+    BTreeMap<Digest, u64>,
+)> {
     let log = archive.log()?;
     let size = log.size();
     report.records = size;
@@ -79,7 +83,9 @@ fn check_log(
         }
     }
     replay.encrypted.extra_contents(&mut replay.contents);
-    check_contents(archive, report, &replay.contents)?;
+    // Ciphertexts are hashed in the same read that checks them (encrypted.rs).
+    let (encrypted, clear) = replay.encrypted.split_contents(&replay.contents);
+    check_contents(archive, report, &clear)?;
     check_unreferenced(archive, report, &digests, &replay.contents)?;
     check_tree_levels(&log, tree, report);
     check_tree_root(&log, tree, size, report);
@@ -89,7 +95,7 @@ fn check_log(
         refs: std::cell::RefCell::new(replay.refs),
         case_titles: replay.case_titles,
     };
-    Ok((facts, replay.encrypted))
+    Ok((facts, replay.encrypted, encrypted))
 }
 
 /// Every record object read (at most 1 MiB), hashed and decoded, in parallel.
@@ -215,8 +221,14 @@ impl Replay {
                     }
                 }
             }
-            Record::Annotation(_) => report.annotations += 1,
-            Record::Custody(_) => report.custody_events += 1,
+            Record::Annotation(a) => {
+                report.annotations += 1;
+                self.encrypted.note(&item, &Record::Annotation(a));
+            }
+            Record::Custody(c) => {
+                report.custody_events += 1;
+                self.encrypted.note(&item, &Record::Custody(c));
+            }
             Record::Retraction(_) => report.retractions += 1,
             Record::Metadata(_) => {}
             Record::Key(key) => {
@@ -424,33 +436,47 @@ fn check_contents(
             .collect::<Result<_>>()
     })?;
     for (digest, size, result) in results {
-        let item = format!("document content {digest}");
-        match result {
-            Ok((found, found_size)) => {
-                report.content_bytes += found_size;
-                if found != digest {
-                    report.problem(
-                        item,
-                        "content-corrupt",
-                        format!("the stored bytes hash to {found}; the document was altered"),
-                    );
-                } else if found_size != size {
-                    report.problem(
-                        item,
-                        "size-mismatch",
-                        format!("{found_size} bytes stored but the record says {size}"),
-                    );
-                }
-            }
-            Err(Error::ObjectMissing { .. }) => report.problem(
-                item,
-                "content-missing",
-                "the object holding this document is missing",
-            ),
-            Err(e) => report.problem(item, "content-unreadable", e.to_string()),
-        }
+        report_content(report, &digest, size, result);
     }
     Ok(())
+}
+
+/// What hashing the stored content `digest` of recorded `size` found; returns whether the
+/// stored bytes are that content.
+pub(super) fn report_content(
+    report: &mut VerifyReport,
+    digest: &Digest,
+    size: u64,
+    hashed: Result<(Digest, u64)>,
+) -> bool {
+    let item = format!("document content {digest}");
+    match hashed {
+        Ok((found, found_size)) => {
+            report.content_bytes += found_size;
+            if found != *digest {
+                report.problem(
+                    item,
+                    "content-corrupt",
+                    format!("the stored bytes hash to {found}; the document was altered"),
+                );
+            } else if found_size != size {
+                report.problem(
+                    item,
+                    "size-mismatch",
+                    format!("{found_size} bytes stored but the record says {size}"),
+                );
+            } else {
+                return true;
+            }
+        }
+        Err(Error::ObjectMissing { .. }) => report.problem(
+            item,
+            "content-missing",
+            "the object holding this document is missing",
+        ),
+        Err(e) => report.problem(item, "content-unreadable", e.to_string()),
+    }
+    false
 }
 
 /// Re-hashes the objects no record refers to. They are left by interrupted commands and are

@@ -15,12 +15,14 @@ fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts(
         format: BundleFormat::Dir,
         bag_info: BagInfoFields::default(),
         encrypt_to: None,
+        identity: None,
     };
     let summary = Summary {
         checkpoint: 3,
         tree_size: 1,
         documents: selected.len(),
         records: selected.len(),
+        decrypted: 0,
     };
     let events = export_events(&selected, &options, &summary);
     let mut named = Vec::new();

@@ -49,7 +49,11 @@ pub(super) fn annotation(
         }
         out.push_str(&selector(s));
     }
-    put!(out, "<p class=\"prose\">{}</p>\n", esc(&a.body));
+    put!(
+        out,
+        "<p class=\"prose\">{}</p>\n",
+        esc(crate::archive::sealed_notes::body_shown(a))
+    );
     if !a.claim.is_empty() {
         table_head(out, "claim", &["Claim", "Value"]);
         for (k, v) in &a.claim {

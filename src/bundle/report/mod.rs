@@ -668,7 +668,7 @@ fn custody_row(ctx: &Ctx, index: u64, c: &CustodyRecord, this: &Digest) -> Vec<S
         let recorded = muted(&format!("recorded {}", c.header.recorded_at));
         put!(time, "<br>{recorded}");
     }
-    let mut note = c.note.as_deref().map_or_else(String::new, prose);
+    let mut note = crate::archive::sealed_notes::note_shown(c).map_or_else(String::new, prose);
     // One event may name thousands of documents: listing them all under each would make the
     // page grow with the square of the bundle. Each of the others shows the event itself.
     let others = c.targets.iter().filter(|t| *t != this);

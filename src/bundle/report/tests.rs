@@ -54,6 +54,7 @@ fn annotation(target: Digest, links: Vec<Link>) -> Record {
         claim: BTreeMap::from([("quantity".to_string(), HOSTILE.to_string())]),
         links,
         analyst: Some(HOSTILE.into()),
+        sealed: None,
     }))
 }
 
@@ -86,6 +87,7 @@ fn sample() -> Vec<(u64, Digest, Record)> {
         to: Some("Archive unit".into()),
         note: Some(HOSTILE.into()),
         at: Some(Timestamp::parse_canonical("2023-12-31T00:00:00Z").unwrap()),
+        sealed: None,
     }));
     let retraction = Record::Retraction(Box::new(RetractionRecord {
         header: header("2024-03-01T00:00:00Z"),
@@ -160,6 +162,7 @@ fn render_pages_with(
                 size: d.size,
                 path: d.path.clone(),
                 file: format!("data/documents/{}", d.path),
+                decrypted: None,
             }),
             _ => None,
         })

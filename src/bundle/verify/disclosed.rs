@@ -18,7 +18,7 @@ use super::super::export::hash_file;
 use super::super::inspect::{safe_relative, Bag};
 use super::super::layout;
 use super::super::manifest::{BundleManifest, DisclosedDocument, DisclosedRecord, ListedHex};
-use super::{hex_digest, BundleReport, ItemReport};
+use super::{decrypted, hex_digest, BundleReport, ItemReport};
 
 /// What the records' checks established, for the checks after them.
 #[derive(Default)]
@@ -238,7 +238,7 @@ pub(in crate::bundle) fn document_item(path: &str, content_hex: &str) -> String 
     format!("{path} (sha256:{content_hex})")
 }
 
-fn doc_item(doc: &DisclosedDocument) -> String {
+pub(super) fn doc_item(doc: &DisclosedDocument) -> String {
     document_item(&doc.path, &doc.content)
 }
 
@@ -272,7 +272,13 @@ pub(super) fn check_documents(
                 let usable = in_document_area(&doc.file) && hashed.contains_key(&doc.file);
                 let path = root.join(&doc.file);
                 let what = doc_item(doc);
-                usable.then(|| examine(&path, doc, enc.recipients, identities, &what))
+                let record = hex_digest(&doc.record).and_then(|id| decoded.get(&id));
+                usable.then(|| match decrypted::expectation(doc, record) {
+                    Ok((size, plaintext)) => {
+                        examine(&path, size, plaintext, enc.recipients, identities, &what)
+                    }
+                    Err(finding) => Examined::Ciphertext(finding),
+                })
             })
             .collect(),
     }
@@ -291,6 +297,10 @@ pub(super) fn check_documents(
             );
         }
         let (ok, content_checked) = match encryption {
+            None if doc.decrypted.is_some() => {
+                let ok = decrypted::check_clear(root, files, hashed, doc, record, report);
+                (ok, true)
+            }
             None => (check_content(root, files, hashed, doc, report), true),
             Some(enc) => check_encrypted(files, doc, enc, examined.pop().flatten(), report),
         };
@@ -383,7 +393,7 @@ fn in_document_area(file: &str) -> bool {
 }
 
 /// A document file is inside the document areas and a regular file of the bundle.
-fn stored_file(
+pub(super) fn stored_file(
     files: &HashSet<String>,
     doc: &DisclosedDocument,
     report: &mut BundleReport,

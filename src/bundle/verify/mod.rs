@@ -8,6 +8,7 @@
 //! file, optionally pinned by its hash.
 
 mod case;
+mod decrypted;
 mod disclosed;
 mod tag_files;
 
@@ -456,6 +457,7 @@ fn state_proven(
         )),
         Some(enc) => super::encrypted::state_levels(enc, core),
     }
+    decrypted::state_proven(manifest, report.encryption.is_some(), core);
     core.proven.push(format!(
         "all {} disclosed record(s) are included in checkpoint {} of archive '{}' (a tree of {} records, root {})",
         report.records_checked, cp.number, manifest.origin, cp.size, cp.root

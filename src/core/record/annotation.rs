@@ -18,6 +18,7 @@ const KEY_TAGS: u64 = 6;
 const KEY_CLAIM: u64 = 7;
 const KEY_LINKS: u64 = 8;
 const KEY_ANALYST: u64 = 9;
+const KEY_SEALED: u64 = 10;
 
 pub const MAX_SELECTORS: usize = 6;
 pub const MAX_LINKS: usize = 64;
@@ -73,7 +74,7 @@ impl Selector {
         }
     }
 
-    fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         let mut entries = vec![(uint(0), Value::Text(self.type_name().into()))];
         let mut push = |k: u64, v: Value| entries.push((uint(k), v));
         match self {
@@ -114,7 +115,7 @@ impl Selector {
         Value::Map(entries)
     }
 
-    fn from_value(value: Value) -> Result<Selector, RecordError> {
+    pub(super) fn from_value(value: Value) -> Result<Selector, RecordError> {
         let bad = |why: &str| invalid(KEY_SELECTORS, "selectors", why.to_string());
         let Value::Map(entries) = value else {
             return Err(bad("a selector must be a map"));
@@ -244,6 +245,9 @@ pub struct AnnotationRecord {
     pub links: Vec<Link>,
     /// Free-text name of the analyst; the signer identity comes from the sealing checkpoint.
     pub analyst: Option<String>,
+    /// Set when the body, quote and claim are stored encrypted (FORMAT.md §23.10): `body` is
+    /// then empty and `selectors`/`claim` hold no quote or claim until revealed.
+    pub sealed: Option<super::SealedFields>,
 }
 
 impl AnnotationRecord {
@@ -262,14 +266,12 @@ impl AnnotationRecord {
             let values = self.selectors.iter().map(Selector::to_value).collect();
             e.value(KEY_SELECTORS, Value::Array(values));
         }
-        e.text(KEY_BODY, &self.body).texts(KEY_TAGS, &self.tags);
+        if self.sealed.is_none() {
+            e.text(KEY_BODY, &self.body);
+        }
+        e.texts(KEY_TAGS, &self.tags);
         if !self.claim.is_empty() {
-            let map = self
-                .claim
-                .iter()
-                .map(|(k, v)| (Value::Text(k.clone()), Value::Text(v.clone())))
-                .collect();
-            e.value(KEY_CLAIM, Value::Map(map));
+            e.value(KEY_CLAIM, claim_value(&self.claim));
         }
         if !self.links.is_empty() {
             let links = self
@@ -285,6 +287,9 @@ impl AnnotationRecord {
             e.value(KEY_LINKS, Value::Array(links));
         }
         e.opt_text(KEY_ANALYST, self.analyst.as_deref());
+        if let Some(sealed) = &self.sealed {
+            e.value(KEY_SEALED, sealed.to_value());
+        }
         e.0
     }
 
@@ -305,9 +310,29 @@ impl AnnotationRecord {
                 "selectors must be in canonical order with at most one of each type",
             ));
         }
-        let body = fields.prose(KEY_BODY, "body", MAX_NOTE_LEN)?;
+        let sealed = fields
+            .take(KEY_SEALED)
+            .map(|v| super::SealedFields::from_value(v, KEY_SEALED))
+            .transpose()?;
+        // A sealed annotation carries its body, quote and claim only inside the ciphertext.
+        let body = match sealed {
+            None => fields.prose(KEY_BODY, "body", MAX_NOTE_LEN)?,
+            Some(_) => String::new(),
+        };
         let tags = fields.tags(KEY_TAGS)?;
         let claim = decode_claim(fields.take(KEY_CLAIM))?;
+        if sealed.is_some()
+            && (!claim.is_empty()
+                || selectors
+                    .iter()
+                    .any(|s| matches!(s, Selector::TextQuote { .. })))
+        {
+            return Err(invalid(
+                KEY_SEALED,
+                "sealed",
+                "a sealed annotation keeps its quote and claim only in the ciphertext",
+            ));
+        }
         let links = fields
             .opt_array(KEY_LINKS, "links", MAX_LINKS)?
             .into_iter()
@@ -323,11 +348,20 @@ impl AnnotationRecord {
             claim,
             links,
             analyst,
+            sealed,
         })
     }
 }
 
-fn decode_claim(value: Option<Value>) -> Result<BTreeMap<String, String>, RecordError> {
+pub(super) fn claim_value(claim: &BTreeMap<String, String>) -> Value {
+    let map = claim
+        .iter()
+        .map(|(k, v)| (Value::Text(k.clone()), Value::Text(v.clone())))
+        .collect();
+    Value::Map(map)
+}
+
+pub(super) fn decode_claim(value: Option<Value>) -> Result<BTreeMap<String, String>, RecordError> {
     let bad = |why: &str| invalid(KEY_CLAIM, "claim", why.to_string());
     let Some(value) = value else {
         return Ok(BTreeMap::new());

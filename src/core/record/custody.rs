@@ -15,6 +15,7 @@ const KEY_FROM: u64 = 6;
 const KEY_TO: u64 = 7;
 const KEY_NOTE: u64 = 8;
 const KEY_AT: u64 = 9;
+const KEY_SEALED: u64 = 10;
 
 pub const MAX_TARGETS: usize = 10_000;
 
@@ -81,6 +82,9 @@ pub struct CustodyRecord {
     pub note: Option<String>,
     /// When the handling happened, if not when it was recorded.
     pub at: Option<Timestamp>,
+    /// Set when the note, from and to are stored encrypted (FORMAT.md §23.10); they are then
+    /// `None` until revealed.
+    pub sealed: Option<super::SealedFields>,
 }
 
 impl CustodyRecord {
@@ -103,6 +107,9 @@ impl CustodyRecord {
             .opt_text(KEY_TO, self.to.as_deref())
             .opt_text(KEY_NOTE, self.note.as_deref())
             .opt_timestamp(KEY_AT, self.at);
+        if let Some(sealed) = &self.sealed {
+            e.value(KEY_SEALED, sealed.to_value());
+        }
         e.0
     }
 
@@ -129,7 +136,7 @@ impl CustodyRecord {
                 format!("unknown custody event '{event_text}'"),
             )
         })?;
-        Ok(CustodyRecord {
+        let record = CustodyRecord {
             header,
             targets,
             event,
@@ -138,6 +145,20 @@ impl CustodyRecord {
             to: fields.opt_text(KEY_TO, "to", MAX_FIELD_LEN)?,
             note: fields.opt_prose(KEY_NOTE, "note", MAX_NOTE_LEN)?,
             at: fields.opt_timestamp(KEY_AT, "at")?,
-        })
+            sealed: fields
+                .take(KEY_SEALED)
+                .map(|v| super::SealedFields::from_value(v, KEY_SEALED))
+                .transpose()?,
+        };
+        if record.sealed.is_some()
+            && (record.note.is_some() || record.from.is_some() || record.to.is_some())
+        {
+            return Err(invalid(
+                KEY_SEALED,
+                "sealed",
+                "a sealed custody event keeps its note, from and to only in the ciphertext",
+            ));
+        }
+        Ok(record)
     }
 }

@@ -15,6 +15,7 @@ mod fields;
 mod key_event;
 mod metadata;
 mod retraction;
+mod sealed;
 
 use ciborium::value::Value;
 use thiserror::Error;
@@ -33,6 +34,7 @@ pub use encryption::{
 pub use key_event::{endorsement_message as key_event_message, KeyAction, KeyRecord};
 pub use metadata::MetadataRecord;
 pub use retraction::RetractionRecord;
+pub use sealed::{HiddenFields, SealedFields, MAX_HIDDEN_LEN};
 
 use super::cbor::{self, CborError};
 use super::path::PathError;

@@ -66,6 +66,7 @@ fn annotation() -> AnnotationRecord {
             target: Digest::of(b"other"),
         }],
         analyst: Some("O. K.".into()),
+        sealed: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn every_kind_round_trips() {
         to: Some("Archive unit".into()),
         note: None,
         at: Some(Timestamp::parse_canonical("2026-11-20T08:00:00Z").unwrap()),
+        sealed: None,
     })));
     let old = SignerKey::from_seed("officer", &[1; 32]).unwrap();
     let new = SignerKey::from_seed("officer", &[2; 32]).unwrap();

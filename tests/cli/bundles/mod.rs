@@ -23,6 +23,8 @@ mod completeness;
 pub(crate) mod differential;
 mod disclosure;
 mod encrypted;
+mod encrypted_export;
+mod encrypted_notes;
 mod export;
 mod format_rules;
 mod handover;
@@ -32,7 +34,7 @@ mod impostor;
 mod layout;
 mod metadata;
 mod names;
-mod report_images;
+pub(super) mod report_images;
 mod report_pages;
 
 /// The undisclosed document's distinctive content and metadata.

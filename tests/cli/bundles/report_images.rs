@@ -7,7 +7,7 @@ use super::report_pages::{copy, edit};
 use super::*;
 
 /// A PNG of `width` × `height` pixels: signature and header chunk are all a report reads.
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(super) fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
     bytes.extend_from_slice(&width.to_be_bytes());
     bytes.extend_from_slice(&height.to_be_bytes());
