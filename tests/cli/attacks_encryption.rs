@@ -409,3 +409,31 @@ fn a_rewrap_with_the_opening_of_another_commitment_is_caught_by_a_recipient() {
     let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", &identity]);
     assert_eq!((code, stdout.as_str()), (0, SECRET), "{stderr}");
 }
+
+/// `export --identity` of a document through a planted rewrap of other plaintext to the
+/// court's key: refused before anything is written or logged (the rewrap is never tried).
+#[test]
+fn export_never_decrypts_through_a_planted_rewrap() {
+    let (ws, _) = encrypted_archive(&[]);
+    let target = *ws.record_digests().last().expect("document record");
+    let court = court(&ws);
+    plant_rewrap(&ws, target, &court, FORGED, |s| {
+        PlaintextBinding::Digest(s.plaintext)
+    });
+    ws.seal();
+    let before = ws.log_size();
+    let (code, _, stderr) = ws.run(&[
+        "export",
+        "--out",
+        "bundle",
+        "--all",
+        "--identity",
+        "court.txt",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !ws.path("bundle").exists(),
+        "a refused export wrote a bundle"
+    );
+    assert_eq!(ws.log_size(), before, "a refused export logged a record");
+}

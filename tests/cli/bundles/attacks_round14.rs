@@ -3,6 +3,7 @@
 
 use super::encrypted::{encrypted_bundle, identity};
 use super::*;
+use evidentia::crypt::{stream, Recipients};
 
 /// The header of an age file split into its lines (each without its LF), and the rest (nonce
 /// and payload).
@@ -96,4 +97,50 @@ fn a_passphrase_stanza_is_refused_by_both_verifiers() {
     let codes = Workspace::problem_codes(&report);
     assert_eq!(codes, ["ciphertext-malformed"], "{report}");
     differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+}
+
+/// Attack on a court's bundle of a document stored encrypted (FORMAT.md §23.9): drop its
+/// `decrypted` listing and put, encrypted to the court, the archive's stored ciphertext (which
+/// the record names as its content): nothing the record does not say is claimed, and both
+/// verifiers agree. Other bytes of that size are caught by the court.
+#[test]
+fn a_court_bundle_relisted_without_its_decryption_claims_only_the_stored_ciphertext() {
+    use super::encrypted_export::{court_bundle, edit_listing};
+    let (ws, bundle, court_file, court_key) = court_bundle();
+    let mut content = String::new();
+    edit_listing(&bundle, "hidden.txt", |entry| {
+        content = entry["content"].as_str().expect("content").to_string();
+        entry.as_object_mut().expect("entry").remove("decrypted");
+    });
+    let stored = fs::read(ws.object_path(&content)).expect("stored ciphertext");
+    let court = Recipients::parse_all(&[court_key.as_str()], "test").expect("court");
+    let (wrapped, _) = stream::encrypt(&court, &mut &stored[..], Vec::new()).expect("encrypt");
+    fs::write(bundle.join("data/documents/hidden.txt.age"), wrapped).expect("write");
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &TRUST);
+    assert_eq!(code, 4, "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
+    let with = ["--trust", "signer.pub", "--identity", path_str(&court_file)];
+    let (code, report) = verify_json(&ws, &bundle, &with);
+    // True: the court holds exactly the ciphertext the signed record names (and cannot read
+    // it); the verdict claims nothing about the hidden plaintext.
+    assert_eq!(code, 0, "{report}");
+    let hidden = (report["documents"].as_array().expect("documents").iter())
+        .find(|d| d["path"] == "hidden.txt")
+        .expect("listed")
+        .clone();
+    assert_eq!(hidden["content"], format!("sha256:{content}"), "{hidden}");
+    // Other bytes of the stored ciphertext's size, to the court: caught by the court.
+    let mut other = stored.clone();
+    other[0] ^= 1;
+    let (wrapped, _) = stream::encrypt(&court, &mut &other[..], Vec::new()).expect("encrypt");
+    fs::write(bundle.join("data/documents/hidden.txt.age"), wrapped).expect("write");
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &with);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        Workspace::problem_codes(&report),
+        ["plaintext-mismatch"],
+        "{report}"
+    );
 }
