@@ -437,3 +437,41 @@ fn export_never_decrypts_through_a_planted_rewrap() {
     );
     assert_eq!(ws.log_size(), before, "a refused export logged a record");
 }
+
+/// Attack: the `sealed` map of an encrypted annotation copied into another annotation of the
+/// same document (same kind and targets, which is all the plaintext names), with other visible
+/// fields (analyst, tags): the hidden body and claim would be attributed to a record that did
+/// not make them. Honest writers never repeat a sealed plaintext (its fresh salt comes first),
+/// so `verify` refuses a second record with the same sealed plaintext digest, without a key.
+#[test]
+fn a_sealed_body_copied_into_another_annotation_is_refused() {
+    let (ws, _) = encrypted_archive(&[]);
+    let (code, _, stderr) = ws.run(&[
+        "annotate",
+        "secret.txt",
+        "--body",
+        "W-017 identified the shooter",
+        "--encrypt",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let original = *ws.record_digests().last().expect("annotation");
+    let Record::Annotation(mut copy) = read_record(&ws, &original) else {
+        panic!("not an annotation");
+    };
+    assert!(copy.sealed.is_some(), "the body is sealed");
+    copy.header = Header::now();
+    copy.analyst = Some("someone else".into());
+    copy.tags = vec!["disputed".into()];
+    ws.plant_record(&Record::Annotation(copy).encode().expect("encode"));
+    ws.seal();
+    let identity = vector_identity();
+    for extra in [vec![], vec!["--identity", identity.as_str()]] {
+        let (code, report, stderr) = verify(&ws, &extra);
+        assert_eq!(code, 1, "{extra:?}: {report} {stderr}");
+        assert_eq!(
+            Workspace::problem_codes(&report),
+            vec!["sealed-fields-reused".to_string()],
+            "{report}"
+        );
+    }
+}
