@@ -417,6 +417,10 @@ pub fn ciphertexts_of(archive: &Archive, content: &Digest) -> Result<Vec<Ciphert
         size: r.size,
         info: r.encryption.clone(),
     }));
+    if !out.iter().any(|c| c.content == *content) {
+        // `content` is only a refused rewrap's: not a ciphertext of this document's plaintext.
+        return Ok(Vec::new());
+    }
     Ok(out)
 }
 

@@ -102,7 +102,7 @@ fn a_planted_rewrap_of_other_plaintext_is_never_released_as_the_document() {
         let (ws, _) = encrypted_archive(extra);
         let target = *ws.record_digests().last().expect("document record");
         let court = court(&ws);
-        plant_rewrap(&ws, target, &court, FORGED, |s| {
+        let forged = plant_rewrap(&ws, target, &court, FORGED, |s| {
             PlaintextBinding::Digest(s.plaintext)
         });
         let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", "court.txt"]);
@@ -115,6 +115,14 @@ fn a_planted_rewrap_of_other_plaintext_is_never_released_as_the_document() {
             stderr.contains("give the identity of one of its recipients"),
             "{stderr}"
         );
+        // Asked for the planted ciphertext itself: not served as the document's plaintext.
+        let Record::Rewrap(rewrap) = read_record(&ws, &forged) else {
+            panic!("a rewrap");
+        };
+        let object = rewrap.content.to_hex();
+        let identity = vector_identity();
+        let (_, stdout, _) = ws.run(&["cat", &object, "--identity", &identity]);
+        assert!(!stdout.contains("W-017"), "{stdout}");
         ws.run(&["seal"]);
         let (code, report, stderr) = verify(&ws, &[]);
         assert_eq!(code, 1, "{report} {stderr}");
@@ -474,4 +482,33 @@ fn a_sealed_body_copied_into_another_annotation_is_refused() {
             "{report}"
         );
     }
+}
+
+/// Honest history: documents encrypted to the first recipients, then the set replaced by a
+/// court's key and an annotation's fields sealed to it. The court's identity opens no
+/// document but does open the fields: `verify --identity` checks them instead of refusing the
+/// court's key as the wrong one.
+#[test]
+fn a_recipient_of_sealed_fields_only_is_not_refused_as_the_wrong_key() {
+    let (ws, _) = encrypted_archive(&[]);
+    let court = court(&ws);
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = ws.run(&[
+        "annotate",
+        "secret.txt",
+        "--body",
+        "for the court",
+        "--encrypt",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let (code, report, stderr) = verify(&ws, &["--identity", "court.txt"]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert!(
+        report["proven"]
+            .to_string()
+            .contains("encrypted fields of 1 annotation(s)/custody event(s) decrypt and match"),
+        "{report}"
+    );
 }

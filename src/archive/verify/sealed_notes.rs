@@ -44,15 +44,16 @@ enum Outcome {
     Problem(&'static str, String),
 }
 
-/// The checks of §23.10 on every sealed record; `identity` adds the plaintext level.
+/// The checks of §23.10 on every sealed record; `identity` adds the plaintext level. Returns
+/// how many the identity opened (an identity that opens only fields is not the wrong key).
 pub fn check_notes(
     archive: &Archive,
     report: &mut VerifyReport,
     notes: &[SealedNote],
     identity: Option<&VerifyIdentity>,
-) {
+) -> usize {
     if notes.is_empty() {
-        return;
+        return 0;
     }
     // A ciphertext whose stored bytes failed the content checks is reported there once.
     let damaged: std::collections::HashSet<String> =
@@ -99,6 +100,7 @@ pub fn check_notes(
         report.core.not_proven.push(detail.clone());
         report.warn("objects/", "plaintext-not-checked", detail);
     }
+    checked
 }
 
 /// A sealed plaintext begins with a fresh salt, so honest records never share its digest: a
