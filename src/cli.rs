@@ -223,6 +223,9 @@ enum Command {
         /// W3C Web Annotation JSON-LD
         #[arg(long, conflicts_with = "json")]
         jsonld: bool,
+        /// Decrypt and show encrypted bodies, quotes and claims (FORMAT.md §23.10)
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
     /// Withdraw a document or annotation (it stays recorded and provable)
     Retract {
@@ -245,6 +248,9 @@ enum Command {
         /// One JSON document instead of text
         #[arg(long)]
         json: bool,
+        /// Decrypt and show encrypted annotation and custody fields (FORMAT.md §23.10)
+        #[command(flatten)]
+        identity: encrypt::IdentityArgs,
     },
     /// Write a portable proof that one document is in a signed checkpoint
     Prove {
@@ -426,19 +432,24 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             target,
             json,
             jsonld,
+            identity,
         } => annotate::list(
             &Archive::open(&archive_dir)?,
             target.as_deref(),
-            json,
-            jsonld,
+            annotate::ListFormat { json, jsonld },
+            &identity,
         )?,
         Command::Retract { target, reason } => {
             annotate::retract(&Archive::open(&archive_dir)?, &target, &reason)?
         }
         Command::Custody(args) => annotate::custody(&Archive::open(&archive_dir)?, args)?,
         Command::Metadata(args) => metadata::run(&Archive::open(&archive_dir)?, args)?,
-        Command::History { target, json } => {
-            annotate::history(&Archive::open(&archive_dir)?, &target, json)?
+        Command::History {
+            target,
+            json,
+            identity,
+        } => {
+            annotate::history(&Archive::open(&archive_dir)?, &target, json, &identity)?
         }
         Command::Add(args) => add(&Archive::open(&archive_dir)?, args)?,
         Command::Seal {

@@ -155,13 +155,31 @@ pub struct History {
 
 /// The full chain of custody of a document (of every version, for a logical path), in time
 /// order.
-pub fn history(archive: &Archive, target: &str) -> Result<History> {
+/// With `identities`, the encrypted fields of the annotations and custody events about it
+/// are decrypted and checked (FORMAT.md §23.10) and shown; without, they read "[encrypted]".
+pub fn history(
+    archive: &Archive,
+    target: &str,
+    identities: Option<&crate::crypt::Identities>,
+) -> Result<History> {
     let contents = document_contents(archive, target)?;
     let versions = contents.len();
     let content = *contents.last().ok_or_else(|| Error::UnknownId {
         id: target.to_string(),
     })?;
-    let records = query::records(archive)?;
+    let mut records = query::records(archive)?;
+    if identities.is_some() {
+        for r in records.iter_mut() {
+            let about_it = match &r.record {
+                Record::Annotation(a) => contents.contains(&a.target),
+                Record::Custody(c) => c.targets.iter().any(|t| contents.contains(t)),
+                _ => false,
+            };
+            if about_it {
+                super::sealed_notes::reveal(archive, identities, &mut r.record)?;
+            }
+        }
+    }
     let checkpoints = query::checkpoints(archive)?;
     // Each event with its place in the log: 2i+1 for record i, 2n for a checkpoint of size n
     // (after record n-1, before record n), so that events in the same second keep log order.

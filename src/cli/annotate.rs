@@ -10,7 +10,7 @@ use evidentia::archive::annotate::{self, AnnotationRequest};
 use evidentia::archive::events::{self, CustodyRequest};
 use evidentia::archive::history::{self, AnnotationState, AnnotationView};
 use evidentia::archive::Archive;
-use evidentia::core::record::{CustodyEvent, Relation, Selector, RELATIONS};
+use evidentia::core::record::{CustodyEvent, Record, Relation, Selector, RELATIONS};
 use evidentia::Error;
 
 #[derive(Args, Debug)]
@@ -302,6 +302,7 @@ pub(super) fn selector_json(selector: &Selector) -> Value {
 
 fn view_json(view: &AnnotationView) -> Value {
     let a = &view.annotation;
+    let hidden = a.sealed.is_some() && a.body.is_empty();
     json!({
         "id": super::json::digest(&view.id),
         "index": view.index,
@@ -310,8 +311,10 @@ fn view_json(view: &AnnotationView) -> Value {
         "recorded_at": a.header.recorded_at.to_string(),
         "analyst": a.analyst,
         // Left out (null) while sealed: plaintext fields appear only once decrypted.
-        "body": (a.sealed.is_none()).then_some(&a.body),
+        "body": (!hidden).then_some(&a.body),
         "encrypted": a.sealed.is_some(),
+        // Encrypted, and decrypted and checked with --identity for this output.
+        "decrypted": a.sealed.is_some() && !hidden,
         "selectors": a.selectors.iter().map(selector_json).collect::<Vec<_>>(),
         "tags": a.tags,
         "claim": a.claim,
@@ -383,8 +386,24 @@ fn view_jsonld(view: &AnnotationView) -> Value {
     out
 }
 
-pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -> Result<()> {
-    let views = history::annotations(archive, target)?;
+pub fn list(
+    archive: &Archive,
+    target: Option<&str>,
+    format: ListFormat,
+    identity: &super::encrypt::IdentityArgs,
+) -> Result<()> {
+    let ListFormat { json, jsonld } = format;
+    let mut views = history::annotations(archive, target)?;
+    // With an identity, encrypted bodies, quotes and claims are decrypted and checked first.
+    if let Some(identities) = identity.load()? {
+        for view in views.iter_mut().filter(|v| v.annotation.sealed.is_some()) {
+            let mut record = Record::Annotation(Box::new(view.annotation.clone()));
+            evidentia::archive::sealed_notes::reveal(archive, Some(&identities), &mut record)?;
+            if let Record::Annotation(a) = record {
+                view.annotation = *a;
+            }
+        }
+    }
     if jsonld {
         let value = json!({
             "@context": "http://www.w3.org/ns/anno.jsonld",
@@ -456,8 +475,20 @@ pub fn list(archive: &Archive, target: Option<&str>, json: bool, jsonld: bool) -
     Ok(())
 }
 
-pub fn history(archive: &Archive, target: &str, json: bool) -> Result<()> {
-    let story = history::history(archive, target)?;
+/// How `annotations` prints: text, `--json` or `--jsonld`.
+pub struct ListFormat {
+    pub json: bool,
+    pub jsonld: bool,
+}
+
+pub fn history(
+    archive: &Archive,
+    target: &str,
+    json: bool,
+    identity: &super::encrypt::IdentityArgs,
+) -> Result<()> {
+    let identities = identity.load()?;
+    let story = history::history(archive, target, identities.as_ref())?;
     if json {
         let value = json!({
             "content": super::json::digest(&story.content),

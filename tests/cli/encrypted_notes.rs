@@ -253,3 +253,44 @@ fn a_record_pointing_at_another_records_ciphertext_is_caught_by_a_recipient() {
     let (code, _, stderr) = ws.run(&["show", "#5", "--identity", &vector_identity()]);
     assert_ne!(code, 0, "{stderr}");
 }
+
+#[test]
+fn annotations_and_history_decrypt_with_the_identity_only() {
+    let (ws, _) = encrypted_archive(&[]);
+    annotate(&ws, "secret.txt", BODY, &[]);
+    let (code, _, stderr) = ws.run(&[
+        "custody",
+        "secret.txt",
+        "--event",
+        "received",
+        "--actor",
+        "Investigator A",
+        "--note",
+        "handed over at the shelter",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let identity = vector_identity();
+    for (args, hidden_text) in [
+        (vec!["annotations", "secret.txt"], BODY),
+        (vec!["history", "secret.txt"], "handed over at the shelter"),
+    ] {
+        let (code, stdout, stderr) = ws.run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stdout.contains(hidden_text), "{stdout}");
+        assert!(stdout.contains("[encrypted]"), "{stdout}");
+        let mut with = args.clone();
+        with.extend(["--identity", &identity]);
+        let (code, stdout, stderr) = ws.run(&with);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(hidden_text), "{stdout}");
+    }
+    let (code, stdout, stderr) = ws.run(&[
+        "annotations",
+        "secret.txt",
+        "--json",
+        "--identity",
+        &identity,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(BODY), "{stdout}");
+}
