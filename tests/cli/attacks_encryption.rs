@@ -482,6 +482,22 @@ fn a_sealed_body_copied_into_another_annotation_is_refused() {
             "{report}"
         );
     }
+    // Listing the document's annotations with the identity shows the body once, under the
+    // record that made it.
+    let (code, stdout, stderr) = ws.run(&[
+        "annotations",
+        "secret.txt",
+        "--json",
+        "--identity",
+        &identity,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.matches("W-017 identified the shooter").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(stderr.contains("sealed-fields-reused"), "{stderr}");
 }
 
 /// Honest history: documents encrypted to the first recipients, then the set replaced by a
