@@ -1169,7 +1169,7 @@ def check_age_file(path, size, recipients):
     path, or None. Parses the header (section 23.1) to learn its length and stanza types."""
     total = os.path.getsize(path)
     with open(path, "rb") as f:
-        head = f.read(64 * 1024 + 512)
+        head = f.read(64 * 1024)  # the longest header allowed, its MAC line included
     B64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
     at, types = 0, []
 

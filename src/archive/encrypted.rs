@@ -397,26 +397,30 @@ pub fn ciphertexts_of(archive: &Archive, content: &Digest) -> Result<Vec<Ciphert
     let Some(target) = target else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
-    if let Some(doc) = encrypted_document(&target)? {
-        if let Some(info) = doc.encryption {
-            out.push(Ciphertext {
-                content: doc.content,
-                size: doc.size,
-                info,
-            });
-        }
+    let Some(doc) = encrypted_document(&target)? else {
+        return Ok(Vec::new());
+    };
+    let Some(info) = doc.encryption else {
+        return Ok(Vec::new());
+    };
+    // A rewrap is decrypted and checked against its own map: one that binds another plaintext
+    // than its target (`rewrap-invalid` in `verify`) would release that plaintext as the
+    // document's, so it is never used.
+    let valid = |r: &&RewrapRecord| r.target == target && info.binds_same_plaintext(&r.encryption);
+    let mut out = vec![Ciphertext {
+        content: doc.content,
+        size: doc.size,
+        info: info.clone(),
+    }];
+    out.extend(rewraps.iter().filter(valid).map(|r| Ciphertext {
+        content: r.content,
+        size: r.size,
+        info: r.encryption.clone(),
+    }));
+    if !out.iter().any(|c| c.content == *content) {
+        // `content` is only a refused rewrap's: not a ciphertext of this document's plaintext.
+        return Ok(Vec::new());
     }
-    out.extend(
-        rewraps
-            .iter()
-            .filter(|r| r.target == target)
-            .map(|r| Ciphertext {
-                content: r.content,
-                size: r.size,
-                info: r.encryption.clone(),
-            }),
-    );
     Ok(out)
 }
 

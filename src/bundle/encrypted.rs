@@ -125,12 +125,23 @@ fn judge_ciphertext(
 /// The type of each recipient stanza (`-> TYPE …` lines) of the header of `header_len` bytes
 /// (nonce included) at the start of `file`. age has parsed and bounded the header already.
 fn stanzas(file: &mut fs::File, header_len: u64) -> std::result::Result<Vec<String>, String> {
+    if let Some(why) = header_too_long(header_len) {
+        return Err(why);
+    }
     let mut header = Vec::new();
     file.rewind().map_err(|e| e.to_string())?;
     file.take(header_text_len(header_len) as u64)
         .read_to_end(&mut header)
         .map_err(|e| e.to_string())?;
     Ok(stanza_types(&header))
+}
+
+/// A header longer than [`MAX_HEADER`] is refused: age itself reads longer headers, so
+/// counting only the first 64 KiB would miss a stanza (another reader) hidden after grease.
+fn header_too_long(header_len: u64) -> Option<String> {
+    let text_len = header_len.saturating_sub(16);
+    (text_len > MAX_HEADER)
+        .then(|| format!("a header of {text_len} bytes, more than the {MAX_HEADER} allowed"))
 }
 
 /// How much of a header of `header_len` bytes (nonce included) is read for its stanzas.
@@ -154,6 +165,8 @@ pub struct ReadOnce {
     pass: StoredPass,
     /// The recipient stanza types of its header (empty when the header is refused).
     stanzas: Vec<String>,
+    /// Why a header age accepted is refused here (longer than [`MAX_HEADER`]).
+    header_refused: Option<String>,
 }
 
 impl ReadOnce {
@@ -173,14 +186,21 @@ pub fn read_once(path: &Path, identities: Option<&Identities>, what: &str) -> Re
     };
     let pass =
         onepass::check_stored(&mut input, total, identities, what).map_err(Error::io(path))?;
-    let stanzas = match pass.header {
+    let (stanzas, header_refused) = match pass.header {
         Ok(header_len) => {
             let text = header_text_len(header_len).min(input.head.len());
-            stanza_types(&input.head[..text])
+            (
+                stanza_types(&input.head[..text]),
+                header_too_long(header_len),
+            )
         }
-        Err(_) => Vec::new(),
+        Err(_) => (Vec::new(), None),
     };
-    Ok(ReadOnce { pass, stanzas })
+    Ok(ReadOnce {
+        pass,
+        stanzas,
+        header_refused,
+    })
 }
 
 /// Keeps the first [`MAX_HEADER`] bytes read through it: the header's stanzas are counted
@@ -257,6 +277,9 @@ pub fn examine_read(
     identities: Option<&Identities>,
     what: &str,
 ) -> Examined {
+    if let Some(why) = &read.header_refused {
+        return Examined::Ciphertext(("ciphertext-malformed", why.clone()));
+    }
     let level = (read.pass.implied_plaintext_size(what))
         .map_err(|e| ("ciphertext-malformed", e.to_string()))
         .and_then(|implied| judge_ciphertext(read.stanzas.clone(), implied, size, recipients));

@@ -429,6 +429,15 @@ fn check_document(
         return Ok(None);
     };
     let stored = format!("{} ({} bytes) for the ciphertext", doc.content, doc.size);
+    if size != enc.plaintext_size {
+        // The plaintext size is public (age does not pad): a file of another size is neither
+        // the ciphertext nor the plaintext, whatever the binding hides.
+        mismatch(
+            report,
+            format!("{stored}, or a plaintext of {} bytes", enc.plaintext_size),
+        );
+        return Ok(None);
+    }
     let plaintext = match (&enc.binding, identities) {
         (PlaintextBinding::Digest(d), _) => *d,
         (PlaintextBinding::Committed { .. }, Some(ids)) => {

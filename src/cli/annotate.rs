@@ -396,7 +396,22 @@ pub fn list(
     let mut views = history::annotations(archive, target)?;
     // With an identity, encrypted bodies, quotes and claims are decrypted and checked first.
     if let Some(identities) = identity.load()? {
+        // A second record with the same sealed plaintext holds fields copied from the first
+        // (FORMAT.md §23.10, `sealed-fields-reused`): not shown as its own.
+        let mut seen = std::collections::HashSet::new();
         for view in views.iter_mut().filter(|v| v.annotation.sealed.is_some()) {
+            let anchor = view
+                .annotation
+                .sealed
+                .as_ref()
+                .map(|s| *s.encryption.binding.anchor());
+            if !seen.insert(anchor) {
+                errln!(
+                    "warning: annotation sha256:{} repeats the sealed fields of an earlier annotation (sealed-fields-reused): left encrypted; run `evidentia verify`",
+                    view.id
+                );
+                continue;
+            }
             let mut record = Record::Annotation(Box::new(view.annotation.clone()));
             evidentia::archive::sealed_notes::reveal(archive, Some(&identities), &mut record)?;
             if let Record::Annotation(a) = record {

@@ -7,6 +7,7 @@ mod cluster;
 
 mod annotations;
 mod archive;
+mod attacks_encryption;
 mod audits;
 mod bundles;
 mod cli_extras;

@@ -69,11 +69,7 @@ impl EncryptedReplay {
                 rewrap.target
             ));
         };
-        if target.plaintext_size != rewrap.encryption.plaintext_size
-            || target.binding.anchor() != rewrap.encryption.binding.anchor()
-            || std::mem::discriminant(&target.binding)
-                != std::mem::discriminant(&rewrap.encryption.binding)
-        {
+        if !target.binds_same_plaintext(&rewrap.encryption) {
             return Some(format!(
                 "its plaintext size or binding differs from document record {}'s: it is not a new ciphertext of the same plaintext",
                 rewrap.target
@@ -142,7 +138,7 @@ pub fn check_encrypted(
     contents: &BTreeMap<Digest, u64>,
     identity: Option<&VerifyIdentity>,
 ) -> Result<()> {
-    super::sealed_notes::check_notes(archive, report, &replay.notes, identity);
+    let notes_opened = super::sealed_notes::check_notes(archive, report, &replay.notes, identity);
     if replay.ciphertexts.is_empty() {
         return Ok(());
     }
@@ -186,8 +182,9 @@ pub fn check_encrypted(
         .collect();
     let mut plaintext_checked: HashMap<Digest, bool> = HashMap::new();
     // Whether every ciphertext refused the identity: then it is the wrong key (a damaged
-    // ciphertext, or one skipped as damaged, leaves that open).
-    let mut refused_all = true;
+    // ciphertext, or one skipped as damaged, leaves that open; so do sealed fields it opened,
+    // e.g. written after a recipients change to a key no document was encrypted to).
+    let mut refused_all = notes_opened == 0;
     for ((item, document, ciphertext), outcome) in replay.ciphertexts.iter().zip(outcomes) {
         let checked = plaintext_checked.entry(*document).or_default();
         refused_all &= matches!(outcome, Outcome::NotARecipient);

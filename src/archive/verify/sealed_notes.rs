@@ -44,15 +44,16 @@ enum Outcome {
     Problem(&'static str, String),
 }
 
-/// The checks of §23.10 on every sealed record; `identity` adds the plaintext level.
+/// The checks of §23.10 on every sealed record; `identity` adds the plaintext level. Returns
+/// how many the identity opened (an identity that opens only fields is not the wrong key).
 pub fn check_notes(
     archive: &Archive,
     report: &mut VerifyReport,
     notes: &[SealedNote],
     identity: Option<&VerifyIdentity>,
-) {
+) -> usize {
     if notes.is_empty() {
-        return;
+        return 0;
     }
     // A ciphertext whose stored bytes failed the content checks is reported there once.
     let damaged: std::collections::HashSet<String> =
@@ -68,6 +69,7 @@ pub fn check_notes(
             })
             .collect()
     });
+    report_reused(report, notes);
     let mut checked = 0;
     for (note, outcome) in notes.iter().zip(outcomes) {
         match outcome {
@@ -97,6 +99,28 @@ pub fn check_notes(
         );
         report.core.not_proven.push(detail.clone());
         report.warn("objects/", "plaintext-not-checked", detail);
+    }
+    checked
+}
+
+/// A sealed plaintext begins with a fresh salt, so honest records never share its digest: a
+/// second record with the same one carries fields copied from another record (its kind and
+/// targets, all the plaintext names, may match), which would attribute them to a record that
+/// did not make them. Needs no key: the digest is in the signed record.
+fn report_reused(report: &mut VerifyReport, notes: &[SealedNote]) {
+    let mut first: std::collections::HashMap<&Digest, &str> = std::collections::HashMap::new();
+    for note in notes {
+        let anchor = note.sealed.encryption.binding.anchor();
+        match first.get(anchor) {
+            Some(earlier) => report.problem(
+                format!("{}: encrypted fields {}", note.item, note.sealed.content),
+                "sealed-fields-reused",
+                format!("the same sealed fields (plaintext {anchor}) as {earlier}: copied from that record"),
+            ),
+            None => {
+                first.insert(anchor, &note.item);
+            }
+        }
     }
 }
 

@@ -70,6 +70,15 @@ pub struct EncryptionInfo {
 }
 
 impl EncryptionInfo {
+    /// Whether `other` binds the same plaintext (size, kind of binding, digest or commitment):
+    /// what a `rewrap` must keep of its target (FORMAT.md §23.5). Openings and the recipients
+    /// claim may differ.
+    pub fn binds_same_plaintext(&self, other: &EncryptionInfo) -> bool {
+        self.plaintext_size == other.plaintext_size
+            && self.binding.anchor() == other.binding.anchor()
+            && std::mem::discriminant(&self.binding) == std::mem::discriminant(&other.binding)
+    }
+
     pub fn to_value(&self) -> Value {
         let mut e = Entries::default();
         e.text(ENC_SCHEME, SCHEME_AGE_V1)

@@ -15,7 +15,7 @@ pub(super) fn identity() -> String {
 }
 
 /// One document sealed and exported encrypted to the fixture recipient.
-fn encrypted_bundle() -> (Workspace, PathBuf) {
+pub(super) fn encrypted_bundle() -> (Workspace, PathBuf) {
     let ws = Workspace::new();
     ws.write("case/a.txt", STATEMENT);
     ws.write("case/b.txt", "Statement of witness B.\n");

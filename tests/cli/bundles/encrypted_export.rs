@@ -70,7 +70,7 @@ fn swap_plaintext(bundle: &Path, path: &str, bytes: &[u8]) {
     write_manifest(bundle, &manifest);
 }
 
-fn edit_listing(bundle: &Path, path: &str, edit: impl FnOnce(&mut Value)) {
+pub(super) fn edit_listing(bundle: &Path, path: &str, edit: impl FnOnce(&mut Value)) {
     let mut manifest = read_manifest(bundle);
     edit(listed(&mut manifest, path));
     write_manifest(bundle, &manifest);
@@ -182,7 +182,7 @@ fn clear_bytes_without_an_opening_of_a_hidden_digest_are_not_accepted() {
 
 /// The mixed archive exported with the archive identity and re-encrypted to a new court key;
 /// returns the court identity's file too.
-fn court_bundle() -> (Workspace, PathBuf, PathBuf, String) {
+pub(super) fn court_bundle() -> (Workspace, PathBuf, PathBuf, String) {
     let ws = mixed_archive();
     let court = NewIdentity::generate();
     let court_file = ws.path("court-identity.txt");

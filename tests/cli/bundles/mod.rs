@@ -17,6 +17,7 @@ use evidentia::core::digest::Digest;
 use crate::common::{added, Workspace};
 
 mod attacks_round13;
+mod attacks_round14;
 mod case_title;
 mod completeness;
 pub(crate) mod differential;
