@@ -10,6 +10,7 @@
 mod case;
 mod decrypted;
 mod disclosed;
+mod sealed;
 mod tag_files;
 
 pub(super) use disclosed::document_item;
@@ -204,7 +205,8 @@ pub(super) fn verify_written(
         .as_ref()
         .map(|v| (v.0.source().to_path_buf(), &*v.0));
     let identities = identity.as_ref().map(|(_, i)| *i);
-    if identity.is_some() && manifest.encryption.is_none() {
+    let sealed_encrypted = (manifest.sealed.iter()).any(|s| s.form != "clear");
+    if identity.is_some() && manifest.encryption.is_none() && !sealed_encrypted {
         report.core.warn(
             "--identity",
             "identity-unused",
@@ -213,6 +215,15 @@ pub(super) fn verify_written(
     }
     let decoded = &found.decoded;
     disclosed::check_documents(
+        root,
+        &files,
+        hashed,
+        &manifest,
+        decoded,
+        identities,
+        &mut report,
+    );
+    let sealed_checked = sealed::check_sealed(
         root,
         &files,
         hashed,
@@ -259,6 +270,7 @@ pub(super) fn verify_written(
         let pinned = options.checkpoint_hash.or(options.recipient.pin).is_some();
         let case_latest = completeness.case_latest;
         state_proven(&manifest, cp, &signers, pinned, completeness, &mut report);
+        sealed_checked.state(&mut report.core);
         case::report_case(cp, &found, case_latest, &mut report);
     }
     Ok(finish(report))
