@@ -10,7 +10,7 @@
 mod case;
 mod decrypted;
 mod disclosed;
-mod sealed;
+pub mod sealed;
 mod tag_files;
 
 pub(super) use disclosed::document_item;
@@ -87,6 +87,9 @@ pub struct BundleReport {
     /// An encrypted bundle (`export --encrypt-to`): what was checked of its documents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionReport>,
+    /// The encrypted annotation/custody fields checked against their records (§23.10).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sealed_fields: Vec<sealed::SealedFieldsReport>,
 }
 
 /// The levels at which an encrypted bundle's documents were checked (FORMAT.md §23.8).
@@ -121,6 +124,7 @@ impl BundleReport {
             timestamps: Vec::new(),
             case: None,
             encryption: None,
+            sealed_fields: Vec::new(),
         }
     }
 

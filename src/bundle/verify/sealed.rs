@@ -20,7 +20,7 @@ use super::{hex_digest, BundleReport};
 /// One sealed record's fields, as checked.
 enum Outcome {
     /// Plaintext checked against the signed record (clear, or decrypted with the identity).
-    Checked,
+    Checked(Box<HiddenFields>),
     /// Ciphertext intact and of the recorded plaintext size; plaintext not checked.
     Intact,
     Problem(Finding),
@@ -82,7 +82,12 @@ pub(super) fn check_sealed(
         }
         let enc = manifest.encryption.as_ref().map(|e| e.recipients);
         match check_one(root, hashed, &entry.file, form, record, enc, identities) {
-            Outcome::Checked => checked += 1,
+            Outcome::Checked(hidden) => {
+                checked += 1;
+                report
+                    .sealed_fields
+                    .push(SealedFieldsReport::new(id, form, *hidden));
+            }
             Outcome::Intact => intact += 1,
             Outcome::Problem((code, detail)) => report.problem(item, code, detail),
         }
@@ -215,7 +220,7 @@ fn check_one(
         }
     };
     match names_record(&bytes, record) {
-        Ok(()) => Outcome::Checked,
+        Ok(hidden) => Outcome::Checked(Box::new(hidden)),
         Err(why) => Outcome::Problem(("sealed-fields-mismatch", why)),
     }
 }
@@ -277,7 +282,7 @@ fn decrypt(
 }
 
 /// Whether `bytes` are a canonical hidden-fields plaintext naming `record`'s kind and targets.
-fn names_record(bytes: &[u8], record: &Record) -> Result<(), String> {
+fn names_record(bytes: &[u8], record: &Record) -> Result<HiddenFields, String> {
     let hidden = HiddenFields::decode(bytes).map_err(|e| e.to_string())?;
     let (kind, targets) = context_of(record);
     if hidden.kind != kind || hidden.targets != targets {
@@ -287,5 +292,69 @@ fn names_record(bytes: &[u8], record: &Record) -> Result<(), String> {
             hidden.targets.len()
         ));
     }
-    Ok(())
+    Ok(hidden)
+}
+
+/// The fields of one sealed record, checked against it: what `verify BUNDLE` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SealedFieldsReport {
+    /// The record, `sha256:<hex>`.
+    pub record: String,
+    pub kind: String,
+    /// `stored`, `clear` or `encrypted`.
+    pub form: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The quoted passage (text-quote selector's exact text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claim: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+impl SealedFieldsReport {
+    fn new(record: Digest, form: Form, hidden: HiddenFields) -> SealedFieldsReport {
+        let quote = match hidden.quote {
+            Some(crate::core::record::Selector::TextQuote { exact, .. }) => Some(exact),
+            _ => None,
+        };
+        SealedFieldsReport {
+            record: record.to_prefixed(),
+            kind: hidden.kind,
+            form: form.name(),
+            body: hidden.body,
+            quote,
+            claim: hidden.claim,
+            note: hidden.note,
+            from: hidden.from,
+            to: hidden.to,
+        }
+    }
+
+    /// One line for people: the kind, the record and each field present.
+    pub fn line(&self) -> String {
+        let mut parts = Vec::new();
+        let fields = [
+            ("body", &self.body),
+            ("quote", &self.quote),
+            ("note", &self.note),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                parts.push(format!("{name} \"{value}\""));
+            }
+        }
+        for (key, value) in &self.claim {
+            parts.push(format!("claim {key}=\"{value}\""));
+        }
+        format!("{} {}: {}", self.kind, self.record, parts.join(", "))
+    }
 }

@@ -126,6 +126,49 @@ fn a_bundle_with_encrypted_notes_carries_their_ciphertexts_and_verifies_at_both_
         "{proven}"
     );
     assert!(warning_codes(&report).is_empty(), "{report}");
+    let shown = report["sealed_fields"].as_array().expect("sealed_fields");
+    assert!(
+        shown
+            .iter()
+            .any(|f| f["body"] == BODY && f["form"] == "stored"),
+        "{report}"
+    );
+    assert!(shown
+        .iter()
+        .any(|f| f["from"] == "Mariia K." && f["kind"] == "custody"));
+    let (code, text) = verify_text(&ws, &bundle, &["--trust", "signer.pub", "--identity", &key]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("body \"{BODY}\"")), "{text}");
+}
+
+#[test]
+fn a_mixed_bundle_of_encrypted_documents_and_notes_exported_with_the_identity_verifies() {
+    let ws = archive_with_encrypted_notes();
+    ws.write("secret.txt", "Statement naming the child.\n");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "secret.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Encrypted by default, as its document is; and one note kept in the clear.
+    let (code, _, stderr) = ws.run(&["annotate", "secret.txt", "--body", "names the child"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = ws.run(&[
+        "annotate",
+        "case/a.txt",
+        "--body",
+        "public remark",
+        "--no-encrypt",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let bundle = ws.path("bundle");
+    let key = identity();
+    export(&ws, &bundle, &["--all", "--identity", &key]);
+    assert_eq!(sealed_entries(&bundle).len(), 4);
+    let report = assert_bundle_ok(&ws, &bundle);
+    let proven = strings(&report["proven"]).join("\n");
+    assert!(
+        proven.contains("encrypted fields of 4 annotation(s)"),
+        "{proven}"
+    );
 }
 
 #[test]
