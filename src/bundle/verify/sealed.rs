@@ -12,7 +12,6 @@ use crate::crypt::stream::{decrypt_to_vec, inspect, Expected};
 use crate::crypt::{CryptError, Identities};
 
 use super::super::encrypted::{check_ciphertext, Finding};
-use super::super::export::hash_file;
 use super::super::manifest::BundleManifest;
 use super::super::sealed::{Form, SEALED_AREA};
 use super::{hex_digest, BundleReport};
@@ -24,6 +23,8 @@ enum Outcome {
     /// Ciphertext intact and of the recorded plaintext size; plaintext not checked.
     Intact,
     Problem(Finding),
+    /// Failed the bag check (corrupt or unlisted), and named there already.
+    Named,
 }
 
 /// Checks every `sealed` entry of data/bundle.json against the disclosed records.
@@ -90,6 +91,7 @@ pub(super) fn check_sealed(
             }
             Outcome::Intact => intact += 1,
             Outcome::Problem((code, detail)) => report.problem(item, code, detail),
+            Outcome::Named => {}
         }
     }
     for (id, record) in decoded {
@@ -159,12 +161,8 @@ fn check_one(
     };
     let path = root.join(file);
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let found = match hashed.get(file).and_then(|h| hex_digest(h)) {
-        Some(d) => d,
-        None => match hash_file(&path) {
-            Ok(d) => d,
-            Err(e) => return Outcome::Problem(("sealed-fields-missing", e.to_string())),
-        },
+    let Some(found) = hashed.get(file).and_then(|h| hex_digest(h)) else {
+        return Outcome::Named;
     };
     let plaintext = sealed.encryption.plaintext_size;
     let bytes = match form {

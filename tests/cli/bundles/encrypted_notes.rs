@@ -298,3 +298,31 @@ fn fields_re_encrypted_to_a_court_are_checked_with_the_court_identity() {
         "{proven}"
     );
 }
+
+#[test]
+fn an_extra_file_in_the_sealed_area_or_a_damaged_one_is_named_once_by_both_verifiers() {
+    let (ws, bundle) = bundle_with_encrypted_notes(&[]);
+    let entries = sealed_entries(&bundle);
+    // A copy under a name no record dictates, with every manifest recomputed.
+    let extra = "data/sealed/0000000000000000000000000000000000000000000000000000000000000000.age";
+    fs::copy(bundle.join(&entries[0].2), bundle.join(extra)).expect("copy");
+    rebag(&bundle);
+    let codes = assert_bundle_problem(&ws, &bundle, "unlisted-sealed-fields", &[extra]);
+    differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+    fs::remove_file(bundle.join(extra)).expect("remove");
+    rebag(&bundle);
+    // A flipped byte, manifests left alone: the bag check names it, and nothing else does.
+    let file = bundle.join(&entries[1].2);
+    let mut bytes = fs::read(&file).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&file, &bytes).expect("write");
+    let codes = assert_bundle_problem(&ws, &bundle, "payload-corrupt", &[&entries[1].2]);
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c == "content-corrupt" || c.starts_with("sealed")),
+        "{codes:?}"
+    );
+    differential::assert_script_agrees(&ws, &bundle, 1, &codes);
+}
