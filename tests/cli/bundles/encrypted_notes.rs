@@ -326,3 +326,38 @@ fn an_extra_file_in_the_sealed_area_or_a_damaged_one_is_named_once_by_both_verif
     );
     differential::assert_script_agrees(&ws, &bundle, 1, &codes);
 }
+
+#[test]
+fn re_encrypted_fields_swapped_between_records_are_caught_with_the_court_identity() {
+    use evidentia::crypt::NewIdentity;
+    let court = NewIdentity::generate();
+    let ws = archive_with_encrypted_notes();
+    let court_file = ws.path("court-identity.txt");
+    fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
+    let court_key = court.recipient().expect("recipient").as_str().to_string();
+    let key = identity();
+    let bundle = ws.path("bundle");
+    export(
+        &ws,
+        &bundle,
+        &["--all", "--identity", &key, "--encrypt-to", &court_key],
+    );
+    let entries = sealed_entries(&bundle);
+    // The two annotations' fields have one plaintext size: without a key the swap is invisible.
+    let (first, second) = (bundle.join(&entries[0].2), bundle.join(&entries[1].2));
+    let (a, b) = (fs::read(&first).expect("a"), fs::read(&second).expect("b"));
+    fs::write(&first, &b).expect("write");
+    fs::write(&second, &a).expect("write");
+    rebag(&bundle);
+    let (code, report) = verify_json(&ws, &bundle, &TRUST);
+    assert_eq!(code, 4, "{report}");
+    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
+    let with = ["--trust", "signer.pub", "--identity", path_str(&court_file)];
+    let (code, report) = verify_json(&ws, &bundle, &with);
+    assert_eq!(code, 1, "{report}");
+    let codes = Workspace::problem_codes(&report);
+    assert!(
+        codes.iter().all(|c| c == "sealed-fields-mismatch") && codes.len() == 2,
+        "{report}"
+    );
+}
