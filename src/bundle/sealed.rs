@@ -42,3 +42,21 @@ impl Form {
         format!("{SEALED_AREA}{record}.{ext}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_form_has_one_name_and_one_place_per_record() {
+        let record = Digest::of(b"record");
+        for form in [Form::Stored, Form::Clear, Form::Encrypted] {
+            assert_eq!(Form::parse(form.name()), Some(form));
+            assert!(form.file(&record).starts_with(SEALED_AREA));
+            assert!(form.file(&record).contains(&record.to_hex()));
+        }
+        assert_eq!(Form::parse("Stored"), None);
+        assert!(Form::Clear.file(&record).ends_with(".cbor"));
+        assert!(Form::Encrypted.file(&record).ends_with(".age"));
+    }
+}
