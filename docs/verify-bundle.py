@@ -379,8 +379,7 @@ def sealed_map(v, key):
             isinstance(k, bool) or not isinstance(k, int) or k < 0 for k, _ in v):
         raise Bad(f"field {key}: expected a map with unsigned-integer keys")
     m = dict(v)
-    bytes_of(m.pop(0, None), key, 32)
-    uint_of(m.pop(1, None), key)
+    out = {"content": bytes_of(m.pop(0, None), key, 32), "size": uint_of(m.pop(1, None), key)}
     enc = encryption_map(m.pop(2, None), key)
     if m:
         raise Bad(f"field {min(m)} is not defined for 'sealed' maps")
@@ -388,6 +387,8 @@ def sealed_map(v, key):
         raise Bad(f"field {key}: hidden fields are bound by their plaintext SHA-256 (2)")
     if enc["plaintext_size"] > 1 << 20:
         raise Bad(f"field {key}: a hidden-fields plaintext is at most 1048576 bytes")
+    out.update(enc)
+    return out
 
 
 def annotation(f):
@@ -399,7 +400,7 @@ def annotation(f):
             raise Bad("selectors must be in canonical order with at most one of each type")
     sealed = 10 in f
     if sealed:
-        sealed_map(f.pop(10), 10)
+        sealed = sealed_map(f.pop(10), 10)
         if 7 in f or SELECTORS["text-quote"] in order:
             raise Bad("a sealed annotation keeps its quote and claim only in the ciphertext")
     else:
@@ -425,7 +426,7 @@ def annotation(f):
             about.append(bytes_of(link[1][1], 8, 32))
     if 9 in f:
         text_of(f.pop(9), 9, 4096)
-    return {"about": about}
+    return {"about": about, "sealed": sealed or None, "targets": about[:1]}
 
 
 def custody(f):
@@ -443,11 +444,12 @@ def custody(f):
         text_of(f.pop(8), 8, 65536, True)
     if 9 in f:
         timestamp(text_of(f.pop(9), 9, 64))
+    sealed = None
     if 10 in f:
-        sealed_map(f.pop(10), 10)
+        sealed = sealed_map(f.pop(10), 10)
         if hidden:
             raise Bad("a sealed custody event keeps its note, from and to only in the ciphertext")
-    return {"about": about}
+    return {"about": about, "sealed": sealed, "targets": list(about)}
 
 
 def document(f):
@@ -1013,8 +1015,10 @@ MANIFEST_MEMBERS = {
     "completeness": {"subjects": [{"subject": STR, "entries": [{"index": U64, "leaf": STR, "kind": STR}]}],
                      "proof": [STR]},
     "encryption": {"scheme": STR, "recipients": U64},
+    "sealed": [{"record": STR, "form": STR, "file": STR}],
 }
-OPTIONAL = {"recipient": None, "consistency": [], "completeness": None, "encryption": None}
+OPTIONAL = {"recipient": None, "consistency": [], "completeness": None, "encryption": None,
+            "sealed": []}
 
 
 def conforms(value, shape, where):
@@ -1214,7 +1218,7 @@ def check_age_file(path, size, recipients):
     plain = age_plaintext_size(total - header_len) if total >= header_len else None
     if plain is None:
         return ("ciphertext-malformed", "the payload is not a whole number of age chunks")
-    if len(types) != recipients:
+    if recipients is not None and len(types) != recipients:
         return ("recipients-mismatch",
                 f"encrypted to {len(types)} recipient(s), data/bundle.json says {recipients}")
     if plain != size:
@@ -1342,6 +1346,93 @@ def check_documents(root, files, manifest, decoded, rep, hashed=None):
             rep.problem(name, "unlisted-document",
                         "a file in a document area where no disclosed document record puts one")
     return {(image_src(d["file"]), d["record"]) for d in verified}
+
+
+SEALED_AREA = "data/sealed/"
+SEALED_EXT = {"stored": "age", "clear": "cbor", "encrypted": "age"}
+HIDDEN_KINDS = {3: str, 4: CMap, 5: CMap, 6: str, 7: str, 8: str}
+
+
+def names_record(data, kind, targets):
+    """FORMAT.md section 23.10: (code, detail) unless data is a canonical hidden-fields
+    plaintext naming this record's kind and targets."""
+    try:
+        value = cbor(data)
+        if not isinstance(value, CMap):
+            raise Bad("not a map")
+        m = dict(value)
+        bytes_of(m.pop(0, None), 0, 32)
+        if (m.pop(1, None), m.pop(2, None)) != (kind, list(targets)):
+            raise Bad("the fields of another record (its kind or targets differ)")
+        for k, v in m.items():
+            if not isinstance(k, int) or isinstance(k, bool) or \
+                    not isinstance(v, HIDDEN_KINDS.get(k, type(None))):
+                raise Bad(f"field {k} is not a hidden field of its type")
+        if kind == "annotation" and not m.get(3):
+            raise Bad("an annotation's hidden fields hold a body")
+    except Bad as e:
+        return ("sealed-fields-mismatch", str(e))
+    return None
+
+
+def check_sealed(root, files, manifest, decoded, rep, hashed=None):
+    """Check 12d: the files of the disclosed sealed records' hidden fields (section 23.10)."""
+    listed, dictated = set(), set()
+    enc = manifest.get("encryption")
+    for entry in manifest["sealed"]:
+        rid, form, f = entry["record"], entry["form"], entry["file"]
+        item = f"encrypted fields of record {rid}"
+        fields = decoded.get(rid, (None, None, {}))[2]
+        sealed = fields.get("sealed")
+        if not sealed:
+            rep.problem(item, "bad-manifest", "no disclosed record with encrypted fields has this id")
+            continue
+        if rid in listed:
+            rep.problem(item, "bad-manifest", "listed twice")
+            continue
+        listed.add(rid)
+        if form not in SEALED_EXT:
+            rep.problem(item, "bad-manifest", "form is not stored, clear or encrypted")
+            continue
+        want = f"{SEALED_AREA}{rid}.{SEALED_EXT[form]}"
+        if f != want:
+            rep.problem(item, "bad-manifest", f"its file must be '{want}'")
+            continue
+        dictated.add(f)
+        if f not in files:
+            rep.problem(item, "sealed-fields-missing", f"{f} is not a regular file in the bundle")
+            continue
+        if hashed is not None and f not in hashed:
+            continue  # failed the bag check, and named there already
+        path, found = os.path.join(root, f), hash_file(root, f)
+        size = os.path.getsize(path)
+        plain = sealed["plaintext_size"]
+        if form == "stored":
+            if (found, size) != (sealed["content"].hex(), sealed["size"]):
+                problem = ("content-corrupt", "the file is not the ciphertext the signed record names")
+            else:
+                problem = check_age_file(path, plain, None)
+            rep.encrypted_fields = getattr(rep, "encrypted_fields", 0) + (problem is None)
+        elif form == "encrypted":
+            problem = ("bad-manifest", "fields re-encrypted in a bundle that names no recipients") \
+                if enc is None else check_age_file(path, plain, enc["recipients"])
+            rep.encrypted_fields = getattr(rep, "encrypted_fields", 0) + (problem is None)
+        elif (found, size) != (sealed["plaintext_sha256"].hex(), plain):
+            problem = ("sealed-fields-mismatch", "the file is not the plaintext the signed record commits to")
+        else:
+            with open(path, "rb") as h:
+                problem = names_record(h.read(), decoded[rid][1], fields["targets"])
+        if problem is not None:
+            rep.problem(item, *problem)
+    for rid, (_, _, fields) in sorted(decoded.items()):
+        if fields.get("sealed") and rid not in listed:
+            rep.problem(f"encrypted fields of record {rid}", "sealed-fields-missing",
+                        "a disclosed record keeps fields in a ciphertext, and data/bundle.json "
+                        "lists no file of them")
+    for name in sorted(files):
+        if name.startswith(SEALED_AREA) and name not in dictated:
+            rep.problem(name, "unlisted-sealed-fields",
+                        "a file in data/sealed/ that no listed sealed record puts there")
 
 
 # ---- Keys (check 13). The key-state rules live here alone (FORMAT.md section 13). ----
@@ -1795,6 +1886,7 @@ def check_bundle(root, files, hashed, trusted, pin, rep):
                     f"its text hashes to {text_hash}, not the pinned {pin}")
     decoded, key_events, proven = check_records(root, files, hashed, manifest, cp, rep)
     images = check_documents(root, files, manifest, decoded, rep, hashed)
+    check_sealed(root, files, manifest, decoded, rep, hashed)
     if manifest.get("encryption") is not None:
         rep.encrypted = len(manifest["documents"])
     # A picture only of a document whose record the checkpoint's tree holds (checks 9-10).
@@ -1846,4 +1938,7 @@ if __name__ == "__main__":
               f"{report.encrypted} encrypted document(s) were NOT checked against their signed records "
               f"(this script cannot decrypt); run `evidentia verify BUNDLE --trust FILE --identity FILE`")
         sys.exit(4)
+    if getattr(report, "encrypted_fields", 0):
+        print(f"      the encrypted fields of {report.encrypted_fields} annotation(s)/custody "
+              f"event(s) were NOT checked against their records (this script cannot decrypt)")
     print("VERIFIED: every check of FORMAT.md section 17 passed with the keys of your trust file")

@@ -21,7 +21,7 @@ use crate::archive::query::{self, LoggedRecord, Target};
 use crate::archive::Archive;
 use crate::core::digest::Digest;
 use crate::core::record::{
-    CustodyEvent, CustodyRecord, DocumentRecord, Header, Record, MAX_CUSTODY_TARGETS,
+    CustodyEvent, CustodyRecord, DocumentRecord, Header, HiddenFields, Record, MAX_CUSTODY_TARGETS,
 };
 use crate::core::timestamp::Timestamp;
 use crate::error::{Error, Result};
@@ -194,6 +194,8 @@ struct Summary {
     records: usize,
     /// Documents stored encrypted that were decrypted for the bundle.
     decrypted: usize,
+    /// Sealed records whose fields were decrypted for the bundle.
+    sealed_revealed: usize,
 }
 
 /// What export keeps of a written bundle while it verifies it.
@@ -247,7 +249,7 @@ fn write_bundle(
     let completeness =
         super::completeness::for_checkpoint(archive, &log, &stored.checkpoint, &ids, &records)?;
     drop(ids);
-    let (manifest, read_back) = write_payload(
+    let (manifest, read_back, revealed) = write_payload(
         archive,
         &log,
         root,
@@ -284,9 +286,17 @@ fn write_bundle(
         .collect();
     let payload = hash_tree(root, "data", &known)?;
     drop(known);
+    // The report shows the fields decrypted for the bundle.
+    let mut revealed = revealed;
     let decoded: Vec<(u64, Digest, Record)> = disclosed
         .iter()
-        .map(|r| (r.index, r.id, r.record.clone()))
+        .map(|r| {
+            let mut record = r.record.clone();
+            if let Some(fields) = revealed.remove(&r.id) {
+                crate::archive::sealed_notes::fill(&mut record, fields);
+            }
+            (r.index, r.id, record)
+        })
         .collect();
     drop(disclosed);
     drop(records);
@@ -317,6 +327,9 @@ fn write_bundle(
             records: manifest.records.len(),
             decrypted: (manifest.documents.iter())
                 .filter(|d| d.decrypted.is_some())
+                .count(),
+            sealed_revealed: (manifest.sealed.iter())
+                .filter(|s| s.form != super::sealed::Form::Stored.name())
                 .count(),
         },
         report,
@@ -350,7 +363,7 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                 from: None,
                 to: options.recipient.clone(),
                 note: Some(format!(
-                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}{}",
+                    "hand-over bundle: {} document(s), {} record(s), checkpoint {}{part}{}{}{}",
                     summary.documents,
                     summary.records,
                     summary.checkpoint,
@@ -359,7 +372,8 @@ fn export_events(selected: &[Digest], options: &ExportOptions, summary: &Summary
                         summary.decrypted,
                         options.identity.as_ref(),
                         options.encrypt_to.is_some()
-                    )
+                    ),
+                    sealed::custody_note(summary.sealed_revealed, options.encrypt_to.is_some())
                 )),
                 at: None,
                 sealed: None,
@@ -619,7 +633,7 @@ fn write_payload(
     withheld: Withheld,
     completeness: Option<super::completeness::Completeness>,
     options: &ExportOptions,
-) -> Result<(BundleManifest, ReadBack)> {
+) -> Result<(BundleManifest, ReadBack, HashMap<Digest, HiddenFields>)> {
     let size = stored.checkpoint.size;
     let checkpoint_bytes = fsutil::read_stored(
         &stored.path,
@@ -663,6 +677,7 @@ fn write_payload(
         || copy_documents(archive, root, &docs, &places, options),
     );
     let (records, (read_back, mut decrypted)) = (records?, copied?);
+    let sealed = sealed::write(archive, root, disclosed, options)?;
     let documents: Vec<DisclosedDocument> = docs
         .iter()
         .zip(places)
@@ -710,13 +725,14 @@ fn write_payload(
             scheme: super::manifest::ENCRYPTION_SCHEME.into(),
             recipients: r.len() as u64,
         }),
+        sealed: sealed.files,
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::BadInput {
         path: root.join("data/bundle.json"),
         why: e.to_string(),
     })?;
     write_file(&root.join("data/bundle.json"), &json)?;
-    Ok((manifest, read_back))
+    Ok((manifest, read_back, sealed.revealed))
 }
 
 /// Copies every disclosed document to its place. Copies run in parallel: each is copied, read
@@ -865,6 +881,7 @@ mod decrypt;
 mod nodes;
 mod packing;
 mod records;
+mod sealed;
 pub use packing::{tar_top_directory, BagInfoFields};
 #[cfg(test)]
 mod tests;

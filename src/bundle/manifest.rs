@@ -44,6 +44,24 @@ pub struct BundleManifest {
     /// --encrypt-to`); the records still name the plaintext (FORMAT.md §23.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<BundleEncryption>,
+    /// The files of the disclosed records' encrypted annotation and custody fields, one per
+    /// sealed record (FORMAT.md §23.10, "Bundles").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<SealedFile>,
+}
+
+/// Where the hidden fields of one disclosed sealed record travel, and in which form.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SealedFile {
+    /// The sealed annotation or custody record (hex id).
+    pub record: String,
+    /// `stored` (the archive's ciphertext object itself), `clear` (the hidden-fields plaintext,
+    /// decrypted by the exporter) or `encrypted` (that plaintext encrypted to the bundle's
+    /// recipients).
+    pub form: String,
+    /// `data/sealed/<record>.age`, or `.cbor` for `clear`: dictated by record and form.
+    pub file: String,
 }
 
 /// How a bundle's document files are encrypted: all of them, as age v1 files to the same

@@ -18,6 +18,7 @@
 //!                                 is written as U+FF05, since bagit.py does not decode %25)
 //! data/versions/<record id>/<path>  older versions, and current ones whose name is taken
 //!                                 case-insensitively (layout.rs dictates every place)
+//! data/sealed/<record id>.age|.cbor  the hidden fields of each disclosed sealed record (sealed.rs)
 //! ```
 
 pub mod bagit;
@@ -29,6 +30,7 @@ pub mod layout;
 pub mod manifest;
 pub mod proof;
 pub mod report;
+pub mod sealed;
 pub mod verify;
 
 pub use inspect::{unpack, unpacked_root};

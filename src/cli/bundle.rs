@@ -304,6 +304,9 @@ fn print_report(path: &Path, report: &BundleReport) {
             outln!("         {}", doc.about);
         }
     }
+    for fields in &report.sealed_fields {
+        outln!("  encrypted fields, checked: {}", fields.line());
+    }
     for t in &report.timestamps {
         outln!("  time-stamped {} by {} [{}]", t.time, t.tsa, t.status);
     }

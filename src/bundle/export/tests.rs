@@ -23,6 +23,7 @@ fn an_export_of_more_documents_than_one_custody_record_holds_is_logged_in_parts(
         documents: selected.len(),
         records: selected.len(),
         decrypted: 0,
+        sealed_revealed: 0,
     };
     let events = export_events(&selected, &options, &summary);
     let mut named = Vec::new();

@@ -179,6 +179,7 @@ fn render_pages_with(
         consistency,
         completeness: None,
         encryption: None,
+        sealed: Vec::new(),
         withheld: Withheld {
             annotations: 2,
             custody_events: 0,

@@ -10,6 +10,7 @@
 mod case;
 mod decrypted;
 mod disclosed;
+pub mod sealed;
 mod tag_files;
 
 pub(super) use disclosed::document_item;
@@ -86,6 +87,9 @@ pub struct BundleReport {
     /// An encrypted bundle (`export --encrypt-to`): what was checked of its documents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionReport>,
+    /// The encrypted annotation/custody fields checked against their records (§23.10).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sealed_fields: Vec<sealed::SealedFieldsReport>,
 }
 
 /// The levels at which an encrypted bundle's documents were checked (FORMAT.md §23.8).
@@ -120,6 +124,7 @@ impl BundleReport {
             timestamps: Vec::new(),
             case: None,
             encryption: None,
+            sealed_fields: Vec::new(),
         }
     }
 
@@ -208,7 +213,8 @@ pub(super) fn verify_written(
     };
     let cp = &stored.checkpoint;
     let found = disclosed::check_records(root, &files, &bag, &manifest, cp, &mut report);
-    if identity.is_some() && manifest.encryption.is_none() {
+    let sealed_encrypted = (manifest.sealed.iter()).any(|s| s.form != "clear");
+    if identity.is_some() && manifest.encryption.is_none() && !sealed_encrypted {
         report.core.warn(
             "--identity",
             "identity-unused",
@@ -220,6 +226,15 @@ pub(super) fn verify_written(
         root,
         &files,
         &bag,
+        &manifest,
+        decoded,
+        identities,
+        &mut report,
+    );
+    let sealed_checked = sealed::check_sealed(
+        root,
+        &files,
+        hashed,
         &manifest,
         decoded,
         identities,
@@ -263,6 +278,7 @@ pub(super) fn verify_written(
         let pinned = options.checkpoint_hash.or(options.recipient.pin).is_some();
         let case_latest = completeness.case_latest;
         state_proven(&manifest, cp, &signers, pinned, completeness, &mut report);
+        sealed_checked.state(&mut report.core);
         case::report_case(cp, &found, case_latest, &mut report);
     }
     Ok(finish(report))
