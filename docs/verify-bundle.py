@@ -1429,6 +1429,20 @@ def check_sealed(root, files, manifest, decoded, rep, hashed=None):
             rep.problem(f"encrypted fields of record {rid}", "sealed-fields-missing",
                         "a disclosed record keeps fields in a ciphertext, and data/bundle.json "
                         "lists no file of them")
+    # Honest sealed plaintexts begin with a fresh salt: two records committing to the same one
+    # share fields copied from one into the other (section 23.10).
+    first = {}
+    for rid, (_, _, fields) in sorted(decoded.items()):
+        sealed = fields.get("sealed")
+        if not sealed:
+            continue
+        anchor = sealed["plaintext_sha256"].hex()
+        if anchor in first:
+            rep.problem(f"encrypted fields of record {rid}", "sealed-fields-reused",
+                        f"the same sealed fields (plaintext {anchor}) as record {first[anchor]}: "
+                        "one record's fields were copied into the other")
+        else:
+            first[anchor] = rid
     for name in sorted(files):
         if name.startswith(SEALED_AREA) and name not in dictated:
             rep.problem(name, "unlisted-sealed-fields",

@@ -528,3 +528,38 @@ fn a_recipient_of_sealed_fields_only_is_not_refused_as_the_wrong_key() {
         "{report}"
     );
 }
+
+/// The same copy, disclosed in a bundle: the export's self-check (every check `verify BUNDLE`
+/// makes) finds the two disclosed records committing to one sealed plaintext, so no bundle
+/// is written and nothing is logged.
+#[test]
+fn a_sealed_body_copied_into_another_annotation_never_reaches_a_bundle() {
+    let (ws, _) = encrypted_archive(&[]);
+    let (code, _, stderr) = ws.run(&["annotate", "secret.txt", "--body", "W-017", "--encrypt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let original = *ws.record_digests().last().expect("annotation");
+    let Record::Annotation(mut copy) = read_record(&ws, &original) else {
+        panic!("not an annotation");
+    };
+    copy.header = Header::now();
+    copy.analyst = Some("someone else".into());
+    ws.plant_record(&Record::Annotation(copy).encode().expect("encode"));
+    ws.seal();
+    let before = ws.record_digests().len();
+    let identity = vector_identity();
+    let (code, stdout, stderr) = ws.run(&[
+        "export",
+        "--all",
+        "--out",
+        "bundle",
+        "--identity",
+        &identity,
+    ]);
+    assert_eq!(code, 1, "{stdout} {stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("sealed-fields-reused"),
+        "{stdout} {stderr}"
+    );
+    assert!(!ws.path("bundle").exists());
+    assert_eq!(ws.record_digests().len(), before, "nothing logged");
+}

@@ -103,6 +103,7 @@ pub(super) fn check_sealed(
             );
         }
     }
+    report_reused(decoded, report);
     for name in files {
         if name.starts_with(SEALED_AREA) && !dictated.contains(name.as_str()) {
             report.problem(
@@ -120,6 +121,32 @@ pub(super) fn check_sealed(
         );
     }
     SealedChecked { checked, intact }
+}
+
+/// Two disclosed records committing to the same sealed plaintext: honest plaintexts begin with
+/// a fresh salt and never repeat, so one record's fields were copied into the other (as in
+/// archive verify, FORMAT.md §23.10). Needs no key: the digest is in the signed records.
+fn report_reused(decoded: &HashMap<Digest, Record>, report: &mut BundleReport) {
+    let mut sealed: Vec<(&Digest, &Digest)> = decoded
+        .iter()
+        .filter_map(|(id, r)| sealed_of(r).map(|s| (id, s.encryption.binding.anchor())))
+        .collect();
+    sealed.sort();
+    let mut first: HashMap<&Digest, &Digest> = HashMap::new();
+    for (id, anchor) in sealed {
+        match first.get(anchor) {
+            Some(other) => report.problem(
+                format!("encrypted fields of record {id}"),
+                "sealed-fields-reused",
+                format!(
+                    "the same sealed fields (plaintext {anchor}) as record {other}: one record's fields were copied into the other"
+                ),
+            ),
+            None => {
+                first.insert(anchor, id);
+            }
+        }
+    }
 }
 
 /// How many sealed records' fields were checked against their records, and how many only at
