@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use super::bagit::{hash_file, hash_file_counted};
 use super::manifest::{
-    BundleManifest, ConsistencyEntry, DecryptedDocument, DisclosedDocument, Withheld, BUNDLE_FORMAT,
+    BundleManifest, ConsistencyEntry, DisclosedDocument, Withheld, BUNDLE_FORMAT,
 };
 use super::report::{self, ReportInput};
 use super::verify::{self, BundleVerifyOptions};
@@ -529,79 +529,6 @@ fn disclose<'a>(
     (out, withheld)
 }
 
-/// Copies an object into the bundle, then reads the new file back through the handle that
-/// created and wrote it and returns the SHA-256 and length of what it holds. That read-back is
-/// the self-check's hash of this file (see [`ReadBack`]); the copy itself is not hashed.
-fn copy_object(archive: &Archive, digest: &Digest, to: &Path) -> Result<(Digest, u64)> {
-    // Never over another document: every name a bundle uses is dictated to one record.
-    let file = create_new(to)?;
-    crate::progress::check(String::new)?; // the caller says what is kept
-    let copied = archive.store().copy_unchecked(digest, &file, to)?;
-    crate::progress::advance(copied);
-    crate::archive::failpoint::hit("export-mid-copy");
-    read_back(&file, to)
-}
-
-/// [`copy_object`] for an encrypted bundle: the object encrypted to `recipients` (streaming),
-/// then read back likewise.
-fn encrypt_object(
-    archive: &Archive,
-    doc: &DocumentRecord,
-    recipients: &crate::crypt::Recipients,
-    to: &Path,
-) -> Result<(Digest, u64)> {
-    let file = create_new(to)?;
-    crate::progress::check(String::new)?;
-    super::encrypted::encrypt_object(archive, &doc.content, doc.size, recipients, &file, to)?;
-    crate::progress::advance(doc.size);
-    read_back(&file, to)
-}
-
-/// [`copy_object`] for a document stored encrypted: decrypted with the identity (and encrypted
-/// again with --encrypt-to), then read back likewise.
-fn decrypt_object(
-    archive: &Archive,
-    identities: &crate::crypt::Identities,
-    doc: &DocumentRecord,
-    options: &ExportOptions,
-    to: &Path,
-) -> Result<((Digest, u64), Option<DecryptedDocument>)> {
-    let file = create_new(to)?;
-    crate::progress::check(String::new)?;
-    let encrypt_to = options.encrypt_to.as_ref();
-    let listed = decrypt::export_document(archive, identities, doc, encrypt_to, &file, to)?;
-    crate::progress::advance(doc.size);
-    Ok((read_back(&file, to)?, Some(listed)))
-}
-
-/// SHA-256 and length of a file's bytes, read from its start by position (the page cache,
-/// moments after writing).
-fn read_back(file: &fs::File, path: &Path) -> Result<(Digest, u64)> {
-    use std::os::unix::fs::FileExt;
-    let mut hasher = crate::core::digest::Hasher::new();
-    let mut at = 0u64;
-    fsutil::with_read_buffer(|buf| loop {
-        let n = file.read_at(buf, at).map_err(Error::io(path))?;
-        if n == 0 {
-            return Ok((hasher.finish(), at));
-        }
-        at += n as u64;
-        hasher.update(&buf[..n]);
-    })
-}
-
-/// Creates a payload file that must not exist yet (`O_EXCL`): a second write to one path,
-/// such as two names that one file system takes as the same, fails here instead of replacing
-/// the first file. Readable too, for the read-back of what was written.
-fn create_new(path: &Path) -> Result<fs::File> {
-    fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(Error::io(path))
-}
-
 /// Creates each distinct directory (relative to `root`) once.
 fn make_dirs<P: AsRef<Path>>(root: &Path, dirs: impl IntoIterator<Item = P>) -> Result<()> {
     let mut made: HashSet<PathBuf> = HashSet::new();
@@ -674,7 +601,7 @@ fn write_payload(
     // wait on file creation much of the time, which leaves a core to the records.
     let (records, copied) = rayon::join(
         || records::write(archive, log, root, stored, disclosed),
-        || copy_documents(archive, root, &docs, &places, options),
+        || copy::copy_documents(archive, root, &docs, &places, options),
     );
     let (records, (read_back, mut decrypted)) = (records?, copied?);
     let sealed = sealed::write(archive, root, disclosed, options)?;
@@ -733,44 +660,6 @@ fn write_payload(
     })?;
     write_file(&root.join("data/bundle.json"), &json)?;
     Ok((manifest, read_back, sealed.revealed))
-}
-
-/// Copies every disclosed document to its place. Copies run in parallel: each is copied, read
-/// back and hashed independently.
-fn copy_documents(
-    archive: &Archive,
-    root: &Path,
-    docs: &[(Digest, &DocumentRecord)],
-    places: &[layout::Placement],
-    options: &ExportOptions,
-) -> Result<(ReadBack, HashMap<String, DecryptedDocument>)> {
-    let total = docs.iter().map(|(_, doc)| doc.size).sum();
-    crate::progress::stage("copying documents", total, crate::progress::Unit::Bytes);
-    let mut decrypted: HashMap<String, DecryptedDocument> = HashMap::new();
-    let read_back: ReadBack = docs
-        .par_iter()
-        .zip(places)
-        .map(|((_, doc), place)| {
-            let to = root.join(&place.file);
-            let (found, plain) = match (&options.encrypt_to, &options.identity) {
-                (_, Some(identity)) if doc.encryption.is_some() => {
-                    decrypt_object(archive, &identity.0, doc, options, &to)?
-                }
-                (Some(recipients), _) => (encrypt_object(archive, doc, recipients, &to)?, None),
-                (None, _) => (copy_object(archive, &doc.content, &to)?, None),
-            };
-            Ok((place.file.clone(), found, plain))
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .map(|(file, found, plain)| {
-            if let Some(plain) = plain {
-                decrypted.insert(file.clone(), plain);
-            }
-            (file, found)
-        })
-        .collect();
-    Ok((read_back, decrypted))
 }
 
 /// A payload file: (hex SHA-256, path relative to the bundle root, size).
@@ -877,6 +766,7 @@ fn write_entry_page(
     )
 }
 
+mod copy;
 mod decrypt;
 mod nodes;
 mod packing;

@@ -13,7 +13,8 @@ use crate::core::merkle;
 use crate::error::{Error, Result};
 
 use super::super::manifest::DisclosedRecord;
-use super::{create_new, make_dirs, nodes};
+use super::copy::create_new;
+use super::{make_dirs, nodes};
 
 /// Writes `data/records/<id>.cbor` for every disclosed record and returns each one's inclusion
 /// proof in the checkpoint's tree, in the order given.

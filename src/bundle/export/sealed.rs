@@ -61,7 +61,7 @@ pub(super) fn write(
         let to = root.join(&file);
         match (&hidden, &options.encrypt_to) {
             (None, _) => {
-                super::copy_object(archive, &sealed.content, &to)?;
+                super::copy::copy_object(archive, &sealed.content, &to)?;
             }
             (Some(fields), recipients) => {
                 let plain = fields.encode().map_err(|e| Error::Corrupt {

@@ -1,3 +1,4 @@
+use super::copy::{create_new, read_back};
 use super::*;
 
 #[test]
