@@ -13,22 +13,10 @@ use evidentia::crypt::{stream, Recipients};
 use serde_json::Value;
 
 use crate::common::{added, mkfifo, Workspace};
-use crate::encryption::{encrypted_archive, vector_identity, SECRET};
+use crate::encrypted_proofs::verify_proof;
+use crate::encryption::{age_identity, encrypted_archive, vector_identity, verify_with, SECRET};
 
 /// A second identity (`court.txt`), made as a court would; returns its recipient.
-fn court(ws: &Workspace) -> String {
-    let (code, recipient, stderr) = ws.run(&[
-        "key",
-        "generate",
-        "--age",
-        "--out",
-        "court.txt",
-        "--unencrypted",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    recipient.trim().to_string()
-}
-
 fn encrypt_to(recipient: &str, plaintext: &[u8]) -> (Vec<u8>, evidentia::crypt::Sealed) {
     let recipients = Recipients::parse_all(&[recipient.to_string()], "test").expect("recipient");
     stream::encrypt(&recipients, &mut &plaintext[..], Vec::new()).expect("encrypt")
@@ -60,35 +48,6 @@ fn plant_rewrap(
     ws.plant_record(&forged.encode().expect("encode"))
 }
 
-fn verify(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
-    let mut args = vec!["verify", "--json", "--trust", "signer.pub"];
-    args.extend_from_slice(extra);
-    let (code, stdout, stderr) = ws.run(&args);
-    (
-        code,
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr,
-    )
-}
-
-fn verify_proof(ws: &Workspace, document: &str, extra: &[&str]) -> (i32, Value, String) {
-    let mut args = vec![
-        "verify-proof",
-        "proof.json",
-        document,
-        "--json",
-        "--trust",
-        "signer.pub",
-    ];
-    args.extend_from_slice(extra);
-    let (code, stdout, stderr) = ws.run(&args);
-    (
-        code,
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr,
-    )
-}
-
 const FORGED: &[u8] = b"FORGED: nobody was on the street that day.\n";
 
 /// Attack: a `rewrap` of the document whose ciphertext holds other plaintext, encrypted to a
@@ -101,7 +60,7 @@ fn a_planted_rewrap_of_other_plaintext_is_never_released_as_the_document() {
         let extra: &[&str] = if hide { &["--hide-digest"] } else { &[] };
         let (ws, _) = encrypted_archive(extra);
         let target = *ws.record_digests().last().expect("document record");
-        let court = court(&ws);
+        let court = age_identity(&ws, "court.txt");
         let forged = plant_rewrap(&ws, target, &court, FORGED, |s| {
             PlaintextBinding::Digest(s.plaintext)
         });
@@ -124,7 +83,7 @@ fn a_planted_rewrap_of_other_plaintext_is_never_released_as_the_document() {
         let (_, stdout, _) = ws.run(&["cat", &object, "--identity", &identity]);
         assert!(!stdout.contains("W-017"), "{stdout}");
         ws.run(&["seal"]);
-        let (code, report, stderr) = verify(&ws, &[]);
+        let (code, report, stderr) = verify_with(&ws, &[]);
         assert_eq!(code, 1, "{report} {stderr}");
         assert!(Workspace::problem_codes(&report).contains(&"rewrap-invalid".to_string()));
     }
@@ -137,7 +96,7 @@ fn a_planted_rewrap_of_other_plaintext_is_never_released_as_the_document() {
 fn a_planted_rewrap_keeping_the_binding_releases_nothing() {
     let (ws, _) = encrypted_archive(&[]);
     let target = *ws.record_digests().last().expect("document record");
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     let same_size = "X".repeat(SECRET.len());
     plant_rewrap(&ws, target, &court, same_size.as_bytes(), |_| {
         PlaintextBinding::Digest(Digest::of(SECRET.as_bytes()))
@@ -146,7 +105,7 @@ fn a_planted_rewrap_keeping_the_binding_releases_nothing() {
     assert!(stdout.is_empty(), "{stdout}");
     assert_ne!(code, 0, "{stderr}");
     ws.run(&["seal"]);
-    let (code, report, stderr) = verify(&ws, &["--identity", "court.txt"]);
+    let (code, report, stderr) = verify_with(&ws, &["--identity", "court.txt"]);
     assert_eq!(code, 1, "{report} {stderr}");
     assert_eq!(
         Workspace::problem_codes(&report),
@@ -199,7 +158,7 @@ fn a_proof_accepts_no_other_document_of_the_same_size() {
 #[test]
 fn a_proof_whose_record_is_a_rewrap_is_refused() {
     let (ws, _) = encrypted_archive(&[]);
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
     assert_eq!(code, 0, "{stderr}");
     let identity = vector_identity();
@@ -293,7 +252,7 @@ fn drop_positions(ws: &Workspace, kind: &str) {
 #[test]
 fn hidden_rewrap_positions_deny_but_never_mislead() {
     let (ws, _) = encrypted_archive(&["--hide-digest"]);
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
     assert_eq!(code, 0, "{stderr}");
     let identity = vector_identity();
@@ -307,7 +266,7 @@ fn hidden_rewrap_positions_deny_but_never_mislead() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty());
     drop_positions(&ws, "rewrap");
-    let (code, report, stderr) = verify(&ws, &["--identity", "court.txt"]);
+    let (code, report, stderr) = verify_with(&ws, &["--identity", "court.txt"]);
     assert_eq!(code, 0, "{report} {stderr}");
     assert!(report["proven"]
         .to_string()
@@ -327,7 +286,7 @@ fn a_retraction_hidden_from_retract_is_no_accusation() {
     let (code, _, stderr) = ws.run(&["retract", "secret.txt", "--reason", "again"]);
     assert_eq!(code, 0, "the positions file hid the first: {stderr}");
     ws.seal();
-    let (code, report, stderr) = verify(&ws, &[]);
+    let (code, report, stderr) = verify_with(&ws, &[]);
     assert_eq!(code, 0, "{report} {stderr}");
 }
 
@@ -338,7 +297,7 @@ fn a_retraction_hidden_from_retract_is_no_accusation() {
 #[test]
 fn a_court_checks_a_proof_of_a_rewrapped_hidden_document() {
     let (ws, _) = encrypted_archive(&["--hide-digest"]);
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
     assert_eq!(code, 0, "{stderr}");
     let identity = vector_identity();
@@ -404,10 +363,10 @@ fn a_rewrap_with_the_opening_of_another_commitment_is_caught_by_a_recipient() {
     }));
     ws.plant_record(&forged.encode().expect("encode"));
     ws.seal();
-    let (code, report, stderr) = verify(&ws, &[]);
+    let (code, report, stderr) = verify_with(&ws, &[]);
     assert_eq!(code, 0, "no key can tell: {report} {stderr}");
     let identity = vector_identity();
-    let (code, report, stderr) = verify(&ws, &["--identity", &identity]);
+    let (code, report, stderr) = verify_with(&ws, &["--identity", &identity]);
     assert_eq!(code, 1, "{report} {stderr}");
     assert_eq!(
         Workspace::problem_codes(&report),
@@ -424,7 +383,7 @@ fn a_rewrap_with_the_opening_of_another_commitment_is_caught_by_a_recipient() {
 fn export_never_decrypts_through_a_planted_rewrap() {
     let (ws, _) = encrypted_archive(&[]);
     let target = *ws.record_digests().last().expect("document record");
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     plant_rewrap(&ws, target, &court, FORGED, |s| {
         PlaintextBinding::Digest(s.plaintext)
     });
@@ -474,7 +433,7 @@ fn a_sealed_body_copied_into_another_annotation_is_refused() {
     ws.seal();
     let identity = vector_identity();
     for extra in [vec![], vec!["--identity", identity.as_str()]] {
-        let (code, report, stderr) = verify(&ws, &extra);
+        let (code, report, stderr) = verify_with(&ws, &extra);
         assert_eq!(code, 1, "{extra:?}: {report} {stderr}");
         assert_eq!(
             Workspace::problem_codes(&report),
@@ -507,7 +466,7 @@ fn a_sealed_body_copied_into_another_annotation_is_refused() {
 #[test]
 fn a_recipient_of_sealed_fields_only_is_not_refused_as_the_wrong_key() {
     let (ws, _) = encrypted_archive(&[]);
-    let court = court(&ws);
+    let court = age_identity(&ws, "court.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
     assert_eq!(code, 0, "{stderr}");
     let (code, _, stderr) = ws.run(&[
@@ -519,7 +478,7 @@ fn a_recipient_of_sealed_fields_only_is_not_refused_as_the_wrong_key() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     ws.seal();
-    let (code, report, stderr) = verify(&ws, &["--identity", "court.txt"]);
+    let (code, report, stderr) = verify_with(&ws, &["--identity", "court.txt"]);
     assert_eq!(code, 0, "{report} {stderr}");
     assert!(
         report["proven"]

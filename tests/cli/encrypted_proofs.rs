@@ -9,14 +9,14 @@ use std::fs;
 use serde_json::Value;
 
 use crate::common::Workspace;
-use crate::encryption::{encrypted_archive, vector_identity, SECRET};
+use crate::encryption::{age_identity, encrypted_archive, vector_identity, SECRET};
 
 fn prove(ws: &Workspace) {
     let (code, _, stderr) = ws.run(&["prove", "secret.txt", "--out", "proof.json"]);
     assert_eq!(code, 0, "{stderr}");
 }
 
-fn verify_proof(ws: &Workspace, document: &str, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn verify_proof(ws: &Workspace, document: &str, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec![
         "verify-proof",
         "proof.json",
@@ -88,15 +88,7 @@ fn a_hidden_digest_needs_the_identity_and_is_never_called_a_mismatch() {
 fn a_wrong_identity_is_refused_as_usage() {
     let (ws, _) = encrypted_archive(&["--hide-digest"]);
     prove(&ws);
-    let (code, _, stderr) = ws.run(&[
-        "key",
-        "generate",
-        "--age",
-        "--out",
-        "other.txt",
-        "--unencrypted",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    age_identity(&ws, "other.txt");
     let (code, report, stderr) = verify_proof(&ws, "secret.txt", &["--identity", "other.txt"]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(report, Value::Null, "no report, no accusation");

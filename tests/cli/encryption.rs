@@ -53,6 +53,15 @@ pub(crate) fn encrypted_archive(extra: &[&str]) -> (Workspace, String) {
     (ws, digest)
 }
 
+/// Makes an unprotected age identity at `file` (`key generate --age --unencrypted`) and
+/// returns its recipient (age1…).
+pub(crate) fn age_identity(ws: &Workspace, file: &str) -> String {
+    let (code, recipient, stderr) =
+        ws.run(&["key", "generate", "--age", "--out", file, "--unencrypted"]);
+    assert_eq!(code, 0, "{stderr}");
+    recipient.trim().to_string()
+}
+
 pub(crate) fn verify_with(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["verify", "--json"];
     if !extra.contains(&"--integrity-only") {
@@ -343,15 +352,7 @@ fn a_ciphertext_recorded_damaged_is_caught_by_a_recipient() {
 #[test]
 fn a_wrong_identity_is_refused_clearly() {
     let (ws, _) = encrypted_archive(&[]);
-    let (code, _, stderr) = ws.run(&[
-        "key",
-        "generate",
-        "--age",
-        "--out",
-        "other.txt",
-        "--unencrypted",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    age_identity(&ws, "other.txt");
     let (code, report, stderr) = verify_with(&ws, &["--identity", "other.txt"]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(report, Value::Null, "no report, no accusation");
@@ -371,19 +372,12 @@ fn a_wrong_identity_is_refused_clearly() {
 #[test]
 fn rewrap_for_a_new_recipient_then_verify() {
     let (ws, old_digest) = encrypted_archive(&[]);
-    let (_, court, _) = ws.run(&[
-        "key",
-        "generate",
-        "--age",
-        "--out",
-        "court.txt",
-        "--unencrypted",
-    ]);
+    let court = age_identity(&ws, "court.txt");
     let (code, _, stderr) = ws.run(&[
         "recipients",
         "set",
         "--recipient",
-        court.trim(),
+        &court,
         "--reason",
         "hand-over to the court",
     ]);

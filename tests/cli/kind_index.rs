@@ -4,26 +4,13 @@
 //! a file that names the wrong records is not believed.
 
 use crate::common::{added, Workspace};
-use crate::encryption::{encrypted_archive, vector_identity};
-
-fn other_identity(ws: &Workspace) -> String {
-    let (code, recipient, stderr) = ws.run(&[
-        "key",
-        "generate",
-        "--age",
-        "--out",
-        "other.txt",
-        "--unencrypted",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    recipient.trim().to_string()
-}
+use crate::encryption::{age_identity, encrypted_archive, vector_identity};
 
 #[test]
 fn a_recipients_change_after_the_positions_were_kept_is_used() {
     let (ws, _) = encrypted_archive(&[]);
     assert!(ws.archive().join("index/kinds/recipients").is_file());
-    let other = other_identity(&ws);
+    let other = age_identity(&ws, "other.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
     assert_eq!(code, 0, "{stderr}");
     ws.write("later.txt", "added after the change\n");
@@ -40,7 +27,7 @@ fn a_recipients_change_after_the_positions_were_kept_is_used() {
 #[test]
 fn positions_that_name_other_records_are_not_believed() {
     let (ws, _) = encrypted_archive(&[]);
-    let other = other_identity(&ws);
+    let other = age_identity(&ws, "other.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
     assert_eq!(code, 0, "{stderr}");
     // Point the positions at the first recipients record only (the one `init` logged), as if
@@ -77,7 +64,7 @@ fn positions_that_name_other_records_are_not_believed() {
 #[test]
 fn a_ciphertext_encrypted_to_a_replaced_set_is_reported_by_verify() {
     let (ws, _) = encrypted_archive(&[]);
-    let other = other_identity(&ws);
+    let other = age_identity(&ws, "other.txt");
     let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &other]);
     assert_eq!(code, 0, "{stderr}");
     let (code, report, stderr) = ws.run(&["verify", "--trust", "signer.pub", "--json"]);
