@@ -19,12 +19,19 @@ pub(super) fn encrypted_bundle() -> (Workspace, PathBuf) {
     let ws = Workspace::new();
     ws.write("case/a.txt", STATEMENT);
     ws.write("case/b.txt", "Statement of witness B.\n");
+    let bundle = seal_and_export_encrypted(&ws, 2);
+    (ws, bundle)
+}
+
+/// Adds `case/`, seals, and exports all of it encrypted to the fixture recipient (expecting
+/// `documents` documents); returns the bundle's path.
+pub(super) fn seal_and_export_encrypted(ws: &Workspace, documents: usize) -> PathBuf {
     added(&ws.add(&["case"]));
     ws.seal();
     let bundle = ws.path("bundle");
-    let out = export(&ws, &bundle, &["--all", "--encrypt-to", RECIPIENT]);
-    assert!(out.contains("2 document(s)"), "{out}");
-    (ws, bundle)
+    let out = export(ws, &bundle, &["--all", "--encrypt-to", RECIPIENT]);
+    assert!(out.contains(&format!("{documents} document(s)")), "{out}");
+    bundle
 }
 
 /// Encrypts `plaintext` to the fixture recipient, as anyone holding the public key can.

@@ -4,29 +4,19 @@
 //! court (`--encrypt-to`; the opening sealed again to the court). Logged as a decryption.
 //! Without the identity the export is refused. Forgeries recompute every unsigned manifest.
 
+use super::encrypted::{identity, RECIPIENT};
 use super::*;
 use evidentia::crypt::{stream, NewIdentity, Opening, Recipients};
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors/encryption");
-/// The public key of fixtures/vectors/encryption/identity.txt: the archive's recipient.
-const ARCHIVE_RECIPIENT: &str = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
 const OPEN: &str = "Statement of witness C, open digest.\n";
 const HIDDEN: &str = "Statement naming the child: Mykola, 9.\n";
 const PLAIN: &str = "A public report, stored in the clear.\n";
-
-fn archive_identity() -> String {
-    format!("{VECTORS}/identity.txt")
-}
 
 /// An archive holding a clear document, one stored encrypted with its plaintext digest open
 /// and one with it hidden (`--hide-digest`), sealed.
 fn mixed_archive() -> Workspace {
     let ws = Workspace::new();
-    let (code, _, stderr) = run(
-        &ws,
-        &["recipients", "set", "--recipient", ARCHIVE_RECIPIENT],
-        &[],
-    );
+    let (code, _, stderr) = run(&ws, &["recipients", "set", "--recipient", RECIPIENT], &[]);
     assert_eq!(code, 0, "{stderr}");
     ws.write("plain.txt", PLAIN);
     ws.write("open.txt", OPEN);
@@ -46,7 +36,7 @@ fn mixed_archive() -> Workspace {
 fn clear_bundle() -> (Workspace, PathBuf) {
     let ws = mixed_archive();
     let bundle = ws.path("bundle");
-    let identity = archive_identity();
+    let identity = identity();
     export(&ws, &bundle, &["--all", "--identity", &identity]);
     (ws, bundle)
 }
@@ -112,14 +102,14 @@ fn a_clear_export_of_encrypted_documents_verifies_in_both_verifiers_and_is_logge
         log.contains("2 document(s) stored encrypted decrypted"),
         "{log}"
     );
-    assert!(log.contains(ARCHIVE_RECIPIENT), "{log}");
+    assert!(log.contains(RECIPIENT), "{log}");
 }
 
 #[test]
 fn without_the_identity_the_export_is_refused_and_nothing_logged() {
     let ws = mixed_archive();
     let bundle = ws.path("bundle");
-    for extra in [&[][..], &["--encrypt-to", ARCHIVE_RECIPIENT][..]] {
+    for extra in [&[][..], &["--encrypt-to", RECIPIENT][..]] {
         let mut args = vec!["--all"];
         args.extend_from_slice(extra);
         let stderr = export_refused(&ws, &bundle, &args);
@@ -189,7 +179,7 @@ pub(super) fn court_bundle() -> (Workspace, PathBuf, PathBuf, String) {
     fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
     let court_key = court.recipient().expect("recipient").as_str().to_string();
     let bundle = ws.path("bundle");
-    let identity = archive_identity();
+    let identity = identity();
     export(
         &ws,
         &bundle,
@@ -267,7 +257,7 @@ fn a_picture_stored_encrypted_and_exported_clear_is_shown_and_verified_by_both()
     assert_eq!(code, 0, "{stderr}");
     ws.seal();
     let bundle = ws.path("bundle");
-    let identity = archive_identity();
+    let identity = identity();
     export(&ws, &bundle, &["--all", "--identity", &identity]);
     let page = fs::read_to_string(bundle.join("report.html")).expect("report");
     assert!(
@@ -286,7 +276,7 @@ fn an_identity_that_opens_only_a_rewrap_exports_from_the_rewrap() {
     let new_file = ws.path("new-identity.txt");
     fs::write(&new_file, new.file_text().as_bytes()).expect("write identity");
     let new_key = new.recipient().expect("recipient").as_str().to_string();
-    let old = archive_identity();
+    let old = identity();
     for args in [
         &["recipients", "set", "--recipient", new_key.as_str()][..],
         &["rewrap", "--all", "--identity", old.as_str()][..],
@@ -295,7 +285,7 @@ fn an_identity_that_opens_only_a_rewrap_exports_from_the_rewrap() {
         assert_eq!(code, 0, "{args:?}: {stderr}");
     }
     ws.seal();
-    for (out, extra) in [("clear", None), ("court", Some(ARCHIVE_RECIPIENT))] {
+    for (out, extra) in [("clear", None), ("court", Some(RECIPIENT))] {
         let bundle = ws.path(out);
         let mut args = vec!["--all", "--identity", path_str(&new_file)];
         if let Some(court) = extra {

@@ -4,20 +4,12 @@
 //! verifiers check them against the signed `sealed` map. Forgeries recompute every unsigned
 //! manifest.
 
+use super::encrypted::{identity, RECIPIENT};
 use super::*;
 
-const RECIPIENT: &str = "age18ta5d3g6rp6qef4wcddv6kzx3jlr34najk6rjkw7crv4empcrpgqn4e3j3";
 const BODY: &str = "Witness W-017 (Mariia K.) identifies the officer.";
 /// As long as BODY, so its ciphertext and plaintext have the same sizes.
 const OTHER: &str = "Witness W-018 (Oksana P.) identifies the vehicle.";
-
-fn identity() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/vectors/encryption/identity.txt"
-    )
-    .into()
-}
 
 /// A clear document with two encrypted annotations and an encrypted custody note.
 fn archive_with_encrypted_notes() -> Workspace {

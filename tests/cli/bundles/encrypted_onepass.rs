@@ -3,7 +3,7 @@
 //! and, with an identity, its plaintext is checked against the record. Small files are read
 //! on one thread, large ones (8 MiB or more) by a pipeline of threads: both are exercised.
 
-use super::encrypted::{identity, RECIPIENT};
+use super::encrypted::{identity, seal_and_export_encrypted};
 use super::*;
 
 /// Above the size from which a ciphertext is read by the pipeline (crypt::onepass).
@@ -15,11 +15,7 @@ fn bundle_with_a_large_document() -> (Workspace, PathBuf) {
     let large: Vec<u8> = (0..LARGE).map(|i| (i % 251) as u8).collect();
     ws.write("case/large.bin", large);
     ws.write("case/small.txt", "Statement of witness C.\n");
-    added(&ws.add(&["case"]));
-    ws.seal();
-    let bundle = ws.path("bundle");
-    let out = export(&ws, &bundle, &["--all", "--encrypt-to", RECIPIENT]);
-    assert!(out.contains("2 document(s)"), "{out}");
+    let bundle = seal_and_export_encrypted(&ws, 2);
     (ws, bundle)
 }
 
