@@ -1,5 +1,6 @@
 //! Read-only queries: the log, the documents, one record, one object.
 
+use rayon::prelude::*;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -36,12 +37,14 @@ pub fn records_range(
     let end = end.min(log.size());
     let start = start.min(end);
     let digests = log.record_digests(start, end)?;
+    // Read and decoded in parallel (each is a pack lookup, a read and a CBOR decode); the
+    // order of the log is kept.
     digests
-        .into_iter()
-        .zip(start..)
-        .map(|(id, index)| {
+        .into_par_iter()
+        .enumerate()
+        .map(|(at, id)| {
             Ok(LoggedRecord {
-                index,
+                index: start + at as u64,
                 id,
                 record: read_record(archive, &id)?,
             })

@@ -116,14 +116,9 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
     )?;
     if !verdict.core.ok() {
         // Nothing is left at --out: the staging directory is removed when it drops.
-        let found: Vec<String> = verdict
-            .core
-            .problems()
-            .map(|p| format!("[{}] {}: {}", p.code, p.item, p.detail))
-            .collect();
         return Err(Error::ExportSelfCheck {
             out: options.out.clone(),
-            problems: found.join("; "),
+            problems: self_check_problems(&verdict),
         });
     }
     // Only the entry page shows the verdict: it and the tag manifest are all that change.
@@ -184,6 +179,21 @@ pub fn export(archive: &Archive, options: &ExportOptions) -> Result<ExportOutcom
         custody_records,
         checkpoint_text_sha256: stored.checkpoint.text_hash(),
     })
+}
+
+/// The self-check's problems for the error message: the first few in full and a count of the
+/// rest (a damaged archive can fail every record, and one line of 20,000 problems helps no
+/// one; `evidentia verify` on the archive lists them all).
+fn self_check_problems(verdict: &verify::BundleReport) -> String {
+    const SHOWN: usize = 5;
+    let mut found: Vec<String> = (verdict.core.problems().take(SHOWN))
+        .map(|p| format!("[{}] {}: {}", p.code, p.item, p.detail))
+        .collect();
+    let more = verdict.core.problems().count().saturating_sub(SHOWN);
+    if more > 0 {
+        found.push(format!("and {more} more problem(s)"));
+    }
+    found.join("; ")
 }
 
 /// The counts an export reports and logs.
@@ -284,8 +294,6 @@ fn write_bundle(
                 .map(|r| (format!("data/records/{}.cbor", r.id), r.id.clone())),
         )
         .collect();
-    let payload = hash_tree(root, "data", &known)?;
-    drop(known);
     // The report shows the fields decrypted for the bundle.
     let mut revealed = revealed;
     let decoded: Vec<(u64, Digest, Record)> = disclosed
@@ -300,15 +308,23 @@ fn write_bundle(
         .collect();
     drop(disclosed);
     drop(records);
-    let images = report::thumbnail::sizes(root, &manifest, &decoded);
-    let mut report = report::Rendered::new(&ReportInput {
-        manifest: &manifest,
-        checkpoint: &stored.checkpoint,
-        note: &stored.note,
-        records: &decoded,
-        verdict: &verify::BundleReport::pending(),
-        images: &images,
-    });
+    // The payload's files are hashed while the report is rendered: neither needs the other.
+    let (payload, mut report) = rayon::join(
+        || hash_tree(root, "data", &known),
+        || {
+            let images = report::thumbnail::sizes(root, &manifest, &decoded);
+            report::Rendered::new(&ReportInput {
+                manifest: &manifest,
+                checkpoint: &stored.checkpoint,
+                note: &stored.note,
+                records: &decoded,
+                verdict: &verify::BundleReport::pending(),
+                images: &images,
+            })
+        },
+    );
+    let payload = payload?;
+    drop(known);
     let tags = write_tag_files(
         root,
         &payload,

@@ -18,9 +18,9 @@ pub(super) fn collected(at: Timestamp, offset: Option<i16>) -> String {
 
 /// The metadata records about the document record `id`, in log order.
 pub(super) fn added_later(out: &mut String, ctx: &Ctx, id: &Digest) {
-    let later: Vec<_> = (ctx.records.iter())
+    let later: Vec<_> = (ctx.positions(&ctx.metadata_of, id))
         .filter_map(|(index, _, r)| match r {
-            Record::Metadata(m) if m.target == *id => Some((*index, m)),
+            Record::Metadata(m) => Some((index, m)),
             _ => None,
         })
         .collect();

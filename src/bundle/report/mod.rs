@@ -5,7 +5,6 @@
 //! piece of text from the bundle goes through [`html_escape`]: records carry free text written
 //! by collectors and analysts, and a report must never run or load anything it quotes.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 
 use crate::core::checkpoint::Checkpoint;
@@ -152,7 +151,11 @@ pub struct Rendered {
 impl Rendered {
     /// Renders every part that does not depend on `input.verdict`.
     pub fn new(input: &ReportInput) -> Rendered {
-        let ctx = Ctx::new(input);
+        let lookups = Lookups::new(input);
+        let ctx = Ctx {
+            lookups: &lookups,
+            here: 0,
+        };
         if ctx.page_count > 1 {
             return pages::render_paged(&ctx, input);
         }
@@ -203,8 +206,8 @@ fn head(out: &mut String, cp: &Checkpoint, part: &str) {
     );
 }
 
-/// Lookups over the disclosed records.
-struct Ctx<'a> {
+/// Lookups over the disclosed records, shared by every page.
+struct Lookups<'a> {
     manifest: &'a BundleManifest,
     checkpoint: &'a Checkpoint,
     records: &'a [(u64, Digest, Record)],
@@ -225,19 +228,36 @@ struct Ctx<'a> {
     /// Positions in `records` of the annotations on, and custody events about, each content.
     annotations_on: HashMap<Digest, Vec<usize>>,
     custody_of: HashMap<Digest, Vec<usize>>,
+    /// Positions of the `metadata` records about each document record, by its id.
+    metadata_of: HashMap<Digest, Vec<usize>>,
     /// The detail page (1-based) of each document and annotation, by leaf index; empty when
     /// the report is one page.
     pages: HashMap<u64, usize>,
     page_count: usize,
-    /// The page being written: 0 for report.html, else its detail page's number.
-    here: Cell<usize>,
     /// Pixel sizes of the images shown as thumbnails, by document record id.
     images: &'a HashMap<Digest, (u64, u64)>,
 }
 
-impl<'a> Ctx<'a> {
-    fn new(input: &ReportInput<'a>) -> Ctx<'a> {
-        let mut ctx = Ctx {
+/// The lookups, seen from the page being written. Detail pages are rendered in parallel, each
+/// with its own `Ctx` over the one `Lookups`.
+#[derive(Clone, Copy)]
+struct Ctx<'c, 'a> {
+    lookups: &'c Lookups<'a>,
+    /// The page being written: 0 for report.html, else its detail page's number.
+    here: usize,
+}
+
+impl<'a> std::ops::Deref for Ctx<'_, 'a> {
+    type Target = Lookups<'a>;
+
+    fn deref(&self) -> &Lookups<'a> {
+        self.lookups
+    }
+}
+
+impl<'a> Lookups<'a> {
+    fn new(input: &ReportInput<'a>) -> Lookups<'a> {
+        let mut ctx = Lookups {
             manifest: input.manifest,
             checkpoint: input.checkpoint,
             records: input.records,
@@ -252,9 +272,9 @@ impl<'a> Ctx<'a> {
                 .collect(),
             annotations_on: HashMap::new(),
             custody_of: HashMap::new(),
+            metadata_of: HashMap::new(),
             pages: HashMap::new(),
             page_count: 1,
-            here: Cell::new(0),
             images: input.images,
         };
         for (at, (index, id, record)) in input.records.iter().enumerate() {
@@ -281,6 +301,7 @@ impl<'a> Ctx<'a> {
                         ctx.custody_of.entry(*target).or_default().push(at);
                     }
                 }
+                Record::Metadata(m) => ctx.metadata_of.entry(m.target).or_default().push(at),
                 _ => {}
             }
         }
@@ -293,11 +314,13 @@ impl<'a> Ctx<'a> {
         pages::assign(&mut ctx);
         ctx
     }
+}
 
+impl<'a> Ctx<'_, 'a> {
     /// A link to the item at leaf `index`, from the page being written.
     fn href(&self, index: u64) -> String {
         let page = self.pages.get(&index).copied().unwrap_or(0);
-        match (self.here.get(), page) {
+        match (self.here, page) {
             (here, there) if here == there => format!("#r{index}"),
             (0, there) => format!("{}#r{index}", page_name(there)),
             (_, 0) => format!("../report.html#r{index}"),
@@ -305,6 +328,31 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A link or custody target in words (escaped HTML): a disclosed document's path, a
+    /// disclosed annotation, or else the bare digest.
+    fn describe(&self, target: &Digest) -> String {
+        if let Some((index, path)) = self.docs.get(target) {
+            let what = muted(&format!("(document, entry #{index})"));
+            let href = self.href(*index);
+            return format!("<a href=\"{href}\">{}</a> {what}", esc(path));
+        }
+        if let Some((index, Record::Annotation(a))) = self.by_id.get(target) {
+            let on = self.docs.get(&a.target).map_or("?", |(_, p)| *p);
+            return format!(
+                "<a href=\"{}\">annotation #{index}</a> on {}",
+                self.href(*index),
+                esc(on)
+            );
+        }
+        format!(
+            "{} {}",
+            mono(&target.to_hex()),
+            muted("(not disclosed in this bundle)")
+        )
+    }
+}
+
+impl<'a> Lookups<'a> {
     /// The records at the positions `index` lists for `key`, in log order.
     fn positions<'m>(
         &'m self,
@@ -338,29 +386,6 @@ impl<'a> Ctx<'a> {
             Record::Annotation(a) => Some((*index, id, a.as_ref())),
             _ => None,
         })
-    }
-
-    /// A link or custody target in words (escaped HTML): a disclosed document's path, a
-    /// disclosed annotation, or else the bare digest.
-    fn describe(&self, target: &Digest) -> String {
-        if let Some((index, path)) = self.docs.get(target) {
-            let what = muted(&format!("(document, entry #{index})"));
-            let href = self.href(*index);
-            return format!("<a href=\"{href}\">{}</a> {what}", esc(path));
-        }
-        if let Some((index, Record::Annotation(a))) = self.by_id.get(target) {
-            let on = self.docs.get(&a.target).map_or("?", |(_, p)| *p);
-            return format!(
-                "<a href=\"{}\">annotation #{index}</a> on {}",
-                self.href(*index),
-                esc(on)
-            );
-        }
-        format!(
-            "{} {}",
-            mono(&target.to_hex()),
-            muted("(not disclosed in this bundle)")
-        )
     }
 
     fn retracted_flag(&self, id: &Digest) -> &'static str {
@@ -690,7 +715,7 @@ fn custody_row(ctx: &Ctx, index: u64, c: &CustodyRecord, this: &Digest) -> Vec<S
 /// The links that `annotations` make between items.
 fn links<'a>(
     out: &mut String,
-    ctx: &Ctx<'a>,
+    ctx: &Ctx<'_, 'a>,
     annotations: impl Iterator<Item = (u64, &'a Digest, &'a AnnotationRecord)>,
 ) {
     out.push_str("<section id=\"links\">\n<h2>Links between items</h2>\n");

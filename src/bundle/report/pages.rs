@@ -4,6 +4,8 @@
 //! [`PAGE_DOCUMENTS`] documents each, in log order. One page of 20,000 documents was 40 MB and
 //! took a browser 10 s to open; each of these opens quickly and prints on its own.
 
+use rayon::prelude::*;
+
 use super::*;
 use crate::bundle::layout::Placement;
 
@@ -22,7 +24,7 @@ pub(super) fn file_name(page: usize) -> String {
 
 /// Puts each document on its page and each annotation on the page of the document it
 /// annotates (the first disclosed record of that content, where links to it point).
-pub(super) fn assign(ctx: &mut Ctx) {
+pub(super) fn assign(ctx: &mut Lookups) {
     let documents: Vec<u64> = ctx.documents().map(|(index, _, _)| index).collect();
     if documents.len() <= PAGE_DOCUMENTS {
         return;
@@ -93,7 +95,6 @@ pub(super) fn index(out: &mut String, ctx: &Ctx) {
 pub(super) fn render_paged(ctx: &Ctx, input: &ReportInput) -> Rendered {
     let cp = input.checkpoint;
     let documents: Vec<_> = ctx.documents().collect();
-    ctx.here.set(0);
     let mut before = String::with_capacity(16 * 1024);
     head(&mut before, cp, "");
     header(&mut before, input, ctx.page_count);
@@ -110,15 +111,19 @@ pub(super) fn render_paged(ctx: &Ctx, input: &ReportInput) -> Rendered {
     keys(&mut after, ctx);
     footer(&mut after, cp, ctx.manifest.encryption.is_some());
     after.push_str("</body>\n</html>\n");
-    let mut details = Vec::with_capacity(ctx.page_count);
-    for (n, part) in documents.chunks(PAGE_DOCUMENTS).enumerate() {
-        let page = n + 1;
-        ctx.here.set(page);
-        let first = n * PAGE_DOCUMENTS + 1;
-        let html = detail_page(ctx, cp, page, first, part, documents.len());
-        details.push((page_name(page), html));
-    }
-    ctx.here.set(0);
+    // Pages are independent: rendered in parallel, each from its own view of the lookups.
+    let details = (documents.par_chunks(PAGE_DOCUMENTS).enumerate())
+        .map(|(n, part)| {
+            let page = n + 1;
+            let view = Ctx {
+                lookups: ctx.lookups,
+                here: page,
+            };
+            let first = n * PAGE_DOCUMENTS + 1;
+            let html = detail_page(&view, cp, page, first, part, documents.len());
+            (page_name(page), html)
+        })
+        .collect();
     Rendered {
         before,
         after,

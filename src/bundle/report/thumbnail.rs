@@ -176,7 +176,7 @@ pub(super) fn thumbnail(
     annotations: &[(u64, &Digest, &AnnotationRecord)],
 ) {
     // A detail page sits in report/, one level below the bundle's root.
-    let up = if ctx.here.get() == 0 { "" } else { "../" };
+    let up = if ctx.here == 0 { "" } else { "../" };
     // Up or down to fit the box: a small scan is as legible as a large photo.
     let scale = (BOX.0 / size.0 as f64).min(BOX.1 / size.1 as f64);
     let shown = |pixels: u64| ((pixels as f64 * scale).round() as u64).max(1);

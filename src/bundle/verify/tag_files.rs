@@ -2,6 +2,7 @@
 //! `tagmanifest-sha256.txt`, and its report pages hold nothing that runs or loads anything
 //! and show no picture but the bundle's own verified raster image documents.
 
+use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -65,19 +66,27 @@ pub(super) fn check_report_pages(
 ) {
     let mut pages: Vec<&String> = files.iter().filter(|f| inert::is_page(f)).collect();
     pages.sort();
-    for name in pages {
-        let Some(html) = read_text(root, files, name, inert::MAX_PAGE_LEN, report) else {
-            continue;
-        };
-        let allowed = inert::Images {
-            files: images,
-            detail_page: name != "report.html",
-        };
-        if let Err(why) = inert::check_page(&html, &allowed) {
-            let detail = format!("the report page holds {why}; do not open it in a browser");
-            report.problem(name, "report-unsafe", detail);
-        }
-    }
+    // Pages are checked in parallel (a report of 20,000 documents is about 40 MB of HTML);
+    // each page's findings are added in page order, as if checked one after another.
+    let findings: Vec<Vec<crate::verification::Finding>> = pages
+        .par_iter()
+        .map(|name| {
+            let mut page = BundleReport::new();
+            if let Some(html) = read_text(root, files, name, inert::MAX_PAGE_LEN, &mut page) {
+                let allowed = inert::Images {
+                    files: images,
+                    detail_page: name.as_str() != "report.html",
+                };
+                if let Err(why) = inert::check_page(&html, &allowed) {
+                    let detail =
+                        format!("the report page holds {why}; do not open it in a browser");
+                    page.problem(name.as_str(), "report-unsafe", detail);
+                }
+            }
+            page.core.findings
+        })
+        .collect();
+    report.core.findings.extend(findings.into_iter().flatten());
 }
 
 /// The `<img src>` (bundle-relative, [`inert::image_src`]) of every listed document whose
