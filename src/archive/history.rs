@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 use super::checkpoints::StoredCheckpoint;
 use super::query::{self, LoggedRecord, Target};
-use super::Archive;
+use super::{sealed_notes, Archive};
 
 /// The checkpoint that first covered a record.
 #[derive(Debug, Clone)]
@@ -151,6 +151,9 @@ pub struct History {
     pub contents: Vec<Digest>,
     pub paths: Vec<String>,
     pub events: Vec<HistoryEvent>,
+    /// Sealed records left encrypted because they repeat an earlier record's sealed fields
+    /// (kind and id; see `sealed_notes::SealedOrigins`).
+    pub sealed_copies: Vec<(&'static str, Digest)>,
 }
 
 /// The full chain of custody of a document (of every version, for a logical path), in time
@@ -168,15 +171,30 @@ pub fn history(
         id: target.to_string(),
     })?;
     let mut records = query::records(archive)?;
+    let about_it = |r: &LoggedRecord| match &r.record {
+        Record::Annotation(a) => contents.contains(&a.target),
+        Record::Custody(c) => c.targets.iter().any(|t| contents.contains(t)),
+        _ => false,
+    };
+    let mut sealed_copies = Vec::new();
     if identities.is_some() {
-        for r in records.iter_mut() {
-            let about_it = match &r.record {
-                Record::Annotation(a) => contents.contains(&a.target),
-                Record::Custody(c) => c.targets.iter().any(|t| contents.contains(t)),
-                _ => false,
-            };
-            if about_it {
-                super::sealed_notes::reveal(archive, identities, &mut r.record)?;
+        // A copy shares its original's kind and targets, so it is among the records about it.
+        let origins = sealed_notes::SealedOrigins::of(
+            records
+                .iter()
+                .filter(|r| about_it(r))
+                .map(|r| (r.index, sealed_notes::sealed_of(&r.record))),
+        );
+        for r in records.iter_mut().filter(|r| about_it(r)) {
+            let outcome = sealed_notes::reveal_original(
+                archive,
+                identities,
+                &origins,
+                r.index,
+                &mut r.record,
+            )?;
+            if outcome == sealed_notes::Reveal::Copied {
+                sealed_copies.push((sealed_notes::context_of(&r.record).0, r.id));
             }
         }
     }
@@ -256,7 +274,7 @@ pub fn history(
                 covered.push(r.index);
                 let who = a.analyst.as_deref().unwrap_or("(analyst not named)");
                 let claim: Vec<String> = a.claim.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut detail = format!("by {who}: {}", super::sealed_notes::body_shown(a));
+                let mut detail = format!("by {who}: {}", sealed_notes::body_shown(a));
                 if !claim.is_empty() {
                     detail.push_str(&format!(" [{}]", claim.join(", ")));
                 }
@@ -297,7 +315,7 @@ pub fn history(
                 if let Some(to) = &c.to {
                     detail.push_str(&format!(" to {to}"));
                 }
-                if let Some(note) = super::sealed_notes::note_shown(c) {
+                if let Some(note) = sealed_notes::note_shown(c) {
                     detail.push_str(&format!(": {note}"));
                 }
                 push(&mut events, r, c.when(), c.event.as_str(), detail);
@@ -369,6 +387,7 @@ pub fn history(
         contents,
         paths,
         events: events.into_iter().map(|(_, e)| e).collect(),
+        sealed_copies,
     })
 }
 

@@ -2,6 +2,7 @@
 //! a record into an age ciphertext object to the archive's current recipients, and revealing
 //! them again with an identity, checked against the signed record.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::core::digest::Digest;
@@ -12,6 +13,7 @@ use crate::crypt::{CryptError, Identities};
 use crate::error::{Error, Result};
 
 use super::encrypted::{decrypt_object, encrypt_to_current, store_encrypted, Ciphertext};
+use super::query::{self, LoggedRecord};
 use super::Archive;
 
 /// Shown in place of a sealed field to whoever has not decrypted it.
@@ -146,9 +148,13 @@ pub enum Reveal {
     Hidden,
     /// Sealed, decrypted and checked: the record now holds the fields.
     Revealed,
+    /// Sealed with the same plaintext as an earlier record: left hidden, never decrypted
+    /// ([`SealedOrigins`]).
+    Copied,
 }
 
-/// Reveals the sealed fields of `record` in place when `identities` are given.
+/// Reveals the sealed fields of `record` in place when `identities` are given. Callers that
+/// show records use [`reveal_original`], which first rules out copies.
 pub fn reveal(
     archive: &Archive,
     identities: Option<&Identities>,
@@ -193,4 +199,113 @@ pub fn note_shown(c: &CustodyRecord) -> Option<&str> {
         (Some(_), None, None, None) => Some(ENCRYPTED),
         _ => c.note.as_deref(),
     }
+}
+
+/// The first record (its log position) committing to each sealed plaintext among the records
+/// given. A sealed plaintext begins with a fresh salt, so honest records never share its
+/// SHA-256: a later record with the same one carries fields copied from the first (FORMAT.md
+/// §23.10, `sealed-fields-reused`), and decrypting it would show the first record's words
+/// under the copier's name, analyst and tags. The plaintext names the record's kind and
+/// targets, so a copy that decrypts shares them: the records given must include every earlier
+/// record of the same kind about the same targets.
+#[derive(Debug, Default)]
+pub struct SealedOrigins(HashMap<Digest, u64>);
+
+impl SealedOrigins {
+    /// From `(log position, sealed map)` pairs, in any order.
+    pub fn of<'a>(records: impl IntoIterator<Item = (u64, Option<&'a SealedFields>)>) -> Self {
+        let mut first: HashMap<Digest, u64> = HashMap::new();
+        for (index, sealed) in records {
+            if let Some(sealed) = sealed {
+                let at = first.entry(*sealed.plaintext_digest()).or_insert(index);
+                *at = (*at).min(index);
+            }
+        }
+        SealedOrigins(first)
+    }
+
+    /// Whether the record at `index` with this `sealed` map repeats an earlier record's.
+    pub fn is_copy(&self, index: u64, sealed: &SealedFields) -> bool {
+        self.0
+            .get(sealed.plaintext_digest())
+            .is_some_and(|&first| first < index)
+    }
+}
+
+/// [`reveal`], except that a record repeating an earlier record's sealed plaintext
+/// ([`SealedOrigins`]) stays hidden: [`Reveal::Copied`] (say so with [`copy_warning`]).
+pub fn reveal_original(
+    archive: &Archive,
+    identities: Option<&Identities>,
+    origins: &SealedOrigins,
+    index: u64,
+    record: &mut Record,
+) -> Result<Reveal> {
+    match sealed_of(record) {
+        Some(sealed) if identities.is_some() && origins.is_copy(index, sealed) => {
+            Ok(Reveal::Copied)
+        }
+        _ => reveal(archive, identities, record),
+    }
+}
+
+/// The warning for a record left encrypted as a copy (`kind`: `annotation` or `custody`).
+pub fn copy_warning(kind: &str, id: &Digest) -> String {
+    let kind = match kind {
+        "custody" => "custody event",
+        other => other,
+    };
+    format!(
+        "{kind} sha256:{id} repeats the sealed fields of an earlier {kind} (sealed-fields-reused): left encrypted; run `evidentia verify`"
+    )
+}
+
+/// Reveals, with `identities`, the sealed records among `records` (shown one by one, not as
+/// part of a listing holding their targets' records) and returns the ids of those left hidden
+/// as copies. A sealed record's origins are the records before it in the log of its kind and
+/// targets; finding them reads the log up to it (there is no index by target), and only when
+/// an identity is given and the record is sealed.
+pub fn reveal_shown(
+    archive: &Archive,
+    identities: Option<&Identities>,
+    records: &mut [LoggedRecord],
+) -> Result<Vec<(&'static str, Digest)>> {
+    let mut copies = Vec::new();
+    for logged in records {
+        let origins = match sealed_of(&logged.record) {
+            Some(_) if identities.is_some() => origins_before(archive, logged)?,
+            _ => SealedOrigins::default(),
+        };
+        let outcome = reveal_original(
+            archive,
+            identities,
+            &origins,
+            logged.index,
+            &mut logged.record,
+        )?;
+        if outcome == Reveal::Copied {
+            copies.push((context_of(&logged.record).0, logged.id));
+        }
+    }
+    Ok(copies)
+}
+
+/// The sealed plaintexts of the records before `logged` of its kind and targets.
+fn origins_before(archive: &Archive, logged: &LoggedRecord) -> Result<SealedOrigins> {
+    let context = context_of(&logged.record);
+    let log = archive.log()?;
+    let mut pairs: Vec<(u64, SealedFields)> = Vec::new();
+    let mut start = 0;
+    while start < logged.index {
+        // In steps, so that memory stays bounded on a long log.
+        let end = logged.index.min(start + 4096);
+        for r in query::records_range(archive, &log, start, end)? {
+            if let Some(sealed) = sealed_of(&r.record).filter(|_| context_of(&r.record) == context)
+            {
+                pairs.push((r.index, sealed.clone()));
+            }
+        }
+        start = end;
+    }
+    Ok(SealedOrigins::of(pairs.iter().map(|(i, s)| (*i, Some(s)))))
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use evidentia::archive::annotate::{self, AnnotationRequest};
 use evidentia::archive::events::{self, CustodyRequest};
 use evidentia::archive::history::{self, AnnotationState, AnnotationView};
+use evidentia::archive::sealed_notes;
 use evidentia::archive::Archive;
 use evidentia::core::record::{CustodyEvent, Record, Relation, Selector, RELATIONS};
 use evidentia::Error;
@@ -398,23 +399,26 @@ pub fn list(
     if let Some(identities) = identity.load()? {
         // A second record with the same sealed plaintext holds fields copied from the first
         // (FORMAT.md §23.10, `sealed-fields-reused`): not shown as its own.
-        let mut seen = std::collections::HashSet::new();
+        let origins = sealed_notes::SealedOrigins::of(
+            views
+                .iter()
+                .map(|v| (v.index, v.annotation.sealed.as_ref())),
+        );
         for view in views.iter_mut().filter(|v| v.annotation.sealed.is_some()) {
-            let anchor = view
-                .annotation
-                .sealed
-                .as_ref()
-                .map(|s| *s.encryption.binding.anchor());
-            if !seen.insert(anchor) {
-                errln!(
-                    "warning: annotation sha256:{} repeats the sealed fields of an earlier annotation (sealed-fields-reused): left encrypted; run `evidentia verify`",
-                    view.id
-                );
-                continue;
-            }
             let mut record = Record::Annotation(Box::new(view.annotation.clone()));
-            evidentia::archive::sealed_notes::reveal(archive, Some(&identities), &mut record)?;
-            if let Record::Annotation(a) = record {
+            let outcome = sealed_notes::reveal_original(
+                archive,
+                Some(&identities),
+                &origins,
+                view.index,
+                &mut record,
+            )?;
+            if outcome == sealed_notes::Reveal::Copied {
+                errln!(
+                    "warning: {}",
+                    sealed_notes::copy_warning("annotation", &view.id)
+                );
+            } else if let Record::Annotation(a) = record {
                 view.annotation = *a;
             }
         }
@@ -504,6 +508,9 @@ pub fn history(
 ) -> Result<()> {
     let identities = identity.load()?;
     let story = history::history(archive, target, identities.as_ref())?;
+    for (kind, id) in &story.sealed_copies {
+        errln!("warning: {}", sealed_notes::copy_warning(kind, id));
+    }
     if json {
         let value = json!({
             "content": super::json::digest(&story.content),

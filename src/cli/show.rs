@@ -264,8 +264,13 @@ pub fn reveal(
     identities: Option<&evidentia::crypt::Identities>,
     records: &mut [LoggedRecord],
 ) -> Result<()> {
-    for logged in records {
-        evidentia::archive::sealed_notes::reveal(archive, identities, &mut logged.record)?;
+    // A record repeating an earlier record's sealed fields stays encrypted (§23.10).
+    let copies = evidentia::archive::sealed_notes::reveal_shown(archive, identities, records)?;
+    for (kind, id) in &copies {
+        errln!(
+            "warning: {}",
+            evidentia::archive::sealed_notes::copy_warning(kind, id)
+        );
     }
     Ok(())
 }

@@ -315,7 +315,7 @@ fn a_court_checks_a_proof_of_a_rewrapped_hidden_document() {
 }
 
 /// The record `id` as stored.
-fn read_record(ws: &Workspace, id: &Digest) -> Record {
+pub(crate) fn read_record(ws: &Workspace, id: &Digest) -> Record {
     Record::decode(&fs::read(ws.object_path(&id.to_hex())).expect("record")).expect("decode")
 }
 

@@ -18,6 +18,7 @@ mod encryption;
 mod faults;
 mod faults_export;
 mod format_rules;
+mod sealed_copies;
 
 mod habits;
 mod handcheck;

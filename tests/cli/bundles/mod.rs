@@ -37,6 +37,7 @@ mod metadata;
 mod names;
 pub(super) mod report_images;
 mod report_pages;
+mod sealed_copy;
 
 /// The undisclosed document's distinctive content and metadata.
 const SECRET: &str = "SECRET-WITNESS-NAME: Olena K., born 1987, Bucha\n";
