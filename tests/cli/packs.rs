@@ -594,6 +594,39 @@ fn export_refuses_a_document_whose_stored_bytes_changed() {
     }
 }
 
+/// An archive whose every document was damaged fails export's self-check once per document:
+/// the error names the first few problems and counts the rest, instead of one line holding
+/// them all (20,000 on a large case).
+#[test]
+fn export_self_check_error_lists_a_few_problems_and_counts_the_rest() {
+    let (ws, docs, name) = packed_archive();
+    let pack = pack_file(&ws, &name, "pack");
+    let mut bytes = fs::read(&pack).expect("pack");
+    let mut damaged = 0;
+    for (content, _) in &docs {
+        let (offset, len) = locate(&ws, &name, content);
+        if len > 0 {
+            bytes[offset] ^= 0x01;
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 10, "enough damaged documents: {damaged}");
+    Workspace::overwrite(&pack, bytes);
+    let out = ws.path("out-bundle");
+    let (code, stdout, stderr) = ws.run(&["export", "--all", "--out", &out.to_string_lossy()]);
+    assert_eq!(code, 1, "export must fail: {stdout} {stderr}");
+    let shown = stderr.matches("[payload-corrupt]").count();
+    assert!(
+        (1..=5).contains(&shown),
+        "at most 5 problems shown: {stderr}"
+    );
+    assert!(
+        stderr.contains(" more problem(s)") && stderr.contains("failed its own verification"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a bundle was written");
+}
+
 /// Lines of pack `name`'s index: the objects it holds.
 fn packed_count(ws: &Workspace, name: &str) -> usize {
     fs::read(pack_file(ws, name, "idx")).expect("idx").len() / LINE_LEN
