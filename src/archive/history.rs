@@ -151,9 +151,10 @@ pub struct History {
     pub contents: Vec<Digest>,
     pub paths: Vec<String>,
     pub events: Vec<HistoryEvent>,
-    /// Sealed records left encrypted because they repeat an earlier record's sealed fields
-    /// (kind and id; see `sealed_notes::SealedOrigins`).
-    pub sealed_copies: Vec<(&'static str, Digest)>,
+    /// Sealed records left encrypted with an identity, and why (`Copied`: they repeat an
+    /// earlier record's sealed fields, see `sealed_notes::SealedOrigins`; `Unopened`;
+    /// `Mismatched`), with their kind and id.
+    pub sealed_left: Vec<(sealed_notes::Reveal, &'static str, Digest)>,
 }
 
 /// The full chain of custody of a document (of every version, for a logical path), in time
@@ -176,7 +177,7 @@ pub fn history(
         Record::Custody(c) => c.targets.iter().any(|t| contents.contains(t)),
         _ => false,
     };
-    let mut sealed_copies = Vec::new();
+    let mut sealed_left = Vec::new();
     if identities.is_some() {
         // A copy shares its original's kind and targets, so it is among the records about it.
         let origins = sealed_notes::SealedOrigins::of(
@@ -186,15 +187,10 @@ pub fn history(
                 .map(|r| (r.index, sealed_notes::sealed_of(&r.record))),
         );
         for r in records.iter_mut().filter(|r| about_it(r)) {
-            let outcome = sealed_notes::reveal_original(
-                archive,
-                identities,
-                &origins,
-                r.index,
-                &mut r.record,
-            )?;
-            if outcome == sealed_notes::Reveal::Copied {
-                sealed_copies.push((sealed_notes::context_of(&r.record).0, r.id));
+            let outcome =
+                sealed_notes::reveal_listed(archive, identities, &origins, r.index, &mut r.record)?;
+            if outcome.left_encrypted() {
+                sealed_left.push((outcome, sealed_notes::context_of(&r.record).0, r.id));
             }
         }
     }
@@ -387,7 +383,7 @@ pub fn history(
         contents,
         paths,
         events: events.into_iter().map(|(_, e)| e).collect(),
-        sealed_copies,
+        sealed_left,
     })
 }
 

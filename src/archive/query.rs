@@ -38,8 +38,9 @@ pub fn records_range(
     let start = start.min(end);
     let digests = log.record_digests(start, end)?;
     // Read and decoded in parallel (each is a pack lookup, a read and a CBOR decode); the
-    // order of the log is kept.
-    digests
+    // order of the log is kept, and so is the error: the first unreadable record in log order
+    // (a parallel collect into `Result` keeps whichever failed first in time).
+    let read: Vec<Result<LoggedRecord>> = digests
         .into_par_iter()
         .enumerate()
         .map(|(at, id)| {
@@ -49,7 +50,8 @@ pub fn records_range(
                 record: read_record(archive, &id)?,
             })
         })
-        .collect()
+        .collect();
+    read.into_iter().collect()
 }
 
 /// Parses `#N` (or `N` after the `#`), the record number `log` prints.

@@ -151,6 +151,19 @@ pub enum Reveal {
     /// Sealed with the same plaintext as an earlier record: left hidden, never decrypted
     /// ([`SealedOrigins`]).
     Copied,
+    /// In a listing: sealed to keys other than the identities given (fields sealed before a
+    /// recipients change, or by an insider to other keys): left hidden, the listing goes on.
+    Unopened,
+    /// In a listing: decrypted, but not the fields its record commits to
+    /// (`sealed-fields-mismatch`): left hidden, the listing goes on.
+    Mismatched,
+}
+
+impl Reveal {
+    /// Sealed, an identity given, and still hidden: worth a warning ([`listed_warning`]).
+    pub fn left_encrypted(self) -> bool {
+        matches!(self, Reveal::Copied | Reveal::Unopened | Reveal::Mismatched)
+    }
 }
 
 /// Reveals the sealed fields of `record` in place when `identities` are given. Callers that
@@ -246,6 +259,43 @@ pub fn reveal_original(
             Ok(Reveal::Copied)
         }
         _ => reveal(archive, identities, record),
+    }
+}
+
+/// [`reveal_original`] for a record in a listing (`history`, `annotations`): a record the
+/// identities cannot open ([`Reveal::Unopened`]) or whose plaintext is not its record's
+/// ([`Reveal::Mismatched`]) stays hidden instead of failing the listing, so that one record
+/// sealed to other keys (an honest recipients change, or an insider's) hides nothing else.
+pub fn reveal_listed(
+    archive: &Archive,
+    identities: Option<&Identities>,
+    origins: &SealedOrigins,
+    index: u64,
+    record: &mut Record,
+) -> Result<Reveal> {
+    match reveal_original(archive, identities, origins, index, record) {
+        Err(Error::Crypt(CryptError::NotARecipient { .. })) => Ok(Reveal::Unopened),
+        Err(Error::Crypt(CryptError::PlaintextMismatch { .. })) => Ok(Reveal::Mismatched),
+        other => other,
+    }
+}
+
+/// The warning for a record a listing left encrypted ([`reveal_listed`]); `None` when it was
+/// not left encrypted for a reason worth a warning.
+pub fn listed_warning(outcome: Reveal, kind: &str, id: &Digest) -> Option<String> {
+    let shown = match kind {
+        "custody" => "custody event",
+        other => other,
+    };
+    match outcome {
+        Reveal::Copied => Some(copy_warning(kind, id)),
+        Reveal::Unopened => Some(format!(
+            "{shown} sha256:{id}: its encrypted fields are sealed to other keys than the identity given: left encrypted"
+        )),
+        Reveal::Mismatched => Some(format!(
+            "{shown} sha256:{id}: its encrypted fields do not match the record (sealed-fields-mismatch): left encrypted; run `evidentia verify`"
+        )),
+        Reveal::Clear | Reveal::Hidden | Reveal::Revealed => None,
     }
 }
 

@@ -406,18 +406,15 @@ pub fn list(
         );
         for view in views.iter_mut().filter(|v| v.annotation.sealed.is_some()) {
             let mut record = Record::Annotation(Box::new(view.annotation.clone()));
-            let outcome = sealed_notes::reveal_original(
+            let outcome = sealed_notes::reveal_listed(
                 archive,
                 Some(&identities),
                 &origins,
                 view.index,
                 &mut record,
             )?;
-            if outcome == sealed_notes::Reveal::Copied {
-                errln!(
-                    "warning: {}",
-                    sealed_notes::copy_warning("annotation", &view.id)
-                );
+            if let Some(warning) = sealed_notes::listed_warning(outcome, "annotation", &view.id) {
+                errln!("warning: {warning}");
             } else if let Record::Annotation(a) = record {
                 view.annotation = *a;
             }
@@ -508,8 +505,10 @@ pub fn history(
 ) -> Result<()> {
     let identities = identity.load()?;
     let story = history::history(archive, target, identities.as_ref())?;
-    for (kind, id) in &story.sealed_copies {
-        errln!("warning: {}", sealed_notes::copy_warning(kind, id));
+    for (outcome, kind, id) in &story.sealed_left {
+        if let Some(warning) = sealed_notes::listed_warning(*outcome, kind, id) {
+            errln!("warning: {warning}");
+        }
     }
     if json {
         let value = json!({

@@ -1,5 +1,7 @@
 //! The happy path: init, add, seal, verify, and the read-only commands.
 
+use evidentia::core::digest::Digest;
+
 use crate::common::{added, Workspace};
 
 #[test]
@@ -152,4 +154,33 @@ fn an_empty_archive_is_not_provable_never_verified() {
     let (code, report) = ws.verify_json();
     assert_eq!(code, 4, "{report}");
     assert_eq!(report["verdict"], "not-provable");
+}
+
+/// Records are read in parallel (`query::records_range`), but an error names the first record
+/// in log order that cannot be read, the same on every run: here the log's second half points
+/// at records that are not stored, and the first of them, #31, is always the one named.
+#[test]
+fn an_unreadable_log_names_its_first_missing_record() {
+    let ws = Workspace::new();
+    for i in 0..64 {
+        ws.write(&format!("d/f{i:02}.txt"), format!("document {i}"));
+    }
+    let (code, _, stderr) = ws.run(&["add", "d"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut records = ws.record_digests();
+    let leaves = ws.leaf_hashes();
+    let first_missing = records.len() - 33;
+    for (n, record) in records.iter_mut().enumerate().skip(first_missing) {
+        *record = Digest::of(format!("never stored {n}").as_bytes());
+    }
+    ws.rewrite_log(&records, &leaves);
+    for _ in 0..5 {
+        let (code, _, stderr) = ws.run(&["annotations"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains(&records[first_missing].to_hex()),
+            "not the first missing record (sha256:{}): {stderr}",
+            records[first_missing]
+        );
+    }
 }

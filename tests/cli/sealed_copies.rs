@@ -255,3 +255,74 @@ fn honest_sealed_records_with_equal_words_all_decrypt() {
     assert_eq!(stdout.matches(WORDS).count(), 2, "{stdout}");
     assert!(!stderr.contains("sealed-fields-reused"), "{stderr}");
 }
+
+/// No honest record hidden: an annotation sealed to the first recipients, the set replaced by
+/// a court's key, a second annotation sealed to it. Each identity lists the document's
+/// annotations and history (exit 0) with what it opens decrypted; the record sealed to the
+/// other keys stays `[encrypted]` with a warning instead of failing the whole listing.
+#[test]
+fn a_recipients_change_hides_nothing_else_in_listings() {
+    let (ws, _) = sealed_annotation();
+    let court = crate::encryption::age_identity(&ws, "court.txt");
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
+    assert_eq!(code, 0, "{stderr}");
+    let later = "for the court only";
+    let (code, _, stderr) = ws.run(&["annotate", "secret.txt", "--body", later, "--encrypt"]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+    let vector = vector_identity();
+    for (identity, opened, unopened) in [("court.txt", later, WORDS), (&vector, WORDS, later)] {
+        for command in ["annotations", "history"] {
+            let (code, stdout, stderr) =
+                ws.run(&[command, "secret.txt", "--identity", identity, "--json"]);
+            assert_eq!(code, 0, "{command} {identity}: {stderr}");
+            assert!(stdout.contains(opened), "{command} {identity}: {stdout}");
+            assert!(!stdout.contains(unopened), "{command} {identity}: {stdout}");
+            assert!(
+                stderr.contains("sealed to other keys than the identity given: left encrypted"),
+                "{command} {identity}: {stderr}"
+            );
+        }
+    }
+}
+
+/// Attack: an insider copies the `sealed` map of an annotation on another document into an
+/// annotation on this one (so it decrypts, but to fields naming the other document), to make
+/// `annotations`/`history --identity` of this document fail and hide its honest records. The
+/// planted record stays `[encrypted]` with `sealed-fields-mismatch`; the honest one is shown.
+#[test]
+fn a_mismatched_sealed_record_hides_nothing_else_in_listings() {
+    let (ws, honest) = sealed_annotation();
+    let Record::Annotation(honest_record) = read_record(&ws, &honest) else {
+        panic!("not an annotation");
+    };
+    ws.write("other.txt", "another statement");
+    let (code, _, stderr) = ws.run(&["add", "--encrypt", "other.txt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let elsewhere = "said about the other document";
+    let (code, _, stderr) = ws.run(&["annotate", "other.txt", "--body", elsewhere, "--encrypt"]);
+    assert_eq!(code, 0, "{stderr}");
+    let source = *ws.record_digests().last().expect("annotation");
+    let mut copy = read_record(&ws, &source);
+    as_other_analyst(&mut copy);
+    let Record::Annotation(a) = &mut copy else {
+        panic!("not an annotation");
+    };
+    a.target = honest_record.target;
+    let planted = ws.plant_record(&copy.encode().expect("encode"));
+    ws.seal();
+    let identity = vector_identity();
+    for command in ["annotations", "history"] {
+        let (code, stdout, stderr) =
+            ws.run(&[command, "secret.txt", "--identity", &identity, "--json"]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        assert_eq!(stdout.matches(WORDS).count(), 1, "{command}: {stdout}");
+        assert!(!stdout.contains(elsewhere), "{command}: {stdout}");
+        assert!(
+            stderr.contains(&format!(
+                "annotation sha256:{planted}: its encrypted fields do not match the record (sealed-fields-mismatch)"
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
