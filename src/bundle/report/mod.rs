@@ -18,6 +18,7 @@ use crate::core::timestamp::Timestamp;
 use super::layout;
 use super::manifest::BundleManifest;
 use super::verify::BundleReport;
+use lookups::{Ctx, Lookups};
 
 /// Everything the report shows.
 pub struct ReportInput<'a> {
@@ -115,6 +116,7 @@ mod annotation;
 use annotation::annotation;
 mod html;
 pub mod inert;
+mod lookups;
 mod metadata;
 mod pages;
 mod sender;
@@ -204,197 +206,6 @@ fn head(out: &mut String, cp: &Checkpoint, part: &str) {
         esc(part),
         timeline::print_style(cp)
     );
-}
-
-/// Lookups over the disclosed records, shared by every page.
-struct Lookups<'a> {
-    manifest: &'a BundleManifest,
-    checkpoint: &'a Checkpoint,
-    records: &'a [(u64, Digest, Record)],
-    /// Disclosed documents by content digest: (leaf index of the first record, logical path).
-    docs: HashMap<Digest, (u64, &'a str)>,
-    /// Disclosed records by id: (leaf index, record).
-    by_id: HashMap<Digest, (u64, &'a Record)>,
-    /// Retractions by the id of the record they withdraw.
-    retractions: HashMap<Digest, Vec<(u64, &'a RetractionRecord)>>,
-    /// Annotation ids superseded, with the leaf indexes of the annotations that supersede them.
-    superseded: HashMap<Digest, Vec<u64>>,
-    /// Which version of its path each document record is ("older version 1 of …").
-    versions: HashMap<Digest, String>,
-    /// The same in a few words, for the list of a paged report ("older version 1").
-    short_versions: HashMap<Digest, String>,
-    /// A document record's file in the bundle, by record id (hex).
-    files: HashMap<&'a str, &'a str>,
-    /// Positions in `records` of the annotations on, and custody events about, each content.
-    annotations_on: HashMap<Digest, Vec<usize>>,
-    custody_of: HashMap<Digest, Vec<usize>>,
-    /// Positions of the `metadata` records about each document record, by its id.
-    metadata_of: HashMap<Digest, Vec<usize>>,
-    /// The detail page (1-based) of each document and annotation, by leaf index; empty when
-    /// the report is one page.
-    pages: HashMap<u64, usize>,
-    page_count: usize,
-    /// Pixel sizes of the images shown as thumbnails, by document record id.
-    images: &'a HashMap<Digest, (u64, u64)>,
-}
-
-/// The lookups, seen from the page being written. Detail pages are rendered in parallel, each
-/// with its own `Ctx` over the one `Lookups`.
-#[derive(Clone, Copy)]
-struct Ctx<'c, 'a> {
-    lookups: &'c Lookups<'a>,
-    /// The page being written: 0 for report.html, else its detail page's number.
-    here: usize,
-}
-
-impl<'a> std::ops::Deref for Ctx<'_, 'a> {
-    type Target = Lookups<'a>;
-
-    fn deref(&self) -> &Lookups<'a> {
-        self.lookups
-    }
-}
-
-impl<'a> Lookups<'a> {
-    fn new(input: &ReportInput<'a>) -> Lookups<'a> {
-        let mut ctx = Lookups {
-            manifest: input.manifest,
-            checkpoint: input.checkpoint,
-            records: input.records,
-            docs: HashMap::new(),
-            by_id: HashMap::new(),
-            retractions: HashMap::new(),
-            superseded: HashMap::new(),
-            versions: HashMap::new(),
-            short_versions: HashMap::new(),
-            files: (input.manifest.documents.iter())
-                .map(|d| (d.record.as_str(), d.file.as_str()))
-                .collect(),
-            annotations_on: HashMap::new(),
-            custody_of: HashMap::new(),
-            metadata_of: HashMap::new(),
-            pages: HashMap::new(),
-            page_count: 1,
-            images: input.images,
-        };
-        for (at, (index, id, record)) in input.records.iter().enumerate() {
-            ctx.by_id.insert(*id, (*index, record));
-            match record {
-                Record::Document(d) => {
-                    ctx.docs.entry(d.content).or_insert((*index, &d.path));
-                }
-                Record::Retraction(r) => {
-                    let list = ctx.retractions.entry(r.target).or_default();
-                    list.push((*index, r));
-                }
-                Record::Annotation(a) => {
-                    for target in a.supersedes() {
-                        ctx.superseded.entry(*target).or_default().push(*index);
-                    }
-                    ctx.annotations_on.entry(a.target).or_default().push(at);
-                }
-                Record::Custody(c) => {
-                    let mut targets: Vec<&Digest> = c.targets.iter().collect();
-                    targets.sort();
-                    targets.dedup();
-                    for target in targets {
-                        ctx.custody_of.entry(*target).or_default().push(at);
-                    }
-                }
-                Record::Metadata(m) => ctx.metadata_of.entry(m.target).or_default().push(at),
-                _ => {}
-            }
-        }
-        let docs: Vec<(Digest, &DocumentRecord)> =
-            ctx.documents().map(|(_, id, d)| (*id, d)).collect();
-        for ((_, doc), place) in docs.iter().zip(layout::place(&docs)) {
-            ctx.versions.insert(place.record, place.label(&doc.path));
-            (ctx.short_versions).insert(place.record, pages::short_version(&place));
-        }
-        pages::assign(&mut ctx);
-        ctx
-    }
-}
-
-impl<'a> Ctx<'_, 'a> {
-    /// A link to the item at leaf `index`, from the page being written.
-    fn href(&self, index: u64) -> String {
-        let page = self.pages.get(&index).copied().unwrap_or(0);
-        match (self.here, page) {
-            (here, there) if here == there => format!("#r{index}"),
-            (0, there) => format!("{}#r{index}", page_name(there)),
-            (_, 0) => format!("../report.html#r{index}"),
-            (_, there) => format!("{}#r{index}", pages::file_name(there)),
-        }
-    }
-
-    /// A link or custody target in words (escaped HTML): a disclosed document's path, a
-    /// disclosed annotation, or else the bare digest.
-    fn describe(&self, target: &Digest) -> String {
-        if let Some((index, path)) = self.docs.get(target) {
-            let what = muted(&format!("(document, entry #{index})"));
-            let href = self.href(*index);
-            return format!("<a href=\"{href}\">{}</a> {what}", esc(path));
-        }
-        if let Some((index, Record::Annotation(a))) = self.by_id.get(target) {
-            let on = self.docs.get(&a.target).map_or("?", |(_, p)| *p);
-            return format!(
-                "<a href=\"{}\">annotation #{index}</a> on {}",
-                self.href(*index),
-                esc(on)
-            );
-        }
-        format!(
-            "{} {}",
-            mono(&target.to_hex()),
-            muted("(not disclosed in this bundle)")
-        )
-    }
-}
-
-impl<'a> Lookups<'a> {
-    /// The records at the positions `index` lists for `key`, in log order.
-    fn positions<'m>(
-        &'m self,
-        index: &'m HashMap<Digest, Vec<usize>>,
-        key: &Digest,
-    ) -> impl Iterator<Item = (u64, &'a Digest, &'a Record)> + 'm {
-        let records = self.records;
-        (index.get(key).into_iter().flatten()).map(move |&at| {
-            let (i, id, record) = &records[at];
-            (*i, id, record)
-        })
-    }
-
-    /// The version label of a document record, as escaped HTML ("" for a path's only version).
-    fn version(&self, id: &Digest) -> String {
-        match self.versions.get(id) {
-            Some(label) if !label.is_empty() => format!(" {}", muted(&format!("({label})"))),
-            _ => String::new(),
-        }
-    }
-
-    fn documents(&self) -> impl Iterator<Item = (u64, &'a Digest, &'a DocumentRecord)> {
-        self.records.iter().filter_map(|(index, id, r)| match r {
-            Record::Document(d) => Some((*index, id, d.as_ref())),
-            _ => None,
-        })
-    }
-
-    fn annotations(&self) -> impl Iterator<Item = (u64, &'a Digest, &'a AnnotationRecord)> {
-        self.records.iter().filter_map(|(index, id, r)| match r {
-            Record::Annotation(a) => Some((*index, id, a.as_ref())),
-            _ => None,
-        })
-    }
-
-    fn retracted_flag(&self, id: &Digest) -> &'static str {
-        if self.retractions.contains_key(id) {
-            " <span class=\"flag retracted\">RETRACTED</span>"
-        } else {
-            ""
-        }
-    }
 }
 
 fn header(out: &mut String, input: &ReportInput, pages: usize) {
