@@ -158,13 +158,7 @@ fn a_proof_accepts_no_other_document_of_the_same_size() {
 #[test]
 fn a_proof_whose_record_is_a_rewrap_is_refused() {
     let (ws, _) = encrypted_archive(&[]);
-    let court = age_identity(&ws, "court.txt");
-    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
-    assert_eq!(code, 0, "{stderr}");
-    let identity = vector_identity();
-    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
-    assert_eq!(code, 0, "{stderr}");
-    ws.seal();
+    rewrap_to_court(&ws);
     let (code, _, stderr) = ws.run(&["prove", "secret.txt", "--out", "proof.json"]);
     assert_eq!(code, 0, "{stderr}");
     // The court verifies the plaintext it decrypted (open binding): no identity needed.
@@ -238,6 +232,18 @@ fn an_identity_that_is_a_fifo_or_huge_is_refused() {
     }
 }
 
+/// Replaces the archive's recipients by a court's key (its identity in `court.txt`), rewraps
+/// every document to it with the vector identity, and seals.
+fn rewrap_to_court(ws: &Workspace) {
+    let court = age_identity(ws, "court.txt");
+    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
+    assert_eq!(code, 0, "{stderr}");
+    let identity = vector_identity();
+    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
+    assert_eq!(code, 0, "{stderr}");
+    ws.seal();
+}
+
 /// Empties `index/kinds/<kind>` while claiming to cover the whole log: every line it keeps is
 /// checked against the log, but an omission cannot be seen without reading the log.
 fn drop_positions(ws: &Workspace, kind: &str) {
@@ -252,13 +258,7 @@ fn drop_positions(ws: &Workspace, kind: &str) {
 #[test]
 fn hidden_rewrap_positions_deny_but_never_mislead() {
     let (ws, _) = encrypted_archive(&["--hide-digest"]);
-    let court = age_identity(&ws, "court.txt");
-    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
-    assert_eq!(code, 0, "{stderr}");
-    let identity = vector_identity();
-    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
-    assert_eq!(code, 0, "{stderr}");
-    ws.seal();
+    rewrap_to_court(&ws);
     let (code, stdout, stderr) = ws.run(&["cat", "secret.txt", "--identity", "court.txt"]);
     assert_eq!((code, stdout.as_str()), (0, SECRET), "{stderr}");
     drop_positions(&ws, "rewrap");
@@ -297,13 +297,7 @@ fn a_retraction_hidden_from_retract_is_no_accusation() {
 #[test]
 fn a_court_checks_a_proof_of_a_rewrapped_hidden_document() {
     let (ws, _) = encrypted_archive(&["--hide-digest"]);
-    let court = age_identity(&ws, "court.txt");
-    let (code, _, stderr) = ws.run(&["recipients", "set", "--recipient", &court]);
-    assert_eq!(code, 0, "{stderr}");
-    let identity = vector_identity();
-    let (code, _, stderr) = ws.run(&["rewrap", "--all", "--identity", &identity]);
-    assert_eq!(code, 0, "{stderr}");
-    ws.seal();
+    rewrap_to_court(&ws);
     let (code, _, stderr) = ws.run(&["prove", "secret.txt", "--out", "proof.json"]);
     assert_eq!(code, 0, "{stderr}");
     let (code, report, stderr) = verify_proof(&ws, "secret.txt", &["--identity", "court.txt"]);

@@ -14,6 +14,35 @@ pub(super) fn identity() -> String {
     format!("{VECTORS}/identity.txt")
 }
 
+/// The archive in `ws` exported with the archive identity and re-encrypted to a new court
+/// key (`export --all --identity --encrypt-to`) into `ws/bundle`: returns the bundle, the
+/// court identity's file and the court's recipient.
+pub(super) fn export_to_court(ws: &Workspace) -> (PathBuf, PathBuf, String) {
+    let court = evidentia::crypt::NewIdentity::generate();
+    let court_file = ws.path("court-identity.txt");
+    fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
+    let court_key = court.recipient().expect("recipient").as_str().to_string();
+    let bundle = ws.path("bundle");
+    let identity = identity();
+    export(
+        ws,
+        &bundle,
+        &["--all", "--identity", &identity, "--encrypt-to", &court_key],
+    );
+    (bundle, court_file, court_key)
+}
+
+/// A bundle encrypted to a court is NOT PROVABLE without the court's identity (exit 4, no
+/// problem) to both verifiers; returns `verify --json` with `court_file`.
+pub(super) fn verify_as_court(ws: &Workspace, bundle: &Path, court_file: &Path) -> (i32, Value) {
+    let (code, report) = verify_json(ws, bundle, &TRUST);
+    assert_eq!(code, 4, "{report}");
+    assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
+    differential::assert_script_agrees(ws, bundle, 4, &[]);
+    let with = ["--trust", "signer.pub", "--identity", path_str(court_file)];
+    verify_json(ws, bundle, &with)
+}
+
 /// One document sealed and exported encrypted to the fixture recipient.
 pub(super) fn encrypted_bundle() -> (Workspace, PathBuf) {
     let ws = Workspace::new();

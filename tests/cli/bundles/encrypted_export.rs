@@ -4,7 +4,7 @@
 //! court (`--encrypt-to`; the opening sealed again to the court). Logged as a decryption.
 //! Without the identity the export is refused. Forgeries recompute every unsigned manifest.
 
-use super::encrypted::{identity, RECIPIENT};
+use super::encrypted::{export_to_court, identity, verify_as_court, RECIPIENT};
 use super::*;
 use evidentia::crypt::{stream, NewIdentity, Opening, Recipients};
 
@@ -174,17 +174,7 @@ fn clear_bytes_without_an_opening_of_a_hidden_digest_are_not_accepted() {
 /// returns the court identity's file too.
 pub(super) fn court_bundle() -> (Workspace, PathBuf, PathBuf, String) {
     let ws = mixed_archive();
-    let court = NewIdentity::generate();
-    let court_file = ws.path("court-identity.txt");
-    fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
-    let court_key = court.recipient().expect("recipient").as_str().to_string();
-    let bundle = ws.path("bundle");
-    let identity = identity();
-    export(
-        &ws,
-        &bundle,
-        &["--all", "--identity", &identity, "--encrypt-to", &court_key],
-    );
+    let (bundle, court_file, court_key) = export_to_court(&ws);
     (ws, bundle, court_file, court_key)
 }
 
@@ -200,12 +190,7 @@ fn re_encrypted_to_a_court_it_is_not_provable_without_the_court_identity_and_ver
     let hidden = listed(&mut manifest, "hidden.txt")["decrypted"].clone();
     assert!(hidden["opening"].is_string() && hidden.get("salt").is_none());
     assert!(hidden.get("sha256").is_none(), "{hidden}");
-    let (code, report) = verify_json(&ws, &bundle, &TRUST);
-    assert_eq!(code, 4, "{report}");
-    assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
-    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
-    let with = ["--trust", "signer.pub", "--identity", path_str(&court_file)];
-    let (code, report) = verify_json(&ws, &bundle, &with);
+    let (code, report) = verify_as_court(&ws, &bundle, &court_file);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["encryption"]["plaintext_checked"], 3, "{report}");
     let (code, log, _) = run(&ws, &["log", "--kind", "custody", "--json"], &[]);

@@ -4,7 +4,7 @@
 //! verifiers check them against the signed `sealed` map. Forgeries recompute every unsigned
 //! manifest.
 
-use super::encrypted::{identity, RECIPIENT};
+use super::encrypted::{export_to_court, identity, verify_as_court, RECIPIENT};
 use super::*;
 
 const BODY: &str = "Witness W-017 (Mariia K.) identifies the officer.";
@@ -257,19 +257,8 @@ fn a_clear_plaintext_of_another_record_or_altered_is_caught_by_both_verifiers() 
 
 #[test]
 fn fields_re_encrypted_to_a_court_are_checked_with_the_court_identity() {
-    use evidentia::crypt::NewIdentity;
-    let court = NewIdentity::generate();
     let ws = archive_with_encrypted_notes();
-    let court_file = ws.path("court-identity.txt");
-    fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
-    let court_key = court.recipient().expect("recipient").as_str().to_string();
-    let key = identity();
-    let bundle = ws.path("bundle");
-    export(
-        &ws,
-        &bundle,
-        &["--all", "--identity", &key, "--encrypt-to", &court_key],
-    );
+    let (bundle, court_file, _) = export_to_court(&ws);
     let entries = sealed_entries(&bundle);
     assert!(
         entries.iter().all(|(_, form, _)| form == "encrypted"),
@@ -277,12 +266,7 @@ fn fields_re_encrypted_to_a_court_are_checked_with_the_court_identity() {
     );
     assert_no_leak(&bundle);
     // The document is encrypted to the court too: not provable without its identity.
-    let (code, report) = verify_json(&ws, &bundle, &TRUST);
-    assert_eq!(code, 4, "{report}");
-    assert!(Workspace::problem_codes(&report).is_empty(), "{report}");
-    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
-    let with = ["--trust", "signer.pub", "--identity", path_str(&court_file)];
-    let (code, report) = verify_json(&ws, &bundle, &with);
+    let (code, report) = verify_as_court(&ws, &bundle, &court_file);
     assert_eq!(code, 0, "{report}");
     let proven = strings(&report["proven"]).join("\n");
     assert!(
@@ -321,19 +305,8 @@ fn an_extra_file_in_the_sealed_area_or_a_damaged_one_is_named_once_by_both_verif
 
 #[test]
 fn re_encrypted_fields_swapped_between_records_are_caught_with_the_court_identity() {
-    use evidentia::crypt::NewIdentity;
-    let court = NewIdentity::generate();
     let ws = archive_with_encrypted_notes();
-    let court_file = ws.path("court-identity.txt");
-    fs::write(&court_file, court.file_text().as_bytes()).expect("write identity");
-    let court_key = court.recipient().expect("recipient").as_str().to_string();
-    let key = identity();
-    let bundle = ws.path("bundle");
-    export(
-        &ws,
-        &bundle,
-        &["--all", "--identity", &key, "--encrypt-to", &court_key],
-    );
+    let (bundle, court_file, _) = export_to_court(&ws);
     let entries = sealed_entries(&bundle);
     // The two annotations' fields have one plaintext size: without a key the swap is invisible.
     let (first, second) = (bundle.join(&entries[0].2), bundle.join(&entries[1].2));
@@ -341,11 +314,7 @@ fn re_encrypted_fields_swapped_between_records_are_caught_with_the_court_identit
     fs::write(&first, &b).expect("write");
     fs::write(&second, &a).expect("write");
     rebag(&bundle);
-    let (code, report) = verify_json(&ws, &bundle, &TRUST);
-    assert_eq!(code, 4, "{report}");
-    differential::assert_script_agrees(&ws, &bundle, 4, &[]);
-    let with = ["--trust", "signer.pub", "--identity", path_str(&court_file)];
-    let (code, report) = verify_json(&ws, &bundle, &with);
+    let (code, report) = verify_as_court(&ws, &bundle, &court_file);
     assert_eq!(code, 1, "{report}");
     let codes = Workspace::problem_codes(&report);
     assert!(
